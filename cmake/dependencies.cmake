@@ -1,0 +1,10 @@
+# dependencies.cmake: every library comes from a Debian -dev package
+# (scripts/bootstrap.sh installs them).
+find_package(PkgConfig REQUIRED)
+find_package(Threads REQUIRED)
+find_package(PostgreSQL REQUIRED)
+pkg_check_modules(CZMQ REQUIRED IMPORTED_TARGET libczmq)
+pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
+pkg_check_modules(MSGPACK REQUIRED IMPORTED_TARGET msgpack)
+pkg_check_modules(YAML REQUIRED IMPORTED_TARGET yaml-0.1)
+pkg_check_modules(CMOCKA IMPORTED_TARGET cmocka)

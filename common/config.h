@@ -1,0 +1,81 @@
+/*  common/config.h: the job file (YAML) as a validated struct.
+
+    config_load parses a job file with libyaml into config_t, fills every
+    default of the job file reference (README, "Job file"), validates every
+    value, and applies FERRY_SOURCE_DSN / FERRY_TARGET_DSN from the
+    environment (the environment wins over the file). Errors name the key
+    path and the problem, e.g.
+        job.yaml: pipeline.writers: must be 1..256, got 0
+        job.yaml:12: unknown key "pipline" (did you mean "pipeline"?)
+    Unknown keys are errors. Strings in config_t are owned by the config_t.
+*/
+#ifndef FERRY_CONFIG_H
+#define FERRY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum { SOURCE_KIND_POSTGRES = 0, SOURCE_KIND_CSV } source_kind_t;
+typedef enum { SNAPSHOT_SHARED = 0, SNAPSHOT_NONE } snapshot_mode_t;
+typedef enum { ON_MATCH_UPDATE = 0, ON_MATCH_IGNORE, ON_MATCH_ERROR } on_match_t;
+typedef enum { PUBLISH_MERGE = 0, PUBLISH_DIRECT } publish_mode_t;
+
+typedef struct {
+    struct {
+        source_kind_t kind;          /* source.kind: postgres (default) | csv */
+        char *conninfo;              /* source.conninfo (postgres); env FERRY_SOURCE_DSN wins */
+        char *query;                 /* source.query (postgres, required) */
+        char *key;                   /* source.key; default: the query's last ORDER BY column */
+        snapshot_mode_t snapshot;    /* source.snapshot: shared (default) | none */
+        char *path;                  /* source.path (csv, required): file or glob */
+    } source;
+    struct {
+        char *conninfo;              /* target.conninfo (required); env FERRY_TARGET_DSN wins */
+        char *table;                 /* target.table (required), may be schema-qualified */
+        char **merge_key;            /* target.merge.key; default: [source.key] */
+        size_t merge_key_count;
+        on_match_t on_match;         /* target.merge.on_match: update (default) | ignore | error */
+        publish_mode_t publish;      /* target.publish: merge (default) | direct */
+    } target;
+    struct {
+        int64_t chunk_size;          /* 50000, 1..1e9 */
+        int64_t min_rows_for_parallel; /* 100000, 0..1e12 */
+        int writers;                 /* 2, 1..256: chunks in flight per worker */
+        int processors;              /* 2, 1..64 */
+        int raw_queue_max;           /* 20, 1..10000 */
+        int processed_queue_max;     /* 10, 1..10000 */
+        int batch_size;              /* 5000, 1..1000000 (file sources) */
+        int read_buffer;             /* 65536, 4096..16777216 bytes */
+    } pipeline;
+    struct {
+        int max_retries;             /* 3, 0..100 */
+        double initial_delay;        /* 1.0 s, 0..3600 */
+        double backoff;              /* 2.0, 1..100 */
+        double max_delay;            /* 30 s, 0..86400, >= initial_delay */
+    } retry;
+    struct {
+        char *bind;                  /* "tcp://127.0.0.1:5570" */
+        int heartbeat_ms;            /* 1000, 10..600000 */
+        int liveness;                /* 5, 1..1000 */
+    } cluster;
+    char *origin;                    /* file name the config came from (for messages) */
+} config_t;
+
+/*  Creates a config holding every default (required strings NULL).
+    Can't fail (aborts on OOM). */
+config_t *config_new (void);
+
+/*  Reads and validates a job file. On error returns NULL and writes one
+    message naming the file, line (where known), key path and problem into
+    err (always NUL-terminated). Applies the environment overrides. */
+config_t *config_load (const char *path, char *err, size_t errlen);
+
+/*  Same as config_load, from a string; `origin` names it in messages. */
+config_t *config_parse (const char *text, size_t len, const char *origin,
+                        char *err, size_t errlen);
+
+/*  Destroys the config and nulls the caller's pointer; accepts NULL. */
+void config_destroy (config_t **self_p);
+
+#endif

@@ -1,0 +1,61 @@
+/*  common/log.h: leveled logging for every ferry process.
+
+    Every line names the role ("coordinator", "worker"), the process ident
+    (worker name), the chunk the calling thread works on (if any), the level,
+    the message and the source file:line. Lines go to stderr in one write(2)
+    each, so threads never interleave within a line. SQL text and row data
+    belong at debug level only (they can be customer data).
+*/
+#ifndef FERRY_LOG_H
+#define FERRY_LOG_H
+
+#include <stdint.h>
+
+typedef enum {
+    LOG_LEVEL_DEBUG = 0,
+    LOG_LEVEL_INFO  = 1,
+    LOG_LEVEL_WARN  = 2,
+    LOG_LEVEL_ERROR = 3
+} log_level_t;
+
+/*  Sets the role and ident printed on every line (both copied). Call once
+    from main before other threads start. Can't fail. */
+void log_init (const char *role, const char *ident);
+
+/*  Changes the process ident (e.g. once the worker knows its name). */
+void log_set_ident (const char *ident);
+
+/*  Sets the minimum level printed. FERRY_LOG_LEVEL (debug|info|warn|error)
+    in the environment is read by log_init and overrides the default (info). */
+void log_set_level (log_level_t level);
+log_level_t log_get_level (void);
+
+/*  Parses "debug", "info", "warn", "error"; returns -1 on anything else. */
+int log_level_parse (const char *text, log_level_t *level);
+
+/*  The chunk id shown on this thread's lines; -1 hides it. Thread-local. */
+void log_set_chunk (int64_t chunk_id);
+
+/*  Emits one line. Use the macros below instead. */
+void log_emit (log_level_t level, const char *file, int line,
+               const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+/*  Emits a possibly multi-line text (PQerrorMessage) as one line per line,
+    each prefixed by `prefix`. */
+void log_emit_lines (log_level_t level, const char *file, int line,
+                     const char *prefix, const char *text);
+
+#define log_debug(...) log_emit (LOG_LEVEL_DEBUG, __FILE__, __LINE__, __VA_ARGS__)
+#define log_info(...)  log_emit (LOG_LEVEL_INFO,  __FILE__, __LINE__, __VA_ARGS__)
+#define log_warn(...)  log_emit (LOG_LEVEL_WARN,  __FILE__, __LINE__, __VA_ARGS__)
+#define log_error(...) log_emit (LOG_LEVEL_ERROR, __FILE__, __LINE__, __VA_ARGS__)
+
+/*  An assert that never compiles out (Redis serverAssert): programmer errors
+    only, never input. */
+#define FERRY_ASSERT(cond) \
+    ((cond) ? (void) 0 : ferry_assert_fail (#cond, __FILE__, __LINE__))
+void ferry_assert_fail (const char *expr, const char *file, int line)
+    __attribute__ ((noreturn));
+
+#endif

@@ -1,0 +1,137 @@
+/*  common/protocol.h: the FERRY/1 control protocol codec (msgpack).
+
+    Every message is one ZeroMQ frame holding one msgpack map with at least
+    "v" (protocol version, 1) and "type" (a string: "HELLO", "JOB", ...).
+    Rows never cross this protocol: only control messages do.
+    docs/PROTOCOL.md is the reference for fields and semantics.
+
+    protocol_encode turns a protocol_msg_t into bytes; protocol_decode does
+    the reverse and validates: truncated input, trailing bytes, a non-map,
+    a wrong version, an unknown type, a missing required field or a field
+    of the wrong msgpack type all return -1 with a reason, never a crash.
+    Unknown extra fields are ignored (forward compatibility).
+
+    Ownership: every string and the job inside a protocol_msg_t are owned by
+    the message; decoded strings are copies (no pointer into the input
+    survives protocol_decode). protocol_msg_reset frees them.
+*/
+#ifndef FERRY_PROTOCOL_H
+#define FERRY_PROTOCOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTOCOL_VERSION 1
+
+typedef enum {
+    PROTO_MSG_INVALID = 0,
+    PROTO_MSG_HELLO,      /* W->C */
+    PROTO_MSG_JOB,        /* C->W */
+    PROTO_MSG_ASSIGN,     /* C->W */
+    PROTO_MSG_PROGRESS,   /* W->C */
+    PROTO_MSG_DONE,       /* W->C */
+    PROTO_MSG_FAILED,     /* W->C */
+    PROTO_MSG_HEARTBEAT,  /* both */
+    PROTO_MSG_STOP,       /* C->W */
+    PROTO_MSG_BYE,        /* W->C */
+    PROTO_MSG_COUNT_
+} protocol_type_t;
+
+/*  What a worker needs to run chunks of one run (inside JOB).
+    Conninfos are NULL when the coordinator must not send secrets (a
+    non-loopback link): the worker then uses FERRY_SOURCE_DSN /
+    FERRY_TARGET_DSN. */
+typedef struct {
+    char *source_conninfo;      /* optional */
+    char *target_conninfo;      /* optional */
+    char *query;                /* required: the ordered source query */
+    char *key;                  /* required: key column name */
+    char *snapshot;             /* optional: exported snapshot id */
+    char *copy_table;           /* required: table the chunks COPY into (staging, or final for direct) */
+    char *final_table;          /* required: the final table (for column checks) */
+    int32_t processors;         /* pipeline.processors */
+    int32_t raw_queue_max;
+    int32_t processed_queue_max;
+    int32_t read_buffer;
+    int32_t batch_size;
+    int32_t max_retries;        /* retry policy, applied by the worker per chunk */
+    double initial_delay;
+    double backoff;
+    double max_delay;
+} protocol_job_t;
+
+typedef struct {
+    protocol_type_t type;
+
+    /* HELLO */
+    char *name;                 /* worker name (required) */
+    char *host;                 /* hostname (required) */
+    int64_t pid;
+    int32_t slots;              /* >= 1 */
+    char *build;                /* ferry version string */
+
+    /* JOB */
+    char *run_id;               /* required in JOB */
+    protocol_job_t *job;        /* required in JOB */
+    int32_t heartbeat_ms;
+    int32_t liveness;
+
+    /* ASSIGN, PROGRESS, DONE, FAILED */
+    int64_t chunk_id;
+    int32_t attempt;
+
+    /* ASSIGN: key range, half-open [lo, hi); NULL = unbounded.
+       Keys travel as text, cast by the server to the key's type. */
+    char *lo;
+    char *hi;
+    /* ASSIGN: file range (file sources); path NULL for key ranges */
+    char *path;
+    int64_t offset;
+    int64_t length;
+    int64_t first_line;
+
+    /* PROGRESS, DONE */
+    int64_t rows;
+    int64_t bytes;
+    /* DONE */
+    int64_t rejected;
+    uint64_t checksum;
+    int64_t read_ms, process_ms, write_ms, commit_ms;
+    int32_t retries;
+    int64_t peak_rss_kb;        /* also optional in PROGRESS and HEARTBEAT */
+
+    /* FAILED */
+    bool retryable;
+    char sqlstate[6];           /* "" when none */
+    char *message;              /* required in FAILED */
+
+    /* STOP */
+    char *reason;
+} protocol_msg_t;
+
+/*  Zeroes a message to type `type` (no allocation). */
+void protocol_msg_init (protocol_msg_t *msg, protocol_type_t type);
+
+/*  Frees every owned string and the job, and zeroes the message. */
+void protocol_msg_reset (protocol_msg_t *msg);
+
+/*  Deep copy of a job (NULL in, NULL out). Caller owns the result. */
+protocol_job_t *protocol_job_dup (const protocol_job_t *job);
+void protocol_job_destroy (protocol_job_t **job_p);
+
+/*  Encodes msg. On success returns 0 and sets *data (caller frees with
+    free()) and *size. Returns -1 if a required field is missing (message in
+    err). */
+int protocol_encode (const protocol_msg_t *msg, char **data, size_t *size,
+                     char *err, size_t errlen);
+
+/*  Decodes `size` bytes into msg (which must be zeroed or reset). Returns 0,
+    or -1 with a reason in err; on -1 msg holds nothing to free. */
+int protocol_decode (const void *data, size_t size, protocol_msg_t *msg,
+                     char *err, size_t errlen);
+
+/*  "HELLO", "JOB", ...; "INVALID" for anything else. Can't fail. */
+const char *protocol_type_name (protocol_type_t type);
+
+#endif
