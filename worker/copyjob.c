@@ -1,1 +1,335 @@
-/* placeholder */
+/*  worker/copyjob.c: describe, match and decide binary vs text; see
+    copyjob.h. */
+#include "copyjob.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  Type OIDs below this are built in and mean the same on every server;
+    above it (extensions, enums, domains) they are local to a database. */
+#define FIRST_NORMAL_OID 16384
+
+static copyjob_t *
+s_new (const char *run_id, const char *worker)
+{
+    copyjob_t *self = xcalloc (1, sizeof *self);
+    self->run_id = xstrdup (run_id);
+    self->worker = xstrdup (worker);
+    return self;
+}
+
+copyjob_t *
+copyjob_from_config (const config_t *cfg, const char *run_id,
+                     const char *worker, const char *copy_table)
+{
+    copyjob_t *self = s_new (run_id, worker);
+    self->source_conninfo = xstrdup (cfg->source.conninfo);
+    self->target_conninfo = xstrdup (cfg->target.conninfo);
+    self->query = xstrdup (cfg->source.query);
+    self->key = xstrdup (cfg->source.key);
+    self->copy_table = xstrdup (copy_table);
+    self->final_table = xstrdup (cfg->target.table);
+    self->processors = cfg->pipeline.processors;
+    self->raw_queue_max = cfg->pipeline.raw_queue_max;
+    self->processed_queue_max = cfg->pipeline.processed_queue_max;
+    self->read_buffer = cfg->pipeline.read_buffer;
+    self->retry.max_retries = cfg->retry.max_retries;
+    self->retry.initial_delay = cfg->retry.initial_delay;
+    self->retry.backoff = cfg->retry.backoff;
+    self->retry.max_delay = cfg->retry.max_delay;
+    return self;
+}
+
+static char *
+s_env_or (const char *value, const char *env)
+{
+    if (value && *value)
+        return xstrdup (value);
+    const char *e = getenv (env);
+    return (e && *e) ? xstrdup (e) : NULL;
+}
+
+copyjob_t *
+copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
+                       const char *worker, char *err, size_t errlen)
+{
+    copyjob_t *self = s_new (run_id, worker);
+    /*  The environment wins on a worker (DESIGN: env wins on a worker), so a
+        pod's own secrets beat whatever the coordinator sent. */
+    const char *se = getenv ("FERRY_SOURCE_DSN"), *te = getenv ("FERRY_TARGET_DSN");
+    self->source_conninfo = (se && *se) ? xstrdup (se) : s_env_or (job->source_conninfo, "FERRY_SOURCE_DSN");
+    self->target_conninfo = (te && *te) ? xstrdup (te) : s_env_or (job->target_conninfo, "FERRY_TARGET_DSN");
+    if (!self->source_conninfo || !self->target_conninfo) {
+        snprintf (err, errlen, "the coordinator sent no %s conninfo (it does not send secrets over "
+                  "a non-loopback link): set %s on this worker",
+                  self->source_conninfo ? "target" : "source",
+                  self->source_conninfo ? "FERRY_TARGET_DSN" : "FERRY_SOURCE_DSN");
+        copyjob_destroy (&self);
+        return NULL;
+    }
+    self->query = xstrdup (job->query);
+    self->key = xstrdup (job->key);
+    self->snapshot = xstrdup (job->snapshot);
+    self->copy_table = xstrdup (job->copy_table);
+    self->final_table = xstrdup (job->final_table);
+    self->processors = job->processors > 0 ? job->processors : 2;
+    self->raw_queue_max = job->raw_queue_max > 0 ? job->raw_queue_max : 20;
+    self->processed_queue_max = job->processed_queue_max > 0 ? job->processed_queue_max : 10;
+    self->read_buffer = job->read_buffer >= 4096 ? job->read_buffer : 65536;
+    self->retry.max_retries = job->max_retries;
+    self->retry.initial_delay = job->initial_delay;
+    self->retry.backoff = job->backoff >= 1.0 ? job->backoff : 2.0;
+    self->retry.max_delay = job->max_delay;
+    return self;
+}
+
+void
+copyjob_destroy (copyjob_t **self_p)
+{
+    FERRY_ASSERT (self_p);
+    if (*self_p) {
+        copyjob_t *self = *self_p;
+        free (self->run_id);
+        free (self->worker);
+        free (self->source_conninfo);
+        free (self->target_conninfo);
+        free (self->query);
+        free (self->key);
+        free (self->snapshot);
+        free (self->copy_table);
+        free (self->final_table);
+        free (self->key_quoted);
+        free (self->key_type);
+        free (self->column_list);
+        free (self->text_columns);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+/*  Type categories (pg_type.typcategory) between which text I/O can carry a
+    value: same category, or either side a string, or a user/unknown type
+    we cannot judge (the server will say). */
+static bool
+s_categories_convertible (char src, char tgt)
+{
+    return src == tgt || tgt == 'S' || src == 'S' || src == 'U' || tgt == 'U'
+        || src == 'X' || tgt == 'X';
+}
+
+static void
+s_set_err (char *err, size_t errlen, bool *retryable, pg_conn_t *conn, const char *what)
+{
+    const pg_error_t *e = pg_conn_error (conn);
+    snprintf (err, errlen, "%s: [%s] %s%s%s%s", what, e->sqlstate[0] ? e->sqlstate : "-----",
+              e->message, e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
+    *retryable = e->retryable;
+}
+
+int
+copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
+                 char *err, size_t errlen, bool *retryable)
+{
+    *retryable = false;
+    int rc = -1;
+    PGresult *desc = NULL, *tcols = NULL, *scats = NULL;
+    char *oids = NULL;
+    size_t oids_len = 0;
+
+    /*  1. Describe the query without running it. */
+    PGconn *sc = pg_conn_handle (source);
+    PGresult *prep;
+    prep = PQprepare (sc, "ferry_describe", self->query, 0, NULL);
+    int prep_ok = PQresultStatus (prep) == PGRES_COMMAND_OK;
+    if (!prep_ok) {
+        const char *st = PQresultErrorField (prep, PG_DIAG_SQLSTATE);
+        const char *msg = PQresultErrorField (prep, PG_DIAG_MESSAGE_PRIMARY);
+        snprintf (err, errlen, "source.query: [%s] %s", st ? st : "-----",
+                  msg ? msg : PQerrorMessage (sc));
+        *retryable = pg_sqlstate_is_retryable (st) || PQstatus (sc) == CONNECTION_BAD;
+        PQclear (prep);
+        goto cleanup;
+    }
+    PQclear (prep);
+    desc = PQdescribePrepared (sc, "ferry_describe");
+    if (PQresultStatus (desc) != PGRES_COMMAND_OK) {
+        snprintf (err, errlen, "source.query: describe failed: %s", PQresultErrorMessage (desc));
+        *retryable = true;      /* a statement we just prepared: the link failed */
+        goto cleanup;
+    }
+    if (pg_exec (source, "DEALLOCATE ferry_describe") != 0) {
+        s_set_err (err, errlen, retryable, source, "source");
+        goto cleanup;
+    }
+    self->nfields = PQnfields (desc);
+    if (self->nfields < 1) {
+        snprintf (err, errlen, "source.query: returns no columns");
+        goto cleanup;
+    }
+
+    /*  2. The key must be one of the query's columns. */
+    int key_col = -1;
+    for (int i = 0; i < self->nfields; i++)
+        if (strcmp (PQfname (desc, i), self->key) == 0)
+            key_col = i;
+    if (key_col < 0) {
+        char cols[512] = "";
+        for (int i = 0; i < self->nfields && strlen (cols) < 400; i++)
+            snprintf (cols + strlen (cols), sizeof cols - strlen (cols), "%s%s",
+                      i ? ", " : "", PQfname (desc, i));
+        snprintf (err, errlen, "source.key: column \"%s\" is not in the query's result (columns: %s)",
+                  self->key, cols);
+        goto cleanup;
+    }
+    {
+        char oid[16], mod[16];
+        snprintf (oid, sizeof oid, "%u", PQftype (desc, key_col));
+        snprintf (mod, sizeof mod, "%d", PQfmod (desc, key_col));
+        const char *params[2] = { oid, mod };
+        if (pg_query_value (source, "SELECT format_type($1::oid, $2::int)", 2, params,
+                            &self->key_type) != 0 || !self->key_type) {
+            s_set_err (err, errlen, retryable, source, "source: key type");
+            goto cleanup;
+        }
+        self->key_quoted = pg_quote_ident (self->key);
+    }
+
+    /*  3. Source type categories, for the text-mode convertibility check. */
+    oids = xmalloc ((size_t) self->nfields * 12 + 4);
+    oids_len = (size_t) sprintf (oids, "{");
+    for (int i = 0; i < self->nfields; i++)
+        oids_len += (size_t) sprintf (oids + oids_len, "%s%u", i ? "," : "", PQftype (desc, i));
+    sprintf (oids + oids_len, "}");
+    {
+        const char *params[1] = { oids };
+        if (pg_exec_params (source,
+                "SELECT t.oid, t.typcategory, format_type(t.oid, NULL) "
+                "FROM pg_type t WHERE t.oid = ANY ($1::oid[])", 1, params, &scats) != 0) {
+            s_set_err (err, errlen, retryable, source, "source: column types");
+            goto cleanup;
+        }
+    }
+
+    /*  4. The copy table's columns on the target. */
+    {
+        const char *params[1] = { self->copy_table };
+        if (pg_exec_params (target,
+                "SELECT a.attname, a.atttypid, t.typcategory, format_type(a.atttypid, a.atttypmod) "
+                "FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped "
+                "ORDER BY a.attnum", 1, params, &tcols) != 0) {
+            s_set_err (err, errlen, retryable, target, self->copy_table);
+            goto cleanup;
+        }
+    }
+
+    /*  5. Match every query column by name, decide binary vs text. */
+    {
+        bool binary = true;
+        size_t cap = 64, len = 0, tcap = 64, tlen = 0;
+        char *list = xmalloc (cap), *text_cols = xmalloc (tcap);
+        list[0] = text_cols[0] = 0;
+        for (int i = 0; i < self->nfields; i++) {
+            const char *name = PQfname (desc, i);
+            Oid soid = PQftype (desc, i);
+            int t = -1;
+            for (int r = 0; r < PQntuples (tcols); r++)
+                if (strcmp (PQgetvalue (tcols, r, 0), name) == 0)
+                    t = r;
+            if (t < 0) {
+                snprintf (err, errlen, "column \"%s\" of the source query does not exist in "
+                          "target table %s", name, self->final_table);
+                free (list);
+                free (text_cols);
+                goto cleanup;
+            }
+            Oid toid = (Oid) strtoul (PQgetvalue (tcols, t, 1), NULL, 10);
+            char scat = 'U';
+            const char *sname = "?";
+            for (int r = 0; r < PQntuples (scats); r++)
+                if ((Oid) strtoul (PQgetvalue (scats, r, 0), NULL, 10) == soid) {
+                    scat = PQgetvalue (scats, r, 1)[0];
+                    sname = PQgetvalue (scats, r, 2);
+                }
+            char tcat = PQgetvalue (tcols, t, 2)[0];
+            if (soid != toid || soid >= FIRST_NORMAL_OID) {
+                if (!s_categories_convertible (scat, tcat)) {
+                    snprintf (err, errlen, "column \"%s\": source type %s cannot be loaded into "
+                              "target type %s (table %s)", name, sname,
+                              PQgetvalue (tcols, t, 3), self->final_table);
+                    free (list);
+                    free (text_cols);
+                    goto cleanup;
+                }
+                binary = false;
+                size_t need = strlen (name) + 4;
+                if (tlen + need >= tcap)
+                    text_cols = xrealloc (text_cols, tcap = (tlen + need) * 2);
+                tlen += (size_t) snprintf (text_cols + tlen, tcap - tlen, "%s%s", tlen ? ", " : "", name);
+            }
+            char *q = pg_quote_ident (name);
+            size_t need = strlen (q) + 4;
+            if (len + need >= cap)
+                list = xrealloc (list, cap = (len + need) * 2);
+            len += (size_t) snprintf (list + len, cap - len, "%s%s", i ? ", " : "", q);
+            free (q);
+        }
+        free (self->column_list);
+        free (self->text_columns);
+        self->column_list = list;
+        self->text_columns = text_cols;
+        self->binary = binary;
+    }
+    self->prepared = true;
+    rc = 0;
+
+cleanup:
+    PQclear (desc);
+    PQclear (tcols);
+    PQclear (scats);
+    free (oids);
+    return rc;
+}
+
+char *
+copyjob_copy_out_sql (const copyjob_t *self, pg_conn_t *conn, const char *lo, const char *hi)
+{
+    PGconn *c = pg_conn_handle (conn);
+    char *elo = NULL, *ehi = NULL;
+    if (lo && !(elo = PQescapeLiteral (c, lo, strlen (lo)))) {
+        pg_set_error (conn, "22000", "cannot escape the chunk's low bound");
+        return NULL;
+    }
+    if (hi && !(ehi = PQescapeLiteral (c, hi, strlen (hi)))) {
+        PQfreemem (elo);
+        pg_set_error (conn, "22000", "cannot escape the chunk's high bound");
+        return NULL;
+    }
+    char *where;
+    if (lo && hi)
+        where = util_strdupf (" WHERE ferry_q.%s >= %s::%s AND ferry_q.%s < %s::%s",
+                              self->key_quoted, elo, self->key_type,
+                              self->key_quoted, ehi, self->key_type);
+    else if (lo)
+        where = util_strdupf (" WHERE ferry_q.%s >= %s::%s", self->key_quoted, elo, self->key_type);
+    else if (hi)
+        where = util_strdupf (" WHERE ferry_q.%s < %s::%s", self->key_quoted, ehi, self->key_type);
+    else
+        where = xstrdup ("");
+    PQfreemem (elo);
+    PQfreemem (ehi);
+    char *sql = util_strdupf ("COPY (SELECT * FROM (%s) AS ferry_q%s) TO STDOUT%s",
+                              self->query, where, self->binary ? " (FORMAT binary)" : "");
+    free (where);
+    return sql;
+}
+
+char *
+copyjob_copy_in_sql (const copyjob_t *self)
+{
+    return util_strdupf ("COPY %s (%s) FROM STDIN%s", self->copy_table, self->column_list,
+                         self->binary ? " (FORMAT binary)" : "");
+}

@@ -1,1 +1,322 @@
-int main (void); int main (void) { return 0; }
+/*  worker/main.c: ferry-worker entry point.
+
+    Two modes:
+      --standalone   run one chunk from a job file, without a coordinator
+      --coordinator  join a coordinator over ZeroMQ and run what it assigns
+    The exit status follows common/exit_codes.h. */
+#include "copyjob.h"
+#include "exit_codes.h"
+#include "log.h"
+#include "pipeline.h"
+#include "schema.h"
+#include "session.h"
+#include "util.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int s_stop = 0;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    if (s_stop)
+        _exit (EXIT_CODE_INTERRUPTED);     /* second signal: abort at once */
+    s_stop = 1;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+"Usage:\n"
+"  ferry-worker --coordinator ENDPOINT [--slots N] [--name NAME]\n"
+"  ferry-worker --standalone --job JOB.yaml (--range LO:HI | --lo LO --hi HI)\n"
+"               [--run-id ID] [--chunk-id N] [--attempt N] [--name NAME]\n"
+"               [--snapshot ID] [--into TABLE]\n"
+"\n"
+"Copies key ranges of an ordered source query from a source PostgreSQL into\n"
+"a target PostgreSQL, each chunk in one transaction with its ledger row.\n"
+"\n"
+"Coordinated mode:\n"
+"  --coordinator ENDPOINT  the coordinator's ROUTER, e.g. tcp://10.0.0.5:5570\n"
+"  --slots N               chunks in flight at once (default: the job's\n"
+"                          pipeline.writers, else 2)\n"
+"  --name NAME             worker name in reports (default: host-pid)\n"
+"\n"
+"Standalone mode (one chunk, no coordinator):\n"
+"  --job FILE              the job file (YAML)\n"
+"  --range LO:HI           half-open key range [LO, HI); an empty side is\n"
+"                          unbounded (\":\" = everything). Use --lo/--hi when a\n"
+"                          key value contains ':'\n"
+"  --lo LO, --hi HI        the bounds one by one ('' = unbounded)\n"
+"  --run-id ID             run id (default: standalone); rows go to the\n"
+"                          staging table ferry.\"stage_<ID>\", created with\n"
+"                          target.table's columns when missing\n"
+"  --chunk-id N            chunk id in the ledger (default 0)\n"
+"  --attempt N             attempt number recorded in the ledger (default 1)\n"
+"  --snapshot ID           read in this exported snapshot (pg_export_snapshot)\n"
+"  --into TABLE            COPY into this existing table instead of staging\n"
+"\n"
+"Environment: FERRY_SOURCE_DSN, FERRY_TARGET_DSN override the job file's\n"
+"conninfo; FERRY_LOG_LEVEL=debug|info|warn|error.\n"
+"\n"
+"Exit status: 0 committed, 1 failed (permanent error), 2 usage, 3 bad job\n"
+"file, 4 source unreachable, 5 target unreachable, 6 chunk already\n"
+"committed, 7 retries exhausted, 8 interrupted.\n");
+}
+
+typedef struct {
+    const char *job;
+    const char *coordinator;
+    const char *lo, *hi;
+    bool have_range;
+    const char *run_id;
+    int64_t chunk_id;
+    int64_t attempt;
+    int64_t slots;
+    const char *name;
+    const char *snapshot;
+    const char *into;
+    bool standalone;
+} args_t;
+
+static int
+s_parse_args (int argc, char **argv, args_t *args)
+{
+    static struct option opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "standalone", no_argument, NULL, 'S' },
+        { "coordinator", required_argument, NULL, 'c' },
+        { "job", required_argument, NULL, 'j' },
+        { "range", required_argument, NULL, 'r' },
+        { "lo", required_argument, NULL, 'l' },
+        { "hi", required_argument, NULL, 'u' },
+        { "run-id", required_argument, NULL, 'R' },
+        { "chunk-id", required_argument, NULL, 'C' },
+        { "attempt", required_argument, NULL, 'A' },
+        { "slots", required_argument, NULL, 's' },
+        { "name", required_argument, NULL, 'n' },
+        { "snapshot", required_argument, NULL, 'P' },
+        { "into", required_argument, NULL, 'i' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    static char range_buf[4096];
+    bool have_lo = false, have_hi = false;
+    args->run_id = "standalone";
+    args->attempt = 1;
+    int c;
+    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': s_usage (stdout); exit (EXIT_CODE_OK);
+        case 'V': printf ("ferry-worker %s\n", FERRY_VERSION); exit (EXIT_CODE_OK);
+        case 'S': args->standalone = true; break;
+        case 'c': args->coordinator = optarg; break;
+        case 'j': args->job = optarg; break;
+        case 'r': {
+            snprintf (range_buf, sizeof range_buf, "%s", optarg);
+            char *colon = strchr (range_buf, ':');
+            if (!colon || strchr (colon + 1, ':')) {
+                fprintf (stderr, "ferry-worker: --range %s: expected LO:HI with exactly one ':' "
+                         "(use --lo/--hi for values containing ':')\n", optarg);
+                return -1;
+            }
+            *colon = 0;
+            args->lo = *range_buf ? range_buf : NULL;
+            args->hi = colon[1] ? colon + 1 : NULL;
+            args->have_range = true;
+            break;
+        }
+        case 'l': args->lo = *optarg ? optarg : NULL; have_lo = true; break;
+        case 'u': args->hi = *optarg ? optarg : NULL; have_hi = true; break;
+        case 'R': args->run_id = optarg; break;
+        case 'C':
+            if (util_parse_int64 (optarg, 0, INT64_MAX, &args->chunk_id) != 0) {
+                fprintf (stderr, "ferry-worker: --chunk-id: expected an integer >= 0, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'A':
+            if (util_parse_int64 (optarg, 1, 1000000, &args->attempt) != 0) {
+                fprintf (stderr, "ferry-worker: --attempt: expected an integer >= 1, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 's':
+            if (util_parse_int64 (optarg, 1, 256, &args->slots) != 0) {
+                fprintf (stderr, "ferry-worker: --slots: expected 1..256, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'n': args->name = optarg; break;
+        case 'P': args->snapshot = optarg; break;
+        case 'i': args->into = optarg; break;
+        default:
+            fprintf (stderr, "Try 'ferry-worker --help'.\n");
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "ferry-worker: unexpected argument '%s'\nTry 'ferry-worker --help'.\n", argv[optind]);
+        return -1;
+    }
+    if (args->standalone == (args->coordinator != NULL)) {
+        fprintf (stderr, "ferry-worker: give exactly one of --standalone or --coordinator ENDPOINT\n"
+                 "Try 'ferry-worker --help'.\n");
+        return -1;
+    }
+    if (args->standalone) {
+        if (!args->job) {
+            fprintf (stderr, "ferry-worker: --standalone needs --job FILE\n");
+            return -1;
+        }
+        if (args->have_range && (have_lo || have_hi)) {
+            fprintf (stderr, "ferry-worker: give --range or --lo/--hi, not both\n");
+            return -1;
+        }
+        if (!args->have_range && !have_lo && !have_hi) {
+            fprintf (stderr, "ferry-worker: --standalone needs --range LO:HI (or --lo/--hi; ':' copies everything)\n");
+            return -1;
+        }
+        if (!util_run_id_is_valid (args->run_id)) {
+            fprintf (stderr, "ferry-worker: --run-id '%s': use 1..48 characters of A-Z a-z 0-9 _ -\n", args->run_id);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+s_exit_for (const chunk_result_t *r)
+{
+    switch (r->status) {
+    case CHUNK_OK: return EXIT_CODE_OK;
+    case CHUNK_ALREADY_COMMITTED: return EXIT_CODE_ALREADY_COMMITTED;
+    case CHUNK_INTERRUPTED: return EXIT_CODE_INTERRUPTED;
+    case CHUNK_RETRIES_EXHAUSTED: return EXIT_CODE_RETRIES_EXHAUSTED;
+    default: return EXIT_CODE_FAILED;
+    }
+}
+
+/*  Connects with the job's retry policy; logs once on failure. */
+static int
+s_connect (pg_conn_t *conn, const retry_policy_t *policy)
+{
+    if (pg_connect (conn, policy, &s_stop) == 0)
+        return 0;
+    const pg_error_t *e = pg_conn_error (conn);
+    log_error ("%s [%s]", e->message, e->sqlstate);
+    return -1;
+}
+
+static int
+s_run_standalone (const args_t *args, const char *name)
+{
+    char err[1024];
+    config_t *cfg = config_load (args->job, err, sizeof err);
+    if (!cfg) {
+        log_error ("%s", err);
+        return EXIT_CODE_BAD_CONFIG;
+    }
+    if (cfg->source.kind != SOURCE_KIND_POSTGRES) {
+        log_error ("%s: source.kind: standalone mode copies PostgreSQL sources only", args->job);
+        config_destroy (&cfg);
+        return EXIT_CODE_BAD_CONFIG;
+    }
+    int exit_code = EXIT_CODE_FAILED;
+    char *copy_table = NULL;
+    if (args->into) {
+        copy_table = pg_quote_qualified (args->into);
+        if (!copy_table) {
+            log_error ("--into %s: not a valid table name", args->into);
+            config_destroy (&cfg);
+            return EXIT_CODE_USAGE;
+        }
+    }
+    else
+        copy_table = schema_staging_name (args->run_id);
+
+    copyjob_t *job = copyjob_from_config (cfg, args->run_id, name, copy_table);
+    free (copy_table);
+    if (args->snapshot)
+        job->snapshot = xstrdup (args->snapshot);
+    slot_t *slot = slot_new (job);
+    retry_policy_t policy = job->retry;
+
+    if (s_connect (slot->target, &policy) != 0) {
+        exit_code = s_stop ? EXIT_CODE_INTERRUPTED : EXIT_CODE_TARGET;
+        goto cleanup;
+    }
+    if (schema_ensure (slot->target) != 0) {
+        const pg_error_t *e = pg_conn_error (slot->target);
+        log_error ("target: cannot create schema ferry: [%s] %s", e->sqlstate, e->message);
+        goto cleanup;
+    }
+    if (!args->into && schema_create_staging (slot->target, job->copy_table, cfg->target.table) != 0) {
+        const pg_error_t *e = pg_conn_error (slot->target);
+        log_error ("target: cannot create staging table %s for %s: [%s] %s",
+                   job->copy_table, cfg->target.table, e->sqlstate, e->message);
+        goto cleanup;
+    }
+    if (s_connect (slot->source, &policy) != 0) {
+        exit_code = s_stop ? EXIT_CODE_INTERRUPTED : EXIT_CODE_SOURCE;
+        goto cleanup;
+    }
+    bool retryable = false;
+    if (copyjob_prepare (job, slot->source, slot->target, err, sizeof err, &retryable) != 0) {
+        log_error ("%s", err);
+        exit_code = retryable ? EXIT_CODE_RETRIES_EXHAUSTED : EXIT_CODE_FAILED;
+        goto cleanup;
+    }
+    if (!job->binary)
+        log_info ("column types differ between source and target (%s): text COPY, the target casts",
+                  job->text_columns);
+
+    chunk_spec_t spec = { .chunk_id = args->chunk_id, .attempt = (int32_t) args->attempt,
+                          .lo = args->lo, .hi = args->hi };
+    chunk_result_t result;
+    pipeline_run_chunk (job, slot, &spec, &result, &s_stop);
+    exit_code = s_exit_for (&result);
+
+cleanup:
+    slot_destroy (&slot);
+    copyjob_destroy (&job);
+    config_destroy (&cfg);
+    return exit_code;
+}
+
+int
+main (int argc, char **argv)
+{
+    args_t args;
+    memset (&args, 0, sizeof args);
+    log_init ("worker", NULL);
+    if (s_parse_args (argc, argv, &args) != 0)
+        return EXIT_CODE_USAGE;
+
+    char *name = args.name ? xstrdup (args.name)
+                           : util_strdupf ("%s-%d", util_hostname (), (int) getpid ());
+    log_set_ident (name);
+
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+
+    int rc;
+    if (args.standalone)
+        rc = s_run_standalone (&args, name);
+    else
+        rc = session_run (args.coordinator, name, (int) args.slots, &s_stop);
+    free (name);
+    return rc;
+}

@@ -1,1 +1,286 @@
-/* placeholder */
+/*  worker/pipeline.c: runs one chunk: attempts, retries, outcome; see
+    pipeline.h. The stages live in reader.c, processor.c and writer.c. */
+#include "pipeline.h"
+#include "log.h"
+#include "retry.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+batch_t *
+batch_new (size_t cap)
+{
+    batch_t *b = xmalloc (sizeof *b + cap);
+    b->len = 0;
+    b->cap = cap;
+    b->rows = 0;
+    return b;
+}
+
+void
+batch_free (void *batch)
+{
+    free (batch);
+}
+
+slot_t *
+slot_new (const copyjob_t *job)
+{
+    slot_t *self = xcalloc (1, sizeof *self);
+    self->source = pg_conn_new (job->source_conninfo, "source");
+    self->target = pg_conn_new (job->target_conninfo, "target");
+    atomic_init (&self->rows_done, 0);
+    atomic_init (&self->bytes_done, 0);
+    return self;
+}
+
+void
+slot_destroy (slot_t **self_p)
+{
+    FERRY_ASSERT (self_p);
+    if (*self_p) {
+        slot_t *self = *self_p;
+        pg_conn_destroy (&self->source);
+        pg_conn_destroy (&self->target);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+attempt_fail (attempt_t *a, const char *sqlstate, bool retryable, const char *format, ...)
+{
+    pthread_mutex_lock (&a->error_lock);
+    if (!a->failed) {
+        va_list args;
+        va_start (args, format);
+        vsnprintf (a->message, sizeof a->message, format, args);
+        va_end (args);
+        snprintf (a->sqlstate, sizeof a->sqlstate, "%s", sqlstate ? sqlstate : "");
+        a->retryable = retryable;
+        a->failed = 1;
+    }
+    pthread_mutex_unlock (&a->error_lock);
+    queue_abort (a->raw);
+    queue_abort (a->processed);
+}
+
+void
+attempt_fail_pg (attempt_t *a, pg_conn_t *conn, const char *what)
+{
+    const pg_error_t *e = pg_conn_error (conn);
+    attempt_fail (a, e->sqlstate, e->retryable, "%s: [%s] %s%s%s%s", what,
+                  e->sqlstate[0] ? e->sqlstate : "-----", e->message,
+                  e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
+}
+
+static int
+s_ensure_connected (attempt_t *a, pg_conn_t *conn)
+{
+    if (pg_is_connected (conn)) {
+        PGconn *c = pg_conn_handle (conn);
+        if (PQtransactionStatus (c) == PQTRANS_IDLE)
+            return 0;
+        pg_disconnect (conn);           /* left mid-transaction: start clean */
+    }
+    if (pg_connect (conn, NULL, a->stop) == 0)
+        return 0;
+    const pg_error_t *e = pg_conn_error (conn);
+    attempt_fail (a, e->sqlstate, e->retryable, "%s", e->message);
+    return -1;
+}
+
+/*  One attempt: fence, read, process, write, commit. Returns 0 when
+    committed; otherwise the attempt's error fields say why. */
+static int
+s_attempt (attempt_t *a, const char *token)
+{
+    if (s_ensure_connected (a, a->slot->target) != 0
+    ||  s_ensure_connected (a, a->slot->source) != 0)
+        return -1;
+    atomic_store (&a->slot->rows_done, 0);
+    atomic_store (&a->slot->bytes_done, 0);
+
+    a->raw = queue_new ((size_t) a->job->raw_queue_max, 1, batch_free);
+    a->processed = queue_new ((size_t) a->job->processed_queue_max,
+                              a->job->processors, batch_free);
+    int rc = -1;
+    if (writer_begin (a, token) != 0)
+        goto done;
+    if (reader_begin (a) != 0) {
+        writer_abort (a);
+        pg_disconnect (a->slot->source);
+        goto done;
+    }
+
+    int nproc = a->job->processors;
+    pthread_t reader, writer, procs[64];
+    bool reader_ok = pthread_create (&reader, NULL, reader_thread, a) == 0;
+    int started = 0;
+    for (int i = 0; i < nproc && i < 64; i++)
+        if (pthread_create (&procs[i], NULL, processor_thread, a) == 0)
+            started++;
+    bool writer_ok = pthread_create (&writer, NULL, writer_thread, a) == 0;
+    if (!reader_ok || started < nproc || !writer_ok) {
+        attempt_fail (a, "53000", true, "cannot start pipeline threads");
+        /*  Stages that did start unwind on the aborted queues. A missing
+            reader never closes the raw queue; the abort covers it. */
+        for (int i = started; i < nproc; i++)
+            queue_producer_done (a->processed);
+    }
+    if (reader_ok)
+        pthread_join (reader, NULL);
+    for (int i = 0; i < started; i++)
+        pthread_join (procs[i], NULL);
+    if (writer_ok)
+        pthread_join (writer, NULL);
+
+    reader_end (a);
+    if (a->failed) {
+        writer_abort (a);
+        goto done;
+    }
+    int64_t t0 = util_now_ms ();
+    rc = writer_commit (a);
+    a->commit_ms = util_now_ms () - t0;
+
+done:
+    queue_destroy (&a->raw);
+    queue_destroy (&a->processed);
+    return rc;
+}
+
+/*  After a fence violation: whose row is it? Returns 1 when it is ours
+    (a commit whose acknowledgement was lost), 0 when somebody else's
+    (message filled), -1 when the lookup itself failed. */
+static int
+s_check_ledger (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
+                const char *token, chunk_result_t *result)
+{
+    if (!pg_is_connected (slot->target) && pg_connect (slot->target, NULL, NULL) != 0)
+        return -1;
+    char chunk[24];
+    snprintf (chunk, sizeof chunk, "%" PRId64, spec->chunk_id);
+    const char *params[2] = { job->run_id, chunk };
+    PGresult *res = NULL;
+    if (pg_exec_params (slot->target,
+            "SELECT attempt, worker, token, coalesce(rows, 0), "
+            "to_char(committed_at, 'YYYY-MM-DD HH24:MI:SS') "
+            "FROM ferry.chunk_commits WHERE run_id = $1 AND chunk_id = $2",
+            2, params, &res) != 0)
+        return -1;
+    int rc = -1;
+    if (PQntuples (res) == 1) {
+        if (strcmp (PQgetvalue (res, 0, 2), token) == 0) {
+            result->rows = strtoll (PQgetvalue (res, 0, 3), NULL, 10);
+            rc = 1;
+        }
+        else {
+            snprintf (result->message, sizeof result->message,
+                      "chunk %" PRId64 " of run %s is already committed (attempt %s by worker %s "
+                      "at %s UTC, %s rows); nothing was added",
+                      spec->chunk_id, job->run_id, PQgetvalue (res, 0, 0),
+                      PQgetvalue (res, 0, 1), PQgetvalue (res, 0, 4), PQgetvalue (res, 0, 3));
+            rc = 0;
+        }
+    }
+    PQclear (res);
+    return rc;
+}
+
+int
+pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
+                    chunk_result_t *result, volatile int *stop)
+{
+    FERRY_ASSERT (job->prepared);
+    memset (result, 0, sizeof *result);
+    log_set_chunk (spec->chunk_id);
+    uint64_t rng = retry_seed ();
+    char token[20];
+    snprintf (token, sizeof token, "%016" PRIx64, (uint64_t) (rng * 0x9E3779B97F4A7C15ull));
+    int64_t started = util_now_ms ();
+
+    for (int retry = 0;; retry++) {
+        attempt_t a;
+        memset (&a, 0, sizeof a);
+        a.job = job;
+        a.slot = slot;
+        a.spec = spec;
+        a.stop = stop;
+        pthread_mutex_init (&a.error_lock, NULL);
+        int rc = s_attempt (&a, token);
+        pthread_mutex_destroy (&a.error_lock);
+        result->read_ms += a.read_ms;
+        result->process_ms += a.process_ms;
+        result->write_ms += a.write_ms;
+        result->commit_ms += a.commit_ms;
+        result->retries = retry;
+
+        if (rc == 0) {
+            result->status = CHUNK_OK;
+            result->rows = a.rows_read;
+            result->bytes = a.bytes_read;
+            result->checksum = a.checksum;
+            double secs = (double) (util_now_ms () - started) / 1000.0;
+            log_info ("chunk %" PRId64 " committed: %" PRId64 " rows, %.1f MB in %.2fs "
+                      "(%s COPY, %d retries)", spec->chunk_id, a.rows_read,
+                      (double) a.bytes_read / 1e6, secs, job->binary ? "binary" : "text", retry);
+            log_set_chunk (-1);
+            return 0;
+        }
+        snprintf (result->sqlstate, sizeof result->sqlstate, "%s", a.sqlstate);
+        result->retryable = a.retryable;
+
+        if (a.already_committed) {
+            int own = s_check_ledger (job, slot, spec, token, result);
+            if (own == 1) {
+                log_warn ("chunk %" PRId64 ": our COMMIT was acknowledged late; the ledger "
+                          "shows it committed (%" PRId64 " rows)", spec->chunk_id, result->rows);
+                result->status = CHUNK_OK;
+                log_set_chunk (-1);
+                return 0;
+            }
+            if (own == 0) {
+                result->status = CHUNK_ALREADY_COMMITTED;
+                result->retryable = false;
+                log_error ("%s", result->message);
+                log_set_chunk (-1);
+                return -1;
+            }
+            /* the lookup failed: the connection went; retry as usual */
+            a.retryable = true;
+        }
+        if (*stop) {
+            result->status = CHUNK_INTERRUPTED;
+            snprintf (result->message, sizeof result->message,
+                      "chunk %" PRId64 ": interrupted; rolled back", spec->chunk_id);
+            log_warn ("%s", result->message);
+            log_set_chunk (-1);
+            return -1;
+        }
+        if (!a.retryable || retry >= job->retry.max_retries) {
+            result->status = a.retryable ? CHUNK_RETRIES_EXHAUSTED : CHUNK_FAILED;
+            snprintf (result->message, sizeof result->message, "chunk %" PRId64 " %s: %s",
+                      spec->chunk_id,
+                      a.retryable ? "failed after all retries" : "failed", a.message);
+            log_error ("%s", result->message);
+            log_set_chunk (-1);
+            return -1;
+        }
+        double delay = retry_delay (&job->retry, retry, &rng);
+        log_warn ("chunk %" PRId64 ": %s; retry %d/%d in %.1fs", spec->chunk_id, a.message,
+                  retry + 1, job->retry.max_retries, delay);
+        if (retry_sleep (delay, stop) != 0) {
+            result->status = CHUNK_INTERRUPTED;
+            snprintf (result->message, sizeof result->message,
+                      "chunk %" PRId64 ": interrupted while waiting to retry", spec->chunk_id);
+            log_warn ("%s", result->message);
+            log_set_chunk (-1);
+            return -1;
+        }
+    }
+}

@@ -1,1 +1,150 @@
-/* placeholder */
+/*  worker/reader.c: the reader stage, owner of the source connection's
+    COPY OUT.
+
+    In a REPEATABLE READ READ ONLY transaction (on the run's exported
+    snapshot when there is one), COPY (SELECT ... WHERE key in [lo, hi)) TO
+    STDOUT streams rows; the reader packs whole rows into batches of about
+    read_buffer bytes for the raw queue. In binary format the first row
+    message carries the 19-byte header and the last message is the 2-byte
+    trailer: both are stripped here, so a batch holds tuples only and the
+    writer adds its own header and trailer. */
+#include "pipeline.h"
+#include "copyfmt.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int
+reader_begin (attempt_t *a)
+{
+    pg_conn_t *src = a->slot->source;
+    if (pg_exec (src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0) {
+        attempt_fail_pg (a, src, "source BEGIN");
+        return -1;
+    }
+    if (a->job->snapshot) {
+        const char *params[1] = { a->job->snapshot };
+        char *sql = NULL;
+        PGconn *c = pg_conn_handle (src);
+        char *lit = PQescapeLiteral (c, params[0], strlen (params[0]));
+        if (lit)
+            sql = util_strdupf ("SET TRANSACTION SNAPSHOT %s", lit);
+        PQfreemem (lit);
+        int rc = sql ? pg_exec (src, sql) : -1;
+        free (sql);
+        if (rc != 0) {
+            /*  The exporting transaction is gone (coordinator or source
+                restarted): reading anything else would break the run's
+                consistent cut, so this is not retried here. */
+            const pg_error_t *e = pg_conn_error (src);
+            attempt_fail (a, e->sqlstate, e->retryable && pg_is_connected (src) == false,
+                          "source: cannot use the run's snapshot %s: [%s] %s",
+                          a->job->snapshot, e->sqlstate, e->message);
+            return -1;
+        }
+    }
+    char *sql = copyjob_copy_out_sql (a->job, src, a->spec->lo, a->spec->hi);
+    int rc = sql ? pg_copy_out_begin (src, sql) : -1;
+    if (rc != 0)
+        attempt_fail_pg (a, src, "source COPY TO STDOUT");
+    free (sql);
+    return rc;
+}
+
+void *
+reader_thread (void *arg)
+{
+    attempt_t *a = arg;
+    log_set_chunk (a->spec->chunk_id);
+    pg_conn_t *src = a->slot->source;
+    const size_t target = (size_t) a->job->read_buffer;
+    const bool binary = a->job->binary;
+    bool header_pending = binary;
+    int64_t t0 = util_now_ms ();
+    batch_t *batch = batch_new (target);
+
+    while (1) {
+        if (*a->stop) {
+            attempt_fail (a, "57014", false, "interrupted");
+            break;
+        }
+        char *row = NULL;
+        int n = pg_copy_out_row (src, &row);
+        if (n == -1)
+            break;                      /* end of data, COPY succeeded */
+        if (n < -1) {
+            attempt_fail_pg (a, src, "source COPY");
+            break;
+        }
+        const char *p = row;
+        size_t len = (size_t) n;
+        if (header_pending) {
+            long h = copyfmt_binary_header_len (p, len);
+            if (h < 0) {
+                PQfreemem (row);
+                attempt_fail (a, "XX000", false, "source: bad binary COPY header");
+                break;
+            }
+            p += h;
+            len -= (size_t) h;
+            header_pending = false;
+        }
+        if (binary && copyfmt_is_binary_trailer (p, len)) {
+            PQfreemem (row);
+            continue;                   /* the end is reported by -1 next */
+        }
+        if (len == 0) {
+            PQfreemem (row);
+            continue;
+        }
+        if (batch->len + len > batch->cap && batch->len > 0) {
+            if (queue_push (a->raw, batch) != 0) {
+                PQfreemem (row);
+                batch_free (batch);
+                batch = NULL;
+                break;                  /* aborted by another stage */
+            }
+            batch = batch_new (target > len ? target : len);
+        }
+        if (len > batch->cap) {
+            /*  A row larger than read_buffer travels in a batch of its own. */
+            batch_t *big = batch_new (len);
+            batch_free (batch);
+            batch = big;
+        }
+        memcpy (batch->data + batch->len, p, len);
+        batch->len += len;
+        batch->rows++;
+        a->rows_read++;
+        a->bytes_read += (int64_t) len;
+        PQfreemem (row);
+    }
+    if (batch) {
+        if (batch->len > 0 && !a->failed) {
+            if (queue_push (a->raw, batch) != 0)
+                batch_free (batch);
+        }
+        else
+            batch_free (batch);
+    }
+    a->read_ms = util_now_ms () - t0;
+    /*  The reader is the raw queue's only producer. */
+    queue_close (a->raw);
+    return NULL;
+}
+
+void
+reader_end (attempt_t *a)
+{
+    pg_conn_t *src = a->slot->source;
+    if (a->failed) {
+        /*  The COPY may still be streaming: dropping the connection is the
+            cheapest way to stop the server's work. */
+        pg_disconnect (src);
+        return;
+    }
+    if (pg_exec (src, "COMMIT") != 0)
+        pg_disconnect (src);    /* read-only: nothing to lose, reconnect next time */
+}

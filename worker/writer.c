@@ -1,1 +1,155 @@
-/* placeholder */
+/*  worker/writer.c: the writer stage, owner of the target connection's
+    chunk transaction.
+
+        BEGIN;
+        INSERT INTO ferry.chunk_commits (run_id, chunk_id, attempt, worker, token);
+        COPY <copy table> (<columns>) FROM STDIN [(FORMAT binary)];
+        UPDATE ferry.chunk_commits SET rows, bytes, checksum, committed_at;
+        COMMIT;
+
+    The ledger row is the fence: its primary key (run_id, chunk_id) makes a
+    second attempt of a committed chunk fail at the INSERT, before any row
+    moves, and makes an attempt that races a live one wait for it and then
+    fail. So a chunk's rows are committed if and only if its ledger row is.
+    The token, random per pipeline_run_chunk call, tells a commit of ours
+    whose acknowledgement was lost (connection dropped during COMMIT) from
+    somebody else's commit. */
+#include "pipeline.h"
+#include "copyfmt.h"
+#include "log.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+writer_begin (attempt_t *a, const char *token)
+{
+    pg_conn_t *tgt = a->slot->target;
+    if (pg_exec (tgt, "BEGIN") != 0) {
+        attempt_fail_pg (a, tgt, "target BEGIN");
+        return -1;
+    }
+    char chunk[24], attempt[16];
+    snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
+    snprintf (attempt, sizeof attempt, "%d", a->spec->attempt);
+    const char *params[5] = { a->job->run_id, chunk, attempt, a->job->worker, token };
+    if (pg_exec_params (tgt,
+            "INSERT INTO ferry.chunk_commits (run_id, chunk_id, attempt, worker, token) "
+            "VALUES ($1, $2, $3, $4, $5)", 5, params, NULL) != 0) {
+        const pg_error_t *e = pg_conn_error (tgt);
+        if (strcmp (e->sqlstate, "23505") == 0) {
+            /*  Somebody's row is there: ours from a lost COMMIT ack, or
+                another attempt's. The caller looks and decides. */
+            pthread_mutex_lock (&a->error_lock);
+            a->already_committed = true;
+            pthread_mutex_unlock (&a->error_lock);
+        }
+        attempt_fail_pg (a, tgt, "ledger fence");
+        pg_rollback (tgt);
+        return -1;
+    }
+    char *sql = copyjob_copy_in_sql (a->job);
+    int rc = pg_copy_in_begin (tgt, sql);
+    free (sql);
+    if (rc != 0) {
+        attempt_fail_pg (a, tgt, "target COPY FROM STDIN");
+        pg_rollback (tgt);
+        return -1;
+    }
+    if (a->job->binary
+    &&  pg_copy_in_put (tgt, copyfmt_binary_header, COPYFMT_BINARY_HEADER_LEN) != 0) {
+        attempt_fail_pg (a, tgt, "target COPY");
+        return -1;
+    }
+    return 0;
+}
+
+void *
+writer_thread (void *arg)
+{
+    attempt_t *a = arg;
+    log_set_chunk (a->spec->chunk_id);
+    pg_conn_t *tgt = a->slot->target;
+    int64_t busy = 0;
+    batch_t *batch;
+    while ((batch = queue_pop (a->processed)) != NULL) {
+        int64_t t0 = util_now_ms ();
+        int rc = pg_copy_in_put (tgt, batch->data, batch->len);
+        busy += util_now_ms () - t0;
+        if (rc != 0) {
+            batch_free (batch);
+            attempt_fail_pg (a, tgt, "target COPY");
+            break;
+        }
+        a->rows_written += batch->rows;
+        a->bytes_written += (int64_t) batch->len;
+        atomic_fetch_add (&a->slot->rows_done, (int64_t) batch->rows);
+        atomic_fetch_add (&a->slot->bytes_done, (int64_t) batch->len);
+        batch_free (batch);
+    }
+    a->write_ms = busy;
+    return NULL;
+}
+
+int
+writer_commit (attempt_t *a)
+{
+    pg_conn_t *tgt = a->slot->target;
+    if (a->job->binary
+    &&  pg_copy_in_put (tgt, copyfmt_binary_trailer, sizeof copyfmt_binary_trailer) != 0) {
+        attempt_fail_pg (a, tgt, "target COPY");
+        return -1;
+    }
+    int64_t server_rows = 0;
+    if (pg_copy_in_end (tgt, NULL, &server_rows) != 0) {
+        attempt_fail_pg (a, tgt, "target COPY");
+        pg_rollback (tgt);
+        return -1;
+    }
+    /*  Three counts must agree: rows the reader received, rows the
+        processors framed, rows the server stored. */
+    if (server_rows != a->rows_read || a->rows_checked != a->rows_read) {
+        attempt_fail (a, "XX002", false,
+                      "row count mismatch: read %" PRId64 ", checked %" PRId64
+                      ", target stored %" PRId64, a->rows_read, a->rows_checked, server_rows);
+        pg_rollback (tgt);
+        return -1;
+    }
+    char chunk[24], rows[24], bytes[24], sum[24];
+    snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
+    snprintf (rows, sizeof rows, "%" PRId64, server_rows);
+    snprintf (bytes, sizeof bytes, "%" PRId64, a->bytes_read);
+    snprintf (sum, sizeof sum, "%016" PRIx64, a->checksum);
+    const char *params[5] = { a->job->run_id, chunk, rows, bytes, sum };
+    if (pg_exec_params (tgt,
+            "UPDATE ferry.chunk_commits SET rows = $3, bytes = $4, checksum = $5, "
+            "committed_at = clock_timestamp() WHERE run_id = $1 AND chunk_id = $2",
+            5, params, NULL) != 0) {
+        attempt_fail_pg (a, tgt, "ledger update");
+        pg_rollback (tgt);
+        return -1;
+    }
+    if (pg_exec (tgt, "COMMIT") != 0) {
+        attempt_fail_pg (a, tgt, "target COMMIT");
+        return -1;
+    }
+    return 0;
+}
+
+void
+writer_abort (attempt_t *a)
+{
+    pg_conn_t *tgt = a->slot->target;
+    if (!pg_is_connected (tgt))
+        return;
+    PGconn *c = pg_conn_handle (tgt);
+    if (PQtransactionStatus (c) == PQTRANS_ACTIVE) {
+        /*  Still inside COPY IN: end it with an error so the server aborts. */
+        int64_t ignored;
+        pg_copy_in_end (tgt, "ferry: chunk aborted", &ignored);
+    }
+    pg_rollback (tgt);
+}

@@ -1,0 +1,77 @@
+/*  worker/copyjob.h: what a worker knows about one run, prepared once.
+
+    A copyjob_t is built from a job file (standalone) or a JOB message, then
+    prepared against both servers: the source query is described (column
+    names and types, the key's type), the table the chunks COPY into is
+    described, and every query column is matched by name. When every column
+    has the same built-in type on both sides, chunks move as binary COPY
+    passthrough; otherwise as text COPY (the target server casts), and a
+    pair that cannot convert (e.g. jsonb into integer) is an error naming the
+    column. Pure data plus copyjob_prepare, which owns no connection. */
+#ifndef FERRY_WORKER_COPYJOB_H
+#define FERRY_WORKER_COPYJOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "pg.h"
+#include "protocol.h"
+#include "retry.h"
+
+typedef struct {
+    /* what to do (owned strings) */
+    char *run_id;
+    char *worker;              /* this worker's name (ledger column) */
+    char *source_conninfo;
+    char *target_conninfo;
+    char *query;
+    char *key;                 /* key column name, unquoted */
+    char *snapshot;            /* exported snapshot id or NULL */
+    char *copy_table;          /* quoted, qualified: where chunks COPY into */
+    char *final_table;         /* user text */
+    int processors;
+    int raw_queue_max;
+    int processed_queue_max;
+    int read_buffer;
+    retry_policy_t retry;
+
+    /* filled by copyjob_prepare */
+    bool prepared;
+    bool binary;               /* binary passthrough, else text COPY */
+    int nfields;
+    char *key_quoted;          /* "acct_id" */
+    char *key_type;            /* format_type of the key, e.g. bigint */
+    char *column_list;         /* quoted query columns: "a", "b" */
+    char *text_columns;        /* for messages: columns that go as text */
+} copyjob_t;
+
+/*  From a loaded job file; run_id and worker are copied. Can't fail. */
+copyjob_t *copyjob_from_config (const config_t *cfg, const char *run_id,
+                                const char *worker, const char *copy_table);
+
+/*  From a JOB message; conninfos missing in the message come from
+    FERRY_SOURCE_DSN / FERRY_TARGET_DSN. Returns NULL (reason in err) when
+    a conninfo is missing from both. */
+copyjob_t *copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
+                                  const char *worker, char *err, size_t errlen);
+
+void copyjob_destroy (copyjob_t **self_p);
+
+/*  Describes the query on `source` and the copy table on `target`, decides
+    binary or text, builds the column list. Returns 0, or -1 with a message
+    naming the column/key/table in err; *retryable tells whether the
+    failure was a connection problem worth retrying. */
+int copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
+                     char *err, size_t errlen, bool *retryable);
+
+/*  The COPY ... TO STDOUT statement for [lo, hi) (NULL = unbounded), with
+    the bounds escaped as literals on `conn` and cast to the key type.
+    Caller frees. NULL if escaping failed (error kept in conn). */
+char *copyjob_copy_out_sql (const copyjob_t *self, pg_conn_t *conn,
+                            const char *lo, const char *hi);
+
+/*  The COPY ... FROM STDIN statement. Caller frees. */
+char *copyjob_copy_in_sql (const copyjob_t *self);
+
+#endif

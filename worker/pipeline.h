@@ -1,0 +1,137 @@
+/*  worker/pipeline.h: one chunk through reader -> processors -> writer.
+
+    pipeline_run_chunk copies the rows of one key range from the source into
+    the copy table, in ONE target transaction together with the chunk's
+    ledger row (ferry.chunk_commits), retrying retryable failures whole with
+    exponential back-off. Inside an attempt:
+
+        reader  --raw queue (raw_queue_max batches)-->  processors (N threads)
+                --processed queue (processed_queue_max)-->  writer
+
+    A batch holds whole rows, about read_buffer bytes. Bounded queues keep
+    memory flat whatever the chunk size. Processors count rows, check the
+    tuple framing and fingerprint the rows; binary tuples pass through
+    untouched. The stage threads are plain pthreads, not zactors: each one
+    sits in a blocking libpq call or a queue, the queues (with close/abort)
+    are the only channel between them, and the first error aborts both
+    queues so every stage unwinds. */
+#ifndef FERRY_WORKER_PIPELINE_H
+#define FERRY_WORKER_PIPELINE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "copyjob.h"
+#include "queue.h"
+#include "pg.h"
+
+/*  Why a chunk did not commit. */
+typedef enum {
+    CHUNK_OK = 0,
+    CHUNK_FAILED,              /* permanent: data, schema, privilege */
+    CHUNK_RETRIES_EXHAUSTED,   /* retryable errors past max_retries */
+    CHUNK_ALREADY_COMMITTED,   /* another attempt holds the ledger row */
+    CHUNK_INTERRUPTED          /* stop requested */
+} chunk_status_t;
+
+typedef struct {
+    int64_t chunk_id;
+    int32_t attempt;
+    const char *lo;            /* borrowed; NULL = unbounded */
+    const char *hi;
+} chunk_spec_t;
+
+typedef struct {
+    chunk_status_t status;
+    int64_t rows;
+    int64_t bytes;
+    uint64_t checksum;
+    int64_t read_ms, process_ms, write_ms, commit_ms;
+    int retries;
+    char sqlstate[6];
+    char message[2048];        /* names the chunk, the server and the SQLSTATE */
+    bool retryable;            /* the last error was retryable */
+} chunk_result_t;
+
+/*  One chunk slot: the two connections it reuses from chunk to chunk, and
+    live counters another thread may read for PROGRESS. */
+typedef struct {
+    pg_conn_t *source;
+    pg_conn_t *target;
+    _Atomic int64_t rows_done;     /* rows through the writer, this attempt */
+    _Atomic int64_t bytes_done;
+} slot_t;
+
+/*  Creates a slot with unconnected handles for the job's servers. */
+slot_t *slot_new (const copyjob_t *job);
+void slot_destroy (slot_t **self_p);
+
+/*  Runs one chunk to the end (commit, permanent failure, retries
+    exhausted, already committed, or *stop). The job must be prepared.
+    Logs the outcome once (info on commit, error otherwise) and fills
+    result. Returns 0 when committed, -1 otherwise. */
+int pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
+                        chunk_result_t *result, volatile int *stop);
+
+/* ---- shared between the stage files (reader.c, processor.c, writer.c) ---- */
+
+typedef struct {
+    size_t len;
+    size_t cap;
+    uint32_t rows;
+    char data[];
+} batch_t;
+
+batch_t *batch_new (size_t cap);
+void batch_free (void *batch);
+
+/*  The state of one attempt, shared by its stage threads. */
+typedef struct {
+    copyjob_t *job;
+    slot_t *slot;
+    const chunk_spec_t *spec;
+    volatile int *stop;
+    queue_t *raw;
+    queue_t *processed;
+    _Atomic int failed;
+    pthread_mutex_t error_lock;
+    char sqlstate[6];
+    char message[1536];
+    bool retryable;
+    bool already_committed;
+    /* reader */
+    int64_t rows_read, bytes_read, read_ms;
+    /* processors, summed under the error lock */
+    int64_t rows_checked;
+    uint64_t checksum;
+    int64_t process_ms;
+    /* writer */
+    int64_t rows_written, bytes_written, write_ms;
+    int64_t commit_ms;
+} attempt_t;
+
+/*  Records the first error of the attempt and aborts both queues so every
+    stage unwinds. Later errors are ignored (they are consequences). */
+void attempt_fail (attempt_t *a, const char *sqlstate, bool retryable,
+                   const char *format, ...) __attribute__ ((format (printf, 4, 5)));
+
+/*  Same, taking the error kept in a connection; `what` says where. */
+void attempt_fail_pg (attempt_t *a, pg_conn_t *conn, const char *what);
+
+/* reader.c */
+int reader_begin (attempt_t *a);         /* BEGIN, snapshot, COPY OUT */
+void *reader_thread (void *a);
+void reader_end (attempt_t *a);          /* COMMIT the read-only transaction */
+
+/* processor.c */
+void *processor_thread (void *a);
+
+/* writer.c */
+int writer_begin (attempt_t *a, const char *token);   /* BEGIN, ledger fence, COPY IN */
+void *writer_thread (void *a);
+int writer_commit (attempt_t *a);        /* COPY end, checks, ledger update, COMMIT */
+void writer_abort (attempt_t *a);        /* abort COPY, ROLLBACK */
+
+#endif
