@@ -72,12 +72,22 @@
 #                                runs CMD every 0.1 s until it succeeds;
 #                                fails with "timed out after SECONDS s
 #                                waiting for WHAT" otherwise.
+#   run_capture TAG CMD...       runs CMD with stdout in $HARNESS_TMP/TAG.out
+#                                and stderr in $HARNESS_TMP/TAG.err; sets
+#                                RUN_RC to its exit status; never fails.
+#   run_expect RC TAG CMD...     run_capture, then fails (showing the tail of
+#                                both outputs) unless the exit status is RC.
 #   ferry_bin NAME               echoes the path of a built binary
 #                                (ferry-worker -> $FERRY_BIN_DIR/worker/
 #                                ferry-worker, ferry-coordinator -> .../
 #                                coordinator/...); fails when it is not
 #                                built. FERRY_BIN_DIR is set by ctest and
 #                                defaults to $FERRY_SOURCE_DIR/build.
+#   ferry_write_job FILE SRC TGT TABLE QUERY KEY [YAML_LINE...]
+#                                writes a job file: source SRC's DSN, QUERY
+#                                and KEY (snapshot: none), target TGT's DSN
+#                                and TABLE, a quick retry section (5 retries,
+#                                0.2 s doubling to 2 s), then the YAML_LINEs.
 
 set -euo pipefail
 
@@ -249,7 +259,7 @@ pg_start() {
     _pg_valid_name "$name"
     _pg_check_binaries
     _pg_install_traps
-    local bindir dir out attempt port line
+    local bindir dir out port line
     bindir=$(pg_bindir)
     dir=$(mktemp -d "${TMPDIR:-/tmp}/ferry-pg-$name.XXXXXX") || fail "pg_start $name: mktemp under ${TMPDIR:-/tmp} failed"
     _PG_CLUSTERS+=("$BASHPID $name $dir")
@@ -278,7 +288,7 @@ pg_start() {
         done
     } >>"$dir/postgresql.conf"
 
-    for attempt in 1 2 3 4 5 6 7 8; do
+    for _ in 1 2 3 4 5 6 7 8; do
         port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
         _pg_port_in_use "$port" && continue
         echo "port = $port" >"$dir/ferry_port.conf"
@@ -371,7 +381,7 @@ assert_same_rows() {
     c2=$(wc -l <"$f2")
     if ! cmp -s "$f1" "$f2"; then
         echo "rows differ: $n1 has $c1 rows ($q1), $n2 has $c2 rows ($q2); first diff lines (< $n1, > $n2):" >&2
-        diff "$f1" "$f2" | head -n 20 >&2 || true
+        diff "$f1" "$f2" | head -n 20 | cut -c 1-500 >&2 || true
         rm -f "$f1" "$f2"
         fail "$msg: rows differ"
     fi
@@ -390,6 +400,49 @@ poll_until() {
         [[ $SECONDS -lt $deadline ]] || fail "timed out after $secs s waiting for $what"
         sleep 0.1
     done
+}
+
+run_capture() {
+    [[ $# -ge 2 ]] || fail "usage: run_capture TAG CMD..."
+    local tag="$1"
+    shift
+    RUN_RC=0
+    "$@" >"$HARNESS_TMP/$tag.out" 2>"$HARNESS_TMP/$tag.err" </dev/null || RUN_RC=$?
+}
+
+run_expect() {
+    [[ $# -ge 3 ]] || fail "usage: run_expect RC TAG CMD..."
+    local want="$1" tag="$2"
+    shift 2
+    run_capture "$tag" "$@"
+    if [[ "$RUN_RC" != "$want" ]]; then
+        echo "--- $tag: $*" >&2
+        echo "--- stdout (last 40 lines):" >&2
+        tail -n 40 "$HARNESS_TMP/$tag.out" >&2
+        echo "--- stderr (last 40 lines):" >&2
+        tail -n 40 "$HARNESS_TMP/$tag.err" >&2
+        fail "$tag: expected exit status $want, got $RUN_RC"
+    fi
+}
+
+ferry_write_job() {
+    [[ $# -ge 6 ]] || fail "usage: ferry_write_job FILE SRC TGT TABLE QUERY KEY [YAML_LINE...]"
+    local file="$1" src="$2" tgt="$3" table="$4" query="$5" key="$6" line sq="'" dsq="''"
+    shift 6
+    {
+        echo "source:"
+        echo "  conninfo: '$(pg_dsn "$src")'"
+        echo "  query: '${query//$sq/$dsq}'"
+        echo "  key: '${key//$sq/$dsq}'"
+        echo "  snapshot: none"
+        echo "target:"
+        echo "  conninfo: '$(pg_dsn "$tgt")'"
+        echo "  table: '${table//$sq/$dsq}'"
+        echo "retry: { max_retries: 5, initial_delay: 0.2, backoff: 2.0, max_delay: 2 }"
+        for line in "$@"; do
+            echo "$line"
+        done
+    } >"$file"
 }
 
 ferry_bin() {
