@@ -1,0 +1,1523 @@
+/*  tests/unit/test_protocol.c: the FERRY/1 codec (common/protocol.c).
+
+    Round trips of every message type with every field checked; every
+    truncation of every valid encoding; random bytes and random mutations
+    of valid encodings (deterministic seed); and hand-built maps (packed
+    with msgpack_pack_*) for each way a peer can get a message wrong, with
+    the exact error text for most of them. Runs clean under ASan/UBSan and
+    valgrind: a failed decode must leave nothing to free. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "protocol.h"
+#include "util.h"
+
+#define COUNT(a) (sizeof (a) / sizeof ((a)[0]))
+
+
+/*  --------------------------------------------------------------------
+    Helpers */
+
+static bool
+s_str_eq (const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp (a, b) == 0);
+}
+
+static bool
+s_job_eq (const protocol_job_t *a, const protocol_job_t *b)
+{
+    if (!a || !b)
+        return a == b;
+    return s_str_eq (a->source_conninfo, b->source_conninfo)
+        && s_str_eq (a->target_conninfo, b->target_conninfo)
+        && s_str_eq (a->query, b->query) && s_str_eq (a->key, b->key)
+        && s_str_eq (a->snapshot, b->snapshot)
+        && s_str_eq (a->copy_table, b->copy_table)
+        && s_str_eq (a->final_table, b->final_table)
+        && a->processors == b->processors && a->raw_queue_max == b->raw_queue_max
+        && a->processed_queue_max == b->processed_queue_max
+        && a->read_buffer == b->read_buffer && a->batch_size == b->batch_size
+        && a->max_retries == b->max_retries && a->initial_delay == b->initial_delay
+        && a->backoff == b->backoff && a->max_delay == b->max_delay;
+}
+
+/*  Every field of the struct, whatever the type (a decoded message has
+    zeroes in the fields its type does not carry). */
+static bool
+s_msg_eq (const protocol_msg_t *a, const protocol_msg_t *b)
+{
+    return a->type == b->type
+        && s_str_eq (a->name, b->name) && s_str_eq (a->host, b->host)
+        && a->pid == b->pid && a->slots == b->slots && s_str_eq (a->build, b->build)
+        && s_str_eq (a->run_id, b->run_id) && s_job_eq (a->job, b->job)
+        && a->heartbeat_ms == b->heartbeat_ms && a->liveness == b->liveness
+        && a->chunk_id == b->chunk_id && a->attempt == b->attempt
+        && s_str_eq (a->lo, b->lo) && s_str_eq (a->hi, b->hi)
+        && s_str_eq (a->path, b->path) && a->offset == b->offset
+        && a->length == b->length && a->first_line == b->first_line
+        && a->rows == b->rows && a->bytes == b->bytes && a->rejected == b->rejected
+        && a->checksum == b->checksum && a->read_ms == b->read_ms
+        && a->process_ms == b->process_ms && a->write_ms == b->write_ms
+        && a->commit_ms == b->commit_ms && a->retries == b->retries
+        && a->peak_rss_kb == b->peak_rss_kb && a->retryable == b->retryable
+        && strcmp (a->sqlstate, b->sqlstate) == 0 && s_str_eq (a->message, b->message)
+        && s_str_eq (a->reason, b->reason);
+}
+
+/*  A zeroed message is what a failed decode must leave behind. */
+static void
+s_assert_zeroed (const protocol_msg_t *msg)
+{
+    protocol_msg_t zero;
+    memset (&zero, 0, sizeof zero);
+    assert_memory_equal (msg, &zero, sizeof zero);
+}
+
+/*  Encodes `in` (must succeed), decodes into `out` (must succeed) and
+    checks the two are equal; also that re-encoding gives the same bytes. */
+static void
+s_roundtrip (const protocol_msg_t *in, protocol_msg_t *out)
+{
+    char err [256] = "";
+    char *data = NULL;
+    size_t size = 0;
+    int rc = protocol_encode (in, &data, &size, err, sizeof err);
+    if (rc)
+        print_error ("encode: %s\n", err);
+    assert_int_equal (rc, 0);
+    assert_non_null (data);
+    rc = protocol_decode (data, size, out, err, sizeof err);
+    if (rc)
+        print_error ("decode: %s\n", err);
+    assert_int_equal (rc, 0);
+    assert_true (s_msg_eq (in, out));
+
+    char *again = NULL;
+    size_t again_size = 0;
+    assert_int_equal (protocol_encode (out, &again, &again_size, err, sizeof err), 0);
+    assert_int_equal (again_size, size);
+    assert_memory_equal (again, data, size);
+    free (again);
+    free (data);
+}
+
+static char *
+s_encode_ok (const protocol_msg_t *msg, size_t *size)
+{
+    char err [256] = "";
+    char *data = NULL;
+    int rc = protocol_encode (msg, &data, size, err, sizeof err);
+    if (rc)
+        print_error ("encode: %s\n", err);
+    assert_int_equal (rc, 0);
+    return data;
+}
+
+/*  Decodes, which must fail with exactly `expected` (or with any reason
+    when expected is NULL), leaving the message zeroed. */
+static void
+s_expect_decode_error (const void *data, size_t size, const char *expected)
+{
+    char err [256];
+    memset (err, 'x', sizeof err);
+    protocol_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    int rc = protocol_decode (data, size, &msg, err, sizeof err);
+    if (rc == 0 || (expected && strcmp (err, expected) != 0))
+        print_error ("expected: %s\ngot:      %s\n", expected ? expected : "(any error)",
+                     rc == 0 ? "(success)" : err);
+    assert_int_equal (rc, -1);
+    assert_non_null (memchr (err, '\0', sizeof err));
+    assert_true (strncmp (err, "protocol: ", 10) == 0);
+    if (expected)
+        assert_string_equal (err, expected);
+    s_assert_zeroed (&msg);
+}
+
+static void
+s_expect_encode_error (const protocol_msg_t *msg, const char *expected)
+{
+    char err [256];
+    memset (err, 'x', sizeof err);
+    char *data = (char *) "untouched";
+    size_t size = 99;
+    int rc = protocol_encode (msg, &data, &size, err, sizeof err);
+    if (rc == 0 || strcmp (err, expected) != 0)
+        print_error ("expected: %s\ngot:      %s\n", expected, rc == 0 ? "(success)" : err);
+    assert_int_equal (rc, -1);
+    assert_null (data);
+    assert_int_equal (size, 0);
+    assert_string_equal (err, expected);
+}
+
+static uint64_t s_rng_state = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t
+s_rand (void)
+{
+    /*  xorshift64*: deterministic across runs and platforms. */
+    s_rng_state ^= s_rng_state >> 12;
+    s_rng_state ^= s_rng_state << 25;
+    s_rng_state ^= s_rng_state >> 27;
+    return s_rng_state * 2685821657736338717ULL;
+}
+
+
+/*  --------------------------------------------------------------------
+    Sample messages, one per type and variant; all distinct values */
+
+static protocol_job_t *
+s_job_new (bool with_secrets)
+{
+    protocol_job_t *job = xcalloc (1, sizeof *job);
+    if (with_secrets) {
+        job->source_conninfo = xstrdup ("host=src password=s3cret");
+        job->target_conninfo = xstrdup ("host=tgt password=s3cret");
+        job->snapshot = xstrdup ("00000003-0000001B-1");
+    }
+    job->query = xstrdup ("SELECT id, v FROM public.t ORDER BY id");
+    job->key = xstrdup ("id");
+    job->copy_table = xstrdup ("ferry_stage.t_20240101_000000_abcd");
+    job->final_table = xstrdup ("public.t");
+    job->processors = 3;
+    job->raw_queue_max = 20;
+    job->processed_queue_max = 10;
+    job->read_buffer = 65536;
+    job->batch_size = 5000;
+    job->max_retries = 4;
+    job->initial_delay = 0.25;
+    job->backoff = 2.5;
+    job->max_delay = 30.0;
+    return job;
+}
+
+static void
+s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
+{
+    protocol_msg_init (msg, type);
+    switch (type) {
+    case PROTO_MSG_HELLO:
+        msg->name = xstrdup ("worker-7");
+        msg->host = xstrdup ("db-loader-2.example");
+        msg->pid = 4242;
+        msg->slots = 6;
+        msg->build = xstrdup ("0.1.0");
+        break;
+    case PROTO_MSG_JOB:
+        msg->run_id = xstrdup ("20240101_000000_abcd");
+        msg->job = s_job_new (variant == 0);
+        msg->heartbeat_ms = 1000;
+        msg->liveness = 5;
+        break;
+    case PROTO_MSG_ASSIGN:
+        msg->chunk_id = 17;
+        msg->attempt = 2;
+        if (variant == 0) {
+            msg->lo = xstrdup ("1000");
+            msg->hi = xstrdup ("2000");
+        }
+        else if (variant == 1)
+            msg->hi = xstrdup ("'quoted' key");    /* lo unbounded */
+        else if (variant == 2)
+            msg->lo = xstrdup ("");                 /* hi unbounded, empty text key */
+        else if (variant == 3)
+            ;                                       /* both unbounded */
+        else {
+            msg->path = xstrdup ("/data/in/part-0001.csv");
+            msg->offset = 1 << 20;
+            msg->length = 8 << 20;
+            msg->first_line = 10001;
+        }
+        break;
+    case PROTO_MSG_PROGRESS:
+        msg->chunk_id = 18;
+        msg->attempt = 1;
+        msg->rows = 12345;
+        msg->bytes = 987654;
+        msg->peak_rss_kb = variant == 0 ? 20480 : 0;
+        break;
+    case PROTO_MSG_DONE:
+        msg->chunk_id = INT64_MAX;
+        msg->attempt = INT32_MAX;
+        msg->rows = 50000;
+        msg->bytes = 1LL << 40;
+        msg->rejected = 3;
+        msg->checksum = variant == 0 ? UINT64_MAX : 0x0123456789abcdefULL;
+        msg->read_ms = 11;
+        msg->process_ms = 22;
+        msg->write_ms = 33;
+        msg->commit_ms = 44;
+        msg->retries = 1;
+        msg->peak_rss_kb = 30720;
+        break;
+    case PROTO_MSG_FAILED:
+        msg->chunk_id = 0;
+        msg->attempt = 3;
+        msg->retryable = variant == 0;
+        if (variant == 0)
+            strcpy (msg->sqlstate, "08006");
+        msg->message = xstrdup (variant == 0 ? "connection lost\nDETAIL: x" : "");
+        break;
+    case PROTO_MSG_HEARTBEAT:
+        msg->peak_rss_kb = variant == 0 ? 4096 : 0;
+        break;
+    case PROTO_MSG_STOP:
+        msg->reason = xstrdup (variant == 0 ? "run finished" : "");
+        break;
+    default:
+        break;
+    }
+}
+
+/*  Number of variants s_sample knows per type. */
+static int
+s_variants (protocol_type_t type)
+{
+    switch (type) {
+    case PROTO_MSG_ASSIGN:
+        return 5;
+    case PROTO_MSG_JOB: case PROTO_MSG_PROGRESS: case PROTO_MSG_DONE:
+    case PROTO_MSG_FAILED: case PROTO_MSG_HEARTBEAT: case PROTO_MSG_STOP:
+        return 2;
+    default:
+        return 1;
+    }
+}
+
+
+/*  --------------------------------------------------------------------
+    Round trips */
+
+static void
+test_roundtrip_hello (void **state)
+{
+    protocol_msg_t in, out;
+    s_sample (&in, PROTO_MSG_HELLO, 0);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.type, PROTO_MSG_HELLO);
+    assert_string_equal (out.name, "worker-7");
+    assert_string_equal (out.host, "db-loader-2.example");
+    assert_int_equal (out.pid, 4242);
+    assert_int_equal (out.slots, 6);
+    assert_string_equal (out.build, "0.1.0");
+    assert_true (out.name != in.name);      /* copies, not shared */
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+    s_assert_zeroed (&out);
+}
+
+static void
+s_check_job_fields (const protocol_job_t *job, bool with_secrets)
+{
+    assert_non_null (job);
+    if (with_secrets) {
+        assert_string_equal (job->source_conninfo, "host=src password=s3cret");
+        assert_string_equal (job->target_conninfo, "host=tgt password=s3cret");
+        assert_string_equal (job->snapshot, "00000003-0000001B-1");
+    }
+    else {
+        assert_null (job->source_conninfo);
+        assert_null (job->target_conninfo);
+        assert_null (job->snapshot);
+    }
+    assert_string_equal (job->query, "SELECT id, v FROM public.t ORDER BY id");
+    assert_string_equal (job->key, "id");
+    assert_string_equal (job->copy_table, "ferry_stage.t_20240101_000000_abcd");
+    assert_string_equal (job->final_table, "public.t");
+    assert_int_equal (job->processors, 3);
+    assert_int_equal (job->raw_queue_max, 20);
+    assert_int_equal (job->processed_queue_max, 10);
+    assert_int_equal (job->read_buffer, 65536);
+    assert_int_equal (job->batch_size, 5000);
+    assert_int_equal (job->max_retries, 4);
+    assert_true (job->initial_delay == 0.25);
+    assert_true (job->backoff == 2.5);
+    assert_true (job->max_delay == 30.0);
+}
+
+static void
+test_roundtrip_job (void **state)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        protocol_msg_t in, out;
+        s_sample (&in, PROTO_MSG_JOB, variant);
+        s_roundtrip (&in, &out);
+        assert_int_equal (out.type, PROTO_MSG_JOB);
+        assert_string_equal (out.run_id, "20240101_000000_abcd");
+        s_check_job_fields (out.job, variant == 0);
+        assert_int_equal (out.heartbeat_ms, 1000);
+        assert_int_equal (out.liveness, 5);
+        protocol_msg_reset (&in);
+        protocol_msg_reset (&out);
+    }
+}
+
+static void
+test_roundtrip_job_omits_null_strings (void **state)
+{
+    /*  NULL optional strings are absent from the wire, not nil: the
+        conninfos must not even appear as keys. */
+    protocol_msg_t in;
+    s_sample (&in, PROTO_MSG_JOB, 1);
+    size_t size;
+    char *data = s_encode_ok (&in, &size);
+    assert_null (memmem (data, size, "conninfo", 8));
+    assert_null (memmem (data, size, "snapshot", 8));
+    free (data);
+    protocol_msg_reset (&in);
+
+    s_sample (&in, PROTO_MSG_JOB, 0);
+    data = s_encode_ok (&in, &size);
+    assert_non_null (memmem (data, size, "source_conninfo", 15));
+    free (data);
+    protocol_msg_reset (&in);
+}
+
+static void
+test_roundtrip_assign (void **state)
+{
+    protocol_msg_t in, out;
+
+    s_sample (&in, PROTO_MSG_ASSIGN, 0);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.type, PROTO_MSG_ASSIGN);
+    assert_int_equal (out.chunk_id, 17);
+    assert_int_equal (out.attempt, 2);
+    assert_string_equal (out.lo, "1000");
+    assert_string_equal (out.hi, "2000");
+    assert_null (out.path);
+    assert_int_equal (out.offset, 0);
+    assert_int_equal (out.length, 0);
+    assert_int_equal (out.first_line, 0);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_ASSIGN, 1);
+    s_roundtrip (&in, &out);
+    assert_null (out.lo);
+    assert_string_equal (out.hi, "'quoted' key");
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_ASSIGN, 2);
+    s_roundtrip (&in, &out);
+    assert_string_equal (out.lo, "");
+    assert_null (out.hi);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_ASSIGN, 3);
+    s_roundtrip (&in, &out);
+    assert_null (out.lo);
+    assert_null (out.hi);
+    assert_null (out.path);
+    assert_int_equal (out.chunk_id, 17);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_ASSIGN, 4);
+    s_roundtrip (&in, &out);
+    assert_null (out.lo);
+    assert_null (out.hi);
+    assert_string_equal (out.path, "/data/in/part-0001.csv");
+    assert_int_equal (out.offset, 1 << 20);
+    assert_int_equal (out.length, 8 << 20);
+    assert_int_equal (out.first_line, 10001);
+    assert_int_equal (out.chunk_id, 17);
+    assert_int_equal (out.attempt, 2);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+}
+
+static void
+test_roundtrip_progress (void **state)
+{
+    protocol_msg_t in, out;
+    s_sample (&in, PROTO_MSG_PROGRESS, 0);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.type, PROTO_MSG_PROGRESS);
+    assert_int_equal (out.chunk_id, 18);
+    assert_int_equal (out.attempt, 1);
+    assert_int_equal (out.rows, 12345);
+    assert_int_equal (out.bytes, 987654);
+    assert_int_equal (out.peak_rss_kb, 20480);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_PROGRESS, 1);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.rows, 12345);
+    assert_int_equal (out.peak_rss_kb, 0);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+}
+
+static void
+test_roundtrip_done (void **state)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        protocol_msg_t in, out;
+        s_sample (&in, PROTO_MSG_DONE, variant);
+        s_roundtrip (&in, &out);
+        assert_int_equal (out.type, PROTO_MSG_DONE);
+        assert_true (out.chunk_id == INT64_MAX);
+        assert_int_equal (out.attempt, INT32_MAX);
+        assert_int_equal (out.rows, 50000);
+        assert_true (out.bytes == 1LL << 40);
+        assert_int_equal (out.rejected, 3);
+        assert_true (out.checksum == (variant == 0 ? UINT64_MAX : 0x0123456789abcdefULL));
+        assert_int_equal (out.read_ms, 11);
+        assert_int_equal (out.process_ms, 22);
+        assert_int_equal (out.write_ms, 33);
+        assert_int_equal (out.commit_ms, 44);
+        assert_int_equal (out.retries, 1);
+        assert_int_equal (out.peak_rss_kb, 30720);
+        protocol_msg_reset (&in);
+        protocol_msg_reset (&out);
+    }
+}
+
+static void
+test_roundtrip_failed (void **state)
+{
+    protocol_msg_t in, out;
+    s_sample (&in, PROTO_MSG_FAILED, 0);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.type, PROTO_MSG_FAILED);
+    assert_int_equal (out.chunk_id, 0);
+    assert_int_equal (out.attempt, 3);
+    assert_true (out.retryable);
+    assert_string_equal (out.sqlstate, "08006");
+    assert_string_equal (out.message, "connection lost\nDETAIL: x");
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_FAILED, 1);
+    s_roundtrip (&in, &out);
+    assert_false (out.retryable);
+    assert_string_equal (out.sqlstate, "");
+    assert_string_equal (out.message, "");
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+}
+
+static void
+test_roundtrip_heartbeat_stop_bye (void **state)
+{
+    protocol_msg_t in, out;
+    s_sample (&in, PROTO_MSG_HEARTBEAT, 0);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.type, PROTO_MSG_HEARTBEAT);
+    assert_int_equal (out.peak_rss_kb, 4096);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_HEARTBEAT, 1);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.type, PROTO_MSG_HEARTBEAT);
+    assert_int_equal (out.peak_rss_kb, 0);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_STOP, 0);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.type, PROTO_MSG_STOP);
+    assert_string_equal (out.reason, "run finished");
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_BYE, 0);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.type, PROTO_MSG_BYE);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    /*  A BYE is tiny: {"v": 1, "type": "BYE"}. */
+    s_sample (&in, PROTO_MSG_BYE, 0);
+    size_t size;
+    char *data = s_encode_ok (&in, &size);
+    const char expected [] = "\x82\xa1v\x01\xa4type\xa3" "BYE";
+    assert_int_equal (size, sizeof expected - 1);
+    assert_memory_equal (data, expected, size);
+    free (data);
+}
+
+static void
+test_type_names (void **state)
+{
+    const char *names [] = { "INVALID", "HELLO", "JOB", "ASSIGN", "PROGRESS", "DONE",
+                             "FAILED", "HEARTBEAT", "STOP", "BYE" };
+    for (int i = 0; i < PROTO_MSG_COUNT_; i++)
+        assert_string_equal (protocol_type_name ((protocol_type_t) i), names [i]);
+    assert_string_equal (protocol_type_name (PROTO_MSG_COUNT_), "INVALID");
+    assert_string_equal (protocol_type_name ((protocol_type_t) -1), "INVALID");
+}
+
+static void
+test_job_dup_destroy (void **state)
+{
+    assert_null (protocol_job_dup (NULL));
+    protocol_job_t *job = s_job_new (true);
+    protocol_job_t *copy = protocol_job_dup (job);
+    assert_true (s_job_eq (job, copy));
+    assert_true (copy->query != job->query);
+    assert_true (copy->source_conninfo != job->source_conninfo);
+    protocol_job_destroy (&job);
+    assert_null (job);
+    s_check_job_fields (copy, true);
+    protocol_job_destroy (&copy);
+    assert_null (copy);
+    protocol_job_destroy (&copy);     /* NULL is fine */
+
+    job = s_job_new (false);
+    copy = protocol_job_dup (job);
+    assert_null (copy->snapshot);
+    assert_true (s_job_eq (job, copy));
+    protocol_job_destroy (&job);
+    protocol_job_destroy (&copy);
+}
+
+
+/*  --------------------------------------------------------------------
+    Garbage: truncation, random bytes, mutations */
+
+static void
+test_every_truncation_fails (void **state)
+{
+    for (int t = PROTO_MSG_HELLO; t < PROTO_MSG_COUNT_; t++)
+        for (int variant = 0; variant < s_variants ((protocol_type_t) t); variant++) {
+            protocol_msg_t msg;
+            s_sample (&msg, (protocol_type_t) t, variant);
+            size_t size;
+            char *data = s_encode_ok (&msg, &size);
+            protocol_msg_reset (&msg);
+            for (size_t n = 0; n < size; n++) {
+                /*  A fresh heap copy of exactly n bytes, so ASan catches
+                    any read past the prefix. */
+                char *prefix = xmalloc (n ? n : 1);
+                memcpy (prefix, data, n);
+                s_expect_decode_error (prefix, n, NULL);
+                free (prefix);
+            }
+            /*  And one byte too many. */
+            char *longer = xmalloc (size + 1);
+            memcpy (longer, data, size);
+            longer [size] = '\xc0';
+            s_expect_decode_error (longer, size + 1,
+                                   "protocol: 1 trailing bytes after message");
+            free (longer);
+            free (data);
+        }
+    s_expect_decode_error (NULL, 0, "protocol: empty message");
+    s_expect_decode_error ("", 0, "protocol: empty message");
+}
+
+/*  Decodes arbitrary bytes: either fails cleanly, or re-encodes and
+    re-decodes to an equal message. */
+static void
+s_decode_anything (const char *data, size_t size, int *accepted)
+{
+    char err [256];
+    protocol_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    if (protocol_decode (data, size, &msg, err, sizeof err) != 0) {
+        s_assert_zeroed (&msg);
+        assert_true (strncmp (err, "protocol: ", 10) == 0);
+        return;
+    }
+    (*accepted)++;
+    size_t again_size;
+    char *again = s_encode_ok (&msg, &again_size);
+    protocol_msg_t back;
+    assert_int_equal (protocol_decode (again, again_size, &back, err, sizeof err), 0);
+    assert_true (s_msg_eq (&msg, &back));
+    free (again);
+    protocol_msg_reset (&msg);
+    protocol_msg_reset (&back);
+}
+
+static void
+test_random_bytes (void **state)
+{
+    int accepted = 0;
+    for (int i = 0; i < 5000; i++) {
+        size_t size = (size_t) (s_rand () % 96);
+        char *data = xmalloc (size ? size : 1);
+        for (size_t j = 0; j < size; j++)
+            data [j] = (char) s_rand ();
+        /*  Half of them start like a map, to get past the first check. */
+        if (size && i % 2)
+            data [0] = (char) (0x80 | (s_rand () % 16));
+        s_decode_anything (data, size, &accepted);
+        free (data);
+    }
+    assert_int_equal (accepted, 0);     /* no random blob is a valid message */
+}
+
+static void
+test_random_mutations (void **state)
+{
+    int accepted = 0;
+    for (int t = PROTO_MSG_HELLO; t < PROTO_MSG_COUNT_; t++)
+        for (int variant = 0; variant < s_variants ((protocol_type_t) t); variant++) {
+            protocol_msg_t msg;
+            s_sample (&msg, (protocol_type_t) t, variant);
+            size_t size;
+            char *data = s_encode_ok (&msg, &size);
+            protocol_msg_reset (&msg);
+            for (int i = 0; i < 400; i++) {
+                char *copy = xmalloc (size);
+                memcpy (copy, data, size);
+                int flips = 1 + (int) (s_rand () % 3);
+                for (int f = 0; f < flips; f++) {
+                    size_t at = (size_t) (s_rand () % size);
+                    if (s_rand () % 2)
+                        copy [at] ^= (char) (1u << (s_rand () % 8));
+                    else
+                        copy [at] = (char) s_rand ();
+                }
+                s_decode_anything (copy, size, &accepted);
+                free (copy);
+            }
+            free (data);
+        }
+    /*  Some mutations hit string bodies and stay valid: those went through
+        the re-encode check above. */
+    assert_true (accepted > 0);
+}
+
+
+/*  --------------------------------------------------------------------
+    Hand-built maps */
+
+typedef enum {
+    V_STR, V_INT, V_UINT, V_NIL, V_TRUE, V_DOUBLE, V_FLOAT, V_BIN, V_ARRAY,
+    V_RAW,      /* len bytes of msgpack, packed as they are */
+    V_MAP       /* a nested map: sub, nsub */
+} vkind_t;
+
+typedef struct kv_s {
+    const char *key;
+    vkind_t kind;
+    const char *s;          /* V_STR (len bytes if len, else strlen), V_RAW, V_BIN */
+    size_t len;
+    int64_t i;
+    uint64_t u;
+    double d;
+    const struct kv_s *sub;
+    size_t nsub;
+} kv_t;
+
+#define KS(k, v)   { .key = (k), .kind = V_STR, .s = (v) }
+#define KI(k, v)   { .key = (k), .kind = V_INT, .i = (v) }
+#define KU(k, v)   { .key = (k), .kind = V_UINT, .u = (v) }
+#define KN(k)      { .key = (k), .kind = V_NIL }
+#define KT(k)      { .key = (k), .kind = V_TRUE }
+#define KD(k, v)   { .key = (k), .kind = V_DOUBLE, .d = (v) }
+#define KM(k, a)   { .key = (k), .kind = V_MAP, .sub = (a), .nsub = COUNT (a) }
+
+static void s_pack_kvs (msgpack_packer *pk, msgpack_sbuffer *sb, const kv_t *kvs, size_t n,
+                        const char *skip, const kv_t *with);
+
+static void
+s_pack_value (msgpack_packer *pk, msgpack_sbuffer *sb, const kv_t *kv)
+{
+    size_t len = kv->len ? kv->len : (kv->s ? strlen (kv->s) : 0);
+    switch (kv->kind) {
+    case V_STR:
+        msgpack_pack_str (pk, len);
+        msgpack_pack_str_body (pk, kv->s, len);
+        break;
+    case V_BIN:
+        msgpack_pack_bin (pk, len);
+        msgpack_pack_bin_body (pk, kv->s, len);
+        break;
+    case V_INT:    msgpack_pack_int64 (pk, kv->i); break;
+    case V_UINT:   msgpack_pack_uint64 (pk, kv->u); break;
+    case V_NIL:    msgpack_pack_nil (pk); break;
+    case V_TRUE:   msgpack_pack_true (pk); break;
+    case V_DOUBLE: msgpack_pack_double (pk, kv->d); break;
+    case V_FLOAT:  msgpack_pack_float (pk, (float) kv->d); break;
+    case V_ARRAY:  msgpack_pack_array (pk, 0); break;
+    case V_RAW:    msgpack_sbuffer_write (sb, kv->s, kv->len); break;
+    case V_MAP:    s_pack_kvs (pk, sb, kv->sub, kv->nsub, NULL, NULL); break;
+    }
+}
+
+/*  Packs the map kvs. If `skip` is set, that key is left out, or, when
+    `with` is set, its value is replaced by with's (same key). A `with`
+    whose key is not in kvs is appended. */
+static void
+s_pack_kvs (msgpack_packer *pk, msgpack_sbuffer *sb, const kv_t *kvs, size_t n,
+            const char *skip, const kv_t *with)
+{
+    bool found = false;
+    for (size_t i = 0; i < n; i++)
+        if (skip && strcmp (kvs [i].key, skip) == 0)
+            found = true;
+    size_t count = n - (found && !with ? 1 : 0) + (with && !found ? 1 : 0);
+    msgpack_pack_map (pk, count);
+    for (size_t i = 0; i < n; i++) {
+        const kv_t *kv = &kvs [i];
+        if (skip && strcmp (kv->key, skip) == 0) {
+            if (!with)
+                continue;
+            kv = with;
+        }
+        msgpack_pack_str (pk, strlen (kvs [i].key));
+        msgpack_pack_str_body (pk, kvs [i].key, strlen (kvs [i].key));
+        s_pack_value (pk, sb, kv);
+    }
+    if (with && !found) {
+        msgpack_pack_str (pk, strlen (with->key));
+        msgpack_pack_str_body (pk, with->key, strlen (with->key));
+        s_pack_value (pk, sb, with);
+    }
+}
+
+/*  Builds the map (with the edit described at s_pack_kvs) into sb. */
+static void
+s_build (msgpack_sbuffer *sb, const kv_t *kvs, size_t n, const char *skip, const kv_t *with)
+{
+    msgpack_sbuffer_init (sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, sb, msgpack_sbuffer_write);
+    s_pack_kvs (&pk, sb, kvs, n, skip, with);
+}
+
+static const kv_t s_job_kvs [] = {
+    KS ("source_conninfo", "host=a"), KS ("query", "SELECT 1 ORDER BY 1"), KS ("key", "id"),
+    KS ("copy_table", "s.t"), KS ("final_table", "t"), KI ("processors", 2),
+    KI ("raw_queue_max", 20), KI ("processed_queue_max", 10), KI ("read_buffer", 4096),
+    KI ("batch_size", 100), KI ("max_retries", 0), KD ("initial_delay", 1),
+    KD ("backoff", 2), KD ("max_delay", 30),
+};
+
+static const kv_t s_hello_kvs [] = {
+    KI ("v", 1), KS ("type", "HELLO"), KS ("name", "w1"), KS ("host", "h"),
+    KI ("pid", 10), KI ("slots", 2), KS ("build", "0.1.0"),
+};
+static const kv_t s_job_msg_kvs [] = {
+    KI ("v", 1), KS ("type", "JOB"), KS ("run_id", "r1"), KM ("job", s_job_kvs),
+    KI ("heartbeat_ms", 500), KI ("liveness", 3),
+};
+static const kv_t s_assign_kvs [] = {
+    KI ("v", 1), KS ("type", "ASSIGN"), KI ("chunk_id", 1), KI ("attempt", 1),
+    KS ("lo", "a"), KN ("hi"),
+};
+static const kv_t s_assign_file_kvs [] = {
+    KI ("v", 1), KS ("type", "ASSIGN"), KI ("chunk_id", 1), KI ("attempt", 1),
+    KS ("path", "/f.csv"), KI ("offset", 0), KI ("length", 10), KI ("first_line", 1),
+};
+static const kv_t s_progress_kvs [] = {
+    KI ("v", 1), KS ("type", "PROGRESS"), KI ("chunk_id", 1), KI ("attempt", 1),
+    KI ("rows", 5), KI ("bytes", 50), KI ("peak_rss_kb", 100),
+};
+static const kv_t s_done_kvs [] = {
+    KI ("v", 1), KS ("type", "DONE"), KI ("chunk_id", 1), KI ("attempt", 1),
+    KI ("rows", 5), KI ("bytes", 50), KI ("rejected", 0), KU ("checksum", 77),
+    KI ("read_ms", 1), KI ("process_ms", 2), KI ("write_ms", 3), KI ("commit_ms", 4),
+    KI ("retries", 0), KI ("peak_rss_kb", 100),
+};
+static const kv_t s_failed_kvs [] = {
+    KI ("v", 1), KS ("type", "FAILED"), KI ("chunk_id", 1), KI ("attempt", 1),
+    KT ("retryable"), KS ("sqlstate", "23505"), KS ("message", "duplicate key"),
+};
+static const kv_t s_heartbeat_kvs [] = {
+    KI ("v", 1), KS ("type", "HEARTBEAT"), KI ("peak_rss_kb", 100),
+};
+static const kv_t s_stop_kvs [] = {
+    KI ("v", 1), KS ("type", "STOP"), KS ("reason", "done"),
+};
+static const kv_t s_bye_kvs [] = {
+    KI ("v", 1), KS ("type", "BYE"),
+};
+
+typedef struct {
+    const kv_t *kvs;
+    size_t n;
+} kvset_t;
+
+#define KVSET(a) { a, COUNT (a) }
+static const kvset_t s_kvsets [] = {
+    KVSET (s_hello_kvs), KVSET (s_job_msg_kvs), KVSET (s_assign_kvs),
+    KVSET (s_assign_file_kvs), KVSET (s_progress_kvs), KVSET (s_done_kvs),
+    KVSET (s_failed_kvs), KVSET (s_heartbeat_kvs), KVSET (s_stop_kvs), KVSET (s_bye_kvs),
+};
+
+/*  Decodes the edited map; returns decode's result, with err filled and
+    msg reset on success (checks done by the caller through *out if set). */
+static int
+s_try (const kv_t *kvs, size_t n, const char *skip, const kv_t *with,
+       char *err, size_t errlen, protocol_msg_t *out)
+{
+    msgpack_sbuffer sb;
+    s_build (&sb, kvs, n, skip, with);
+    protocol_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    int rc = protocol_decode (sb.data, sb.size, &msg, err, errlen);
+    if (rc)
+        s_assert_zeroed (&msg);
+    msgpack_sbuffer_destroy (&sb);
+    if (out)
+        *out = msg;
+    else
+        protocol_msg_reset (&msg);
+    return rc;
+}
+
+/*  The edit must be rejected with exactly `expected`. */
+static void
+s_expect (const kv_t *kvs, size_t n, const char *skip, const kv_t *with, const char *expected)
+{
+    char err [256] = "";
+    int rc = s_try (kvs, n, skip, with, err, sizeof err, NULL);
+    if (rc == 0 || strcmp (err, expected) != 0)
+        print_error ("edit %s: expected: %s\ngot:      %s\n", skip ? skip : "-", expected,
+                     rc == 0 ? "(success)" : err);
+    assert_int_equal (rc, -1);
+    assert_string_equal (err, expected);
+}
+
+static void
+s_expect_ok (const kv_t *kvs, size_t n, const char *skip, const kv_t *with, protocol_msg_t *out)
+{
+    char err [256] = "";
+    int rc = s_try (kvs, n, skip, with, err, sizeof err, out);
+    if (rc)
+        print_error ("edit %s: unexpected error: %s\n", skip ? skip : "-", err);
+    assert_int_equal (rc, 0);
+}
+
+static void
+test_handbuilt_baselines_decode (void **state)
+{
+    for (size_t i = 0; i < COUNT (s_kvsets); i++) {
+        protocol_msg_t msg;
+        s_expect_ok (s_kvsets [i].kvs, s_kvsets [i].n, NULL, NULL, &msg);
+        protocol_msg_reset (&msg);
+    }
+    protocol_msg_t msg;
+    s_expect_ok (s_job_msg_kvs, COUNT (s_job_msg_kvs), NULL, NULL, &msg);
+    assert_string_equal (msg.job->source_conninfo, "host=a");
+    assert_null (msg.job->target_conninfo);
+    assert_null (msg.job->snapshot);
+    assert_true (msg.job->backoff == 2.0);
+    protocol_msg_reset (&msg);
+
+    s_expect_ok (s_failed_kvs, COUNT (s_failed_kvs), NULL, NULL, &msg);
+    assert_string_equal (msg.sqlstate, "23505");
+    assert_true (msg.retryable);
+    protocol_msg_reset (&msg);
+}
+
+/*  Every key of every type, removed: "v" and "type" have their own
+    messages, optional keys are accepted, the rest say "missing field". */
+static void
+test_every_missing_field (void **state)
+{
+    const char *optional [] = { "peak_rss_kb", "sqlstate", "source_conninfo" };
+    for (size_t i = 0; i < COUNT (s_kvsets); i++) {
+        const kvset_t *set = &s_kvsets [i];
+        const char *type = set->kvs [1].s;
+        for (size_t k = 0; k < set->n; k++) {
+            const char *key = set->kvs [k].key;
+            bool is_optional = false;
+            for (size_t o = 0; o < COUNT (optional); o++)
+                if (strcmp (key, optional [o]) == 0 && strcmp (type, "DONE") != 0)
+                    is_optional = true;
+            char expected [128];
+            if (strcmp (key, "v") == 0)
+                snprintf (expected, sizeof expected, "protocol: missing field \"v\"");
+            else if (strcmp (key, "type") == 0)
+                snprintf (expected, sizeof expected, "protocol: missing field \"type\"");
+            else if (set->kvs == s_assign_file_kvs && strcmp (key, "path") == 0)
+                /*  Without path it is a key range, which needs lo and hi. */
+                snprintf (expected, sizeof expected, "protocol: ASSIGN: missing field \"lo\"");
+            else
+                snprintf (expected, sizeof expected, "protocol: %s: missing field \"%s\"",
+                          type, key);
+            if (is_optional) {
+                protocol_msg_t msg;
+                s_expect_ok (set->kvs, set->n, key, NULL, &msg);
+                protocol_msg_reset (&msg);
+            }
+            else
+                s_expect (set->kvs, set->n, key, NULL, expected);
+        }
+    }
+    /*  Same inside the job. */
+    for (size_t k = 0; k < COUNT (s_job_kvs); k++) {
+        const char *key = s_job_kvs [k].key;
+        if (strcmp (key, "source_conninfo") == 0)
+            continue;
+        kv_t sub [COUNT (s_job_kvs) - 1];
+        size_t n = 0;
+        for (size_t j = 0; j < COUNT (s_job_kvs); j++)
+            if (j != k)
+                sub [n++] = s_job_kvs [j];
+        kv_t job = { .key = "job", .kind = V_MAP, .sub = sub, .nsub = n };
+        char expected [128];
+        snprintf (expected, sizeof expected, "protocol: JOB.job: missing field \"%s\"", key);
+        s_expect (s_job_msg_kvs, COUNT (s_job_msg_kvs), "job", &job, expected);
+    }
+}
+
+/*  Every field of every type given a value of a type no field accepts
+    (an empty array, a bin): always rejected, never crashes. */
+static void
+test_every_wrong_type (void **state)
+{
+    for (size_t i = 0; i < COUNT (s_kvsets); i++) {
+        const kvset_t *set = &s_kvsets [i];
+        for (size_t k = 0; k < set->n; k++) {
+            char err [256];
+            kv_t bad = { .key = set->kvs [k].key, .kind = V_ARRAY };
+            assert_int_equal (s_try (set->kvs, set->n, bad.key, &bad, err, sizeof err, NULL), -1);
+            kv_t bin = { .key = set->kvs [k].key, .kind = V_BIN, .s = "1" };
+            assert_int_equal (s_try (set->kvs, set->n, bin.key, &bin, err, sizeof err, NULL), -1);
+        }
+    }
+    for (size_t k = 0; k < COUNT (s_job_kvs); k++) {
+        kv_t sub [COUNT (s_job_kvs)];
+        memcpy (sub, s_job_kvs, sizeof sub);
+        sub [k].kind = V_ARRAY;
+        kv_t job = { .key = "job", .kind = V_MAP, .sub = sub, .nsub = COUNT (sub) };
+        char err [256];
+        assert_int_equal (s_try (s_job_msg_kvs, COUNT (s_job_msg_kvs), "job", &job,
+                                 err, sizeof err, NULL), -1);
+        assert_non_null (strstr (err, "JOB.job."));
+    }
+}
+
+static void
+test_version_and_type (void **state)
+{
+    const kv_t *h = s_hello_kvs;
+    size_t n = COUNT (s_hello_kvs);
+    kv_t v2 = KI ("v", 2);
+    s_expect (h, n, "v", &v2, "protocol: unsupported version 2");
+    kv_t v0 = KI ("v", 0);
+    s_expect (h, n, "v", &v0, "protocol: unsupported version 0");
+    kv_t vneg = KI ("v", -1);
+    s_expect (h, n, "v", &vneg, "protocol: unsupported version -1");
+    kv_t vstr = KS ("v", "1");
+    s_expect (h, n, "v", &vstr, "protocol: \"v\": expected integer");
+    kv_t vnil = KN ("v");
+    s_expect (h, n, "v", &vnil, "protocol: \"v\": expected integer");
+    kv_t vdbl = KD ("v", 1.0);
+    s_expect (h, n, "v", &vdbl, "protocol: \"v\": expected integer");
+    /*  v = 1 as int8 (0xd0 0x01) and as int64 is still version 1. */
+    kv_t v8 = { .key = "v", .kind = V_RAW, .s = "\xd0\x01", .len = 2 };
+    protocol_msg_t msg;
+    s_expect_ok (h, n, "v", &v8, &msg);
+    assert_int_equal (msg.type, PROTO_MSG_HELLO);
+    protocol_msg_reset (&msg);
+    kv_t v64 = { .key = "v", .kind = V_RAW, .s = "\xd3\0\0\0\0\0\0\0\x01", .len = 9 };
+    s_expect_ok (h, n, "v", &v64, &msg);
+    protocol_msg_reset (&msg);
+    /*  The version is checked before the type. */
+    kv_t v9 = KI ("v", 9);
+    s_expect (&v9, 1, NULL, NULL, "protocol: unsupported version 9");
+
+    kv_t tnum = KI ("type", 1);
+    s_expect (h, n, "type", &tnum, "protocol: \"type\": expected string");
+    kv_t tunk = KS ("type", "HELO");
+    s_expect (h, n, "type", &tunk, "protocol: unknown type \"HELO\"");
+    kv_t tlower = KS ("type", "hello");
+    s_expect (h, n, "type", &tlower, "protocol: unknown type \"hello\"");
+    kv_t tinv = KS ("type", "INVALID");
+    s_expect (h, n, "type", &tinv, "protocol: unknown type \"INVALID\"");
+    kv_t tnul = { .key = "type", .kind = V_STR, .s = "HELLO\0X", .len = 7 };
+    s_expect (h, n, "type", &tnul, "protocol: unknown type \"HELLO?X\"");
+    kv_t tlong = KS ("type", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    s_expect (h, n, "type", &tlong,
+              "protocol: unknown type \"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA...\"");
+}
+
+static void
+test_structure_errors (void **state)
+{
+    /*  Not a map. */
+    s_expect_decode_error ("\x91\x01", 2, "protocol: expected a map at top level");
+    s_expect_decode_error ("\x01", 1, "protocol: expected a map at top level");
+    s_expect_decode_error ("\xa3" "BYE", 4, "protocol: expected a map at top level");
+    s_expect_decode_error ("\xc0", 1, "protocol: expected a map at top level");
+    s_expect_decode_error ("\x80", 1, "protocol: missing field \"v\"");
+    /*  Two messages in one frame. */
+    const char bye [] = "\x82\xa1v\x01\xa4type\xa3" "BYE";
+    char two [2 * (sizeof bye - 1)];
+    memcpy (two, bye, sizeof bye - 1);
+    memcpy (two + sizeof bye - 1, bye, sizeof bye - 1);
+    s_expect_decode_error (two, sizeof two, "protocol: 13 trailing bytes after message");
+    /*  Reserved byte 0xc1. */
+    s_expect_decode_error ("\x81\xc1\x01", 3, "protocol: malformed msgpack (byte 0xc1 at 1)");
+
+    /*  Absurd declared sizes must be refused before anything is allocated. */
+    s_expect_decode_error ("\xdf\xff\xff\xff\xff", 5, "protocol: truncated message");
+    s_expect_decode_error ("\xdf\xff\xff\xff\xff\xa1v\x01", 8, "protocol: truncated message");
+    s_expect_decode_error ("\x81\xa1v\xdd\xff\xff\xff\xff\x01\x02", 10,
+                           "protocol: truncated message");
+    s_expect_decode_error ("\x81\xa1v\xdb\xff\xff\xff\xff" "abc", 11,
+                           "protocol: truncated message");
+    s_expect_decode_error ("\x81\xa1v\xc9\xff\xff\xff\xff\x01", 9,
+                           "protocol: truncated message");
+    s_expect_decode_error ("\x81\xa1v\xc6\x00\x00\x00\x05" "ab", 10,
+                           "protocol: truncated message");
+
+    /*  Deep nesting, inside an ignored key. */
+    char deep [64];
+    size_t n = 0;
+    memcpy (deep, "\x83\xa1v\x01\xa4type\xa3" "BYE\xa1x", 15);
+    n = 15;
+    while (n < sizeof deep - 1)
+        deep [n++] = '\x91';
+    deep [n++] = '\x01';
+    s_expect_decode_error (deep, n, "protocol: nested too deeply (max 16)");
+
+    /*  Too large, whatever it holds. */
+    size_t big = 2u * 1024 * 1024 + 1;
+    char *huge = xcalloc (1, big);
+    s_expect_decode_error (huge, big, "protocol: message too large (2097153 bytes, max 2097152)");
+    free (huge);
+}
+
+static void
+test_field_errors (void **state)
+{
+    const kv_t *h = s_hello_kvs;
+    size_t hn = COUNT (s_hello_kvs);
+    kv_t k;
+
+    k = (kv_t) KI ("slots", 0);
+    s_expect (h, hn, "slots", &k, "protocol: HELLO.slots: expected positive integer");
+    k = (kv_t) KI ("slots", -4);
+    s_expect (h, hn, "slots", &k, "protocol: HELLO.slots: expected positive integer");
+    k = (kv_t) KS ("slots", "4");
+    s_expect (h, hn, "slots", &k, "protocol: HELLO.slots: expected positive integer");
+    k = (kv_t) KN ("slots");
+    s_expect (h, hn, "slots", &k, "protocol: HELLO.slots: expected positive integer");
+    k = (kv_t) KD ("slots", 4.0);
+    s_expect (h, hn, "slots", &k, "protocol: HELLO.slots: expected positive integer");
+    k = (kv_t) KI ("slots", 1LL << 31);
+    s_expect (h, hn, "slots", &k,
+              "protocol: HELLO.slots: 2147483648 out of range (max 2147483647)");
+    k = (kv_t) KI ("pid", 0);
+    s_expect (h, hn, "pid", &k, "protocol: HELLO.pid: expected positive integer");
+    k = (kv_t) KS ("name", "");
+    s_expect (h, hn, "name", &k, "protocol: HELLO.name: expected non-empty string");
+    k = (kv_t) KI ("name", 5);
+    s_expect (h, hn, "name", &k, "protocol: HELLO.name: expected non-empty string");
+    k = (kv_t) KN ("host");
+    s_expect (h, hn, "host", &k, "protocol: HELLO.host: expected non-empty string");
+    k = (kv_t) { .key = "name", .kind = V_STR, .s = "w\0rker", .len = 6 };
+    s_expect (h, hn, "name", &k, "protocol: HELLO.name: string contains NUL");
+    k = (kv_t) { .key = "build", .kind = V_BIN, .s = "0.1", .len = 3 };
+    s_expect (h, hn, "build", &k, "protocol: HELLO.build: expected non-empty string");
+    char *long_name = xmalloc (128 * 1024 + 2);
+    memset (long_name, 'n', 128 * 1024 + 1);
+    long_name [128 * 1024 + 1] = '\0';
+    k = (kv_t) KS ("name", long_name);
+    s_expect (h, hn, "name", &k,
+              "protocol: HELLO.name: string too long (131073 bytes, max 131072)");
+    long_name [128 * 1024] = '\0';      /* exactly the limit is fine */
+    protocol_msg_t msg;
+    s_expect_ok (h, hn, "name", &k, &msg);
+    assert_int_equal (strlen (msg.name), 128 * 1024);
+    protocol_msg_reset (&msg);
+    free (long_name);
+
+    /*  Positive values in negative-int encodings are accepted. */
+    k = (kv_t) { .key = "slots", .kind = V_RAW, .s = "\xd0\x05", .len = 2 };
+    s_expect_ok (h, hn, "slots", &k, &msg);
+    assert_int_equal (msg.slots, 5);
+    protocol_msg_reset (&msg);
+    k = (kv_t) { .key = "pid", .kind = V_RAW, .s = "\xd3\x00\x00\x00\x01\x00\x00\x00\x00", .len = 9 };
+    s_expect_ok (h, hn, "pid", &k, &msg);
+    assert_true (msg.pid == 1LL << 32);
+    protocol_msg_reset (&msg);
+    k = (kv_t) { .key = "slots", .kind = V_RAW, .s = "\xcf\0\0\0\0\0\0\0\x07", .len = 9 };
+    s_expect_ok (h, hn, "slots", &k, &msg);
+    assert_int_equal (msg.slots, 7);
+    protocol_msg_reset (&msg);
+
+    /*  Chunk identity. */
+    const kv_t *p = s_progress_kvs;
+    size_t pn = COUNT (s_progress_kvs);
+    k = (kv_t) KI ("chunk_id", -1);
+    s_expect (p, pn, "chunk_id", &k, "protocol: PROGRESS.chunk_id: expected non-negative integer");
+    k = (kv_t) KU ("chunk_id", (uint64_t) INT64_MAX + 1);
+    s_expect (p, pn, "chunk_id", &k,
+              "protocol: PROGRESS.chunk_id: 9223372036854775808 out of range (max 9223372036854775807)");
+    k = (kv_t) KI ("attempt", 0);
+    s_expect (s_assign_kvs, COUNT (s_assign_kvs), "attempt", &k,
+              "protocol: ASSIGN.attempt: expected positive integer");
+    k = (kv_t) KI ("rows", -5);
+    s_expect (p, pn, "rows", &k, "protocol: PROGRESS.rows: expected non-negative integer");
+    k = (kv_t) KI ("peak_rss_kb", -5);
+    s_expect (p, pn, "peak_rss_kb", &k,
+              "protocol: PROGRESS.peak_rss_kb: expected non-negative integer");
+    k = (kv_t) KN ("peak_rss_kb");
+    s_expect_ok (p, pn, "peak_rss_kb", &k, &msg);
+    assert_int_equal (msg.peak_rss_kb, 0);
+    protocol_msg_reset (&msg);
+
+    /*  DONE. */
+    const kv_t *d = s_done_kvs;
+    size_t dn = COUNT (s_done_kvs);
+    s_expect (d, dn, "rows", NULL, "protocol: DONE: missing field \"rows\"");
+    s_expect (d, dn, "peak_rss_kb", NULL, "protocol: DONE: missing field \"peak_rss_kb\"");
+    k = (kv_t) KI ("checksum", -1);
+    s_expect (d, dn, "checksum", &k, "protocol: DONE.checksum: expected unsigned integer");
+    k = (kv_t) KS ("checksum", "77");
+    s_expect (d, dn, "checksum", &k, "protocol: DONE.checksum: expected unsigned integer");
+    k = (kv_t) KI ("retries", -1);
+    s_expect (d, dn, "retries", &k, "protocol: DONE.retries: expected non-negative integer");
+    k = (kv_t) KU ("checksum", UINT64_MAX);
+    s_expect_ok (d, dn, "checksum", &k, &msg);
+    assert_true (msg.checksum == UINT64_MAX);
+    protocol_msg_reset (&msg);
+
+    /*  FAILED. */
+    const kv_t *f = s_failed_kvs;
+    size_t fn = COUNT (s_failed_kvs);
+    k = (kv_t) KS ("sqlstate", "123456");
+    s_expect (f, fn, "sqlstate", &k, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
+    k = (kv_t) KS ("sqlstate", "0800");
+    s_expect (f, fn, "sqlstate", &k, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
+    k = (kv_t) KS ("sqlstate", "08a06");
+    s_expect (f, fn, "sqlstate", &k, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
+    k = (kv_t) { .key = "sqlstate", .kind = V_STR, .s = "08\0" "06", .len = 5 };
+    s_expect (f, fn, "sqlstate", &k, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
+    k = (kv_t) KI ("sqlstate", 8006);
+    s_expect (f, fn, "sqlstate", &k, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
+    k = (kv_t) KS ("sqlstate", "");
+    s_expect_ok (f, fn, "sqlstate", &k, &msg);
+    assert_string_equal (msg.sqlstate, "");
+    protocol_msg_reset (&msg);
+    k = (kv_t) KN ("sqlstate");
+    s_expect_ok (f, fn, "sqlstate", &k, &msg);
+    assert_string_equal (msg.sqlstate, "");
+    protocol_msg_reset (&msg);
+    k = (kv_t) KI ("retryable", 1);
+    s_expect (f, fn, "retryable", &k, "protocol: FAILED.retryable: expected boolean");
+    k = (kv_t) KN ("message");
+    s_expect (f, fn, "message", &k, "protocol: FAILED.message: expected string");
+    k = (kv_t) KS ("message", "");
+    s_expect_ok (f, fn, "message", &k, &msg);
+    assert_string_equal (msg.message, "");
+    protocol_msg_reset (&msg);
+
+    /*  STOP. */
+    k = (kv_t) KI ("reason", 0);
+    s_expect (s_stop_kvs, COUNT (s_stop_kvs), "reason", &k,
+              "protocol: STOP.reason: expected string");
+}
+
+static void
+test_job_errors (void **state)
+{
+    const kv_t *j = s_job_msg_kvs;
+    size_t jn = COUNT (s_job_msg_kvs);
+    kv_t k;
+
+    k = (kv_t) KS ("job", "{}");
+    s_expect (j, jn, "job", &k, "protocol: JOB.job: expected map");
+    k = (kv_t) KN ("job");
+    s_expect (j, jn, "job", &k, "protocol: JOB.job: expected map");
+    k = (kv_t) KS ("run_id", "a b");
+    s_expect (j, jn, "run_id", &k,
+              "protocol: JOB.run_id: expected run id (1 to 48 of A-Z a-z 0-9 _ -)");
+    k = (kv_t) KS ("run_id", "");
+    s_expect (j, jn, "run_id", &k,
+              "protocol: JOB.run_id: expected run id (1 to 48 of A-Z a-z 0-9 _ -)");
+    k = (kv_t) KI ("heartbeat_ms", 0);
+    s_expect (j, jn, "heartbeat_ms", &k,
+              "protocol: JOB.heartbeat_ms: expected integer in [1, 3600000]");
+    k = (kv_t) KI ("heartbeat_ms", 3600001);
+    s_expect (j, jn, "heartbeat_ms", &k,
+              "protocol: JOB.heartbeat_ms: 3600001 out of range (max 3600000)");
+    k = (kv_t) KI ("liveness", 0);
+    s_expect (j, jn, "liveness", &k, "protocol: JOB.liveness: expected integer in [1, 1000]");
+
+    /*  Fields inside the job: edit one entry of a copy of s_job_kvs. */
+    struct {
+        kv_t field;
+        const char *expected;
+    } cases [] = {
+        { KS ("query", ""), "protocol: JOB.job.query: expected non-empty string" },
+        { KN ("key"), "protocol: JOB.job.key: expected non-empty string" },
+        { KI ("processors", 0), "protocol: JOB.job.processors: expected positive integer" },
+        { KI ("batch_size", -1), "protocol: JOB.job.batch_size: expected positive integer" },
+        { KI ("max_retries", -1), "protocol: JOB.job.max_retries: expected non-negative integer" },
+        { KD ("backoff", 0.5), "protocol: JOB.job.backoff: expected number in [1, 1e+09]" },
+        { KD ("initial_delay", -1), "protocol: JOB.job.initial_delay: expected number in [0, 1e+09]" },
+        { KD ("max_delay", NAN), "protocol: JOB.job.max_delay: expected number in [0, 1e+09]" },
+        { KD ("max_delay", INFINITY), "protocol: JOB.job.max_delay: expected number in [0, 1e+09]" },
+        { KS ("max_delay", "30"), "protocol: JOB.job.max_delay: expected number in [0, 1e+09]" },
+        { KI ("source_conninfo", 1), "protocol: JOB.job.source_conninfo: expected string" },
+    };
+    for (size_t i = 0; i < COUNT (cases); i++) {
+        kv_t sub [COUNT (s_job_kvs)];
+        memcpy (sub, s_job_kvs, sizeof sub);
+        for (size_t s = 0; s < COUNT (sub); s++)
+            if (strcmp (sub [s].key, cases [i].field.key) == 0)
+                sub [s] = cases [i].field;
+        kv_t job = { .key = "job", .kind = V_MAP, .sub = sub, .nsub = COUNT (sub) };
+        s_expect (j, jn, "job", &job, cases [i].expected);
+    }
+
+    /*  Numbers: integers and float32 are fine for doubles; nil conninfo is
+        NULL. */
+    kv_t sub [COUNT (s_job_kvs)];
+    memcpy (sub, s_job_kvs, sizeof sub);
+    for (size_t s = 0; s < COUNT (sub); s++) {
+        if (strcmp (sub [s].key, "backoff") == 0)
+            sub [s] = (kv_t) { .key = "backoff", .kind = V_FLOAT, .d = 1.5 };
+        if (strcmp (sub [s].key, "max_delay") == 0)
+            sub [s] = (kv_t) KI ("max_delay", 60);
+        if (strcmp (sub [s].key, "source_conninfo") == 0)
+            sub [s] = (kv_t) KN ("source_conninfo");
+    }
+    kv_t job = { .key = "job", .kind = V_MAP, .sub = sub, .nsub = COUNT (sub) };
+    protocol_msg_t msg;
+    s_expect_ok (j, jn, "job", &job, &msg);
+    assert_true (msg.job->backoff == 1.5);
+    assert_true (msg.job->max_delay == 60.0);
+    assert_null (msg.job->source_conninfo);
+    protocol_msg_reset (&msg);
+}
+
+static void
+test_assign_ranges (void **state)
+{
+    const kv_t *a = s_assign_kvs;
+    size_t an = COUNT (s_assign_kvs);
+    const kv_t *af = s_assign_file_kvs;
+    size_t afn = COUNT (s_assign_file_kvs);
+    kv_t k;
+
+    s_expect (a, an, "lo", NULL, "protocol: ASSIGN: missing field \"lo\"");
+    s_expect (a, an, "hi", NULL, "protocol: ASSIGN: missing field \"hi\"");
+    k = (kv_t) KI ("lo", 5);
+    s_expect (a, an, "lo", &k, "protocol: ASSIGN.lo: expected string");
+    k = (kv_t) KS ("path", "/x");
+    s_expect (a, an, "path", &k, "protocol: ASSIGN: lo/hi and path are exclusive");
+    k = (kv_t) KS ("hi", "z");
+    s_expect (af, afn, "hi", &k, "protocol: ASSIGN: lo/hi and path are exclusive");
+    k = (kv_t) KN ("hi");             /* nil lo/hi next to a path is fine */
+    protocol_msg_t msg;
+    s_expect_ok (af, afn, "hi", &k, &msg);
+    assert_string_equal (msg.path, "/f.csv");
+    assert_null (msg.hi);
+    protocol_msg_reset (&msg);
+    k = (kv_t) KN ("path");           /* nil path: a key range */
+    s_expect_ok (a, an, "path", &k, &msg);
+    assert_null (msg.path);
+    assert_string_equal (msg.lo, "a");
+    protocol_msg_reset (&msg);
+    k = (kv_t) KS ("path", "");
+    s_expect (af, afn, "path", &k, "protocol: ASSIGN.path: expected non-empty string");
+    k = (kv_t) KI ("offset", -1);
+    s_expect (af, afn, "offset", &k, "protocol: ASSIGN.offset: expected non-negative integer");
+    s_expect (af, afn, "first_line", NULL, "protocol: ASSIGN: missing field \"first_line\"");
+
+    /*  offset & co are ignored (and stay 0) on a key range. */
+    k = (kv_t) KI ("offset", 99);
+    s_expect_ok (a, an, "offset", &k, &msg);
+    assert_int_equal (msg.offset, 0);
+    protocol_msg_reset (&msg);
+}
+
+static void
+test_duplicates_and_extras (void **state)
+{
+    /*  {"v":1,"type":"BYE","v":1} */
+    static const char dup_v [] = "\x83\xa1v\x01\xa4type\xa3" "BYE\xa1v\x01";
+    s_expect_decode_error (dup_v, sizeof dup_v - 1, "protocol: duplicate field \"v\"");
+    static const char dup_type [] = "\x83\xa1v\x01\xa4type\xa3" "BYE\xa4type\xa3" "BYE";
+    s_expect_decode_error (dup_type, sizeof dup_type - 1, "protocol: duplicate field \"type\"");
+    kv_t dup = KI ("rows", 6);
+    kv_t with_dup [COUNT (s_done_kvs) + 1];
+    memcpy (with_dup, s_done_kvs, sizeof s_done_kvs);
+    with_dup [COUNT (s_done_kvs)] = dup;
+    s_expect (with_dup, COUNT (with_dup), NULL, NULL, "protocol: DONE: duplicate field \"rows\"");
+
+    /*  Unknown keys of any shape are ignored, non-string keys too. */
+    static const kv_t nested [] = { KI ("a", 1), KS ("b", "c") };
+    kv_t extra [COUNT (s_hello_kvs) + 4];
+    memcpy (extra, s_hello_kvs, sizeof s_hello_kvs);
+    extra [COUNT (s_hello_kvs)] = (kv_t) KM ("future", nested);
+    extra [COUNT (s_hello_kvs) + 1] = (kv_t) KD ("zone", 1.5);
+    extra [COUNT (s_hello_kvs) + 2] = (kv_t) { .key = "blob", .kind = V_BIN, .s = "\0\1", .len = 2 };
+    extra [COUNT (s_hello_kvs) + 3] = (kv_t) { .key = "nam", .kind = V_STR, .s = "x\0y", .len = 3 };
+    protocol_msg_t msg;
+    s_expect_ok (extra, COUNT (extra), NULL, NULL, &msg);
+    assert_string_equal (msg.name, "w1");
+    protocol_msg_reset (&msg);
+    /*  {"v":1,"type":"BYE",1:2,nil:[]} */
+    char err [256];
+    static const char odd_keys [] = "\x84\xa1v\x01\xa4type\xa3" "BYE\x01\x02\xc0\x90";
+    assert_int_equal (protocol_decode (odd_keys, sizeof odd_keys - 1, &msg, err, sizeof err), 0);
+    assert_int_equal (msg.type, PROTO_MSG_BYE);
+    protocol_msg_reset (&msg);
+    /*  Keys are compared on their full length: "v\0" is not "v". */
+    static const char nul_key [] = "\x83\xa1v\x01\xa4type\xa3" "BYE\xa2v\x00\x02";
+    assert_int_equal (protocol_decode (nul_key, sizeof nul_key - 1, &msg, err, sizeof err), 0);
+    assert_int_equal (msg.type, PROTO_MSG_BYE);
+    protocol_msg_reset (&msg);
+}
+
+static void
+test_err_buffer_handling (void **state)
+{
+    /*  NULL err and tiny err buffers are fine. */
+    protocol_msg_t msg;
+    assert_int_equal (protocol_decode ("\x01", 1, &msg, NULL, 0), -1);
+    char tiny [8];
+    memset (tiny, 'x', sizeof tiny);
+    assert_int_equal (protocol_decode ("\x01", 1, &msg, tiny, sizeof tiny), -1);
+    assert_string_equal (tiny, "protoco");
+    char one [1] = { 'x' };
+    assert_int_equal (protocol_decode ("\x01", 1, &msg, one, 1), -1);
+    assert_int_equal (one [0], '\0');
+
+    protocol_msg_init (&msg, PROTO_MSG_BYE);
+    char *data;
+    size_t size;
+    assert_int_equal (protocol_encode (&msg, &data, &size, NULL, 0), 0);
+    free (data);
+}
+
+static void
+test_encode_refuses (void **state)
+{
+    protocol_msg_t msg;
+
+    protocol_msg_init (&msg, PROTO_MSG_INVALID);
+    s_expect_encode_error (&msg, "protocol: cannot encode message type 0");
+    protocol_msg_init (&msg, PROTO_MSG_COUNT_);
+    s_expect_encode_error (&msg, "protocol: cannot encode message type 10");
+
+    s_sample (&msg, PROTO_MSG_HELLO, 0);
+    free (msg.name);
+    msg.name = NULL;
+    s_expect_encode_error (&msg, "protocol: HELLO: missing field \"name\"");
+    msg.name = xstrdup ("");
+    s_expect_encode_error (&msg, "protocol: HELLO.name: expected non-empty string");
+    free (msg.name);
+    msg.name = xstrdup ("w");
+    msg.slots = 0;
+    s_expect_encode_error (&msg, "protocol: HELLO.slots: expected positive integer");
+    msg.slots = 1;
+    msg.pid = -1;
+    s_expect_encode_error (&msg, "protocol: HELLO.pid: expected positive integer");
+    protocol_msg_reset (&msg);
+
+    s_sample (&msg, PROTO_MSG_JOB, 0);
+    protocol_job_t *job = msg.job;
+    msg.job = NULL;
+    s_expect_encode_error (&msg, "protocol: JOB: missing field \"job\"");
+    msg.job = job;
+    free (job->query);
+    job->query = NULL;
+    s_expect_encode_error (&msg, "protocol: JOB.job: missing field \"query\"");
+    job->query = xstrdup ("SELECT 1");
+    job->backoff = 0.0;
+    s_expect_encode_error (&msg, "protocol: JOB.job.backoff: expected number in [1, 1e+09]");
+    job->backoff = 2.0;
+    free (msg.run_id);
+    msg.run_id = xstrdup ("run;drop");
+    s_expect_encode_error (&msg, "protocol: JOB.run_id: expected run id (1 to 48 of A-Z a-z 0-9 _ -)");
+    free (msg.run_id);
+    msg.run_id = xstrdup ("r");
+    msg.heartbeat_ms = 0;
+    s_expect_encode_error (&msg, "protocol: JOB.heartbeat_ms: expected integer in [1, 3600000]");
+    protocol_msg_reset (&msg);
+
+    s_sample (&msg, PROTO_MSG_ASSIGN, 4);
+    msg.lo = xstrdup ("1");
+    s_expect_encode_error (&msg, "protocol: ASSIGN: lo/hi and path are exclusive");
+    free (msg.lo);
+    msg.lo = NULL;
+    msg.attempt = 0;
+    s_expect_encode_error (&msg, "protocol: ASSIGN.attempt: expected positive integer");
+    msg.attempt = 1;
+    msg.chunk_id = -1;
+    s_expect_encode_error (&msg, "protocol: ASSIGN.chunk_id: expected non-negative integer");
+    msg.chunk_id = 1;
+    msg.length = -1;
+    s_expect_encode_error (&msg, "protocol: ASSIGN.length: expected non-negative integer");
+    protocol_msg_reset (&msg);
+
+    s_sample (&msg, PROTO_MSG_FAILED, 0);
+    memcpy (msg.sqlstate, "ABCDEF", 6);     /* no terminator */
+    s_expect_encode_error (&msg, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
+    strcpy (msg.sqlstate, "abc");
+    s_expect_encode_error (&msg, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
+    strcpy (msg.sqlstate, "");
+    free (msg.message);
+    msg.message = NULL;
+    s_expect_encode_error (&msg, "protocol: FAILED: missing field \"message\"");
+    protocol_msg_reset (&msg);
+
+    protocol_msg_init (&msg, PROTO_MSG_STOP);
+    s_expect_encode_error (&msg, "protocol: STOP: missing field \"reason\"");
+    protocol_msg_init (&msg, PROTO_MSG_PROGRESS);
+    msg.attempt = 1;
+    msg.peak_rss_kb = -1;
+    s_expect_encode_error (&msg, "protocol: PROGRESS.peak_rss_kb: expected non-negative integer");
+    protocol_msg_init (&msg, PROTO_MSG_HEARTBEAT);
+    msg.peak_rss_kb = -1;
+    s_expect_encode_error (&msg, "protocol: HEARTBEAT.peak_rss_kb: expected non-negative integer");
+
+    /*  A string over the limit is refused on the way out as on the way in. */
+    protocol_msg_init (&msg, PROTO_MSG_STOP);
+    msg.reason = xmalloc (128 * 1024 + 2);
+    memset (msg.reason, 'r', 128 * 1024 + 1);
+    msg.reason [128 * 1024 + 1] = '\0';
+    s_expect_encode_error (&msg, "protocol: STOP.reason: string too long (131073 bytes, max 131072)");
+    protocol_msg_reset (&msg);
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests [] = {
+        cmocka_unit_test (test_roundtrip_hello),
+        cmocka_unit_test (test_roundtrip_job),
+        cmocka_unit_test (test_roundtrip_job_omits_null_strings),
+        cmocka_unit_test (test_roundtrip_assign),
+        cmocka_unit_test (test_roundtrip_progress),
+        cmocka_unit_test (test_roundtrip_done),
+        cmocka_unit_test (test_roundtrip_failed),
+        cmocka_unit_test (test_roundtrip_heartbeat_stop_bye),
+        cmocka_unit_test (test_type_names),
+        cmocka_unit_test (test_job_dup_destroy),
+        cmocka_unit_test (test_every_truncation_fails),
+        cmocka_unit_test (test_random_bytes),
+        cmocka_unit_test (test_random_mutations),
+        cmocka_unit_test (test_handbuilt_baselines_decode),
+        cmocka_unit_test (test_every_missing_field),
+        cmocka_unit_test (test_every_wrong_type),
+        cmocka_unit_test (test_version_and_type),
+        cmocka_unit_test (test_structure_errors),
+        cmocka_unit_test (test_field_errors),
+        cmocka_unit_test (test_job_errors),
+        cmocka_unit_test (test_assign_ranges),
+        cmocka_unit_test (test_duplicates_and_extras),
+        cmocka_unit_test (test_err_buffer_handling),
+        cmocka_unit_test (test_encode_refuses),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
