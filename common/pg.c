@@ -23,7 +23,8 @@ struct pg_conn_t {
 static const char *s_session_setup =
     "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; "
     "SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
-    "SET extra_float_digits = 3; SET bytea_output = 'hex'";
+    "SET extra_float_digits = 3; SET bytea_output = 'hex'; "
+    "SET client_min_messages = 'warning'";
 
 pg_conn_t *
 pg_conn_new (const char *conninfo, const char *label)

@@ -1,1 +1,560 @@
-int main (void); int main (void) { return 0; }
+/*  coordinator/main.c: ferry-coordinator entry point.
+
+        ferry-coordinator run JOB.yaml [options]    plan, load, verify, publish
+        ferry-coordinator plan JOB.yaml             print the plan, move no data
+
+    A run: prepare the target (schema ferry, the run's row, an UNLOGGED
+    staging table), check the query's columns against the final table,
+    plan key ranges inside the run's exported snapshot, dispatch them to
+    workers over ZeroMQ, check that every row is accounted for, publish in
+    one transaction, report. Exit status per common/exit_codes.h. */
+#include "chunktab.h"
+#include "config.h"
+#include "copyjob.h"
+#include "dispatch.h"
+#include "exit_codes.h"
+#include "ledger.h"
+#include "log.h"
+#include "plan.h"
+#include "publish.h"
+#include "report.h"
+#include "schema.h"
+#include "source.h"
+#include "spawner.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile int s_stop = 0;
+
+static void
+s_on_signal (int sig)
+{
+    (void) sig;
+    if (s_stop)
+        _exit (EXIT_CODE_INTERRUPTED);     /* second signal: abort at once */
+    s_stop = 1;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+"Usage:\n"
+"  ferry-coordinator run JOB.yaml [--local-workers N] [--slots N] [--report FILE.json]\n"
+"                                 [--run-id ID] [--sequential]\n"
+"  ferry-coordinator plan JOB.yaml [--sequential]\n"
+"\n"
+"run   plans the job as key-range chunks, hands them to workers over ZeroMQ\n"
+"      (cluster.bind), checks that every row is accounted for, and publishes\n"
+"      into target.table in one transaction (target.publish: merge), or\n"
+"      copies straight into an empty final table (target.publish: direct).\n"
+"plan  prints the chunks (bounds and row counts) and moves no data.\n"
+"\n"
+"Options:\n"
+"  --local-workers N  start N ferry-worker processes on this host (loopback);\n"
+"                     without it, wait for external workers:\n"
+"                       ferry-worker --coordinator tcp://HOST:PORT [--slots N]\n"
+"  --slots N          chunk slots per local worker (default pipeline.writers)\n"
+"  --report FILE      write the JSON report there\n"
+"  --run-id ID        run id (default: a new one, YYYYMMDD_HHMMSS_xxxx)\n"
+"  --sequential       one chunk, one slot, whatever the row count\n"
+"  -h, --help         this help\n"
+"\n"
+"Environment: FERRY_SOURCE_DSN, FERRY_TARGET_DSN override the job file's\n"
+"conninfo; FERRY_WORKER_BIN names the worker executable; FERRY_LOG_LEVEL.\n"
+"\n"
+"Exit status: 0 published (or planned), 1 failed (nothing published),\n"
+"2 usage, 3 bad job file, 4 source unreachable, 5 target unreachable,\n"
+"8 interrupted.\n");
+}
+
+typedef struct {
+    const char *command;
+    const char *job;
+    int64_t local_workers;
+    int64_t slots;
+    const char *report;
+    const char *run_id;
+    bool sequential;
+} args_t;
+
+static int
+s_parse_args (int argc, char **argv, args_t *a)
+{
+    static struct option opts[] = {
+        { "help", no_argument, NULL, 'h' },
+        { "local-workers", required_argument, NULL, 'w' },
+        { "slots", required_argument, NULL, 's' },
+        { "report", required_argument, NULL, 'r' },
+        { "run-id", required_argument, NULL, 'R' },
+        { "sequential", no_argument, NULL, 'q' },
+        { "version", no_argument, NULL, 'V' },
+        { NULL, 0, NULL, 0 }
+    };
+    int c;
+    while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'h': s_usage (stdout); exit (EXIT_CODE_OK);
+        case 'V': printf ("ferry-coordinator %s\n", FERRY_VERSION); exit (EXIT_CODE_OK);
+        case 'w':
+            if (util_parse_int64 (optarg, 0, 64, &a->local_workers) != 0) {
+                fprintf (stderr, "ferry-coordinator: --local-workers: expected 0..64, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 's':
+            if (util_parse_int64 (optarg, 1, 256, &a->slots) != 0) {
+                fprintf (stderr, "ferry-coordinator: --slots: expected 1..256, got '%s'\n", optarg);
+                return -1;
+            }
+            break;
+        case 'r': a->report = optarg; break;
+        case 'R': a->run_id = optarg; break;
+        case 'q': a->sequential = true; break;
+        default:
+            fprintf (stderr, "Try 'ferry-coordinator --help'.\n");
+            return -1;
+        }
+    }
+    if (argc - optind != 2) {
+        fprintf (stderr, "ferry-coordinator: expected a command and a job file\n"
+                 "Try 'ferry-coordinator --help'.\n");
+        return -1;
+    }
+    a->command = argv[optind];
+    a->job = argv[optind + 1];
+    if (strcmp (a->command, "run") != 0 && strcmp (a->command, "plan") != 0) {
+        fprintf (stderr, "ferry-coordinator: unknown command '%s' (run, plan)\n", a->command);
+        return -1;
+    }
+    if (a->run_id && !util_run_id_is_valid (a->run_id)) {
+        fprintf (stderr, "ferry-coordinator: --run-id '%s': use 1..48 characters of A-Z a-z 0-9 _ -\n",
+                 a->run_id);
+        return -1;
+    }
+    return 0;
+}
+
+/*  True when the endpoint never leaves this host, so conninfos (which may
+    hold passwords) may travel in JOB. */
+static bool
+s_endpoint_is_local (const char *ep)
+{
+    return strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0
+        || strncmp (ep, "tcp://127.", 10) == 0 || strncmp (ep, "tcp://localhost:", 16) == 0
+        || strncmp (ep, "tcp://[::1]:", 12) == 0;
+}
+
+/*  The endpoint workers on this host connect to, for a bound endpoint. */
+static char *
+s_connect_endpoint (const char *bind, int port)
+{
+    if (strncmp (bind, "tcp://", 6) != 0)
+        return xstrdup (bind);
+    const char *host = bind + 6;
+    const char *colon = strrchr (host, ':');
+    size_t hl = colon ? (size_t) (colon - host) : strlen (host);
+    if ((hl == 1 && host[0] == '*') || (hl == 7 && strncmp (host, "0.0.0.0", 7) == 0))
+        return util_strdupf ("tcp://127.0.0.1:%d", port);
+    return util_strdupf ("tcp://%.*s:%d", (int) hl, host, port);
+}
+
+/*  Everything one run holds, so cleanup is one function. */
+typedef struct {
+    args_t *args;
+    config_t *cfg;
+    char *run_id;
+    char *final_q;             /* quoted final table */
+    char *staging;             /* quoted staging, merge only */
+    ledger_t *ledger;
+    source_t *source;
+    copyjob_t *job;
+    plan_t *plan;
+    chunktab_t *chunks;
+    zsock_t *router;
+    char *endpoint;
+    spawner_t *spawn;
+    dispatch_t *dispatch;
+    protocol_job_t pjob;
+    int64_t rows_source;
+    bool snapshot_exact;
+} run_t;
+
+static void
+s_run_cleanup (run_t *r)
+{
+    dispatch_destroy (&r->dispatch);
+    if (r->spawn) {
+        spawner_stop (r->spawn, 5000);
+        spawner_destroy (&r->spawn);
+    }
+    zsock_destroy (&r->router);
+    free (r->endpoint);
+    chunktab_destroy (&r->chunks);
+    plan_destroy (&r->plan);
+    copyjob_destroy (&r->job);
+    source_destroy (&r->source);
+    ledger_destroy (&r->ledger);
+    free (r->staging);
+    free (r->final_q);
+    free (r->run_id);
+    config_destroy (&r->cfg);
+}
+
+static void
+s_print_plan (run_t *r)
+{
+    printf ("plan for %s: %" PRId64 " rows, %zu chunk(s), key %s (%s)\n", r->cfg->target.table,
+            r->plan->total_rows, r->plan->count, r->job->key, r->job->key_type);
+    printf ("%6s  %-28s %-28s %12s\n", "chunk", "from (>=)", "to (<)", "rows");
+    for (size_t i = 0; i < r->plan->count; i++) {
+        plan_range_t *p = &r->plan->ranges[i];
+        printf ("%6zu  %-28s %-28s %12" PRId64 "\n", i, p->lo ? p->lo : "(start)",
+                p->hi ? p->hi : "(end)", p->est_rows);
+    }
+}
+
+/*  Checks that every row is accounted for. Returns 0, or -1 with err. */
+static int
+s_verify (run_t *r, int64_t *loaded, char *err, size_t errlen)
+{
+    size_t n = chunktab_size (r->chunks);
+    int64_t *ledger_rows = xcalloc (n + 1, sizeof *ledger_rows);
+    int rc = -1;
+    if (ledger_committed_rows (r->ledger, r->run_id, n, ledger_rows) != 0) {
+        snprintf (err, errlen, "cannot read the ledger to verify the run");
+        goto done;
+    }
+    int64_t sum_done = 0, sum_ledger = 0;
+    for (size_t i = 0; i < n; i++) {
+        chunk_t *c = chunktab_get (r->chunks, (int64_t) i);
+        if (ledger_rows[i] < 0) {
+            snprintf (err, errlen, "chunk %zu was reported done but has no committed ledger row", i);
+            goto done;
+        }
+        if (!c->rows_from_ledger && c->rows != ledger_rows[i]) {
+            snprintf (err, errlen, "chunk %zu: worker reported %" PRId64 " rows, ledger holds %"
+                      PRId64, i, c->rows, ledger_rows[i]);
+            goto done;
+        }
+        if (c->rows_from_ledger)
+            c->rows = ledger_rows[i];
+        sum_done += c->rows;
+        sum_ledger += ledger_rows[i];
+    }
+    int64_t table_rows = 0;
+    const char *table = r->staging ? r->staging : r->final_q;
+    if (ledger_count (r->ledger, table, &table_rows) != 0) {
+        snprintf (err, errlen, "cannot count %s to verify the run", table);
+        goto done;
+    }
+    if (table_rows != sum_ledger) {
+        snprintf (err, errlen, "%s holds %" PRId64 " rows but the ledger accounts for %" PRId64,
+                  table, table_rows, sum_ledger);
+        goto done;
+    }
+    if (r->snapshot_exact && sum_ledger != r->rows_source) {
+        snprintf (err, errlen, "the source snapshot holds %" PRId64 " rows but %" PRId64
+                  " were loaded", r->rows_source, sum_ledger);
+        goto done;
+    }
+    (void) sum_done;
+    *loaded = sum_ledger;
+    rc = 0;
+done:
+    free (ledger_rows);
+    return rc;
+}
+
+static void
+s_reap_tick (void *arg)
+{
+    spawner_reap ((spawner_t *) arg, true);
+}
+
+static int
+s_run (args_t *args)
+{
+    run_t r;
+    memset (&r, 0, sizeof r);
+    r.args = args;
+    r.rows_source = -1;
+    bool plan_only = strcmp (args->command, "plan") == 0;
+    int exit_code = EXIT_CODE_FAILED;
+    const char *status = "failed";
+    char message[2600] = "";
+    char err[2048];
+    double t_start = util_now_s (), t_load = 0, t_loaded = 0;
+    publish_result_t pub;
+    memset (&pub, 0, sizeof pub);
+    int64_t loaded = 0;
+    bool run_recorded = false;
+
+    r.cfg = config_load (args->job, err, sizeof err);
+    if (!r.cfg) {
+        log_error ("%s", err);
+        return EXIT_CODE_BAD_CONFIG;
+    }
+    if (r.cfg->source.kind != SOURCE_KIND_POSTGRES) {
+        log_error ("%s: source.kind: csv sources are not supported yet", args->job);
+        config_destroy (&r.cfg);
+        return EXIT_CODE_BAD_CONFIG;
+    }
+    r.run_id = args->run_id ? xstrdup (args->run_id) : util_run_id_new ();
+    log_set_ident (r.run_id);
+    r.final_q = pg_quote_qualified (r.cfg->target.table);
+    if (!r.final_q) {
+        log_error ("%s: target.table: '%s' is not a valid table name", args->job, r.cfg->target.table);
+        s_run_cleanup (&r);
+        return EXIT_CODE_BAD_CONFIG;
+    }
+    bool direct = r.cfg->target.publish == PUBLISH_DIRECT;
+    if (!direct)
+        r.staging = schema_staging_name (r.run_id);
+    retry_policy_t policy = {
+        .max_retries = r.cfg->retry.max_retries, .initial_delay = r.cfg->retry.initial_delay,
+        .backoff = r.cfg->retry.backoff, .max_delay = r.cfg->retry.max_delay };
+
+    /*  1. Target, and the run's row. */
+    r.ledger = ledger_new (r.cfg->target.conninfo, &policy, &s_stop);
+    if (!ledger_conn (r.ledger)) {
+        exit_code = EXIT_CODE_TARGET;
+        goto out;
+    }
+    /*  2. Source: the consistent cut, and the column check. */
+    bool shared = r.cfg->source.snapshot == SNAPSHOT_SHARED;
+    r.source = source_new (r.cfg->source.conninfo);
+    if (source_open (r.source, &policy, shared && !plan_only, &s_stop) != 0) {
+        exit_code = pg_is_connected (source_conn (r.source)) ? EXIT_CODE_FAILED : EXIT_CODE_SOURCE;
+        goto out;
+    }
+    r.job = copyjob_from_config (r.cfg, r.run_id, "coordinator", r.final_q);
+    bool retryable = false;
+    if (copyjob_prepare (r.job, source_conn (r.source), ledger_conn (r.ledger), err, sizeof err,
+                         &retryable) != 0) {
+        log_error ("%s", err);
+        snprintf (message, sizeof message, "%s", err);
+        goto out;
+    }
+    if (!r.job->binary)
+        log_info ("column types differ (%s): chunks move as text COPY, the target casts",
+                  r.job->text_columns);
+
+    /*  3. Plan. */
+    int64_t null_keys = 0;
+    if (source_count (r.source, r.job, &r.rows_source, &null_keys) != 0)
+        goto out;
+    r.snapshot_exact = shared;
+    int64_t nchunks = plan_chunk_count (r.rows_source, r.cfg->pipeline.chunk_size,
+                                        r.cfg->pipeline.min_rows_for_parallel, args->sequential);
+    if (nchunks > 1 && null_keys > 0) {
+        snprintf (message, sizeof message, "source.key: %" PRId64 " rows have a NULL %s; key "
+                  "ranges cannot hold them (use a NOT NULL key, or --sequential)", null_keys,
+                  r.job->key);
+        log_error ("%s", message);
+        goto out;
+    }
+    r.plan = nchunks > 1 ? source_plan (r.source, r.job, r.rows_source, r.cfg->pipeline.chunk_size)
+                         : plan_single (r.rows_source);
+    if (!r.plan)
+        goto out;
+    if (plan_only) {
+        s_print_plan (&r);
+        exit_code = EXIT_CODE_OK;
+        goto out;
+    }
+    if (ledger_begin_run (r.ledger, r.run_id, r.cfg->target.table, r.staging,
+                          direct ? "direct" : "merge", NULL) != 0)
+        goto out;
+    run_recorded = true;
+    if (direct) {
+        bool empty = false;
+        if (ledger_table_is_empty (r.ledger, r.final_q, &empty) != 0)
+            goto out;
+        if (!empty) {
+            snprintf (message, sizeof message, "target.publish is direct but %s is not empty; "
+                      "direct is for fresh loads only (use publish: merge)", r.cfg->target.table);
+            log_error ("%s", message);
+            goto out;
+        }
+    }
+    else if (schema_create_staging (ledger_conn (r.ledger), r.staging, r.cfg->target.table) != 0) {
+        ledger_log_error (r.ledger, "creating the staging table");
+        goto out;
+    }
+    r.chunks = chunktab_new (&policy, retry_seed ());
+    for (size_t i = 0; i < r.plan->count; i++)
+        chunktab_add (r.chunks, r.plan->ranges[i].lo, r.plan->ranges[i].hi, r.plan->ranges[i].est_rows);
+    if (ledger_write_plan (r.ledger, r.run_id, r.chunks) != 0)
+        goto out;
+    log_info ("planned %zu chunk(s) over %" PRId64 " rows (%s COPY, publish %s)", r.plan->count,
+              r.rows_source, r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
+
+    /*  4. Load. */
+    t_load = util_now_s ();
+    if (r.rows_source > 0) {
+        r.router = zsock_new (ZMQ_ROUTER);
+        zsock_set_router_mandatory (r.router, 1);
+        int port = zsock_bind (r.router, "%s", r.cfg->cluster.bind);
+        if (port < 0) {
+            snprintf (message, sizeof message, "cluster.bind: cannot bind %s: %s",
+                      r.cfg->cluster.bind, zmq_strerror (zmq_errno ()));
+            log_error ("%s", message);
+            goto out;
+        }
+        if (port == 0) {
+            const char *colon = strrchr (r.cfg->cluster.bind, ':');
+            port = colon ? atoi (colon + 1) : 0;
+        }
+        r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, port);
+        bool local = s_endpoint_is_local (r.endpoint);
+
+        protocol_job_t *pj = &r.pjob;
+        pj->source_conninfo = local ? r.cfg->source.conninfo : NULL;
+        pj->target_conninfo = local ? r.cfg->target.conninfo : NULL;
+        pj->query = r.cfg->source.query;
+        pj->key = r.job->key;
+        pj->snapshot = (char *) source_snapshot (r.source);
+        pj->copy_table = direct ? r.final_q : r.staging;
+        pj->final_table = r.cfg->target.table;
+        pj->processors = r.cfg->pipeline.processors;
+        pj->raw_queue_max = r.cfg->pipeline.raw_queue_max;
+        pj->processed_queue_max = r.cfg->pipeline.processed_queue_max;
+        pj->read_buffer = r.cfg->pipeline.read_buffer;
+        pj->batch_size = r.cfg->pipeline.batch_size;
+        pj->max_retries = policy.max_retries;
+        pj->initial_delay = policy.initial_delay;
+        pj->backoff = policy.backoff;
+        pj->max_delay = policy.max_delay;
+
+        r.dispatch = dispatch_new (r.router, r.run_id, pj, r.chunks, r.ledger,
+                                   r.cfg->cluster.heartbeat_ms, r.cfg->cluster.liveness, &s_stop);
+        if (args->local_workers > 0) {
+            char *bin = spawner_find_worker ();
+            if (!bin)
+                goto out;
+            int slots = args->slots ? (int) args->slots : r.cfg->pipeline.writers;
+            if (args->sequential)
+                slots = 1;
+            r.spawn = spawner_new (bin, r.endpoint, (int) args->local_workers, slots, r.run_id);
+            free (bin);
+            if (spawner_start (r.spawn) != 0)
+                goto out;
+            dispatch_set_tick (r.dispatch, s_reap_tick, r.spawn);
+        }
+        else
+            log_info ("waiting for workers; start them with:  ferry-worker --coordinator %s "
+                      "[--slots N] [--name NAME]%s", r.endpoint,
+                      local ? "" : "  (with FERRY_SOURCE_DSN and FERRY_TARGET_DSN set: "
+                                   "conninfos are not sent over a non-loopback link)");
+        progress_t progress;
+        progress_init (&progress, r.rows_source);
+        dispatch_set_progress (r.dispatch, progress_print, &progress);
+        int drc = dispatch_run (r.dispatch);
+        progress_finish (&progress);
+        dispatch_stop_workers (r.dispatch, drc == 0 ? "run complete" : dispatch_error (r.dispatch),
+                               2000);
+        if (drc != 0) {
+            snprintf (message, sizeof message, "%s", dispatch_error (r.dispatch));
+            if (s_stop) {
+                status = "interrupted";
+                exit_code = EXIT_CODE_INTERRUPTED;
+                log_error ("run %s interrupted; nothing was published (staging kept)", r.run_id);
+            }
+            else
+                log_error ("run %s failed: %s; nothing was published (staging kept for "
+                           "inspection)", r.run_id, message);
+            goto out;
+        }
+    }
+    source_close (r.source);
+    t_loaded = util_now_s ();
+
+    /*  5. Every row accounted for, then publish. */
+    if (s_verify (&r, &loaded, err, sizeof err) != 0) {
+        snprintf (message, sizeof message, "verification failed: %s; nothing was published", err);
+        log_error ("%s", message);
+        goto out;
+    }
+    if (!direct) {
+        if (publish_merge (r.ledger, r.cfg, r.job, r.staging, r.run_id, &pub, err, sizeof err) != 0) {
+            snprintf (message, sizeof message, "%s", err);
+            log_error ("publish failed: %s", message);
+            goto out;
+        }
+        log_info ("published %" PRId64 " rows into %s by %s in %.2fs", loaded, r.cfg->target.table,
+                  pub.strategy, pub.seconds);
+    }
+    {
+        char *an = util_strdupf ("ANALYZE %s", r.final_q);
+        pg_conn_t *c = ledger_conn (r.ledger);
+        if (c && pg_exec (c, an) != 0)
+            log_warn ("ANALYZE %s failed: %s", r.cfg->target.table, pg_conn_error (c)->message);
+        free (an);
+    }
+    status = "published";
+    exit_code = EXIT_CODE_OK;
+
+out:
+    if (!plan_only && r.cfg) {
+        double now = util_now_s ();
+        report_t rep = {
+            .run_id = r.run_id, .status = status, .publish = direct ? "direct" : "merge",
+            .strategy = pub.strategy, .atomic = !direct, .message = message[0] ? message : NULL,
+            .rows_source = r.rows_source, .rows_loaded = loaded,
+            .wall_seconds = now - t_start,
+            .load_seconds = t_load > 0 ? (t_loaded > 0 ? t_loaded : now) - t_load : 0,
+            .merge_seconds = pub.seconds, .chunks = r.chunks,
+            .coordinator_peak_rss_kb = util_peak_rss_kb () };
+        if (r.dispatch)
+            rep.workers = dispatch_workers (r.dispatch, &rep.nworkers);
+        char *json = report_json (&rep);
+        if (run_recorded)
+            ledger_end_run (r.ledger, r.run_id, status, rep.message, r.rows_source, loaded,
+                            r.chunks ? (int64_t) chunktab_size (r.chunks) : 0, json);
+        if (r.run_id)
+            report_print (&rep, stdout);
+        if (args->report) {
+            FILE *f = fopen (args->report, "w");
+            if (!f || fputs (json, f) < 0 || fclose (f) != 0) {
+                log_error ("--report %s: %s", args->report, strerror (errno));
+                if (exit_code == EXIT_CODE_OK)
+                    exit_code = EXIT_CODE_FAILED;
+            }
+        }
+        free (json);
+    }
+    s_run_cleanup (&r);
+    return exit_code;
+}
+
+int
+main (int argc, char **argv)
+{
+    args_t args;
+    memset (&args, 0, sizeof args);
+    log_init ("coordinator", NULL);
+    if (s_parse_args (argc, argv, &args) != 0)
+        return EXIT_CODE_USAGE;
+    /*  czmq installs its own SIGINT handler unless told not to; ferry
+        handles signals itself. */
+    zsys_handler_set (NULL);
+    struct sigaction sa;
+    memset (&sa, 0, sizeof sa);
+    sa.sa_handler = s_on_signal;
+    sigemptyset (&sa.sa_mask);
+    sigaction (SIGINT, &sa, NULL);
+    sigaction (SIGTERM, &sa, NULL);
+    signal (SIGPIPE, SIG_IGN);
+    int rc = s_run (&args);
+    zsys_shutdown ();
+    return rc;
+}

@@ -48,6 +48,8 @@ s_usage (FILE *out)
 "  --slots N               chunks in flight at once (default: the job's\n"
 "                          pipeline.writers, else 2)\n"
 "  --name NAME             worker name in reports (default: host-pid)\n"
+"  --orphan-exit           leave when the parent process (a coordinator that\n"
+"                          started this worker) goes away\n"
 "\n"
 "Standalone mode (one chunk, no coordinator):\n"
 "  --job FILE              the job file (YAML)\n"
@@ -84,6 +86,7 @@ typedef struct {
     const char *snapshot;
     const char *into;
     bool standalone;
+    bool orphan_exit;
 } args_t;
 
 static int
@@ -105,6 +108,7 @@ s_parse_args (int argc, char **argv, args_t *args)
         { "snapshot", required_argument, NULL, 'P' },
         { "into", required_argument, NULL, 'i' },
         { "version", no_argument, NULL, 'V' },
+        { "orphan-exit", no_argument, NULL, 'O' },
         { NULL, 0, NULL, 0 }
     };
     static char range_buf[4096];
@@ -157,6 +161,7 @@ s_parse_args (int argc, char **argv, args_t *args)
         case 'n': args->name = optarg; break;
         case 'P': args->snapshot = optarg; break;
         case 'i': args->into = optarg; break;
+        case 'O': args->orphan_exit = true; break;
         default:
             fprintf (stderr, "Try 'ferry-worker --help'.\n");
             return -1;
@@ -316,7 +321,7 @@ main (int argc, char **argv)
     if (args.standalone)
         rc = s_run_standalone (&args, name);
     else
-        rc = session_run (args.coordinator, name, (int) args.slots, &s_stop);
+        rc = session_run (args.coordinator, name, (int) args.slots, args.orphan_exit, &s_stop);
     free (name);
     return rc;
 }

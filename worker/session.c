@@ -1,12 +1,458 @@
-/*  worker/session.c: placeholder until the coordinator issue lands. */
+/*  worker/session.c: see session.h.
+
+    Slot actors (zactor), one per slot. Pipe protocol:
+        session -> slot   "RUN" chunk_id attempt lo hi   (lo/hi: "N" = none, "V<text>")
+        slot -> session   "RESULT" chunk_id attempt <chunk_result_t bytes>
+    plus czmq's "$TERM". A slot owns its two connections (slot_t) and
+    blocks in pipeline_run_chunk while a chunk runs; the abort flag, shared
+    read-only with the session, makes a running chunk roll back. */
 #include "session.h"
+#include "copyjob.h"
 #include "exit_codes.h"
 #include "log.h"
+#include "pipeline.h"
+#include "protocol.h"
+#include "retry.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    copyjob_t *job;            /* borrowed, read-only while the slot lives */
+    slot_t *slot;              /* borrowed */
+    volatile int *abort;
+} slot_args_t;
+
+static void
+s_slot_actor (zsock_t *pipe, void *arg)
+{
+    slot_args_t *args = arg;
+    zsock_signal (pipe, 0);
+    while (true) {
+        zmsg_t *msg = zmsg_recv (pipe);
+        if (!msg)
+            break;
+        char *command = zmsg_popstr (msg);
+        if (command && streq (command, "RUN") && zmsg_size (msg) == 4) {
+            char *id = zmsg_popstr (msg), *att = zmsg_popstr (msg);
+            char *lo = zmsg_popstr (msg), *hi = zmsg_popstr (msg);
+            chunk_spec_t spec = { .chunk_id = strtoll (id, NULL, 10),
+                                  .attempt = (int32_t) strtol (att, NULL, 10),
+                                  .lo = lo[0] == 'V' ? lo + 1 : NULL,
+                                  .hi = hi[0] == 'V' ? hi + 1 : NULL };
+            chunk_result_t result;
+            pipeline_run_chunk (args->job, args->slot, &spec, &result, args->abort);
+            zmsg_t *reply = zmsg_new ();
+            zmsg_addstr (reply, "RESULT");
+            zmsg_addstr (reply, id);
+            zmsg_addstr (reply, att);
+            zmsg_addmem (reply, &result, sizeof result);
+            if (zmsg_send (&reply, pipe) != 0)
+                log_warn ("slot: cannot report chunk %s", id);
+            zmsg_destroy (&reply);
+            free (id); free (att); free (lo); free (hi);
+        }
+        bool term = command && streq (command, "$TERM");
+        free (command);
+        zmsg_destroy (&msg);
+        if (term)
+            break;
+    }
+}
+
+typedef struct {
+    zactor_t *actor;
+    slot_t *slot;
+    slot_args_t args;
+    bool busy;
+    int64_t chunk_id;
+    int32_t attempt;
+} slotrec_t;
+
+typedef struct {
+    const char *endpoint;
+    const char *name;
+    int nslots;
+    volatile int *stop;
+    volatile int abort;        /* roll back running chunks */
+    zsock_t *dealer;
+    int64_t last_recv_ms, last_sent_ms, last_progress_ms;
+    int heartbeat_ms, liveness;
+    char *run_id;
+    copyjob_t *job;
+    char prepare_error[1024];
+    bool prepare_retryable;
+    slotrec_t *slots;
+    bool stopping;
+    int reconnects;
+    uint64_t rng;
+} self_t;
+
+static int
+s_send (self_t *self, protocol_msg_t *msg)
+{
+    char *data = NULL;
+    size_t size = 0;
+    char err[256];
+    if (protocol_encode (msg, &data, &size, err, sizeof err) != 0) {
+        log_error ("encoding %s: %s", protocol_type_name (msg->type), err);
+        return -1;
+    }
+    zframe_t *f = zframe_new (data, size);
+    free (data);
+    int rc = zframe_send (&f, self->dealer, ZFRAME_DONTWAIT);
+    if (rc != 0)
+        log_debug ("sending %s: %s", protocol_type_name (msg->type), zmq_strerror (zmq_errno ()));
+    zframe_destroy (&f);
+    self->last_sent_ms = util_now_ms ();
+    return rc;
+}
+
+static void
+s_hello (self_t *self)
+{
+    protocol_msg_t m;
+    protocol_msg_init (&m, PROTO_MSG_HELLO);
+    m.name = (char *) self->name;
+    m.host = (char *) util_hostname ();
+    m.pid = getpid ();
+    m.slots = self->nslots;
+    m.build = (char *) FERRY_VERSION;
+    s_send (self, &m);                 /* borrowed fields: no reset */
+}
+
+static void
+s_connect (self_t *self)
+{
+    zsock_destroy (&self->dealer);
+    self->dealer = zsock_new (ZMQ_DEALER);
+    /*  Don't let unsent messages to a dead coordinator block exit. */
+    zsock_set_linger (self->dealer, 500);
+    zsock_set_sndhwm (self->dealer, 1000);
+    if (zsock_connect (self->dealer, "%s", self->endpoint) != 0)
+        log_error ("cannot connect to %s: %s", self->endpoint, zmq_strerror (zmq_errno ()));
+    self->last_recv_ms = util_now_ms ();
+    s_hello (self);
+}
+
+static void
+s_slots_destroy (self_t *self)
+{
+    if (!self->slots)
+        return;
+    for (int i = 0; i < self->nslots; i++) {
+        zactor_destroy (&self->slots[i].actor);
+        slot_destroy (&self->slots[i].slot);
+    }
+    free (self->slots);
+    self->slots = NULL;
+}
+
+static bool
+s_any_busy (self_t *self)
+{
+    for (int i = 0; self->slots && i < self->nslots; i++)
+        if (self->slots[i].busy)
+            return true;
+    return false;
+}
+
+static void
+s_on_job (self_t *self, protocol_msg_t *msg)
+{
+    self->heartbeat_ms = msg->heartbeat_ms > 0 ? msg->heartbeat_ms : 1000;
+    self->liveness = msg->liveness > 0 ? msg->liveness : 5;
+    if (self->run_id && streq (self->run_id, msg->run_id) && self->job)
+        return;                 /* the same run after a reconnect: keep going */
+    if (s_any_busy (self)) {
+        log_warn ("JOB for run %s while chunks of run %s still run; finishing those first",
+                  msg->run_id, self->run_id);
+        return;
+    }
+    s_slots_destroy (self);
+    copyjob_destroy (&self->job);
+    free (self->run_id);
+    self->run_id = xstrdup (msg->run_id);
+    self->prepare_error[0] = 0;
+    char err[1024];
+    self->job = copyjob_from_protocol (msg->job, msg->run_id, self->name, err, sizeof err);
+    if (!self->job) {
+        snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
+        self->prepare_retryable = false;
+        log_error ("%s", err);
+        return;
+    }
+    /*  The coordinator retries (and may move the chunk elsewhere). */
+    self->job->retry.max_retries = 0;
+    slot_t *probe = slot_new (self->job);
+    bool retryable = false;
+    if (pg_connect (probe->source, NULL, self->stop) != 0
+    ||  pg_connect (probe->target, NULL, self->stop) != 0) {
+        const pg_error_t *e = pg_is_connected (probe->source) ? pg_conn_error (probe->target)
+                                                              : pg_conn_error (probe->source);
+        snprintf (self->prepare_error, sizeof self->prepare_error, "%s", e->message);
+        self->prepare_retryable = e->retryable;
+    }
+    else if (copyjob_prepare (self->job, probe->source, probe->target, err, sizeof err,
+                              &retryable) != 0) {
+        snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
+        self->prepare_retryable = retryable;
+    }
+    slot_destroy (&probe);
+    if (self->prepare_error[0]) {
+        log_error ("run %s: %s", msg->run_id, self->prepare_error);
+        return;
+    }
+    self->slots = xcalloc ((size_t) self->nslots, sizeof *self->slots);
+    for (int i = 0; i < self->nslots; i++) {
+        slotrec_t *s = &self->slots[i];
+        s->slot = slot_new (self->job);
+        s->args.job = self->job;
+        s->args.slot = s->slot;
+        s->args.abort = &self->abort;
+        s->actor = zactor_new (s_slot_actor, &s->args);
+    }
+    log_info ("joined run %s: %d slot(s), %s COPY into %s", msg->run_id, self->nslots,
+              self->job->binary ? "binary" : "text", self->job->copy_table);
+}
+
+static void
+s_failed (self_t *self, int64_t chunk_id, int32_t attempt, bool retryable,
+          const char *sqlstate, const char *message)
+{
+    protocol_msg_t m;
+    protocol_msg_init (&m, PROTO_MSG_FAILED);
+    m.chunk_id = chunk_id;
+    m.attempt = attempt;
+    m.retryable = retryable;
+    snprintf (m.sqlstate, sizeof m.sqlstate, "%s", sqlstate ? sqlstate : "");
+    m.message = (char *) message;
+    s_send (self, &m);
+}
+
+static void
+s_on_assign (self_t *self, protocol_msg_t *msg)
+{
+    if (self->stopping) {
+        s_failed (self, msg->chunk_id, msg->attempt, true, "57P01", "worker is stopping");
+        return;
+    }
+    if (!self->job || self->prepare_error[0]) {
+        s_failed (self, msg->chunk_id, msg->attempt, self->job ? self->prepare_retryable : false,
+                  self->prepare_retryable ? "08006" : "XX000",
+                  self->prepare_error[0] ? self->prepare_error : "ASSIGN before JOB");
+        return;
+    }
+    slotrec_t *free_slot = NULL;
+    for (int i = 0; i < self->nslots && !free_slot; i++)
+        if (!self->slots[i].busy)
+            free_slot = &self->slots[i];
+    if (!free_slot) {
+        s_failed (self, msg->chunk_id, msg->attempt, true, "53000", "no free slot");
+        return;
+    }
+    zmsg_t *run = zmsg_new ();
+    zmsg_addstr (run, "RUN");
+    zmsg_addstrf (run, "%" PRId64, msg->chunk_id);
+    zmsg_addstrf (run, "%d", msg->attempt);
+    if (msg->lo) zmsg_addstrf (run, "V%s", msg->lo); else zmsg_addstr (run, "N");
+    if (msg->hi) zmsg_addstrf (run, "V%s", msg->hi); else zmsg_addstr (run, "N");
+    if (zmsg_send (&run, free_slot->actor) != 0) {
+        zmsg_destroy (&run);
+        s_failed (self, msg->chunk_id, msg->attempt, true, "53000", "slot unavailable");
+        return;
+    }
+    free_slot->busy = true;
+    free_slot->chunk_id = msg->chunk_id;
+    free_slot->attempt = msg->attempt;
+}
+
+static void
+s_on_result (self_t *self, slotrec_t *s)
+{
+    zmsg_t *msg = zmsg_recv (s->actor);
+    if (!msg)
+        return;
+    char *command = zmsg_popstr (msg);
+    zframe_t *id = zmsg_pop (msg), *att = zmsg_pop (msg), *body = zmsg_pop (msg);
+    if (command && streq (command, "RESULT") && body && zframe_size (body) == sizeof (chunk_result_t)) {
+        chunk_result_t r;
+        memcpy (&r, zframe_data (body), sizeof r);
+        s->busy = false;
+        if (r.status == CHUNK_OK) {
+            protocol_msg_t m;
+            protocol_msg_init (&m, PROTO_MSG_DONE);
+            m.chunk_id = s->chunk_id;
+            m.attempt = s->attempt;
+            m.rows = r.rows;
+            m.bytes = r.bytes;
+            m.checksum = r.checksum;
+            m.read_ms = r.read_ms;
+            m.process_ms = r.process_ms;
+            m.write_ms = r.write_ms;
+            m.commit_ms = r.commit_ms;
+            m.retries = r.retries;
+            m.peak_rss_kb = util_peak_rss_kb ();
+            s_send (self, &m);
+        }
+        else {
+            bool retryable = r.status == CHUNK_RETRIES_EXHAUSTED || r.status == CHUNK_INTERRUPTED
+                          || (r.status == CHUNK_FAILED && r.retryable);
+            const char *state = r.status == CHUNK_ALREADY_COMMITTED ? "23505"
+                              : r.status == CHUNK_INTERRUPTED ? "57014" : r.sqlstate;
+            s_failed (self, s->chunk_id, s->attempt, retryable, state, r.message);
+        }
+    }
+    free (command);
+    zframe_destroy (&id);
+    zframe_destroy (&att);
+    zframe_destroy (&body);
+    zmsg_destroy (&msg);
+}
+
+static void
+s_send_progress (self_t *self)
+{
+    for (int i = 0; self->slots && i < self->nslots; i++) {
+        slotrec_t *s = &self->slots[i];
+        if (!s->busy)
+            continue;
+        protocol_msg_t m;
+        protocol_msg_init (&m, PROTO_MSG_PROGRESS);
+        m.chunk_id = s->chunk_id;
+        m.attempt = s->attempt;
+        m.rows = atomic_load (&s->slot->rows_done);
+        m.bytes = atomic_load (&s->slot->bytes_done);
+        m.peak_rss_kb = util_peak_rss_kb ();
+        s_send (self, &m);
+    }
+}
+
+/*  Handles one message from the coordinator. Returns -1 on STOP. */
+static int
+s_on_coordinator (self_t *self)
+{
+    zframe_t *f = zframe_recv (self->dealer);
+    if (!f)
+        return 0;
+    self->last_recv_ms = util_now_ms ();
+    self->reconnects = 0;
+    protocol_msg_t msg;
+    memset (&msg, 0, sizeof msg);
+    char err[256];
+    int rc = 0;
+    if (protocol_decode (zframe_data (f), zframe_size (f), &msg, err, sizeof err) != 0)
+        log_warn ("coordinator: %s; dropped", err);
+    else {
+        switch (msg.type) {
+        case PROTO_MSG_JOB: s_on_job (self, &msg); break;
+        case PROTO_MSG_ASSIGN: s_on_assign (self, &msg); break;
+        case PROTO_MSG_HEARTBEAT: break;
+        case PROTO_MSG_STOP:
+            log_info ("coordinator says STOP: %s", msg.reason ? msg.reason : "");
+            rc = -1;
+            break;
+        default:
+            log_warn ("coordinator: unexpected %s; dropped", protocol_type_name (msg.type));
+        }
+        protocol_msg_reset (&msg);
+    }
+    zframe_destroy (&f);
+    return rc;
+}
 
 int
-session_run (const char *endpoint, const char *name, int slots, volatile int *stop)
+session_run (const char *endpoint, const char *name, int slots, bool orphan_exit,
+             volatile int *stop)
 {
-    (void) name; (void) slots; (void) stop;
-    log_error ("--coordinator %s: coordinated mode is not built yet", endpoint);
-    return EXIT_CODE_USAGE;
+    self_t self;
+    memset (&self, 0, sizeof self);
+    self.endpoint = endpoint;
+    self.name = name;
+    self.nslots = slots > 0 ? slots : 2;
+    self.stop = stop;
+    self.heartbeat_ms = 1000;
+    self.liveness = 5;
+    self.rng = retry_seed ();
+    pid_t parent = getppid ();
+    retry_policy_t reconnect = { .max_retries = 1000000, .initial_delay = 0.5,
+                                 .backoff = 2.0, .max_delay = 15.0 };
+    zsys_handler_set (NULL);
+    s_connect (&self);
+    log_info ("connecting to %s with %d slot(s)", endpoint, self.nslots);
+    int exit_code = EXIT_CODE_OK;
+    int64_t next_reconnect = 0;
+
+    while (true) {
+        if (*stop && !self.stopping) {
+            log_info ("signal: rolling back running chunks and leaving");
+            self.stopping = true;
+            self.abort = 1;
+            exit_code = s_any_busy (&self) ? EXIT_CODE_INTERRUPTED : EXIT_CODE_OK;
+        }
+        if (orphan_exit && getppid () != parent && !self.stopping) {
+            log_warn ("the coordinator process that started this worker is gone; leaving");
+            self.stopping = true;
+            self.abort = 1;
+        }
+        if (self.stopping && !s_any_busy (&self))
+            break;
+
+        zmq_pollitem_t items[1 + 256];
+        int n = 0;
+        items[n++] = (zmq_pollitem_t) { zsock_resolve (self.dealer), 0, ZMQ_POLLIN, 0 };
+        for (int i = 0; self.slots && i < self.nslots; i++)
+            items[n++] = (zmq_pollitem_t) { zsock_resolve (self.slots[i].actor), 0, ZMQ_POLLIN, 0 };
+        int rc = zmq_poll (items, n, 100);
+        if (rc < 0 && zmq_errno () != EINTR)
+            break;
+        if (rc > 0) {
+            if (items[0].revents & ZMQ_POLLIN) {
+                if (s_on_coordinator (&self) < 0) {
+                    self.stopping = true;
+                    self.abort = 1;
+                }
+            }
+            for (int i = 1; i < n; i++)
+                if (items[i].revents & ZMQ_POLLIN)
+                    s_on_result (&self, &self.slots[i - 1]);
+        }
+        int64_t now = util_now_ms ();
+        if (now - self.last_progress_ms >= 1000) {
+            s_send_progress (&self);
+            self.last_progress_ms = now;
+        }
+        if (now - self.last_sent_ms >= self.heartbeat_ms) {
+            protocol_msg_t hb;
+            protocol_msg_init (&hb, PROTO_MSG_HEARTBEAT);
+            hb.peak_rss_kb = util_peak_rss_kb ();
+            s_send (&self, &hb);
+        }
+        int64_t silent = now - self.last_recv_ms;
+        if (!self.stopping && silent > (int64_t) self.liveness * self.heartbeat_ms
+        &&  now >= next_reconnect) {
+            double delay = retry_delay (&reconnect, self.reconnects, &self.rng);
+            log_warn ("coordinator silent for %" PRId64 " ms; reconnecting to %s (next try in %.1fs)",
+                      silent, endpoint, delay);
+            self.reconnects++;
+            s_connect (&self);
+            /*  s_connect resets last_recv; wait at least the back-off. */
+            next_reconnect = now + (int64_t) (delay * 1000);
+            self.last_recv_ms = now - (int64_t) self.liveness * self.heartbeat_ms
+                              + (int64_t) (delay * 1000);
+        }
+    }
+    protocol_msg_t bye;
+    protocol_msg_init (&bye, PROTO_MSG_BYE);
+    s_send (&self, &bye);
+    s_slots_destroy (&self);
+    copyjob_destroy (&self.job);
+    free (self.run_id);
+    zsock_destroy (&self.dealer);
+    log_info ("left");
+    return exit_code;
 }

@@ -1,10 +1,25 @@
-/*  worker/session.h: the worker's side of FERRY/1 (DEALER loop). */
+/*  worker/session.h: the worker's side of FERRY/1 (DEALER loop).
+
+    Says HELLO, takes JOB (prepares the copy once: describe, type check),
+    runs each ASSIGN in a free slot actor, reports PROGRESS about once a
+    second per running chunk, DONE or FAILED at the end of each chunk, and
+    HEARTBEAT when nothing else was sent for heartbeat_ms. In coordinated
+    mode a slot runs one attempt per ASSIGN: the coordinator owns retries
+    (it may move the chunk to another worker). A coordinator silent for
+    liveness x heartbeat_ms is presumed lost: the worker reconnects with
+    exponential back-off and says HELLO again; running chunks go on and
+    report on the new link. STOP, SIGINT or SIGTERM: running chunks roll
+    back, the worker says BYE and exits. */
 #ifndef FERRY_WORKER_SESSION_H
 #define FERRY_WORKER_SESSION_H
 
+#include <stdbool.h>
+
 /*  Joins the coordinator at `endpoint` as `name` with `slots` chunk slots
-    (0: the job's pipeline.writers), runs what it assigns until STOP or
-    *stop, and returns an exit code (exit_codes.h). */
-int session_run (const char *endpoint, const char *name, int slots, volatile int *stop);
+    (0: 2), runs until STOP or *stop, returns an exit code
+    (exit_codes.h). With orphan_exit the worker also ends when its parent
+    process goes away (local workers of a coordinator that died). */
+int session_run (const char *endpoint, const char *name, int slots, bool orphan_exit,
+                 volatile int *stop);
 
 #endif

@@ -1,4 +1,4 @@
-/*  worker/copyjob.h: what a worker knows about one run, prepared once.
+/*  common/copyjob.h: what a worker knows about one run, prepared once.
 
     A copyjob_t is built from a job file (standalone) or a JOB message, then
     prepared against both servers: the source query is described (column
@@ -8,8 +8,8 @@
     passthrough; otherwise as text COPY (the target server casts), and a
     pair that cannot convert (e.g. jsonb into integer) is an error naming the
     column. Pure data plus copyjob_prepare, which owns no connection. */
-#ifndef FERRY_WORKER_COPYJOB_H
-#define FERRY_WORKER_COPYJOB_H
+#ifndef FERRY_COPYJOB_H
+#define FERRY_COPYJOB_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/*  worker/copyjob.c: describe, match and decide binary vs text; see
+/*  common/copyjob.c: describe, match and decide binary vs text; see
     copyjob.h. */
 #include "copyjob.h"
 #include "log.h"

@@ -1,0 +1,206 @@
+/*  coordinator/chunktab.c: see chunktab.h. */
+#include "chunktab.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct chunktab_t {
+    chunk_t *chunks;
+    size_t count;
+    size_t cap;
+    retry_policy_t policy;
+    uint64_t rng;
+};
+
+chunktab_t *
+chunktab_new (const retry_policy_t *policy, uint64_t seed)
+{
+    chunktab_t *self = xcalloc (1, sizeof *self);
+    self->policy = *policy;
+    self->rng = seed ? seed : 0x2545F4914F6CDD1Dull;
+    return self;
+}
+
+void
+chunktab_destroy (chunktab_t **self_p)
+{
+    FERRY_ASSERT (self_p);
+    if (*self_p) {
+        chunktab_t *self = *self_p;
+        for (size_t i = 0; i < self->count; i++) {
+            free (self->chunks[i].lo);
+            free (self->chunks[i].hi);
+            free (self->chunks[i].last_error);
+        }
+        free (self->chunks);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+chunk_t *
+chunktab_add (chunktab_t *self, const char *lo, const char *hi, int64_t est_rows)
+{
+    if (self->count == self->cap) {
+        self->cap = self->cap ? self->cap * 2 : 64;
+        self->chunks = xrealloc (self->chunks, self->cap * sizeof *self->chunks);
+    }
+    chunk_t *c = &self->chunks[self->count];
+    memset (c, 0, sizeof *c);
+    c->id = (int64_t) self->count;
+    c->lo = xstrdup (lo);
+    c->hi = xstrdup (hi);
+    c->est_rows = est_rows;
+    c->worker = -1;
+    c->done_by = -1;
+    self->count++;
+    return c;
+}
+
+size_t
+chunktab_size (chunktab_t *self)
+{
+    return self->count;
+}
+
+chunk_t *
+chunktab_get (chunktab_t *self, int64_t id)
+{
+    if (id < 0 || (size_t) id >= self->count)
+        return NULL;
+    return &self->chunks[id];
+}
+
+chunk_t *
+chunktab_next_ready (chunktab_t *self, int64_t now_ms)
+{
+    for (size_t i = 0; i < self->count; i++) {
+        chunk_t *c = &self->chunks[i];
+        if (c->state == CHUNK_STATE_PLANNED && c->not_before_ms <= now_ms)
+            return c;
+    }
+    return NULL;
+}
+
+void
+chunktab_assign (chunktab_t *self, chunk_t *c, int worker, int64_t now_ms)
+{
+    (void) self;
+    FERRY_ASSERT (c->state == CHUNK_STATE_PLANNED);
+    c->state = CHUNK_STATE_ASSIGNED;
+    c->attempt++;
+    c->worker = worker;
+    c->assigned_ms = now_ms;
+    c->progress_rows = 0;
+}
+
+int
+chunktab_done (chunktab_t *self, int64_t id, int32_t attempt, int worker, int64_t now_ms,
+               int64_t rows, int64_t bytes, uint64_t checksum)
+{
+    chunk_t *c = chunktab_get (self, id);
+    if (!c)
+        return -1;
+    if (c->state == CHUNK_STATE_DONE)
+        return 0;
+    (void) attempt;
+    /*  Even a chunk marked failed is taken back: its rows are committed
+        (the fence guarantees only this attempt did), and accounting must
+        see them. The run has already stopped in that case. */
+    c->state = CHUNK_STATE_DONE;
+    c->rows = rows;
+    c->bytes = bytes;
+    c->checksum = checksum;
+    c->done_by = worker;
+    c->busy_ms = now_ms - c->assigned_ms;
+    c->worker = -1;
+    return 1;
+}
+
+static void
+s_set_error (chunk_t *c, const char *message)
+{
+    free (c->last_error);
+    c->last_error = xstrdup (message);
+}
+
+/*  Back to planned with back-off, or failed when out of attempts. */
+static int
+s_requeue (chunktab_t *self, chunk_t *c, int64_t now_ms, bool backoff)
+{
+    c->worker = -1;
+    if (c->attempt >= self->policy.max_retries + 1) {
+        c->state = CHUNK_STATE_FAILED;
+        return 2;
+    }
+    c->state = CHUNK_STATE_PLANNED;
+    c->not_before_ms = now_ms;
+    if (backoff)
+        c->not_before_ms += (int64_t) (retry_delay (&self->policy, c->attempt - 1, &self->rng) * 1000.0);
+    return 1;
+}
+
+int
+chunktab_fail (chunktab_t *self, int64_t id, int32_t attempt, bool retryable,
+               const char *message, int64_t now_ms)
+{
+    chunk_t *c = chunktab_get (self, id);
+    if (!c || c->state != CHUNK_STATE_ASSIGNED || c->attempt != attempt)
+        return 0;
+    s_set_error (c, message ? message : "failed");
+    if (!retryable) {
+        c->state = CHUNK_STATE_FAILED;
+        c->worker = -1;
+        return 2;
+    }
+    return s_requeue (self, c, now_ms, true);
+}
+
+int
+chunktab_worker_lost (chunktab_t *self, int worker, int64_t now_ms, chunk_t **failed_p)
+{
+    if (failed_p)
+        *failed_p = NULL;
+    int requeued = 0;
+    for (size_t i = 0; i < self->count; i++) {
+        chunk_t *c = &self->chunks[i];
+        if (c->state != CHUNK_STATE_ASSIGNED || c->worker != worker)
+            continue;
+        s_set_error (c, "worker lost (no message within liveness x heartbeat)");
+        if (s_requeue (self, c, now_ms, false) == 2) {
+            if (failed_p && !*failed_p)
+                *failed_p = c;
+        }
+        else
+            requeued++;
+    }
+    return requeued;
+}
+
+size_t
+chunktab_count (chunktab_t *self, chunk_state_t state)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if (self->chunks[i].state == state)
+            n++;
+    return n;
+}
+
+bool
+chunktab_all_done (chunktab_t *self)
+{
+    return chunktab_count (self, CHUNK_STATE_DONE) == self->count;
+}
+
+size_t
+chunktab_retried (chunktab_t *self)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < self->count; i++)
+        if (self->chunks[i].attempt > 1)
+            n++;
+    return n;
+}

@@ -1,0 +1,100 @@
+/*  coordinator/chunktab.h: the run's chunks and their states, pure logic.
+
+        planned --assign--> assigned --DONE--> done
+           ^                   |
+           +--retryable FAILED, worker dead (after back-off)
+                               |
+                               +--permanent FAILED or attempts exhausted--> failed
+
+    Attempts count assignments: attempt n+1 follows attempt n. A chunk may
+    be assigned at most max_retries + 1 times. Retryable failures come back
+    only after retry_delay (initial_delay x backoff^n, capped, jittered).
+    Worker identity is an opaque int the dispatcher chooses. Time is in ms
+    from any monotonic origin, passed in, so tests drive the clock. */
+#ifndef FERRY_COORDINATOR_CHUNKTAB_H
+#define FERRY_COORDINATOR_CHUNKTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "retry.h"
+
+typedef enum {
+    CHUNK_STATE_PLANNED = 0,
+    CHUNK_STATE_ASSIGNED,
+    CHUNK_STATE_DONE,
+    CHUNK_STATE_FAILED
+} chunk_state_t;
+
+typedef struct {
+    int64_t id;
+    char *lo, *hi;             /* owned; NULL = unbounded */
+    int64_t est_rows;
+    chunk_state_t state;
+    int32_t attempt;           /* last attempt number handed out (0: never) */
+    int worker;                /* current worker, -1 when none */
+    int64_t not_before_ms;     /* earliest next assignment */
+    int64_t assigned_ms;
+    int64_t progress_rows;     /* from PROGRESS, current attempt */
+    /* on DONE */
+    int64_t rows, bytes, rejected;
+    uint64_t checksum;
+    int64_t busy_ms;           /* assignment to DONE */
+    int64_t read_ms, process_ms, write_ms, commit_ms;
+    int done_by;               /* worker that committed, -1 if unknown */
+    bool rows_from_ledger;     /* DONE never arrived: rows known from the ledger */
+    char *last_error;          /* owned */
+} chunk_t;
+
+typedef struct chunktab_t chunktab_t;
+
+/*  Creates an empty table with the run's retry policy. Can't fail. */
+chunktab_t *chunktab_new (const retry_policy_t *policy, uint64_t seed);
+void chunktab_destroy (chunktab_t **self_p);
+
+/*  Adds a planned chunk (ids are the order of addition, from 0). Strings
+    are copied. Returns the chunk (borrowed). */
+chunk_t *chunktab_add (chunktab_t *self, const char *lo, const char *hi, int64_t est_rows);
+
+size_t chunktab_size (chunktab_t *self);
+chunk_t *chunktab_get (chunktab_t *self, int64_t id);      /* NULL if out of range */
+
+/*  The lowest-id planned chunk whose back-off has passed, or NULL. */
+chunk_t *chunktab_next_ready (chunktab_t *self, int64_t now_ms);
+
+/*  Hands chunk to worker: state assigned, attempt + 1. */
+void chunktab_assign (chunktab_t *self, chunk_t *chunk, int worker, int64_t now_ms);
+
+/*  A DONE for (id, attempt) from worker. Accepted whenever the chunk is not
+    done yet, whatever attempt it came from: the target's ledger fence lets
+    only one attempt commit, so a late DONE of an older attempt is that
+    commit. Returns 1 if accepted, 0 if a duplicate (already done), -1 if
+    the id is unknown. */
+int chunktab_done (chunktab_t *self, int64_t id, int32_t attempt, int worker, int64_t now_ms,
+                   int64_t rows, int64_t bytes, uint64_t checksum);
+
+/*  A FAILED for (id, attempt). Ignored (returns 0) unless it is the
+    chunk's current attempt and the chunk is assigned. A retryable failure
+    with attempts left puts it back to planned after back-off (returns 1);
+    otherwise the chunk fails for good (returns 2) and the run must stop.
+    `message` is copied as last_error. */
+int chunktab_fail (chunktab_t *self, int64_t id, int32_t attempt, bool retryable,
+                   const char *message, int64_t now_ms);
+
+/*  The worker died: its assigned chunks go back to planned at once (the
+    worker's silence already took liveness x heartbeat). A chunk out of
+    attempts fails. Returns how many chunks were requeued; *failed_p (may
+    be NULL) receives the first chunk that ran out of attempts or NULL. */
+int chunktab_worker_lost (chunktab_t *self, int worker, int64_t now_ms, chunk_t **failed_p);
+
+/*  Counts by state. */
+size_t chunktab_count (chunktab_t *self, chunk_state_t state);
+
+/*  True when every chunk is done. */
+bool chunktab_all_done (chunktab_t *self);
+
+/*  Chunks that were assigned more than once (a retry or a reassignment). */
+size_t chunktab_retried (chunktab_t *self);
+
+#endif

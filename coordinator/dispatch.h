@@ -1,0 +1,81 @@
+/*  coordinator/dispatch.h: the coordinator's side of FERRY/1, owner of
+    the ROUTER socket.
+
+    Workers say HELLO (name, slots) and get JOB, then up to `slots` ASSIGNs.
+    Any message from a worker counts as a heartbeat; a worker silent for
+    liveness x heartbeat_ms is lost and its chunks go back to the queue with
+    attempt + 1 (its lease ends with its liveness). The coordinator sends
+    HEARTBEAT to every worker it has not sent anything for heartbeat_ms.
+    DONE marks a chunk done (from whichever attempt: the target's ledger
+    fence lets only one commit); FAILED requeues it after back-off when
+    retryable and attempts remain, else fails the run. Malformed input
+    (bad msgpack, wrong version, unknown peers) is logged with the peer
+    and dropped, never fatal. */
+#ifndef FERRY_COORDINATOR_DISPATCH_H
+#define FERRY_COORDINATOR_DISPATCH_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chunktab.h"
+#include "ledger.h"
+#include "protocol.h"
+
+typedef struct {
+    char *name;
+    char *host;
+    int64_t pid;
+    int slots;
+    zframe_t *identity;
+    bool alive;
+    int busy;                  /* assigned chunks without DONE/FAILED yet */
+    int64_t last_seen_ms;
+    int64_t last_sent_ms;
+    int64_t chunks;            /* committed by this worker */
+    int64_t rows;
+    int64_t busy_ms;
+    int64_t peak_rss_kb;
+} worker_t;
+
+typedef struct dispatch_t dispatch_t;
+
+/*  Progress snapshot for the reporter. */
+typedef struct {
+    int64_t rows_done;         /* committed rows + in-flight progress */
+    size_t chunks_done, chunks_total;
+    int workers_alive;
+    int slots_total;
+} dispatch_progress_t;
+
+typedef void (dispatch_progress_fn) (const dispatch_progress_t *p, void *arg);
+
+/*  Creates the dispatcher on a bound ROUTER (borrowed). `job` is the JOB
+    payload sent to each worker (borrowed). Can't fail. */
+dispatch_t *dispatch_new (zsock_t *router, const char *run_id, const protocol_job_t *job,
+                          chunktab_t *chunks, ledger_t *ledger,
+                          int heartbeat_ms, int liveness, volatile int *stop);
+void dispatch_destroy (dispatch_t **self_p);
+
+/*  Called about twice a second while running. */
+void dispatch_set_progress (dispatch_t *self, dispatch_progress_fn *fn, void *arg);
+
+/*  Called once per loop turn (e.g. to reap local worker processes). */
+typedef void (dispatch_tick_fn) (void *arg);
+void dispatch_set_tick (dispatch_t *self, dispatch_tick_fn *fn, void *arg);
+
+/*  Runs until every chunk is done (0), a chunk fails for good or *stop
+    (-1, reason in dispatch_error). */
+int dispatch_run (dispatch_t *self);
+
+/*  Why dispatch_run returned -1 (borrowed). */
+const char *dispatch_error (dispatch_t *self);
+
+/*  Sends STOP to every known worker and waits up to `wait_ms` for their
+    BYE. */
+void dispatch_stop_workers (dispatch_t *self, const char *reason, int wait_ms);
+
+/*  The workers seen during the run (borrowed). */
+worker_t **dispatch_workers (dispatch_t *self, size_t *count);
+
+#endif

@@ -1,0 +1,283 @@
+/*  coordinator/ledger.c: see ledger.h. */
+#include "ledger.h"
+#include "log.h"
+#include "schema.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ledger_t {
+    pg_conn_t *conn;
+    retry_policy_t policy;
+    volatile int *stop;
+};
+
+ledger_t *
+ledger_new (const char *conninfo, const retry_policy_t *policy, volatile int *stop)
+{
+    ledger_t *self = xcalloc (1, sizeof *self);
+    self->conn = pg_conn_new (conninfo, "target");
+    self->policy = *policy;
+    self->stop = stop;
+    return self;
+}
+
+void
+ledger_destroy (ledger_t **self_p)
+{
+    FERRY_ASSERT (self_p);
+    if (*self_p) {
+        ledger_t *self = *self_p;
+        pg_conn_destroy (&self->conn);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+void
+ledger_log_error (ledger_t *self, const char *what)
+{
+    const pg_error_t *e = pg_conn_error (self->conn);
+    log_error ("target: %s: [%s] %s%s%s%s", what, e->sqlstate[0] ? e->sqlstate : "-----",
+               e->message, e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
+}
+
+pg_conn_t *
+ledger_conn (ledger_t *self)
+{
+    if (pg_is_connected (self->conn))
+        return self->conn;
+    if (pg_connect (self->conn, &self->policy, self->stop) != 0) {
+        ledger_log_error (self, "connect");
+        return NULL;
+    }
+    return self->conn;
+}
+
+/*  Runs a parameterised statement, retrying once on a fresh connection when
+    the old one turned out to be dead (the target restarted meanwhile). */
+static int
+s_exec (ledger_t *self, const char *sql, int n, const char *const *params, PGresult **res_p)
+{
+    for (int tries = 0; tries < 2; tries++) {
+        pg_conn_t *c = ledger_conn (self);
+        if (!c)
+            return -1;
+        if (pg_exec_params (c, sql, n, params, res_p) == 0)
+            return 0;
+        if (!pg_conn_error (c)->retryable || pg_is_connected (c))
+            return -1;
+    }
+    return -1;
+}
+
+int
+ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
+                  const char *staging, const char *publish, const char *job_hash)
+{
+    pg_conn_t *c = ledger_conn (self);
+    if (!c)
+        return -1;
+    if (schema_ensure (c) != 0) {
+        ledger_log_error (self, "creating schema ferry");
+        return -1;
+    }
+    const char *params[5] = { run_id, final_table, staging, publish, job_hash };
+    PGresult *res = NULL;
+    if (s_exec (self, "INSERT INTO ferry.runs (run_id, status, final_table, staging_table, "
+                "publish, job_hash) VALUES ($1, 'planning', $2, $3, $4, $5) "
+                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 5, params, &res) != 0) {
+        ledger_log_error (self, "recording the run in ferry.runs");
+        return -1;
+    }
+    int inserted = PQntuples (res);
+    PQclear (res);
+    if (!inserted) {
+        log_error ("run id %s already exists in ferry.runs: choose another --run-id "
+                   "(or resume that run)", run_id);
+        return -1;
+    }
+    return 0;
+}
+
+int
+ledger_table_is_empty (ledger_t *self, const char *table, bool *empty)
+{
+    char *sql = util_strdupf ("SELECT NOT EXISTS (SELECT 1 FROM %s)", table);
+    PGresult *res = NULL;
+    int rc = s_exec (self, sql, 0, NULL, &res);
+    free (sql);
+    if (rc != 0) {
+        ledger_log_error (self, table);
+        return -1;
+    }
+    *empty = PQgetvalue (res, 0, 0)[0] == 't';
+    PQclear (res);
+    return 0;
+}
+
+/*  Appends s as an element of a PostgreSQL array literal. */
+static void
+s_array_append (char **buf, size_t *len, size_t *cap, const char *s, bool first)
+{
+    size_t need = (s ? strlen (s) * 2 : 4) + 4;
+    if (*len + need >= *cap) {
+        *cap = (*len + need) * 2;
+        *buf = xrealloc (*buf, *cap);
+    }
+    char *p = *buf + *len;
+    if (!first)
+        *p++ = ',';
+    if (!s) {
+        memcpy (p, "NULL", 4);
+        p += 4;
+    }
+    else {
+        *p++ = '"';
+        for (; *s; s++) {
+            if (*s == '"' || *s == '\\')
+                *p++ = '\\';
+            *p++ = *s;
+        }
+        *p++ = '"';
+    }
+    *len = (size_t) (p - *buf);
+    (*buf)[*len] = 0;
+}
+
+/*  A PostgreSQL array literal "{...}" of the strings. Caller frees. */
+static char *
+s_array_literal (const char *const *items, size_t n)
+{
+    size_t len = 1, cap = 256;
+    char *buf = xmalloc (cap);
+    strcpy (buf, "{");
+    for (size_t i = 0; i < n; i++)
+        s_array_append (&buf, &len, &cap, items[i], i == 0);
+    buf = xrealloc (buf, len + 2);
+    strcpy (buf + len, "}");
+    return buf;
+}
+
+int
+ledger_write_plan (ledger_t *self, const char *run_id, chunktab_t *chunks)
+{
+    size_t n = chunktab_size (chunks);
+    const char **lo = xcalloc (n + 1, sizeof *lo), **hi = xcalloc (n + 1, sizeof *hi);
+    const char **est = xcalloc (n + 1, sizeof *est);
+    char (*ests)[24] = xcalloc (n + 1, sizeof *ests);
+    for (size_t i = 0; i < n; i++) {
+        chunk_t *c = chunktab_get (chunks, (int64_t) i);
+        lo[i] = c->lo;
+        hi[i] = c->hi;
+        snprintf (ests[i], sizeof ests[i], "%" PRId64, c->est_rows);
+        est[i] = ests[i];
+    }
+    char *los = s_array_literal (lo, n), *his = s_array_literal (hi, n);
+    char *estl = s_array_literal (est, n);
+    const char *params[4] = { run_id, los, his, estl };
+    int rc = s_exec (self,
+        "INSERT INTO ferry.chunks (run_id, chunk_id, lo, hi, est_rows) "
+        "SELECT $1, u.ord - 1, u.lo, u.hi, u.est "
+        "FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS u(lo, hi, est, ord)",
+        4, params, NULL);
+    if (rc != 0)
+        ledger_log_error (self, "writing the plan to ferry.chunks");
+    free (los);
+    free (his);
+    free (estl);
+    free (lo);
+    free (hi);
+    free (est);
+    free (ests);
+    return rc;
+}
+
+static const char *
+s_state_name (chunk_state_t s)
+{
+    switch (s) {
+    case CHUNK_STATE_PLANNED: return "planned";
+    case CHUNK_STATE_ASSIGNED: return "assigned";
+    case CHUNK_STATE_DONE: return "done";
+    default: return "failed";
+    }
+}
+
+int
+ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chunk, const char *worker)
+{
+    char id[24], attempts[16];
+    snprintf (id, sizeof id, "%" PRId64, chunk->id);
+    snprintf (attempts, sizeof attempts, "%d", chunk->attempt);
+    const char *params[6] = { run_id, id, s_state_name (chunk->state), attempts, worker,
+                              chunk->last_error };
+    if (s_exec (self, "UPDATE ferry.chunks SET status = $3, attempts = $4, worker = $5, "
+                "last_error = $6, updated_at = now() WHERE run_id = $1 AND chunk_id = $2",
+                6, params, NULL) != 0) {
+        const pg_error_t *e = pg_conn_error (self->conn);
+        log_warn ("target: recording chunk %" PRId64 " state: [%s] %s", chunk->id,
+                  e->sqlstate, e->message);
+        return -1;
+    }
+    return 0;
+}
+
+int
+ledger_committed_rows (ledger_t *self, const char *run_id, size_t n, int64_t *rows_out)
+{
+    for (size_t i = 0; i < n; i++)
+        rows_out[i] = -1;
+    const char *params[1] = { run_id };
+    PGresult *res = NULL;
+    if (s_exec (self, "SELECT chunk_id, rows FROM ferry.chunk_commits "
+                "WHERE run_id = $1 AND committed_at IS NOT NULL", 1, params, &res) != 0) {
+        ledger_log_error (self, "reading ferry.chunk_commits");
+        return -1;
+    }
+    for (int r = 0; r < PQntuples (res); r++) {
+        long long id = strtoll (PQgetvalue (res, r, 0), NULL, 10);
+        if (id >= 0 && (size_t) id < n)
+            rows_out[id] = strtoll (PQgetvalue (res, r, 1), NULL, 10);
+    }
+    PQclear (res);
+    return 0;
+}
+
+int
+ledger_count (ledger_t *self, const char *table, int64_t *rows)
+{
+    char *sql = util_strdupf ("SELECT count(*) FROM %s", table);
+    PGresult *res = NULL;
+    int rc = s_exec (self, sql, 0, NULL, &res);
+    free (sql);
+    if (rc != 0) {
+        ledger_log_error (self, table);
+        return -1;
+    }
+    *rows = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
+    PQclear (res);
+    return 0;
+}
+
+int
+ledger_end_run (ledger_t *self, const char *run_id, const char *status, const char *message,
+                int64_t rows_source, int64_t rows_loaded, int64_t chunks_total,
+                const char *report_json)
+{
+    char src[24], loaded[24], chunks[24];
+    snprintf (src, sizeof src, "%" PRId64, rows_source);
+    snprintf (loaded, sizeof loaded, "%" PRId64, rows_loaded);
+    snprintf (chunks, sizeof chunks, "%" PRId64, chunks_total);
+    const char *params[7] = { run_id, status, message, rows_source >= 0 ? src : NULL,
+                              loaded, chunks, report_json };
+    int rc = s_exec (self, "UPDATE ferry.runs SET status = $2, message = $3, rows_source = $4, "
+                     "rows_loaded = $5, chunks_total = $6, report = $7::jsonb, "
+                     "finished_at = now() WHERE run_id = $1", 7, params, NULL);
+    if (rc != 0)
+        ledger_log_error (self, "recording the run's outcome in ferry.runs");
+    return rc;
+}

@@ -1,0 +1,56 @@
+/*  coordinator/ledger.h: the coordinator's connection to the target and
+    the run state it keeps there (ferry.runs, ferry.chunks; see
+    common/schema.h). Every call reconnects (with the run's retry policy)
+    when the connection was lost, so a target restart mid-run costs the
+    coordinator a retry, not the run. Errors are logged here, once. */
+#ifndef FERRY_COORDINATOR_LEDGER_H
+#define FERRY_COORDINATOR_LEDGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chunktab.h"
+#include "pg.h"
+
+typedef struct ledger_t ledger_t;
+
+ledger_t *ledger_new (const char *conninfo, const retry_policy_t *policy, volatile int *stop);
+void ledger_destroy (ledger_t **self_p);
+
+/*  The connection, connected (reconnecting if needed), or NULL (logged). */
+pg_conn_t *ledger_conn (ledger_t *self);
+
+/*  Creates schema ferry if needed and records a new run (status
+    'planning'). A run id that already exists is an error. Returns 0/-1. */
+int ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
+                      const char *staging, const char *publish, const char *job_hash);
+
+/*  *empty = the table has no rows. Returns 0/-1. */
+int ledger_table_is_empty (ledger_t *self, const char *table, bool *empty);
+
+/*  Writes the plan into ferry.chunks (one statement). Returns 0/-1. */
+int ledger_write_plan (ledger_t *self, const char *run_id, chunktab_t *chunks);
+
+/*  Records a chunk's state, attempts, worker and last error. Best effort:
+    a failure is logged as a warning and returns -1. */
+int ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chunk,
+                         const char *worker);
+
+/*  Reads ferry.chunk_commits for the run: rows_out[chunk_id] = committed
+    rows, or -1 where no committed row exists (n = number of chunks).
+    Returns 0/-1. */
+int ledger_committed_rows (ledger_t *self, const char *run_id, size_t n, int64_t *rows_out);
+
+/*  count(*) of a table into *rows. Returns 0/-1. */
+int ledger_count (ledger_t *self, const char *table, int64_t *rows);
+
+/*  Sets the run's final status and totals; report_json may be NULL.
+    Returns 0/-1. */
+int ledger_end_run (ledger_t *self, const char *run_id, const char *status,
+                    const char *message, int64_t rows_source, int64_t rows_loaded,
+                    int64_t chunks_total, const char *report_json);
+
+/*  Logs the connection's last error as "target: WHAT: [SQLSTATE] msg". */
+void ledger_log_error (ledger_t *self, const char *what);
+
+#endif

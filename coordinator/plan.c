@@ -1,0 +1,80 @@
+/*  coordinator/plan.c: see plan.h. */
+#include "plan.h"
+#include "log.h"
+#include "util.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+plan_t *
+plan_single (int64_t total_rows)
+{
+    plan_t *self = xcalloc (1, sizeof *self);
+    self->ranges = xcalloc (1, sizeof *self->ranges);
+    self->count = 1;
+    self->ranges[0].est_rows = total_rows;
+    self->total_rows = total_rows;
+    return self;
+}
+
+plan_t *
+plan_build (int64_t total_rows, const plan_sample_t *samples, size_t nsamples)
+{
+    if (nsamples == 0)
+        return plan_single (total_rows);
+    plan_t *self = xcalloc (1, sizeof *self);
+    self->ranges = xcalloc (nsamples + 1, sizeof *self->ranges);
+    self->total_rows = total_rows;
+
+    /*  Range i runs from boundary i-1 to boundary i; keep a boundary only
+        when its key differs from the previous kept one. */
+    const char *prev_key = NULL;
+    int64_t prev_rn = 1;
+    size_t n = 0;
+    for (size_t i = 0; i < nsamples; i++) {
+        if (samples[i].rn <= prev_rn)
+            continue;                       /* not ascending: ignore */
+        if (prev_key && strcmp (prev_key, samples[i].key) == 0)
+            continue;                       /* repeated key: merge */
+        plan_range_t *r = &self->ranges[n++];
+        r->lo = xstrdup (prev_key);
+        r->hi = xstrdup (samples[i].key);
+        r->est_rows = samples[i].rn - prev_rn;
+        prev_key = samples[i].key;
+        prev_rn = samples[i].rn;
+    }
+    plan_range_t *last = &self->ranges[n++];
+    last->lo = xstrdup (prev_key);
+    last->hi = NULL;
+    last->est_rows = total_rows - prev_rn + 1;
+    if (last->est_rows < 0)
+        last->est_rows = 0;
+    self->count = n;
+    return self;
+}
+
+void
+plan_destroy (plan_t **self_p)
+{
+    FERRY_ASSERT (self_p);
+    if (*self_p) {
+        plan_t *self = *self_p;
+        for (size_t i = 0; i < self->count; i++) {
+            free (self->ranges[i].lo);
+            free (self->ranges[i].hi);
+        }
+        free (self->ranges);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int64_t
+plan_chunk_count (int64_t total_rows, int64_t chunk_size,
+                  int64_t min_rows_for_parallel, int sequential)
+{
+    if (sequential || total_rows < min_rows_for_parallel || total_rows <= chunk_size
+    ||  chunk_size <= 0)
+        return 1;
+    return (total_rows + chunk_size - 1) / chunk_size;
+}

@@ -1,0 +1,50 @@
+/*  coordinator/plan.h: splitting a key domain into chunks, pure logic.
+
+    The planner asks the source for the row count and for every
+    chunk_size-th key in key order (row_number() OVER (ORDER BY key)),
+    then plan_build turns those samples into half-open ranges [lo, hi)
+    equal by ROW COUNT, not by key width. The first range has no low
+    bound and the last no high bound, so no row falls outside the plan.
+    Samples whose key repeats the previous sample are merged (a key value
+    never spans two chunks). No I/O here: source.c runs the queries. */
+#ifndef FERRY_COORDINATOR_PLAN_H
+#define FERRY_COORDINATOR_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *lo;                  /* NULL = unbounded */
+    char *hi;                  /* NULL = unbounded */
+    int64_t est_rows;          /* rows by row number (exact for distinct keys) */
+} plan_range_t;
+
+typedef struct {
+    plan_range_t *ranges;
+    size_t count;
+    int64_t total_rows;
+} plan_t;
+
+/*  One boundary sample: the key (as text) at row number rn (1-based). */
+typedef struct {
+    const char *key;
+    int64_t rn;
+} plan_sample_t;
+
+/*  Builds the plan from `total_rows` and the samples (ascending rn, keys
+    in key order; sample rn values are chunk starts, so rn = 1 is never a
+    sample). With no samples the plan is one unbounded chunk. Can't fail;
+    caller owns the result (plan_destroy). */
+plan_t *plan_build (int64_t total_rows, const plan_sample_t *samples, size_t nsamples);
+
+/*  A plan of one unbounded chunk of total_rows. */
+plan_t *plan_single (int64_t total_rows);
+
+void plan_destroy (plan_t **self_p);
+
+/*  How many chunks to aim for: ceil (total / chunk_size), 1 below
+    min_rows_for_parallel or when sequential. */
+int64_t plan_chunk_count (int64_t total_rows, int64_t chunk_size,
+                          int64_t min_rows_for_parallel, int sequential);
+
+#endif

@@ -1,0 +1,37 @@
+/*  coordinator/publish.h: from staging to the final table, in ONE
+    transaction.
+
+    The statement is chosen for speed with MERGE's result:
+      - the final table is empty and has a unique index on the merge key:
+        INSERT ... SELECT (duplicate keys fail on the index);
+      - a unique index on the merge key and on_match update/ignore:
+        INSERT ... ON CONFLICT (key) DO UPDATE / DO NOTHING;
+      - otherwise MERGE INTO final USING staging ON key.
+    Duplicate merge keys in the source are a clear error, found by the
+    statement itself where it can (unique index, ON CONFLICT DO UPDATE) or
+    by one GROUP BY over staging first. on_match: error checks for matching
+    rows first and publishes nothing if there are any. The staging table is
+    dropped and the run marked published in the same transaction. */
+#ifndef FERRY_COORDINATOR_PUBLISH_H
+#define FERRY_COORDINATOR_PUBLISH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "copyjob.h"
+#include "ledger.h"
+
+typedef struct {
+    const char *strategy;      /* "insert", "upsert", "insert-ignore", "merge" (static) */
+    int64_t rows_affected;
+    double seconds;
+} publish_result_t;
+
+/*  Publishes `staging` into the final table. Returns 0, or -1 with a
+    message in err (nothing was published; staging is kept). */
+int publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
+                   const char *staging, const char *run_id,
+                   publish_result_t *result, char *err, size_t errlen);
+
+#endif

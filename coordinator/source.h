@@ -1,0 +1,52 @@
+/*  coordinator/source.h: the coordinator's connection to the source.
+
+    Holds the run's consistent cut: with snapshot: shared it opens a
+    REPEATABLE READ READ ONLY transaction, exports its snapshot
+    (pg_export_snapshot) for every reader, plans inside it, and keeps it
+    open until the load phase ends (an exported snapshot lives only as long
+    as its transaction). Planning: count rows (and rows with a NULL key,
+    which a range split would lose), then one ordered pass over the keys
+    keeping every chunk_size-th one (row_number() OVER (ORDER BY key)). */
+#ifndef FERRY_COORDINATOR_SOURCE_H
+#define FERRY_COORDINATOR_SOURCE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "copyjob.h"
+#include "pg.h"
+#include "plan.h"
+
+typedef struct source_t source_t;
+
+source_t *source_new (const char *conninfo);
+void source_destroy (source_t **self_p);
+
+/*  Connects (with retries) and opens the planning transaction; with
+    `export_snapshot` also exports the snapshot (source_snapshot). Returns
+    0 or -1 (logged). */
+int source_open (source_t *self, const retry_policy_t *policy, bool export_snapshot,
+                 volatile int *stop);
+
+/*  The exported snapshot id (borrowed) or NULL. */
+const char *source_snapshot (source_t *self);
+
+/*  The connection (borrowed), for copyjob_prepare. */
+pg_conn_t *source_conn (source_t *self);
+
+/*  Counts the query's rows. Returns 0 or -1 (logged). */
+int source_count (source_t *self, const copyjob_t *job, int64_t *rows, int64_t *null_keys);
+
+/*  Plans chunks of about chunk_size rows. Returns the plan or NULL
+    (logged). */
+plan_t *source_plan (source_t *self, const copyjob_t *job, int64_t total_rows,
+                     int64_t chunk_size);
+
+/*  True while the snapshot-holding transaction is still alive (a cheap
+    round trip). */
+bool source_snapshot_alive (source_t *self);
+
+/*  Ends the planning transaction (releases the snapshot). */
+void source_close (source_t *self);
+
+#endif

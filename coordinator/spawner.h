@@ -1,0 +1,35 @@
+/*  coordinator/spawner.h: local worker processes (--local-workers N).
+
+    Workers are separate executables (ZeroMQ sockets do not survive fork):
+    started with posix_spawn, which execs at once in the child, so no
+    ZeroMQ state is ever used across a fork. Each runs
+        ferry-worker --coordinator ENDPOINT --name local-<i> --slots S --orphan-exit
+    and is reaped here; a worker that dies is restarted while the run
+    needs it (up to a budget), and all are signalled at the end. */
+#ifndef FERRY_COORDINATOR_SPAWNER_H
+#define FERRY_COORDINATOR_SPAWNER_H
+
+#include <stdbool.h>
+
+typedef struct spawner_t spawner_t;
+
+/*  Finds the ferry-worker executable: $FERRY_WORKER_BIN, next to this
+    executable, ../worker/ (build tree), then PATH. Caller frees; NULL when
+    not found (logged). */
+char *spawner_find_worker (void);
+
+spawner_t *spawner_new (const char *worker_bin, const char *endpoint, int count, int slots,
+                    const char *run_id);
+void spawner_destroy (spawner_t **self_p);
+
+/*  Starts every worker. Returns 0 or -1 (logged). */
+int spawner_start (spawner_t *self);
+
+/*  Reaps exited workers without blocking; with `respawn`, restarts them
+    while the restart budget lasts. Returns how many are running. */
+int spawner_reap (spawner_t *self, bool respawn);
+
+/*  SIGTERM to all, waits up to wait_ms, then SIGKILL. */
+void spawner_stop (spawner_t *self, int wait_ms);
+
+#endif
