@@ -66,6 +66,10 @@ log_set_chunk (int64_t chunk_id)
     s_chunk = chunk_id;
 }
 
+static void s_vemit (log_level_t level, const char *file, int line,
+                     const char *format, va_list args)
+    __attribute__ ((format (printf, 4, 0)));
+
 static void
 s_vemit (log_level_t level, const char *file, int line,
          const char *format, va_list args)
@@ -109,6 +113,9 @@ log_emit (log_level_t level, const char *file, int line, const char *format, ...
     s_vemit (level, file, line, format, args);
     va_end (args);
 }
+
+static void s_emit_one (log_level_t level, const char *file, int line, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
 
 static void
 s_emit_one (log_level_t level, const char *file, int line, const char *format, ...)
