@@ -166,6 +166,12 @@ s_fail_run (dispatch_t *self, const char *format, ...)
     va_end (args);
 }
 
+void
+dispatch_fail (dispatch_t *self, const char *reason)
+{
+    s_fail_run (self, "%s", reason);
+}
+
 static void
 s_lost (dispatch_t *self, worker_t *w, const char *why)
 {

@@ -68,6 +68,10 @@ void dispatch_set_tick (dispatch_t *self, dispatch_tick_fn *fn, void *arg);
     (-1, reason in dispatch_error). */
 int dispatch_run (dispatch_t *self);
 
+/*  Makes dispatch_run stop with this reason (first reason wins), e.g.
+    from a tick function that found the source snapshot gone. */
+void dispatch_fail (dispatch_t *self, const char *reason);
+
 /*  Why dispatch_run returned -1 (borrowed). */
 const char *dispatch_error (dispatch_t *self);
 

@@ -281,3 +281,73 @@ ledger_end_run (ledger_t *self, const char *run_id, const char *status, const ch
         ledger_log_error (self, "recording the run's outcome in ferry.runs");
     return rc;
 }
+
+int
+ledger_set_status (ledger_t *self, const char *run_id, const char *status)
+{
+    const char *params[2] = { run_id, status };
+    int rc = s_exec (self, "UPDATE ferry.runs SET status = $2 WHERE run_id = $1", 2, params, NULL);
+    if (rc != 0)
+        ledger_log_error (self, "updating ferry.runs");
+    return rc;
+}
+
+int
+ledger_load_run (ledger_t *self, const char *run_id, char **status, char **staging,
+                 char **publish)
+{
+    *status = *staging = *publish = NULL;
+    pg_conn_t *c = ledger_conn (self);
+    if (!c)
+        return -1;
+    char *exists = NULL;
+    if (pg_query_value (c, "SELECT to_regclass('ferry.runs') IS NOT NULL", 0, NULL, &exists) != 0) {
+        ledger_log_error (self, "looking for ferry.runs");
+        return -1;
+    }
+    bool have = exists && exists[0] == 't';
+    free (exists);
+    if (!have)
+        return 1;
+    const char *params[1] = { run_id };
+    PGresult *res = NULL;
+    if (s_exec (self, "SELECT status, staging_table, publish FROM ferry.runs WHERE run_id = $1",
+                1, params, &res) != 0) {
+        ledger_log_error (self, "reading ferry.runs");
+        return -1;
+    }
+    int rc = 1;
+    if (PQntuples (res) == 1) {
+        *status = xstrdup (PQgetvalue (res, 0, 0));
+        *staging = PQgetisnull (res, 0, 1) ? NULL : xstrdup (PQgetvalue (res, 0, 1));
+        *publish = xstrdup (PQgetvalue (res, 0, 2));
+        rc = 0;
+    }
+    PQclear (res);
+    return rc;
+}
+
+int
+ledger_load_plan (ledger_t *self, const char *run_id, chunktab_t *chunks)
+{
+    const char *params[1] = { run_id };
+    PGresult *res = NULL;
+    if (s_exec (self, "SELECT chunk_id, lo, hi, coalesce(est_rows, 0) FROM ferry.chunks "
+                "WHERE run_id = $1 ORDER BY chunk_id", 1, params, &res) != 0) {
+        ledger_log_error (self, "reading the plan from ferry.chunks");
+        return -1;
+    }
+    int n = PQntuples (res);
+    for (int i = 0; i < n; i++) {
+        if (strtoll (PQgetvalue (res, i, 0), NULL, 10) != i) {
+            log_error ("ferry.chunks for run %s is not a complete plan (chunk ids have gaps)", run_id);
+            PQclear (res);
+            return -1;
+        }
+        chunktab_add (chunks, PQgetisnull (res, i, 1) ? NULL : PQgetvalue (res, i, 1),
+                      PQgetisnull (res, i, 2) ? NULL : PQgetvalue (res, i, 2),
+                      strtoll (PQgetvalue (res, i, 3), NULL, 10));
+    }
+    PQclear (res);
+    return n;
+}

@@ -50,6 +50,19 @@ int ledger_end_run (ledger_t *self, const char *run_id, const char *status,
                     const char *message, int64_t rows_source, int64_t rows_loaded,
                     int64_t chunks_total, const char *report_json);
 
+/*  Sets the run's status (planning, loading, interrupted, ...). 0/-1. */
+int ledger_set_status (ledger_t *self, const char *run_id, const char *status);
+
+/*  Reads a run's row for resume: status, staging table (NULL for direct)
+    and publish mode; caller frees the strings. Returns 0, 1 when the run
+    does not exist, -1 on error (logged). */
+int ledger_load_run (ledger_t *self, const char *run_id, char **status, char **staging,
+                     char **publish);
+
+/*  Loads the run's plan from ferry.chunks into an empty chunk table (ids
+    in order). Returns the number of chunks, or -1 (logged). */
+int ledger_load_plan (ledger_t *self, const char *run_id, chunktab_t *chunks);
+
 /*  Logs the connection's last error as "target: WHAT: [SQLSTATE] msg". */
 void ledger_log_error (ledger_t *self, const char *what);
 

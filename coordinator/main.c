@@ -51,12 +51,17 @@ s_usage (FILE *out)
 "  ferry-coordinator run JOB.yaml [--local-workers N] [--slots N] [--report FILE.json]\n"
 "                                 [--run-id ID] [--sequential]\n"
 "  ferry-coordinator plan JOB.yaml [--sequential]\n"
+"  ferry-coordinator resume RUN_ID --job JOB.yaml [--local-workers N] [--slots N]\n"
+"                                 [--report FILE.json]\n"
 "\n"
 "run   plans the job as key-range chunks, hands them to workers over ZeroMQ\n"
 "      (cluster.bind), checks that every row is accounted for, and publishes\n"
 "      into target.table in one transaction (target.publish: merge), or\n"
 "      copies straight into an empty final table (target.publish: direct).\n"
 "plan  prints the chunks (bounds and row counts) and moves no data.\n"
+"resume  continues a run that was interrupted, failed or lost its coordinator:\n"
+"      reads its plan (ferry.chunks) and ledger (ferry.chunk_commits), copies\n"
+"      only the chunks not committed yet, then verifies and publishes.\n"
 "\n"
 "Options:\n"
 "  --local-workers N  start N ferry-worker processes on this host (loopback);\n"
@@ -66,6 +71,7 @@ s_usage (FILE *out)
 "  --report FILE      write the JSON report there\n"
 "  --run-id ID        run id (default: a new one, YYYYMMDD_HHMMSS_xxxx)\n"
 "  --sequential       one chunk, one slot, whatever the row count\n"
+"  --job FILE         the job file (resume)\n"
 "  -h, --help         this help\n"
 "\n"
 "Environment: FERRY_SOURCE_DSN, FERRY_TARGET_DSN override the job file's\n"
@@ -73,12 +79,13 @@ s_usage (FILE *out)
 "\n"
 "Exit status: 0 published (or planned), 1 failed (nothing published),\n"
 "2 usage, 3 bad job file, 4 source unreachable, 5 target unreachable,\n"
-"8 interrupted.\n");
+"8 interrupted (resumable).\n");
 }
 
 typedef struct {
     const char *command;
     const char *job;
+    const char *resume_id;
     int64_t local_workers;
     int64_t slots;
     const char *report;
@@ -96,6 +103,7 @@ s_parse_args (int argc, char **argv, args_t *a)
         { "report", required_argument, NULL, 'r' },
         { "run-id", required_argument, NULL, 'R' },
         { "sequential", no_argument, NULL, 'q' },
+        { "job", required_argument, NULL, 'j' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 }
     };
@@ -119,20 +127,36 @@ s_parse_args (int argc, char **argv, args_t *a)
         case 'r': a->report = optarg; break;
         case 'R': a->run_id = optarg; break;
         case 'q': a->sequential = true; break;
+        case 'j': a->job = optarg; break;
         default:
             fprintf (stderr, "Try 'ferry-coordinator --help'.\n");
             return -1;
         }
     }
     if (argc - optind != 2) {
-        fprintf (stderr, "ferry-coordinator: expected a command and a job file\n"
+        fprintf (stderr, "ferry-coordinator: expected a command and its argument\n"
                  "Try 'ferry-coordinator --help'.\n");
         return -1;
     }
     a->command = argv[optind];
-    a->job = argv[optind + 1];
-    if (strcmp (a->command, "run") != 0 && strcmp (a->command, "plan") != 0) {
-        fprintf (stderr, "ferry-coordinator: unknown command '%s' (run, plan)\n", a->command);
+    if (strcmp (a->command, "resume") == 0) {
+        a->resume_id = argv[optind + 1];
+        a->run_id = a->resume_id;
+        if (!a->job) {
+            fprintf (stderr, "ferry-coordinator: resume needs --job JOB.yaml\n");
+            return -1;
+        }
+    }
+    else if (a->job) {
+        fprintf (stderr, "ferry-coordinator: --job is for resume; give the job file after '%s'\n",
+                 a->command);
+        return -1;
+    }
+    else
+        a->job = argv[optind + 1];
+    if (strcmp (a->command, "run") != 0 && strcmp (a->command, "plan") != 0
+    &&  strcmp (a->command, "resume") != 0) {
+        fprintf (stderr, "ferry-coordinator: unknown command '%s' (run, plan, resume)\n", a->command);
         return -1;
     }
     if (a->run_id && !util_run_id_is_valid (a->run_id)) {
@@ -274,10 +298,112 @@ done:
     return rc;
 }
 
+/*  Once per dispatch loop turn: reap (and restart) local workers, and
+    every 2 s make sure the source still holds the run's snapshot. */
+typedef struct {
+    spawner_t *spawn;
+    source_t *source;
+    dispatch_t *dispatch;
+    const char *run_id;
+    const char *job_file;
+    int64_t last_check;
+} tick_t;
+
 static void
-s_reap_tick (void *arg)
+s_tick (void *arg)
 {
-    spawner_reap ((spawner_t *) arg, true);
+    tick_t *t = arg;
+    if (t->spawn)
+        spawner_reap (t->spawn, true);
+    int64_t now = util_now_ms ();
+    if (source_snapshot (t->source) && now - t->last_check >= 2000) {
+        t->last_check = now;
+        if (!source_snapshot_alive (t->source)) {
+            char msg[512];
+            snprintf (msg, sizeof msg, "source: the run's exported snapshot %s is gone (the source "
+                      "server restarted or dropped the coordinator's connection); chunks can no "
+                      "longer read one consistent cut. Nothing was published. Resume with: "
+                      "ferry-coordinator resume %s --job %s (remaining chunks read a new snapshot)",
+                      source_snapshot (t->source), t->run_id, t->job_file);
+            dispatch_fail (t->dispatch, msg);
+        }
+    }
+}
+
+/*  resume: the run's row and plan from the target, committed chunks done
+    from the ledger. Returns 0 (exit_code set to OK when the run was
+    already published) or -1 with message. */
+static int
+s_resume_prepare (run_t *r, const retry_policy_t *policy, char *message, size_t size,
+                  int *exit_code)
+{
+    char *status = NULL, *staging = NULL, *publish = NULL;
+    int rc = ledger_load_run (r->ledger, r->run_id, &status, &staging, &publish);
+    if (rc != 0) {
+        if (rc == 1) {
+            snprintf (message, size, "run %s does not exist in ferry.runs on the target", r->run_id);
+            log_error ("%s", message);
+        }
+        return -1;
+    }
+    rc = -1;
+    bool direct = strcmp (publish, "direct") == 0;
+    if (strcmp (status, "published") == 0 || strcmp (status, "publishing") == 0) {
+        /*  'publishing' is only ever committed together with the publish. */
+        log_info ("run %s is already published; nothing to do", r->run_id);
+        *exit_code = EXIT_CODE_OK;
+        rc = 0;
+        goto done;
+    }
+    if (direct != (r->cfg->target.publish == PUBLISH_DIRECT)) {
+        snprintf (message, size, "run %s was started with publish: %s but the job file says %s",
+                  r->run_id, publish, direct ? "merge" : "direct");
+        log_error ("%s", message);
+        goto done;
+    }
+    free (r->staging);
+    r->staging = direct ? NULL : xstrdup (staging);
+    r->chunks = chunktab_new (policy, retry_seed ());
+    int n = ledger_load_plan (r->ledger, r->run_id, r->chunks);
+    if (n < 0)
+        goto done;
+    if (n == 0) {
+        snprintf (message, size, "run %s has no plan in ferry.chunks (it stopped while planning): "
+                  "start a new run", r->run_id);
+        log_error ("%s", message);
+        goto done;
+    }
+    int64_t *rows = xcalloc ((size_t) n, sizeof *rows);
+    if (ledger_committed_rows (r->ledger, r->run_id, (size_t) n, rows) != 0) {
+        free (rows);
+        goto done;
+    }
+    int committed = 0;
+    for (int i = 0; i < n; i++)
+        if (rows[i] >= 0) {
+            chunktab_done (r->chunks, i, 0, -1, util_now_ms (), rows[i], 0, 0);
+            chunk_t *c = chunktab_get (r->chunks, i);
+            c->rows_from_ledger = true;
+            committed++;
+        }
+    free (rows);
+    if (source_snapshot (r->source) && committed > 0 && committed < n)
+        log_warn ("resumed run: the %d chunk(s) still to copy read a new snapshot of the source; "
+                  "the %d committed before read the old one", n - committed, committed);
+    log_info ("resuming run %s: %d of %d chunk(s) already committed, %d to copy", r->run_id,
+              committed, n, n - committed);
+    /*  The source may have changed since the first count: no exact
+        source-count check on a resumed run (the ledger and staging still
+        must agree). */
+    r->rows_source = -1;
+    r->snapshot_exact = false;
+    ledger_set_status (r->ledger, r->run_id, "loading");
+    rc = 0;
+done:
+    free (status);
+    free (staging);
+    free (publish);
+    return rc;
 }
 
 static int
@@ -288,6 +414,7 @@ s_run (args_t *args)
     r.args = args;
     r.rows_source = -1;
     bool plan_only = strcmp (args->command, "plan") == 0;
+    bool resume = args->resume_id != NULL;
     int exit_code = EXIT_CODE_FAILED;
     const char *status = "failed";
     char message[2600] = "";
@@ -348,59 +475,70 @@ s_run (args_t *args)
         log_info ("column types differ (%s): chunks move as text COPY, the target casts",
                   r.job->text_columns);
 
-    /*  3. Plan. */
-    int64_t null_keys = 0;
-    if (source_count (r.source, r.job, &r.rows_source, &null_keys) != 0)
-        goto out;
-    r.snapshot_exact = shared;
-    int64_t nchunks = plan_chunk_count (r.rows_source, r.cfg->pipeline.chunk_size,
-                                        r.cfg->pipeline.min_rows_for_parallel, args->sequential);
-    if (nchunks > 1 && null_keys > 0) {
-        snprintf (message, sizeof message, "source.key: %" PRId64 " rows have a NULL %s; key "
-                  "ranges cannot hold them (use a NOT NULL key, or --sequential)", null_keys,
-                  r.job->key);
-        log_error ("%s", message);
-        goto out;
-    }
-    r.plan = nchunks > 1 ? source_plan (r.source, r.job, r.rows_source, r.cfg->pipeline.chunk_size)
-                         : plan_single (r.rows_source);
-    if (!r.plan)
-        goto out;
-    if (plan_only) {
-        s_print_plan (&r);
-        exit_code = EXIT_CODE_OK;
-        goto out;
-    }
-    if (ledger_begin_run (r.ledger, r.run_id, r.cfg->target.table, r.staging,
-                          direct ? "direct" : "merge", NULL) != 0)
-        goto out;
-    run_recorded = true;
-    if (direct) {
-        bool empty = false;
-        if (ledger_table_is_empty (r.ledger, r.final_q, &empty) != 0)
+    if (resume) {
+        int rrc = s_resume_prepare (&r, &policy, message, sizeof message, &exit_code);
+        if (rrc != 0)
             goto out;
-        if (!empty) {
-            snprintf (message, sizeof message, "target.publish is direct but %s is not empty; "
-                      "direct is for fresh loads only (use publish: merge)", r.cfg->target.table);
+        run_recorded = true;
+        if (exit_code == EXIT_CODE_OK)
+            goto out;           /* already published: nothing to do */
+    }
+    else {
+        /*  3. Plan. */
+        int64_t null_keys = 0;
+        if (source_count (r.source, r.job, &r.rows_source, &null_keys) != 0)
+            goto out;
+        r.snapshot_exact = shared;
+        int64_t nchunks = plan_chunk_count (r.rows_source, r.cfg->pipeline.chunk_size,
+                                            r.cfg->pipeline.min_rows_for_parallel, args->sequential);
+        if (nchunks > 1 && null_keys > 0) {
+            snprintf (message, sizeof message, "source.key: %" PRId64 " rows have a NULL %s; key "
+                      "ranges cannot hold them (use a NOT NULL key, or --sequential)", null_keys,
+                      r.job->key);
             log_error ("%s", message);
             goto out;
         }
-    }
-    else if (schema_create_staging (ledger_conn (r.ledger), r.staging, r.cfg->target.table) != 0) {
-        ledger_log_error (r.ledger, "creating the staging table");
-        goto out;
-    }
-    r.chunks = chunktab_new (&policy, retry_seed ());
-    for (size_t i = 0; i < r.plan->count; i++)
-        chunktab_add (r.chunks, r.plan->ranges[i].lo, r.plan->ranges[i].hi, r.plan->ranges[i].est_rows);
-    if (ledger_write_plan (r.ledger, r.run_id, r.chunks) != 0)
-        goto out;
-    log_info ("planned %zu chunk(s) over %" PRId64 " rows (%s COPY, publish %s)", r.plan->count,
-              r.rows_source, r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
+        r.plan = nchunks > 1 ? source_plan (r.source, r.job, r.rows_source, r.cfg->pipeline.chunk_size)
+                             : plan_single (r.rows_source);
+        if (!r.plan)
+            goto out;
+        if (plan_only) {
+            s_print_plan (&r);
+            exit_code = EXIT_CODE_OK;
+            goto out;
+        }
+        if (ledger_begin_run (r.ledger, r.run_id, r.cfg->target.table, r.staging,
+                              direct ? "direct" : "merge", NULL) != 0)
+            goto out;
+        run_recorded = true;
+        if (direct) {
+            bool empty = false;
+            if (ledger_table_is_empty (r.ledger, r.final_q, &empty) != 0)
+                goto out;
+            if (!empty) {
+                snprintf (message, sizeof message, "target.publish is direct but %s is not empty; "
+                          "direct is for fresh loads only (use publish: merge)", r.cfg->target.table);
+                log_error ("%s", message);
+                goto out;
+            }
+        }
+        else if (schema_create_staging (ledger_conn (r.ledger), r.staging, r.cfg->target.table) != 0) {
+            ledger_log_error (r.ledger, "creating the staging table");
+            goto out;
+        }
+        r.chunks = chunktab_new (&policy, retry_seed ());
+        for (size_t i = 0; i < r.plan->count && r.rows_source > 0; i++)
+            chunktab_add (r.chunks, r.plan->ranges[i].lo, r.plan->ranges[i].hi, r.plan->ranges[i].est_rows);
+        if (ledger_write_plan (r.ledger, r.run_id, r.chunks) != 0
+        ||  ledger_set_status (r.ledger, r.run_id, "loading") != 0)
+            goto out;
+        log_info ("planned %zu chunk(s) over %" PRId64 " rows (%s COPY, publish %s)", r.plan->count,
+                  r.rows_source, r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
 
+    }
     /*  4. Load. */
     t_load = util_now_s ();
-    if (r.rows_source > 0) {
+    if (!chunktab_all_done (r.chunks)) {
         r.router = zsock_new (ZMQ_ROUTER);
         zsock_set_router_mandatory (r.router, 1);
         int port = zsock_bind (r.router, "%s", r.cfg->cluster.bind);
@@ -448,13 +586,15 @@ s_run (args_t *args)
             free (bin);
             if (spawner_start (r.spawn) != 0)
                 goto out;
-            dispatch_set_tick (r.dispatch, s_reap_tick, r.spawn);
         }
         else
             log_info ("waiting for workers; start them with:  ferry-worker --coordinator %s "
                       "[--slots N] [--name NAME]%s", r.endpoint,
                       local ? "" : "  (with FERRY_SOURCE_DSN and FERRY_TARGET_DSN set: "
                                    "conninfos are not sent over a non-loopback link)");
+        tick_t tick = { .spawn = r.spawn, .source = r.source, .dispatch = r.dispatch,
+                        .run_id = r.run_id, .job_file = args->job, .last_check = util_now_ms () };
+        dispatch_set_tick (r.dispatch, s_tick, &tick);
         progress_t progress;
         progress_init (&progress, r.rows_source);
         dispatch_set_progress (r.dispatch, progress_print, &progress);
@@ -467,11 +607,13 @@ s_run (args_t *args)
             if (s_stop) {
                 status = "interrupted";
                 exit_code = EXIT_CODE_INTERRUPTED;
-                log_error ("run %s interrupted; nothing was published (staging kept)", r.run_id);
+                log_error ("run %s interrupted; nothing was published. Resume with: "
+                           "ferry-coordinator resume %s --job %s", r.run_id, r.run_id, args->job);
             }
             else
                 log_error ("run %s failed: %s; nothing was published (staging kept for "
-                           "inspection)", r.run_id, message);
+                           "inspection; once the cause is fixed: ferry-coordinator resume %s "
+                           "--job %s)", r.run_id, message, r.run_id, args->job);
             goto out;
         }
     }

@@ -65,8 +65,11 @@ attempt_fail (attempt_t *a, const char *sqlstate, bool retryable, const char *fo
         a->failed = 1;
     }
     pthread_mutex_unlock (&a->error_lock);
-    queue_abort (a->raw);
-    queue_abort (a->processed);
+    /*  Before the queues exist (connecting) there is nothing to unwind. */
+    if (a->raw)
+        queue_abort (a->raw);
+    if (a->processed)
+        queue_abort (a->processed);
 }
 
 void
