@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# tests/integration/coord_workers.sh: ferry-coordinator run with 1, 2 and 4
+# local workers loads the reference workload (accounts, 6000 rows, 9
+# chunks of 700) into a fresh final table each time: final == source row
+# for row, the run's ledger and bookkeeping add up, staging is gone, and
+# the JSON report is consistent (status, row totals, chunk counts, one
+# entry per worker whose chunks and rows sum to the totals, sane timings).
+# Any sanitizer report from the coordinator or its workers fails the test.
+# shellcheck source=../lib/pg.sh
+source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck disable=SC2154 # src_*/tgt_* are exported by pg_start
+
+coord=$(ferry_bin ferry-coordinator)
+ferry_bin ferry-worker >/dev/null
+pg_start src
+pg_start tgt
+
+# free_port: a TCP port nobody listens on, for cluster.bind.
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 40000))
+        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
+    done
+    fail "no free TCP port found"
+}
+# no_sanitizer_reports TAG...: the stderr of run TAG (coordinator and the
+# local workers it started, which share it) holds no ASan/LSan/UBSan
+# report and no worker that died.
+no_sanitizer_reports() {
+    local tag f
+    for tag in "$@"; do
+        f="$HARNESS_TMP/$tag.err"
+        if grep -qE 'Sanitizer|runtime error:' "$f"; then
+            grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
+            fail "$tag: sanitizer report in the ferry processes' stderr (above)"
+        fi
+        if grep -qE 'local worker .* (exited with status|killed by signal)' "$f"; then
+            grep -E 'local worker' "$f" >&2
+            fail "$tag: a local worker died"
+        fi
+    done
+}
+
+pg_psql src -v rows=6000 -f /work/shared/workloads/accounts.sql >/dev/null
+# The same definition (PRIMARY KEY included) on the target, empty.
+pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+assert_eq 6000 "$(pg_psql src -Atc 'SELECT count(*) FROM accounts')" "source rows"
+# The workload must hold what a faithful copy has to carry: NULLs, jsonb,
+# numeric, timestamptz.
+assert_eq t "$(pg_psql src -Atc "SELECT count(*) FILTER (WHERE notes IS NULL) BETWEEN 1000 AND 2500
+    AND count(DISTINCT tags) > 10 AND count(DISTINCT status) = 4 FROM accounts")" "source data variety"
+
+for n in 1 2 4; do
+    table="accounts_w$n"
+    run="w$n"
+    pg_psql tgt -c "CREATE TABLE $table (LIKE accounts INCLUDING ALL)"
+    assert_eq "${table}_pkey" "$(pg_psql tgt -Atc "SELECT conname FROM pg_constraint
+        WHERE conrelid = '$table'::regclass AND contype = 'p'")" "$table has a primary key"
+    job="$HARNESS_TMP/$run.yaml"
+    ferry_write_job "$job" src tgt "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+        "pipeline: { chunk_size: 700, min_rows_for_parallel: 1000 }" \
+        "cluster: { bind: 'tcp://127.0.0.1:$(free_port)', heartbeat_ms: 200 }"
+    report="$HARNESS_TMP/$run.json"
+    t0=$SECONDS
+    run_expect 0 "$run" "$coord" run "$job" --local-workers "$n" --report "$report" --run-id "$run"
+    echo "coord_workers: $n worker(s) took $((SECONDS - t0)) s"
+    no_sanitizer_reports "$run"
+
+    # The data.
+    assert_same_rows src "SELECT * FROM accounts" tgt "SELECT * FROM $table" "$n worker(s): final == source"
+    assert_eq 6000 "$(pg_psql tgt -Atc "SELECT count(*) FROM $table")" "$n worker(s): final row count"
+
+    # The bookkeeping in the target.
+    assert_eq "9|6000|9|0|1" "$(pg_psql tgt -Atc "SELECT count(*), sum(rows), count(committed_at),
+        min(chunk_id), count(DISTINCT run_id) FROM ferry.chunk_commits WHERE run_id = '$run'")" \
+        "$n worker(s): ledger (chunks, rows, committed, first id, runs)"
+    assert_eq "published|6000|6000|9" "$(pg_psql tgt -Atc "SELECT status, rows_source, rows_loaded, chunks_total
+        FROM ferry.runs WHERE run_id = '$run'")" "$n worker(s): ferry.runs"
+    assert_eq "" "$(pg_psql tgt -Atc "SELECT to_regclass('ferry.\"stage_$run\"')")" \
+        "$n worker(s): staging dropped after publish"
+
+    # The summary on stdout.
+    out=$(cat "$HARNESS_TMP/$run.out")
+    assert_contains "$out" "ferry run $run: published" "$n worker(s): summary"
+    assert_contains "$out" "rows loaded     6000" "$n worker(s): summary rows"
+
+    # The report.
+    python3 - "$report" "$n" <<'EOF' || fail "$n worker(s): report check failed (above)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+n = int(sys.argv[2])
+errors = []
+def check(cond, what):
+    if not cond:
+        errors.append(what)
+check(r["status"] == "published", f"status {r['status']!r}")
+check(r["run_id"] == f"w{n}", f"run_id {r['run_id']!r}")
+check(r["rows_source"] == 6000, f"rows_source {r['rows_source']}")
+check(r["rows_loaded"] == 6000, f"rows_loaded {r['rows_loaded']}")
+check(r["chunks_total"] == 9, f"chunks_total {r['chunks_total']} (6000 rows / 700)")
+check(r["chunks_retried"] == 0, f"chunks_retried {r['chunks_retried']} on a healthy run")
+w = r["workers"]
+check(len(w) == n, f"{len(w)} workers listed, {n} started")
+check(len({x["name"] for x in w}) == len(w), f"worker names not distinct: {[x['name'] for x in w]}")
+check(sum(x["chunks"] for x in w) == 9, f"worker chunks sum to {sum(x['chunks'] for x in w)}")
+check(sum(x["rows"] for x in w) == 6000, f"worker rows sum to {sum(x['rows'] for x in w)}")
+for x in w:
+    check(x["chunks"] >= 0 and x["rows"] >= 0, f"worker {x['name']}: negative counts")
+    check((x["chunks"] > 0) == (x["rows"] > 0), f"worker {x['name']}: chunks {x['chunks']} vs rows {x['rows']}")
+    check(x["busy_seconds"] >= 0 and (x["chunks"] == 0 or x["busy_seconds"] > 0),
+          f"worker {x['name']}: busy_seconds {x['busy_seconds']}")
+    check(0 < x["peak_rss_mb"] < 4096, f"worker {x['name']}: peak_rss_mb {x['peak_rss_mb']}")
+if n == 1:
+    check(w and w[0]["chunks"] == 9 and w[0]["rows"] == 6000, "the only worker did every chunk")
+wall, load, merge = r["wall_seconds"], r["load_seconds"], r["merge_seconds"]
+check(0 < load <= wall and 0 <= merge <= wall, f"timings wall {wall} load {load} merge {merge}")
+check(load + merge <= wall + 0.01, f"load {load} + merge {merge} > wall {wall}")
+rps = r["rows_per_second"]
+check(abs(rps - 6000 / wall) <= 0.02 * rps + 1, f"rows_per_second {rps} vs 6000 / {wall}")
+cs = r["chunk_seconds"]
+check(0 < cs["mean"] and 0 < cs["p50"] <= cs["p95"] <= cs["p99"], f"chunk_seconds {cs}")
+check(cs["p99"] <= wall, f"chunk p99 {cs['p99']} > wall {wall}")
+# report.h: speedup = sum of chunk busy time / load wall time.
+busy = sum(x["busy_seconds"] for x in w)
+check(abs(r["speedup"] - busy / load) <= 0.05 * r["speedup"] + 0.01,
+      f"speedup {r['speedup']} vs busy {busy} / load {load}")
+check(abs(busy - cs["mean"] * r["chunks_total"]) <= 0.01 * r["chunks_total"],
+      f"workers' busy {busy} vs mean chunk time {cs['mean']} x {r['chunks_total']}")
+slots = r.get("slots_total", n * 2)
+check(slots == n * 2, f"slots_total {slots}, expected {n} x 2 (pipeline.writers)")
+check(abs(r["efficiency"] - r["speedup"] / slots) <= 0.01, f"efficiency {r['efficiency']} vs speedup / {slots}")
+check(0 < r["efficiency"] <= 1.05, f"efficiency {r['efficiency']}")
+if errors:
+    print("report " + sys.argv[1] + ":\n  " + "\n  ".join(errors), file=sys.stderr)
+    print(json.dumps(r, indent=1), file=sys.stderr)
+    sys.exit(1)
+EOF
+done
+
+# Every run wrote its own ledger and left the others alone.
+assert_eq "w1:9|w2:9|w4:9" "$(pg_psql tgt -Atc "SELECT string_agg(run_id || ':' || n, '|' ORDER BY run_id)
+    FROM (SELECT run_id, count(*) AS n FROM ferry.chunk_commits GROUP BY run_id) s")" "ledger per run"
+
+echo "coord_workers: OK"
