@@ -93,7 +93,7 @@ s_fail (pg_conn_t *c, char *err, size_t errlen, const char *what)
 
 int
 publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
-               const char *staging, const char *run_id,
+               const char *staging, const char *run_id, int64_t expected_rows,
                publish_result_t *result, char *err, size_t errlen)
 {
     memset (result, 0, sizeof *result);
@@ -300,6 +300,25 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
         s_add (&sql, ")");
     }
 
+    bool counts_all = strcmp (result->strategy, "insert") == 0
+                   || strcmp (result->strategy, "upsert") == 0;
+    if (!counts_all) {
+        char *q = util_strdupf ("SELECT count(*) FROM %s", staging);
+        int crc = pg_exec_params (c, q, 0, NULL, &res);
+        free (q);
+        if (crc != 0) {
+            s_fail (c, err, errlen, "publish: counting staging");
+            goto rollback;
+        }
+        int64_t n = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
+        PQclear (res);
+        res = NULL;
+        if (n != expected_rows) {
+            snprintf (err, errlen, "staging %s holds %lld rows but the ledger accounts for %lld; "
+                      "nothing was published", staging, (long long) n, (long long) expected_rows);
+            goto rollback;
+        }
+    }
     if (pg_exec_params (c, sql.s, 0, NULL, &res) != 0) {
         const pg_error_t *e = pg_conn_error (c);
         if (strcmp (e->sqlstate, "23505") == 0 || strcmp (e->sqlstate, "21000") == 0)
@@ -313,6 +332,12 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
     result->rows_affected = strtoll (PQcmdTuples (res), NULL, 10);
     PQclear (res);
     res = NULL;
+    if (counts_all && result->rows_affected != expected_rows) {
+        snprintf (err, errlen, "staging %s held %lld rows but the ledger accounts for %lld; "
+                  "rolled back, nothing was published", staging,
+                  (long long) result->rows_affected, (long long) expected_rows);
+        goto rollback;
+    }
     {
         char *q = util_strdupf ("DROP TABLE %s", staging);
         const char *params[1] = { run_id };

@@ -11,7 +11,12 @@
     statement itself where it can (unique index, ON CONFLICT DO UPDATE) or
     by one GROUP BY over staging first. on_match: error checks for matching
     rows first and publishes nothing if there are any. The staging table is
-    dropped and the run marked published in the same transaction. */
+    dropped and the run marked published in the same transaction.
+
+    Accounting: staging must hold exactly `expected_rows` (the ledger's
+    sum). Where the statement touches every staging row (insert, upsert)
+    its own row count proves it, at no extra cost; otherwise one count(*)
+    of staging runs first. A mismatch rolls everything back. */
 #ifndef FERRY_COORDINATOR_PUBLISH_H
 #define FERRY_COORDINATOR_PUBLISH_H
 
@@ -31,7 +36,7 @@ typedef struct {
 /*  Publishes `staging` into the final table. Returns 0, or -1 with a
     message in err (nothing was published; staging is kept). */
 int publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
-                   const char *staging, const char *run_id,
+                   const char *staging, const char *run_id, int64_t expected_rows,
                    publish_result_t *result, char *err, size_t errlen);
 
 #endif
