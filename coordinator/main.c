@@ -210,6 +210,7 @@ typedef struct {
     protocol_job_t pjob;
     int64_t rows_source;
     bool snapshot_exact;
+    bool plan_estimated;       /* --sequential: row count is the planner's estimate */
 } run_t;
 
 static void
@@ -236,8 +237,9 @@ s_run_cleanup (run_t *r)
 static void
 s_print_plan (run_t *r)
 {
-    printf ("plan for %s: %" PRId64 " rows, %zu chunk(s), key %s (%s)\n", r->cfg->target.table,
-            r->plan->total_rows, r->plan->count, r->job->key, r->job->key_type);
+    printf ("plan for %s: %s%" PRId64 " rows, %zu chunk(s), key %s (%s)\n", r->cfg->target.table,
+            r->plan_estimated ? "about " : "", r->plan->total_rows, r->plan->count, r->job->key,
+            r->job->key_type);
     printf ("%6s  %-28s %-28s %12s\n", "chunk", "from (>=)", "to (<)", "rows");
     for (size_t i = 0; i < r->plan->count; i++) {
         plan_range_t *p = &r->plan->ranges[i];
@@ -477,22 +479,33 @@ s_run (args_t *args)
     else {
         /*  3. Plan. */
         int64_t null_keys = 0;
-        if (source_count (r.source, r.job, &r.rows_source, &null_keys) != 0)
-            goto out;
-        r.snapshot_exact = shared;
-        int64_t nchunks = plan_chunk_count (r.rows_source, r.cfg->pipeline.chunk_size,
-                                            r.cfg->pipeline.min_rows_for_parallel, args->sequential);
-        if (nchunks > 1 && null_keys > 0) {
-            snprintf (message, sizeof message, "source.key: %" PRId64 " rows have a NULL %s; key "
-                      "ranges cannot hold them (use a NOT NULL key, or --sequential)", null_keys,
-                      r.job->key);
-            log_error ("%s", message);
-            goto out;
+        if (args->sequential) {
+            /*  One chunk reads everything: its row count is the source count
+                (in the shared snapshot), so no counting pass is needed. */
+            int64_t estimate = 0;
+            if (source_estimate (r.source, r.job, &estimate) != 0)
+                goto out;
+            r.plan = plan_single (estimate);
+            r.plan_estimated = true;
         }
-        r.plan = nchunks > 1 ? source_plan (r.source, r.job, r.rows_source, r.cfg->pipeline.chunk_size)
-                             : plan_single (r.rows_source);
-        if (!r.plan)
-            goto out;
+        else {
+            r.plan = source_plan (r.source, r.job, r.cfg->pipeline.chunk_size, &r.rows_source,
+                                  &null_keys);
+            if (!r.plan)
+                goto out;
+            r.snapshot_exact = shared;
+            if (r.rows_source < r.cfg->pipeline.min_rows_for_parallel && r.plan->count > 1) {
+                plan_destroy (&r.plan);
+                r.plan = plan_single (r.rows_source);
+            }
+            if (r.plan->count > 1 && null_keys > 0) {
+                snprintf (message, sizeof message, "source.key: %" PRId64 " rows have a NULL %s; "
+                          "key ranges cannot hold them (use a NOT NULL key, or --sequential)",
+                          null_keys, r.job->key);
+                log_error ("%s", message);
+                goto out;
+            }
+        }
         if (plan_only) {
             s_print_plan (&r);
             exit_code = EXIT_CODE_OK;
@@ -518,13 +531,14 @@ s_run (args_t *args)
             goto out;
         }
         r.chunks = chunktab_new (&policy, retry_seed ());
-        for (size_t i = 0; i < r.plan->count && r.rows_source > 0; i++)
+        for (size_t i = 0; i < r.plan->count && (r.rows_source > 0 || r.plan_estimated); i++)
             chunktab_add (r.chunks, r.plan->ranges[i].lo, r.plan->ranges[i].hi, r.plan->ranges[i].est_rows);
         if (ledger_write_plan (r.ledger, r.run_id, r.chunks) != 0
         ||  ledger_set_status (r.ledger, r.run_id, "loading") != 0)
             goto out;
-        log_info ("planned %zu chunk(s) over %" PRId64 " rows (%s COPY, publish %s)", r.plan->count,
-                  r.rows_source, r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
+        log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s COPY, publish %s)",
+                  r.plan->count, r.plan_estimated ? "about " : "", r.plan->total_rows,
+                  r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
 
     }
     /*  4. Load. */
@@ -587,7 +601,13 @@ s_run (args_t *args)
                         .run_id = r.run_id, .job_file = args->job, .last_check = util_now_ms () };
         dispatch_set_tick (r.dispatch, s_tick, &tick);
         progress_t progress;
-        progress_init (&progress, r.rows_source);
+        int64_t total = r.rows_source;
+        if (total < 0) {            /* resumed or sequential: the plan's estimate */
+            total = 0;
+            for (size_t i = 0; i < chunktab_size (r.chunks); i++)
+                total += chunktab_get (r.chunks, (int64_t) i)->est_rows;
+        }
+        progress_init (&progress, total);
         dispatch_set_progress (r.dispatch, progress_print, &progress);
         int drc = dispatch_run (r.dispatch);
         progress_finish (&progress);
@@ -617,6 +637,8 @@ s_run (args_t *args)
         log_error ("%s", message);
         goto out;
     }
+    if (r.plan_estimated)
+        r.rows_source = loaded;     /* the one chunk read the whole source */
     if (!direct) {
         if (publish_merge (r.ledger, r.cfg, r.job, r.staging, r.run_id, loaded, &pub, err, sizeof err) != 0) {
             snprintf (message, sizeof message, "%s", err);

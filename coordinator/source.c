@@ -80,37 +80,45 @@ source_conn (source_t *self)
 }
 
 int
-source_count (source_t *self, const copyjob_t *job, int64_t *rows, int64_t *null_keys)
+source_estimate (source_t *self, const copyjob_t *job, int64_t *rows)
 {
-    char *sql = util_strdupf ("SELECT count(*), count(ferry_q.%s) FROM (%s) AS ferry_q",
-                              job->key_quoted, job->query);
-    PGresult *res = NULL;
-    int rc = pg_exec_params (self->conn, sql, 0, NULL, &res);
+    *rows = 0;
+    char *sql = util_strdupf ("EXPLAIN (FORMAT JSON) %s", job->query);
+    char *plan = NULL;
+    int rc = pg_query_value (self->conn, sql, 0, NULL, &plan);
     free (sql);
     if (rc != 0) {
-        s_log_error (self, "counting rows");
+        s_log_error (self, "estimating rows");
         return -1;
     }
-    *rows = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
-    *null_keys = *rows - strtoll (PQgetvalue (res, 0, 1), NULL, 10);
-    PQclear (res);
+    /*  The top node's "Plan Rows" is the first one in the text. */
+    const char *p = plan ? strstr (plan, "\"Plan Rows\":") : NULL;
+    if (p)
+        *rows = strtoll (p + strlen ("\"Plan Rows\":"), NULL, 10);
+    free (plan);
     return 0;
 }
 
 plan_t *
-source_plan (source_t *self, const copyjob_t *job, int64_t total_rows, int64_t chunk_size)
+source_plan (source_t *self, const copyjob_t *job, int64_t chunk_size,
+             int64_t *total_rows, int64_t *null_keys)
 {
-    /*  One ordered pass over the key: an index-only scan when the key is
-        indexed. Keys travel as text in the key type's own output format and
-        come back through '<text>'::keytype in the workers' range
-        predicates, under the same session settings (pg.c), so they round
-        trip exactly. */
+    /*  One ordered pass over the key (an index-only scan when the key is
+        indexed) yields the boundaries, the exact count (the last row
+        number) and where the NULL keys begin (they sort last). Keys travel
+        as text in the key type's output format and come back through
+        '<text>'::keytype in the workers' range predicates, under the same
+        session settings (pg.c), so they round trip exactly. */
+    const char *k = job->key_quoted;
     char *sql = util_strdupf (
-        "SELECT s.k::text, s.rn FROM ("
-        "  SELECT ferry_q.%s AS k, row_number() OVER (ORDER BY ferry_q.%s) AS rn"
-        "  FROM (%s) AS ferry_q) s "
-        "WHERE s.rn %% %" PRId64 " = 1 AND s.rn > 1 ORDER BY s.rn",
-        job->key_quoted, job->key_quoted, job->query, chunk_size);
+        "SELECT s.k::text, s.rn, s.last, s.first_null FROM ("
+        "  SELECT ferry_q.%s AS k, row_number() OVER w AS rn,"
+        "         lead(1) OVER w IS NULL AS last,"
+        "         ferry_q.%s IS NULL AND NOT lag(ferry_q.%s IS NULL, 1, false) OVER w AS first_null"
+        "  FROM (%s) AS ferry_q WINDOW w AS (ORDER BY ferry_q.%s)) s "
+        "WHERE (s.rn %% %" PRId64 " = 1 AND s.rn > 1 AND s.k IS NOT NULL) OR s.last OR s.first_null "
+        "ORDER BY s.rn",
+        k, k, k, job->query, k, chunk_size);
     PGresult *res = NULL;
     int rc = pg_exec_params (self->conn, sql, 0, NULL, &res);
     free (sql);
@@ -120,11 +128,24 @@ source_plan (source_t *self, const copyjob_t *job, int64_t total_rows, int64_t c
     }
     int n = PQntuples (res);
     plan_sample_t *samples = xcalloc ((size_t) n + 1, sizeof *samples);
+    size_t nsamples = 0;
+    int64_t total = 0, first_null = 0;
     for (int i = 0; i < n; i++) {
-        samples[i].key = PQgetvalue (res, i, 0);    /* borrowed from res */
-        samples[i].rn = strtoll (PQgetvalue (res, i, 1), NULL, 10);
+        int64_t rn = strtoll (PQgetvalue (res, i, 1), NULL, 10);
+        bool null_key = PQgetisnull (res, i, 0);
+        if (PQgetvalue (res, i, 2)[0] == 't')
+            total = rn;
+        if (PQgetvalue (res, i, 3)[0] == 't')
+            first_null = rn;
+        if (!null_key && rn > 1 && rn % chunk_size == 1) {
+            samples[nsamples].key = PQgetvalue (res, i, 0);    /* borrowed from res */
+            samples[nsamples].rn = rn;
+            nsamples++;
+        }
     }
-    plan_t *plan = plan_build (total_rows, samples, (size_t) n);
+    *total_rows = total;
+    *null_keys = first_null > 0 ? total - first_null + 1 : 0;
+    plan_t *plan = plan_build (total, samples, nsamples);
     free (samples);
     PQclear (res);
     return plan;

@@ -4,9 +4,10 @@
     REPEATABLE READ READ ONLY transaction, exports its snapshot
     (pg_export_snapshot) for every reader, plans inside it, and keeps it
     open until the load phase ends (an exported snapshot lives only as long
-    as its transaction). Planning: count rows (and rows with a NULL key,
-    which a range split would lose), then one ordered pass over the keys
-    keeping every chunk_size-th one (row_number() OVER (ORDER BY key)). */
+    as its transaction). Planning is one ordered pass over the keys
+    (row_number() OVER (ORDER BY key)) that keeps every chunk_size-th key,
+    the last row number (the exact row count) and where the NULL keys
+    start (a range split would lose them). */
 #ifndef FERRY_COORDINATOR_SOURCE_H
 #define FERRY_COORDINATOR_SOURCE_H
 
@@ -34,13 +35,15 @@ const char *source_snapshot (source_t *self);
 /*  The connection (borrowed), for copyjob_prepare. */
 pg_conn_t *source_conn (source_t *self);
 
-/*  Counts the query's rows. Returns 0 or -1 (logged). */
-int source_count (source_t *self, const copyjob_t *job, int64_t *rows, int64_t *null_keys);
+/*  The planner's row estimate for the query (EXPLAIN; cheap), for progress
+    when no exact count is taken. Returns 0 or -1 (logged). */
+int source_estimate (source_t *self, const copyjob_t *job, int64_t *rows);
 
-/*  Plans chunks of about chunk_size rows. Returns the plan or NULL
-    (logged). */
-plan_t *source_plan (source_t *self, const copyjob_t *job, int64_t total_rows,
-                     int64_t chunk_size);
+/*  One pass over the keys: plans chunks of about chunk_size rows and
+    returns the exact row count and the number of NULL keys. Returns the
+    plan or NULL (logged). */
+plan_t *source_plan (source_t *self, const copyjob_t *job, int64_t chunk_size,
+                     int64_t *total_rows, int64_t *null_keys);
 
 /*  True while the snapshot-holding transaction is still alive (a cheap
     round trip). */
