@@ -60,7 +60,7 @@ for n in 1 2 4; do
     job="$HARNESS_TMP/$run.yaml"
     ferry_write_job "$job" src tgt "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
         "pipeline: { chunk_size: 700, min_rows_for_parallel: 1000 }" \
-        "cluster: { bind: 'tcp://127.0.0.1:$(free_port)', heartbeat_ms: 200 }"
+        "cluster: { bind: 'tcp://127.0.0.1:$(free_port)', heartbeat_ms: 200, liveness: 10 }"
     report="$HARNESS_TMP/$run.json"
     t0=$SECONDS
     run_expect 0 "$run" "$coord" run "$job" --local-workers "$n" --report "$report" --run-id "$run"
