@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 /*  A job file is a few hundred bytes; anything this large is a mistake. */
@@ -38,7 +39,10 @@ typedef struct {
 static const char *const s_top_keys[] =
     { "source", "target", "pipeline", "retry", "cluster", NULL };
 static const char *const s_source_keys[] =
-    { "kind", "conninfo", "query", "key", "snapshot", "path", NULL };
+    { "kind", "conninfo", "query", "key", "snapshot", "path", "format", "columns",
+      "rejects_file", "max_errors", "max_error_rate", NULL };
+static const char *const s_format_keys[] =
+    { "delimiter", "quote", "escape", "header", "null", "encoding", NULL };
 static const char *const s_target_keys[] =
     { "conninfo", "table", "merge", "publish", NULL };
 static const char *const s_merge_keys[] = { "key", "on_match", NULL };
@@ -434,6 +438,166 @@ s_get_enum (ctx_t *ctx, yaml_node_t *node, const char *path,
     return -1;
 }
 
+/*  A YAML boolean (true/false/yes/no/on/off, any case). */
+static int
+s_get_bool (ctx_t *ctx, yaml_node_t *node, const char *path, bool *out)
+{
+    const char *v = s_scalar (ctx, node, path, "a boolean");
+    if (!v)
+        return -1;
+    static const char *const yes[] = { "true", "yes", "on", NULL };
+    static const char *const no[] = { "false", "no", "off", NULL };
+    for (int i = 0; yes[i]; i++)
+        if (strcasecmp (v, yes[i]) == 0) {
+            *out = true;
+            return 0;
+        }
+    for (int i = 0; no[i]; i++)
+        if (strcasecmp (v, no[i]) == 0) {
+            *out = false;
+            return 0;
+        }
+    char shown [CONFIG_ECHO_MAX + 16];
+    s_show (v, true, shown, sizeof shown);
+    s_error (ctx, node, "%s: must be true or false, got %s", path, shown);
+    return -1;
+}
+
+/*  One character (a single byte); with allow_empty, "" gives 0. */
+static int
+s_get_char (ctx_t *ctx, yaml_node_t *node, const char *path, bool allow_empty, char *out)
+{
+    const char *v = s_scalar (ctx, node, path, "one character");
+    if (!v)
+        return -1;
+    size_t n = strlen (v);
+    if (n == 1 || (n == 0 && allow_empty)) {
+        *out = v[0];
+        return 0;
+    }
+    char shown [CONFIG_ECHO_MAX + 16];
+    s_show (v, true, shown, sizeof shown);
+    s_error (ctx, node, "%s: must be one character%s, got %s", path,
+             allow_empty ? " (or \"\" for none)" : "", shown);
+    return -1;
+}
+
+/*  source.columns: a non-empty list of target column names, "-" to skip. */
+static int
+s_get_columns (ctx_t *ctx, yaml_node_t *node, config_t *cfg)
+{
+    const char *path = "source.columns";
+    if (node->type != YAML_SEQUENCE_NODE) {
+        s_error (ctx, node, "%s: must be a list of target column names (\"-\" skips a file "
+                 "column), got %s", path, s_kind_of (node));
+        return -1;
+    }
+    yaml_node_item_t *start = node->data.sequence.items.start;
+    yaml_node_item_t *top = node->data.sequence.items.top;
+    if (start == top) {
+        s_error (ctx, node, "%s: must not be empty", path);
+        return -1;
+    }
+    size_t n = (size_t) (top - start), mapped = 0;
+    char **cols = xcalloc (n, sizeof (char *));
+    for (size_t i = 0; i < n; i++) {
+        char item_path [64];
+        snprintf (item_path, sizeof item_path, "%s[%zu]", path, i);
+        yaml_node_t *child = s_node (ctx, start[i]);
+        char *name = NULL;
+        if (s_get_string (ctx, child, item_path, &name))
+            goto error;
+        if (strcmp (name, "-") == 0) {
+            free (name);
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (cols[j] && strcmp (cols[j], name) == 0) {
+                char shown [CONFIG_ECHO_MAX + 16];
+                s_show (name, true, shown, sizeof shown);
+                s_error (ctx, child, "%s: column %s is mapped twice", item_path, shown);
+                free (name);
+                goto error;
+            }
+        cols[i] = name;
+        mapped++;
+    }
+    if (mapped == 0) {
+        s_error (ctx, node, "%s: skips every file column", path);
+        goto error;
+    }
+    for (size_t i = 0; i < cfg->source.column_count; i++)
+        free (cfg->source.columns[i]);
+    free (cfg->source.columns);
+    cfg->source.columns = cols;
+    cfg->source.column_count = n;
+    return 0;
+error:
+    for (size_t i = 0; i < n; i++)
+        free (cols[i]);
+    free (cols);
+    return -1;
+}
+
+static int
+s_parse_format (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
+{
+    int rc = s_check_mapping (ctx, map, "source.format", s_format_keys);
+    if (rc)
+        return rc < 0 ? -1 : 0;
+    bool escape_set = false;
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+         pair < map->data.mapping.pairs.top; pair++) {
+        const char *key = s_key (ctx, pair);
+        yaml_node_t *value = s_node (ctx, pair->value);
+        if (strcmp (key, "delimiter") == 0)
+            rc = s_get_char (ctx, value, "source.format.delimiter", false,
+                             &cfg->source.format.delimiter);
+        else
+        if (strcmp (key, "quote") == 0)
+            rc = s_get_char (ctx, value, "source.format.quote", true, &cfg->source.format.quote);
+        else
+        if (strcmp (key, "escape") == 0) {
+            rc = s_get_char (ctx, value, "source.format.escape", false, &cfg->source.format.escape);
+            escape_set = true;
+        }
+        else
+        if (strcmp (key, "header") == 0)
+            rc = s_get_bool (ctx, value, "source.format.header", &cfg->source.format.header);
+        else
+        if (strcmp (key, "null") == 0) {
+            /*  `null: ""` is the common case; a bare `null:` means the same. */
+            const char *v = (value->type == YAML_SCALAR_NODE && s_is_null (value))
+                          ? "" : s_scalar (ctx, value, "source.format.null", "a string");
+            if (!v)
+                return -1;
+            free (cfg->source.format.null_marker);
+            cfg->source.format.null_marker = xstrdup (v);
+            rc = 0;
+        }
+        else
+        if (strcmp (key, "encoding") == 0)
+            rc = s_get_string (ctx, value, "source.format.encoding", &cfg->source.format.encoding);
+        if (rc)
+            return -1;
+    }
+    if (!escape_set)
+        cfg->source.format.escape = cfg->source.format.quote;
+    const char *what = NULL;
+    char d = cfg->source.format.delimiter, q = cfg->source.format.quote;
+    if (d == '\n' || d == '\r')
+        what = "source.format.delimiter: must not be a line break";
+    else if (q && q == d)
+        what = "source.format.quote: must differ from the delimiter";
+    else if (q == '\n' || q == '\r')
+        what = "source.format.quote: must not be a line break";
+    if (what) {
+        s_error (ctx, map, "%s", what);
+        return -1;
+    }
+    return 0;
+}
+
 /*  target.merge.key: a column name or a non-empty list of distinct ones. */
 static int
 s_get_key_list (ctx_t *ctx, yaml_node_t *node, config_t *cfg)
@@ -532,6 +696,23 @@ s_parse_source (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
         else
         if (strcmp (key, "path") == 0)
             rc = s_get_string (ctx, value, "source.path", &cfg->source.path);
+        else
+        if (strcmp (key, "format") == 0)
+            rc = s_parse_format (ctx, value, cfg);
+        else
+        if (strcmp (key, "columns") == 0)
+            rc = s_get_columns (ctx, value, cfg);
+        else
+        if (strcmp (key, "rejects_file") == 0)
+            rc = s_get_string (ctx, value, "source.rejects_file", &cfg->source.rejects_file);
+        else
+        if (strcmp (key, "max_errors") == 0)
+            rc = s_get_int64 (ctx, value, "source.max_errors", -1, INT64_MAX,
+                              &cfg->source.max_errors);
+        else
+        if (strcmp (key, "max_error_rate") == 0)
+            rc = s_get_double (ctx, value, "source.max_error_rate", 0.0, 1.0,
+                               &cfg->source.max_error_rate);
         if (rc)
             return -1;
     }
@@ -1123,6 +1304,13 @@ config_new (void)
     config_t *self = xcalloc (1, sizeof (config_t));
     self->source.kind = SOURCE_KIND_POSTGRES;
     self->source.snapshot = SNAPSHOT_SHARED;
+    self->source.format.delimiter = ',';
+    self->source.format.quote = '"';
+    self->source.format.escape = '"';
+    self->source.format.null_marker = xstrdup ("");
+    self->source.format.encoding = xstrdup ("UTF8");
+    self->source.max_errors = -1;
+    self->source.max_error_rate = 1.0;
     self->target.on_match = ON_MATCH_UPDATE;
     self->target.publish = PUBLISH_MERGE;
     self->pipeline.chunk_size = 50000;
@@ -1153,6 +1341,12 @@ config_destroy (config_t **self_p)
     free (self->source.query);
     free (self->source.key);
     free (self->source.path);
+    free (self->source.format.null_marker);
+    free (self->source.format.encoding);
+    for (size_t i = 0; i < self->source.column_count; i++)
+        free (self->source.columns[i]);
+    free (self->source.columns);
+    free (self->source.rejects_file);
     free (self->target.conninfo);
     free (self->target.table);
     for (size_t i = 0; i < self->target.merge_key_count; i++)

@@ -29,6 +29,22 @@ typedef struct {
         char *key;                   /* source.key; default: the query's last ORDER BY column */
         snapshot_mode_t snapshot;    /* source.snapshot: shared (default) | none */
         char *path;                  /* source.path (csv, required): file or glob */
+        struct {                     /* source.format (csv) */
+            char delimiter;          /* ',' ; one character ("\t" for TSV) */
+            char quote;              /* '"' ; "" = no quoting */
+            char escape;             /* default: the quote character */
+            bool header;             /* false */
+            char *null_marker;       /* "" : an unquoted empty field is NULL */
+            char *encoding;          /* "UTF8": the file's encoding (server converts) */
+        } format;
+        char **columns;              /* source.columns (csv): target column per file
+                                        column, in file order; NULL entries ("-")
+                                        skip that file column. Default: the header's
+                                        names, or the target's columns in order */
+        size_t column_count;
+        char *rejects_file;          /* source.rejects_file: also write rejects there */
+        int64_t max_errors;          /* source.max_errors: -1 (default) = no limit */
+        double max_error_rate;       /* source.max_error_rate: 0..1, default 1 = no limit */
     } source;
     struct {
         char *conninfo;              /* target.conninfo (required); env FERRY_TARGET_DSN wins */

@@ -13,6 +13,7 @@
     32-byte stripes through four independent multiply-rotate lanes, which
     keeps the multipliers busy in parallel, then the tail and a final
     avalanche. See copyfmt.h. */
+#include "log.h"
 #include "copyfmt.h"
 
 #include <assert.h>
@@ -87,9 +88,9 @@ int
 copyfmt_binary_scan (const char *buf, size_t len, int nfields,
                      uint64_t *rows, uint64_t *checksum, size_t *bad_offset)
 {
-    assert (rows);
-    assert (checksum);
-    assert (buf || len == 0);
+    FERRY_ASSERT (rows);
+    FERRY_ASSERT (checksum);
+    FERRY_ASSERT (buf || len == 0);
     const unsigned char *p = (const unsigned char *) buf;
     /*  Totals are kept locally and published only on success, so a broken
         buffer adds nothing: the caller's counts stay those of whole,
@@ -139,9 +140,9 @@ int
 copyfmt_text_scan (const char *buf, size_t len,
                    uint64_t *rows, uint64_t *checksum)
 {
-    assert (rows);
-    assert (checksum);
-    assert (buf || len == 0);
+    FERRY_ASSERT (rows);
+    FERRY_ASSERT (checksum);
+    FERRY_ASSERT (buf || len == 0);
     if (len == 0)
         return 0;
     if (buf [len - 1] != '\n')
@@ -220,7 +221,7 @@ s_merge_round (uint64_t acc, uint64_t lane)
 uint64_t
 copyfmt_hash (const void *data, size_t len)
 {
-    assert (data || len == 0);
+    FERRY_ASSERT (data || len == 0);
     /*  NULL + 0 is undefined behaviour in C: give an empty input a real
         address. */
     const unsigned char *p = len ? data : (const unsigned char *) "";

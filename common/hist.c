@@ -7,6 +7,7 @@
     2^30 land in the last bucket; the exact max still bounds what a
     percentile returns. Index math uses frexp, not log, so bucket edges are
     exact. See hist.h. */
+#include "log.h"
 #include "hist.h"
 #include "util.h"
 
@@ -67,7 +68,7 @@ hist_new (void)
 void
 hist_destroy (hist_t **self_p)
 {
-    assert (self_p);
+    FERRY_ASSERT (self_p);
     if (*self_p) {
         free (*self_p);
         *self_p = NULL;
@@ -77,7 +78,7 @@ hist_destroy (hist_t **self_p)
 void
 hist_record (hist_t *self, double value)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     /*  Negative (and NaN) values count as 0: a clock that stepped back must
         not poison the sum. */
     if (!(value > 0))
@@ -94,8 +95,8 @@ hist_record (hist_t *self, double value)
 void
 hist_merge (hist_t *self, const hist_t *other)
 {
-    assert (self);
-    assert (other);
+    FERRY_ASSERT (self);
+    FERRY_ASSERT (other);
     if (other->count == 0)
         return;
     for (int i = 0; i < HIST_BUCKETS; i++)
@@ -111,7 +112,7 @@ hist_merge (hist_t *self, const hist_t *other)
 double
 hist_percentile (const hist_t *self, double p)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     if (self->count == 0)
         return 0;
     if (!(p > 0))                               /* also NaN */
@@ -143,34 +144,34 @@ hist_percentile (const hist_t *self, double p)
 uint64_t
 hist_count (const hist_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     return self->count;
 }
 
 double
 hist_mean (const hist_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     return self->count ? self->sum / (double) self->count : 0;
 }
 
 double
 hist_sum (const hist_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     return self->sum;
 }
 
 double
 hist_min (const hist_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     return self->count ? self->min : 0;
 }
 
 double
 hist_max (const hist_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     return self->count ? self->max : 0;
 }

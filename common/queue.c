@@ -4,6 +4,7 @@
     variables: `not_full` wakes pushers, `not_empty` wakes poppers. Close
     and abort broadcast on both so that no thread stays asleep on a queue
     that will never change again. See queue.h for the contract. */
+#include "log.h"
 #include "queue.h"
 #include "util.h"
 
@@ -45,8 +46,8 @@ s_queue_discard (queue_t *self)
 queue_t *
 queue_new (size_t capacity, int producers, queue_free_fn *free_fn)
 {
-    assert (capacity >= 1);
-    assert (producers >= 1);
+    FERRY_ASSERT (capacity >= 1);
+    FERRY_ASSERT (producers >= 1);
     queue_t *self = xcalloc (1, sizeof (queue_t));
     self->ring = xcalloc (capacity, sizeof (void *));
     self->capacity = capacity;
@@ -64,7 +65,7 @@ queue_new (size_t capacity, int producers, queue_free_fn *free_fn)
 void
 queue_destroy (queue_t **self_p)
 {
-    assert (self_p);
+    FERRY_ASSERT (self_p);
     if (*self_p) {
         queue_t *self = *self_p;
         s_queue_discard (self);
@@ -80,7 +81,7 @@ queue_destroy (queue_t **self_p)
 int
 queue_push (queue_t *self, void *item)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     pthread_mutex_lock (&self->lock);
     while (self->count == self->capacity && !self->closed)
         pthread_cond_wait (&self->not_full, &self->lock);
@@ -102,7 +103,7 @@ queue_push (queue_t *self, void *item)
 void *
 queue_pop (queue_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     pthread_mutex_lock (&self->lock);
     while (self->count == 0 && !self->closed)
         pthread_cond_wait (&self->not_empty, &self->lock);
@@ -134,9 +135,9 @@ s_queue_close_locked (queue_t *self)
 void
 queue_producer_done (queue_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     pthread_mutex_lock (&self->lock);
-    assert (self->producers_left > 0);
+    FERRY_ASSERT (self->producers_left > 0);
     if (self->producers_left > 0 && --self->producers_left == 0)
         s_queue_close_locked (self);
     pthread_mutex_unlock (&self->lock);
@@ -145,7 +146,7 @@ queue_producer_done (queue_t *self)
 void
 queue_close (queue_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     pthread_mutex_lock (&self->lock);
     s_queue_close_locked (self);
     pthread_mutex_unlock (&self->lock);
@@ -154,7 +155,7 @@ queue_close (queue_t *self)
 void
 queue_abort (queue_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     pthread_mutex_lock (&self->lock);
     self->aborted = 1;
     s_queue_close_locked (self);
@@ -170,7 +171,7 @@ queue_abort (queue_t *self)
 int
 queue_is_aborted (queue_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     pthread_mutex_lock (&self->lock);
     int aborted = self->aborted;
     pthread_mutex_unlock (&self->lock);
@@ -180,7 +181,7 @@ queue_is_aborted (queue_t *self)
 size_t
 queue_size (queue_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     pthread_mutex_lock (&self->lock);
     size_t count = self->count;
     pthread_mutex_unlock (&self->lock);
@@ -190,7 +191,7 @@ queue_size (queue_t *self)
 size_t
 queue_high_water (queue_t *self)
 {
-    assert (self);
+    FERRY_ASSERT (self);
     pthread_mutex_lock (&self->lock);
     size_t high_water = self->high_water;
     pthread_mutex_unlock (&self->lock);

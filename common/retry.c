@@ -6,6 +6,7 @@
     nominal delay. The growth is computed in the log domain so that a huge
     retry number saturates at max_delay instead of overflowing to inf (and
     0 * inf to NaN). See retry.h. */
+#include "log.h"
 #include "retry.h"
 #include "util.h"
 
@@ -44,7 +45,7 @@ s_rng_unit (uint64_t *state)
 double
 retry_delay_max (const retry_policy_t *policy, int retry)
 {
-    assert (policy);
+    FERRY_ASSERT (policy);
     double initial = policy->initial_delay;
     double cap = policy->max_delay;
     double backoff = policy->backoff;
@@ -81,8 +82,8 @@ retry_delay_max (const retry_policy_t *policy, int retry)
 double
 retry_delay (const retry_policy_t *policy, int retry, uint64_t *rng)
 {
-    assert (policy);
-    assert (rng);
+    FERRY_ASSERT (policy);
+    FERRY_ASSERT (rng);
     double upper = retry_delay_max (policy, retry);
     double delay = upper * (0.5 + 0.5 * s_rng_unit (rng));
     /*  Rounding cannot push 1.0 * upper above upper, but keep the contract

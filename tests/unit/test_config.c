@@ -524,7 +524,7 @@ test_unknown_keys (void **state)
     s_expect_error (BASE "pipeline: {writer: 2}\n",
                     "job.yaml:3: pipeline: unknown key \"writer\" (did you mean \"writers\"?)");
     s_expect_error ("source: {zzzzzz: 1}\n",
-                    "job.yaml:1: source: unknown key \"zzzzzz\" (valid keys: kind, conninfo, query, key, snapshot, path)");
+                    "job.yaml:1: source: unknown key \"zzzzzz\" (valid keys: kind, conninfo, query, key, snapshot, path, format, columns, rejects_file, max_errors, max_error_rate)");
     s_expect_error ("logging: {level: debug}\n",
                     "job.yaml:1: unknown key \"logging\" (valid keys: source, target, pipeline, retry, cluster)");
     s_expect_error ("? [a, b]\n: c\n",
@@ -733,6 +733,60 @@ test_destroy (void **state)
     assert_null (cfg);
 }
 
+
+static void
+test_csv_format (void **state)
+{
+    (void) state;
+    config_t *cfg = s_expect_ok (
+        "source: { kind: csv, path: /tmp/x.csv, key: a,\n"
+        "          format: { delimiter: \"\\t\", quote: \"\", header: yes, null: \"\\\\N\" },\n"
+        "          columns: [a, \"-\", b], max_errors: 10, max_error_rate: 0.01,\n"
+        "          rejects_file: /tmp/rejects.txt }\n"
+        "target: { conninfo: x, table: t }\n");
+    assert_int_equal (cfg->source.kind, SOURCE_KIND_CSV);
+    assert_int_equal (cfg->source.format.delimiter, '\t');
+    assert_int_equal (cfg->source.format.quote, 0);
+    assert_int_equal (cfg->source.format.escape, 0);
+    assert_true (cfg->source.format.header);
+    assert_string_equal (cfg->source.format.null_marker, "\\N");
+    assert_string_equal (cfg->source.format.encoding, "UTF8");
+    assert_int_equal (cfg->source.column_count, 3);
+    assert_string_equal (cfg->source.columns[0], "a");
+    assert_null (cfg->source.columns[1]);
+    assert_string_equal (cfg->source.columns[2], "b");
+    assert_int_equal (cfg->source.max_errors, 10);
+    assert_true (cfg->source.max_error_rate > 0.0099 && cfg->source.max_error_rate < 0.0101);
+    assert_string_equal (cfg->source.rejects_file, "/tmp/rejects.txt");
+    config_destroy (&cfg);
+
+    cfg = s_expect_ok ("source: { kind: csv, path: /tmp/x.csv }\ntarget: { conninfo: x, table: t }\n");
+    assert_int_equal (cfg->source.format.delimiter, ',');
+    assert_int_equal (cfg->source.format.quote, '"');
+    assert_int_equal (cfg->source.format.escape, '"');
+    assert_false (cfg->source.format.header);
+    assert_string_equal (cfg->source.format.null_marker, "");
+    assert_int_equal (cfg->source.max_errors, -1);
+    assert_int_equal (cfg->source.column_count, 0);
+    config_destroy (&cfg);
+
+    s_expect_error ("source: { kind: csv, path: x, format: { delimiter: \";;\" } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.delimiter: must be one character, got \";;\"");
+    s_expect_error ("source: { kind: csv, path: x, format: { header: maybe } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.header: must be true or false, got \"maybe\"");
+    s_expect_error ("source: { kind: csv, path: x, columns: [a, a] }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.columns[1]: column \"a\" is mapped twice");
+    s_expect_error ("source: { kind: csv, path: x, format: { quote: \",\" } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.quote: must differ from the delimiter");
+    s_expect_error ("source: { kind: csv, path: x, max_error_rate: 2 }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.max_error_rate: must be 0..1, got 2");
+}
+
 int
 main (void)
 {
@@ -760,6 +814,7 @@ main (void)
         cmocka_unit_test_setup (test_load, s_setup),
         cmocka_unit_test_setup (test_err_buffer, s_setup),
         cmocka_unit_test_setup (test_destroy, s_setup),
+        cmocka_unit_test_setup (test_csv_format, s_setup),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
