@@ -1,0 +1,233 @@
+# tests/faults/lib/faults.sh: helpers shared by the fault-injection
+# scenarios in tests/faults/ (bash; `source` it after tests/lib/pg.sh).
+#
+# Every scenario loads the same kind of workload: a source table t (bigint
+# key, text, numeric, timestamptz, jsonb, NULLs) read through slow(id), a
+# plpgsql function that sleeps now and then, but only inside a worker's
+# COPY (current_query() starts with COPY), so the coordinator's count and
+# planning passes stay fast while chunks take long enough to be hit
+# mid-flight.
+#
+#   faults_workload ROWS EVERY SECS [TABLE]
+#       creates TABLE (default t) with ROWS rows and slow(id) on src (a chunk
+#       worker sleeps SECS every EVERY keys), and the same TABLE, empty, on
+#       tgt. Exports FAULT_ROWS.
+#   free_port                    a TCP port nobody listens on.
+#   faults_job FILE TABLE CHUNK [YAML_LINE...]
+#       a job: SELECT * FROM t WHERE slow(id) ORDER BY id into TABLE, chunks
+#       of CHUNK rows, quick retries, heartbeat 200 ms x liveness 5 on a
+#       fresh port (exported as FAULT_PORT and FAULT_EP), then YAML_LINEs
+#       (which may override source.snapshot through FAULT_SNAPSHOT=...).
+#   committed RUN                chunks committed in the ledger for RUN.
+#   chunks_planned RUN           rows of ferry.chunks for RUN.
+#   copies_in_flight [APP]       active COPY ... FROM STDIN on tgt (of
+#                                application_name APP when given).
+#   pid_of_copy_client           pid of a process with an active target
+#                                COPY ... FROM STDIN (via its TCP port).
+#   assert_ledger_exact RUN ROWS MSG
+#       ferry.chunk_commits holds every planned chunk exactly once:
+#       count(*) = count(DISTINCT chunk_id) = committed = planned chunks (=
+#       ferry.runs.chunks_total when set), ids 0..n-1, sum(rows) = ROWS.
+#   assert_final_is_source TABLE MSG   final TABLE on tgt == t on src.
+#   assert_clean_stderr FILE...  no sanitizer report (ASan, LSan, UBSan) in
+#                                any of the files.
+#   wait_pid_gone SECONDS PID... all PIDs gone within SECONDS, else fail.
+#   workers_of_endpoint EP       pids of `ferry-worker --coordinator EP`.
+#   show_tail FILE...            last lines of each file on stderr.
+
+[[ -n "${HARNESS_TMP:-}" ]] || { echo "FAIL: source tests/lib/pg.sh before faults.sh" >&2; exit 1; }
+
+COORD=$(ferry_bin ferry-coordinator)
+WORKER=$(ferry_bin ferry-worker)
+export COORD WORKER
+
+faults_workload() {
+    local rows="$1" every="$2" secs="$3" table="${4:-t}"
+    local ddl="CREATE TABLE $table (id bigint PRIMARY KEY, name text, amount numeric(12,2),
+        seen timestamptz, attrs jsonb)"
+    pg_psql src <<EOF
+$ddl;
+INSERT INTO $table SELECT g, CASE WHEN g % 7 = 0 THEN NULL ELSE 'name-' || g || repeat('x', g % 13) END,
+    CASE WHEN g % 11 = 0 THEN NULL ELSE round((g * 1.37)::numeric, 2) END,
+    timestamptz '2024-01-01 00:00:00+00' + g * interval '1 minute',
+    CASE WHEN g % 5 = 0 THEN NULL ELSE jsonb_build_object('g', g, 'odd', g % 2 = 1) END
+FROM generate_series(1, $rows) g;
+ANALYZE $table;
+CREATE OR REPLACE FUNCTION slow(id bigint) RETURNS bool LANGUAGE plpgsql AS \$f\$
+BEGIN
+    IF id % $every = 0 AND current_query() LIKE 'COPY%' THEN
+        PERFORM pg_sleep($secs);
+    END IF;
+    RETURN true;
+END \$f\$;
+EOF
+    pg_psql tgt -c "$ddl"
+    FAULT_ROWS="$rows"
+    export FAULT_ROWS
+}
+
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 40000))
+        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
+    done
+    fail "no free TCP port found"
+}
+
+faults_job() {
+    local file="$1" table="$2" chunk="$3"
+    shift 3
+    FAULT_PORT=$(free_port)
+    FAULT_EP="tcp://127.0.0.1:$FAULT_PORT"
+    export FAULT_PORT FAULT_EP
+    ferry_write_job "$file" src tgt "$table" "SELECT * FROM t WHERE slow(id) ORDER BY id" id \
+        "pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000 }" \
+        "cluster: { bind: '$FAULT_EP', heartbeat_ms: 200, liveness: 5 }" "$@"
+    # ferry_write_job writes "snapshot: none" and a 0.2 s .. 2 s retry;
+    # the brief asks for max_delay 1.
+    sed -i 's/max_delay: 2 }/max_delay: 1 }/' "$file"
+    if [[ -n "${FAULT_SNAPSHOT:-}" ]]; then
+        sed -i "s/^  snapshot: none\$/  snapshot: $FAULT_SNAPSHOT/" "$file"
+    fi
+}
+
+committed() {
+    pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunk_commits WHERE run_id = '$1'
+        AND committed_at IS NOT NULL" 2>/dev/null || echo 0
+}
+
+chunks_planned() {
+    pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunks WHERE run_id = '$1'" 2>/dev/null || echo 0
+}
+
+copies_in_flight() {
+    local app_filter=""
+    [[ $# -ge 1 ]] && app_filter="AND application_name = '$1'"
+    pg_psql tgt -Atc "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'
+        AND query LIKE 'COPY %FROM STDIN%' $app_filter" 2>/dev/null || echo 0
+}
+
+pid_of_copy_client() {
+    local port line
+    for port in $(pg_psql tgt -Atc "SELECT client_port FROM pg_stat_activity WHERE state = 'active'
+            AND query LIKE 'COPY %FROM STDIN%' AND client_port IS NOT NULL ORDER BY backend_start"); do
+        line=$(ss -Htnp state established "( sport = :$port )" 2>/dev/null | grep -o 'pid=[0-9]*' | head -n 1)
+        if [[ -n "$line" ]]; then
+            echo "${line#pid=}"
+            return 0
+        fi
+    done
+    return 1
+}
+
+assert_ledger_exact() {
+    local run="$1" rows="$2" msg="$3" planned total got
+    planned=$(chunks_planned "$run")
+    [[ "$planned" -ge 1 ]] || fail "$msg: run $run has no plan in ferry.chunks"
+    total=$(pg_psql tgt -Atc "SELECT coalesce(chunks_total::text, 'null') FROM ferry.runs WHERE run_id = '$run'")
+    if [[ "$total" != "null" ]]; then
+        assert_eq "$planned" "$total" "$msg: ferry.runs.chunks_total vs ferry.chunks"
+    fi
+    got=$(pg_psql tgt -Atc "SELECT count(*) || '|' || count(DISTINCT chunk_id) || '|' || count(committed_at)
+        || '|' || coalesce(min(chunk_id), -1) || '|' || coalesce(max(chunk_id), -1) || '|' || coalesce(sum(rows), 0)
+        FROM ferry.chunk_commits WHERE run_id = '$run'")
+    assert_eq "$planned|$planned|$planned|0|$((planned - 1))|$rows" "$got" \
+        "$msg: ledger of $run (count, distinct chunks, committed, min id, max id, sum rows)"
+}
+
+assert_final_is_source() {
+    local table="$1" msg="$2"
+    assert_same_rows src "SELECT * FROM t" tgt "SELECT * FROM $table" "$msg: final == source"
+}
+
+assert_clean_stderr() {
+    local f
+    for f in "$@"; do
+        [[ -f "$f" ]] || continue
+        if grep -qE 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f"; then
+            grep -E -B2 -A40 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f" | head -n 120 >&2
+            fail "sanitizer report in $f (above)"
+        fi
+    done
+}
+
+wait_pid_gone() {
+    local secs="$1" deadline p alive
+    shift
+    deadline=$((SECONDS + secs))
+    while :; do
+        alive=()
+        for p in "$@"; do
+            kill -0 "$p" 2>/dev/null && alive+=("$p")
+        done
+        [[ ${#alive[@]} -eq 0 ]] && return 0
+        [[ $SECONDS -lt $deadline ]] || fail "processes still running after $secs s: ${alive[*]} ($(ps -o pid=,args= -p "${alive[*]// /,}" 2>/dev/null | tr '\n' ';'))"
+        sleep 0.1
+    done
+}
+
+workers_of_endpoint() {
+    pgrep -f "ferry-worker --coordinator $1( |\$)" || true
+}
+
+show_tail() {
+    local f
+    for f in "$@"; do
+        echo "--- $f (last 40 lines):" >&2
+        tail -n 40 "$f" >&2 2>/dev/null || true
+    done
+}
+
+# kill_workers_of EP: SIGKILL, by pid, the ferry-worker processes this
+# scenario started for endpoint EP (cleanup only).
+kill_workers_of() {
+    local p
+    for p in $(workers_of_endpoint "$1"); do
+        kill -KILL "$p" 2>/dev/null || true
+    done
+}
+
+# start_coordinator TAG ARGS...: ferry-coordinator ARGS in the background,
+# stdout/stderr in $HARNESS_TMP/TAG.out/.err; sets COORD_PID; killed at
+# exit (with the workers of $FAULT_EP) if still running.
+start_coordinator() {
+    local tag="$1"
+    shift
+    "$COORD" "$@" >"$HARNESS_TMP/$tag.out" 2>"$HARNESS_TMP/$tag.err" </dev/null &
+    COORD_PID=$!
+    harness_on_exit "kill -KILL $COORD_PID 2>/dev/null; kill_workers_of '$FAULT_EP'"
+}
+
+# start_worker TAG NAME [ARGS...]: an external ferry-worker for $FAULT_EP
+# in the background (application_name NAME on its target connections, so
+# pg_stat_activity tells the workers apart); sets WORKER_PID.
+start_worker() {
+    local tag="$1" name="$2"
+    shift 2
+    FERRY_TARGET_DSN="$(pg_dsn tgt) application_name=$name" \
+        "$WORKER" --coordinator "$FAULT_EP" --name "$name" "$@" \
+        >"$HARNESS_TMP/$tag.out" 2>"$HARNESS_TMP/$tag.err" </dev/null &
+    WORKER_PID=$!
+    harness_on_exit "kill -CONT $WORKER_PID 2>/dev/null; kill -KILL $WORKER_PID 2>/dev/null"
+}
+
+# wait_rc PID SECONDS WHAT: waits for a background child of this shell and
+# sets WAIT_RC to its exit status; fails (after killing it) when it is
+# still running after SECONDS.
+wait_rc() {
+    local pid="$1" secs="$2" what="$3" deadline
+    deadline=$((SECONDS + secs))
+    while kill -0 "$pid" 2>/dev/null; do
+        if [[ $SECONDS -ge $deadline ]]; then
+            kill -KILL "$pid" 2>/dev/null || true
+            fail "$what: still running after $secs s"
+        fi
+        sleep 0.1
+    done
+    WAIT_RC=0
+    wait "$pid" || WAIT_RC=$?
+}
+
+# has_commits RUN N: at least N chunks of RUN committed.
+has_commits() { [[ $(committed "$1") -ge "$2" ]]; }
