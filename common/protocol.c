@@ -29,7 +29,7 @@
 #include <string.h>
 
 /*  Limits (docs/PROTOCOL.md, "Rejected input"). A message has at most
-    eight strings (JOB: run_id plus seven in the job), so any message whose
+    twelve strings (JOB: run_id plus eleven in the job), so any message whose
     strings respect S_MAX_STRING encodes well under S_MAX_MESSAGE: decode
     then encode can never fail on size. */
 #define S_MAX_MESSAGE   (2u * 1024 * 1024)
@@ -100,10 +100,11 @@ typedef struct {
     limits. heartbeat_ms and liveness are capped so that their product
     fits comfortably in 32 bits. */
 static const s_rule_t s_job_rules[] = {
+    J_FIELD (source_kind, S_OPT_TEXT),
     J_FIELD (source_conninfo, S_OPT_TEXT),
     J_FIELD (target_conninfo, S_OPT_TEXT),
-    J_FIELD (query, S_NAME),
-    J_FIELD (key, S_NAME),
+    J_FIELD (query, S_OPT_TEXT),
+    J_FIELD (key, S_OPT_TEXT),
     J_FIELD (snapshot, S_OPT_TEXT),
     J_FIELD (copy_table, S_NAME),
     J_FIELD (final_table, S_NAME),
@@ -116,7 +117,39 @@ static const s_rule_t s_job_rules[] = {
     J_DBL (initial_delay, 0, S_MAX_DELAY),
     J_DBL (backoff, 1, S_MAX_DELAY),
     J_DBL (max_delay, 0, S_MAX_DELAY),
+    { S_RULE (protocol_job_t, csv_delimiter, S_OPT_INT), .min = 0, .max = 255 },
+    { S_RULE (protocol_job_t, csv_quote, S_OPT_INT), .min = 0, .max = 255 },
+    { S_RULE (protocol_job_t, csv_escape, S_OPT_INT), .min = 0, .max = 255 },
+    { S_RULE (protocol_job_t, csv_header, S_OPT_INT), .min = 0, .max = 1 },
+    J_FIELD (csv_null, S_OPT_TEXT),
+    J_FIELD (csv_encoding, S_OPT_TEXT),
+    J_FIELD (csv_columns, S_OPT_TEXT),
 };
+
+/*  What the job's kind requires beyond the field rules: a postgres job
+    (no source_kind) needs query and key; a csv job needs its columns. */
+static int
+s_check_job_kind (const protocol_job_t *job, const char *where, char *err, size_t errlen)
+{
+    if (!job->source_kind) {
+        if (!job->query)
+            return s_fail (err, errlen, "%s: missing field \"query\"", where);
+        if (!*job->query)
+            return s_fail (err, errlen, "%s.query: expected non-empty string", where);
+        if (!job->key)
+            return s_fail (err, errlen, "%s: missing field \"key\"", where);
+        if (!*job->key)
+            return s_fail (err, errlen, "%s.key: expected non-empty string", where);
+        return 0;
+    }
+    if (strcmp (job->source_kind, "csv") != 0)
+        return s_fail (err, errlen, "%s.source_kind: unknown source kind", where);
+    if (!job->csv_columns || !*job->csv_columns)
+        return s_fail (err, errlen, "%s: missing field \"csv_columns\"", where);
+    if (job->csv_delimiter == 0)
+        return s_fail (err, errlen, "%s: missing field \"csv_delimiter\"", where);
+    return 0;
+}
 
 static const s_rule_t s_hello_rules[] = {
     M_FIELD (name, S_NAME),
@@ -353,7 +386,9 @@ s_check_member (const s_rule_t *rule, const void *base, const char *where,
             return s_fail (err, errlen, "%s: missing field \"%s\"", where, rule->key);
         char nested[64];
         snprintf (nested, sizeof nested, "%s.%s", where, rule->key);
-        return s_check_rules (s_job_rules, S_COUNT (s_job_rules), job, nested, err, errlen);
+        if (s_check_rules (s_job_rules, S_COUNT (s_job_rules), job, nested, err, errlen) != 0)
+            return -1;
+        return s_check_job_kind (job, nested, err, errlen);
     }
     }
     return s_fail (err, errlen, "%s.%s: unknown field kind", where, rule->key);
@@ -787,8 +822,10 @@ s_decode_member (const msgpack_object_map *map, const s_rule_t *rule, void *base
         *(protocol_job_t **) s_member (base, rule) = job;
         char nested[64];
         snprintf (nested, sizeof nested, "%s.%s", where, rule->key);
-        return s_decode_rules (&o->via.map, s_job_rules, S_COUNT (s_job_rules), job,
-                               nested, err, errlen);
+        if (s_decode_rules (&o->via.map, s_job_rules, S_COUNT (s_job_rules), job,
+                            nested, err, errlen) != 0)
+            return -1;
+        return s_check_job_kind (job, nested, err, errlen);
     }
     }
     return s_fail (err, errlen, "%s.%s: unknown field kind", where, rule->key);
@@ -966,6 +1003,10 @@ protocol_job_dup (const protocol_job_t *job)
         return NULL;
     protocol_job_t *copy = xmalloc (sizeof *copy);
     *copy = *job;
+    copy->source_kind = xstrdup (job->source_kind);
+    copy->csv_null = xstrdup (job->csv_null);
+    copy->csv_encoding = xstrdup (job->csv_encoding);
+    copy->csv_columns = xstrdup (job->csv_columns);
     copy->source_conninfo = xstrdup (job->source_conninfo);
     copy->target_conninfo = xstrdup (job->target_conninfo);
     copy->query = xstrdup (job->query);
@@ -983,6 +1024,10 @@ protocol_job_destroy (protocol_job_t **job_p)
     protocol_job_t *job = *job_p;
     if (!job)
         return;
+    free (job->source_kind);
+    free (job->csv_null);
+    free (job->csv_encoding);
+    free (job->csv_columns);
     free (job->source_conninfo);
     free (job->target_conninfo);
     free (job->query);

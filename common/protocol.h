@@ -43,10 +43,11 @@ typedef enum {
     non-loopback link): the worker then uses FERRY_SOURCE_DSN /
     FERRY_TARGET_DSN. */
 typedef struct {
+    char *source_kind;          /* optional: "csv" for file sources; NULL = postgres */
     char *source_conninfo;      /* optional */
     char *target_conninfo;      /* optional */
-    char *query;                /* required: the ordered source query */
-    char *key;                  /* required: key column name */
+    char *query;                /* postgres: the ordered source query */
+    char *key;                  /* postgres: key column name */
     char *snapshot;             /* optional: exported snapshot id */
     char *copy_table;           /* required: table the chunks COPY into (staging, or final for direct) */
     char *final_table;          /* required: the final table (for column checks) */
@@ -59,7 +60,23 @@ typedef struct {
     double initial_delay;
     double backoff;
     double max_delay;
+    /* csv only (source_kind "csv"): one-byte format characters as ints
+       (0 = none), the header flag, the NULL marker, the file encoding, and
+       the target column of each file column in file order, joined by
+       PROTOCOL_COLUMN_SEP, an empty entry for a skipped file column. */
+    int32_t csv_delimiter;
+    int32_t csv_quote;
+    int32_t csv_escape;
+    int32_t csv_header;
+    char *csv_null;
+    char *csv_encoding;
+    char *csv_columns;
 } protocol_job_t;
+
+/*  Separates column names in protocol_job_t.csv_columns (ASCII unit
+    separator: never in a sane column name; the coordinator refuses names
+    holding it). */
+#define PROTOCOL_COLUMN_SEP '\x1f'
 
 typedef struct {
     protocol_type_t type;

@@ -1256,7 +1256,7 @@ test_job_errors (void **state)
         const char *expected;
     } cases [] = {
         { KS ("query", ""), "protocol: JOB.job.query: expected non-empty string" },
-        { KN ("key"), "protocol: JOB.job.key: expected non-empty string" },
+        { KN ("key"), "protocol: JOB.job: missing field \"key\"" },   /* nil reads as absent */
         { KI ("processors", 0), "protocol: JOB.job.processors: expected positive integer" },
         { KI ("batch_size", -1), "protocol: JOB.job.batch_size: expected positive integer" },
         { KI ("max_retries", -1), "protocol: JOB.job.max_retries: expected non-negative integer" },
