@@ -26,7 +26,7 @@ t0=$SECONDS
 copying() { [[ $(copies_in_flight) -ge 1 ]]; }
 # restart_mid_run RUN: after the first commit, with a COPY in flight.
 restart_mid_run() {
-    poll_until 60 "a first committed chunk of $1" has_commits "$1" 1
+    poll_until 60 "a first committed chunk of $1" run_has_commits "$1" 1
     poll_until 30 "a COPY in flight on the target" copying
     local before
     before=$(committed "$1")

@@ -22,7 +22,7 @@ t0=$SECONDS
 start_coordinator coord run "$job" --local-workers 2 --run-id "$run" --report "$HARNESS_TMP/report.json"
 
 copying() { [[ $(copies_in_flight) -ge 1 ]]; }
-poll_until 60 "a first committed chunk" has_commits "$run" 1
+poll_until 60 "a first committed chunk" run_has_commits "$run" 1
 poll_until 30 "a COPY in flight on the target" copying
 before=$(committed "$run")
 inflight=$(copies_in_flight)

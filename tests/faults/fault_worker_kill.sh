@@ -23,7 +23,7 @@ t0=$SECONDS
 start_coordinator coord run "$job" --local-workers 2 --run-id "$run" --report "$report"
 
 # After the first commit, a worker with a COPY in flight on the target.
-poll_until 60 "a first committed chunk" has_commits "$run" 1
+poll_until 60 "a first committed chunk" run_has_commits "$run" 1
 victim=""
 deadline=$((SECONDS + 30))
 while [[ -z "$victim" && $SECONDS -lt $deadline ]]; do

@@ -231,3 +231,19 @@ wait_rc() {
 
 # has_commits RUN N: at least N chunks of RUN committed.
 has_commits() { [[ $(committed "$1") -ge "$2" ]]; }
+
+# coord_alive: fails (showing its output) when the background coordinator
+# started by start_coordinator has exited; for use inside poll_until
+# conditions, so a coordinator that died early fails fast and says why.
+coord_alive() {
+    if ! kill -0 "$COORD_PID" 2>/dev/null; then
+        local rc=0
+        wait "$COORD_PID" || rc=$?
+        show_tail "$HARNESS_TMP"/*.out "$HARNESS_TMP"/*.err
+        fail "the coordinator (pid $COORD_PID) exited early with status $rc"
+    fi
+}
+
+# run_has_commits RUN N: the coordinator is still running and at least N
+# chunks of RUN are committed.
+run_has_commits() { coord_alive && has_commits "$@"; }
