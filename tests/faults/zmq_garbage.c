@@ -81,19 +81,42 @@ s_hello (const char *name, int slots, size_t *size)
     return data;
 }
 
-/*  Reads and drops whatever the coordinator sent (JOB, ASSIGN, ...). */
+/*  Messages received from the coordinator, by type. */
+static int s_received[PROTO_MSG_COUNT_];
+
+/*  Reads and drops whatever the coordinator sent (JOB, ASSIGN, ...),
+    counting it by type. Returns how many messages were read. */
 static int
 s_drain (zsock_t *sock)
 {
     int n = 0;
     while (zsock_events (sock) & ZMQ_POLLIN) {
-        zmsg_t *m = zmsg_recv (sock);
-        if (!m)
+        zframe_t *f = zframe_recv (sock);
+        if (!f)
             break;
-        zmsg_destroy (&m);
+        protocol_msg_t m;
+        memset (&m, 0, sizeof m);
+        char err[256];
+        if (protocol_decode (zframe_data (f), zframe_size (f), &m, err, sizeof err) == 0) {
+            s_received[m.type]++;
+            protocol_msg_reset (&m);
+        }
+        else
+            s_received[PROTO_MSG_INVALID]++;
+        zframe_destroy (&f);
         n++;
     }
     return n;
+}
+
+static void
+s_print_received (void)
+{
+    printf ("received:");
+    for (int t = 0; t < PROTO_MSG_COUNT_; t++)
+        if (s_received[t])
+            printf (" %d %s", s_received[t], protocol_type_name ((protocol_type_t) t));
+    printf ("\n");
 }
 
 static int
@@ -265,6 +288,7 @@ s_hello_flood (zsock_t *sock, int n)
         zclock_sleep (20);
     }
     printf ("sent %d HELLOs, ignored %d coordinator messages\n", n, dropped);
+    s_print_received ();
     return 0;
 }
 
