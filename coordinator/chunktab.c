@@ -32,6 +32,7 @@ chunktab_destroy (chunktab_t **self_p)
         for (size_t i = 0; i < self->count; i++) {
             free (self->chunks[i].lo);
             free (self->chunks[i].hi);
+            free (self->chunks[i].path);
             free (self->chunks[i].last_error);
         }
         free (self->chunks);
@@ -56,6 +57,18 @@ chunktab_add (chunktab_t *self, const char *lo, const char *hi, int64_t est_rows
     c->worker = -1;
     c->done_by = -1;
     self->count++;
+    return c;
+}
+
+chunk_t *
+chunktab_add_file (chunktab_t *self, const char *path, int64_t offset, int64_t length,
+                   int64_t first_line, int64_t est_rows)
+{
+    chunk_t *c = chunktab_add (self, NULL, NULL, est_rows);
+    c->path = xstrdup (path);
+    c->offset = offset;
+    c->length = length;
+    c->first_line = first_line;
     return c;
 }
 

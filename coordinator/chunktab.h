@@ -30,6 +30,8 @@ typedef enum {
 typedef struct {
     int64_t id;
     char *lo, *hi;             /* owned; NULL = unbounded */
+    char *path;                /* file sources: owned; NULL for key ranges */
+    int64_t offset, length, first_line;
     int64_t est_rows;
     chunk_state_t state;
     int32_t attempt;           /* last attempt number handed out (0: never) */
@@ -56,6 +58,11 @@ void chunktab_destroy (chunktab_t **self_p);
 /*  Adds a planned chunk (ids are the order of addition, from 0). Strings
     are copied. Returns the chunk (borrowed). */
 chunk_t *chunktab_add (chunktab_t *self, const char *lo, const char *hi, int64_t est_rows);
+
+/*  Adds a planned file chunk: bytes [offset, offset + length) of path,
+    starting at line first_line. Returns the chunk (borrowed). */
+chunk_t *chunktab_add_file (chunktab_t *self, const char *path, int64_t offset, int64_t length,
+                            int64_t first_line, int64_t est_rows);
 
 size_t chunktab_size (chunktab_t *self);
 chunk_t *chunktab_get (chunktab_t *self, int64_t id);      /* NULL if out of range */

@@ -25,6 +25,8 @@ struct dispatch_t {
     dispatch_tick_fn *tick_fn;
     void *tick_arg;
     int64_t garbage;           /* malformed messages dropped */
+    int64_t max_errors;        /* -1: no limit */
+    int64_t rejected;
 };
 
 dispatch_t *
@@ -41,7 +43,20 @@ dispatch_new (zsock_t *router, const char *run_id, const protocol_job_t *job,
     self->heartbeat_ms = heartbeat_ms;
     self->liveness = liveness;
     self->stop = stop;
+    self->max_errors = -1;
     return self;
+}
+
+void
+dispatch_set_max_errors (dispatch_t *self, int64_t max_errors)
+{
+    self->max_errors = max_errors;
+}
+
+int64_t
+dispatch_rejected (dispatch_t *self)
+{
+    return self->rejected;
 }
 
 static void
@@ -247,6 +262,13 @@ s_on_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
                             msg->rows, msg->bytes, msg->checksum);
     if (rc != 1)
         return;
+    c->rejected = msg->rejected;
+    self->rejected += msg->rejected;
+    w->rejected += msg->rejected;
+    if (self->max_errors >= 0 && self->rejected > self->max_errors)
+        s_fail_run (self, "source.max_errors: %" PRId64 " records rejected so far (limit %" PRId64
+                    "); nothing was published. The rejected records and reasons are in "
+                    "ferry.rejects (run %s)", self->rejected, self->max_errors, self->run_id);
     c->read_ms = msg->read_ms;
     c->process_ms = msg->process_ms;
     c->write_ms = msg->write_ms;
@@ -384,6 +406,10 @@ s_assign (dispatch_t *self)
             m.attempt = c->attempt;
             m.lo = c->lo;
             m.hi = c->hi;
+            m.path = c->path;
+            m.offset = c->offset;
+            m.length = c->length;
+            m.first_line = c->first_line;
             s_send (self, w, &m);          /* borrowed fields: no reset */
             w->busy++;
             log_debug ("chunk %" PRId64 " attempt %d -> %s", c->id, c->attempt, w->name);

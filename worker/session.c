@@ -1,7 +1,8 @@
 /*  worker/session.c: see session.h.
 
     Slot actors (zactor), one per slot. Pipe protocol:
-        session -> slot   "RUN" chunk_id attempt lo hi   (lo/hi: "N" = none, "V<text>")
+        session -> slot   "RUN" chunk_id attempt lo hi path offset length first_line
+                          (lo/hi/path: "N" = none, "V<text>")
         slot -> session   "RESULT" chunk_id attempt <chunk_result_t bytes>
     plus czmq's "$TERM". A slot owns its two connections (slot_t) and
     blocks in pipeline_run_chunk while a chunk runs; the abort flag, shared
@@ -37,13 +38,19 @@ s_slot_actor (zsock_t *pipe, void *arg)
         if (!msg)
             break;
         char *command = zmsg_popstr (msg);
-        if (command && streq (command, "RUN") && zmsg_size (msg) == 4) {
+        if (command && streq (command, "RUN") && zmsg_size (msg) == 8) {
             char *id = zmsg_popstr (msg), *att = zmsg_popstr (msg);
             char *lo = zmsg_popstr (msg), *hi = zmsg_popstr (msg);
+            char *path = zmsg_popstr (msg), *off = zmsg_popstr (msg);
+            char *len = zmsg_popstr (msg), *line = zmsg_popstr (msg);
             chunk_spec_t spec = { .chunk_id = strtoll (id, NULL, 10),
                                   .attempt = (int32_t) strtol (att, NULL, 10),
                                   .lo = lo[0] == 'V' ? lo + 1 : NULL,
-                                  .hi = hi[0] == 'V' ? hi + 1 : NULL };
+                                  .hi = hi[0] == 'V' ? hi + 1 : NULL,
+                                  .path = path[0] == 'V' ? path + 1 : NULL,
+                                  .offset = strtoll (off, NULL, 10),
+                                  .length = strtoll (len, NULL, 10),
+                                  .first_line = strtoll (line, NULL, 10) };
             chunk_result_t result;
             pipeline_run_chunk (args->job, args->slot, &spec, &result, args->abort);
             zmsg_t *reply = zmsg_new ();
@@ -55,6 +62,7 @@ s_slot_actor (zsock_t *pipe, void *arg)
                 log_warn ("slot: cannot report chunk %s", id);
             zmsg_destroy (&reply);
             free (id); free (att); free (lo); free (hi);
+            free (path); free (off); free (len); free (line);
         }
         bool term = command && streq (command, "$TERM");
         free (command);
@@ -190,7 +198,19 @@ s_on_job (self_t *self, protocol_msg_t *msg)
     self->job->retry.max_retries = 0;
     slot_t *probe = slot_new (self->job);
     bool retryable = false;
-    if (pg_connect (probe->source, NULL, self->stop) != 0
+    bool file = self->job->kind == SOURCE_KIND_CSV;
+    if (file) {
+        if (pg_connect (probe->target, NULL, self->stop) != 0) {
+            snprintf (self->prepare_error, sizeof self->prepare_error, "%s",
+                      pg_conn_error (probe->target)->message);
+            self->prepare_retryable = pg_conn_error (probe->target)->retryable;
+        }
+        else if (copyjob_prepare_csv (self->job, probe->target, err, sizeof err, &retryable) != 0) {
+            snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
+            self->prepare_retryable = retryable;
+        }
+    }
+    else if (pg_connect (probe->source, NULL, self->stop) != 0
     ||  pg_connect (probe->target, NULL, self->stop) != 0) {
         const pg_error_t *e = pg_is_connected (probe->source) ? pg_conn_error (probe->target)
                                                               : pg_conn_error (probe->source);
@@ -216,8 +236,9 @@ s_on_job (self_t *self, protocol_msg_t *msg)
         s->args.abort = &self->abort;
         s->actor = zactor_new (s_slot_actor, &s->args);
     }
-    log_info ("joined run %s: %d slot(s), %s COPY into %s", msg->run_id, self->nslots,
-              self->job->binary ? "binary" : "text", self->job->copy_table);
+    log_info ("joined run %s: %d slot(s), %s into %s", msg->run_id, self->nslots,
+              file ? "file records" : self->job->binary ? "binary COPY" : "text COPY",
+              self->job->copy_table);
 }
 
 static void
@@ -261,6 +282,17 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
     zmsg_addstrf (run, "%d", msg->attempt);
     if (msg->lo) zmsg_addstrf (run, "V%s", msg->lo); else zmsg_addstr (run, "N");
     if (msg->hi) zmsg_addstrf (run, "V%s", msg->hi); else zmsg_addstr (run, "N");
+    if (msg->path) zmsg_addstrf (run, "V%s", msg->path); else zmsg_addstr (run, "N");
+    zmsg_addstrf (run, "%" PRId64, msg->offset);
+    zmsg_addstrf (run, "%" PRId64, msg->length);
+    zmsg_addstrf (run, "%" PRId64, msg->first_line);
+    if ((msg->path != NULL) != (self->job->kind == SOURCE_KIND_CSV)) {
+        zmsg_destroy (&run);
+        s_failed (self, msg->chunk_id, msg->attempt, false, "XX000",
+                  msg->path ? "a file range for a run that is not a file source"
+                            : "a key range for a run that is a file source");
+        return;
+    }
     if (zmsg_send (&run, free_slot->actor) != 0) {
         zmsg_destroy (&run);
         s_failed (self, msg->chunk_id, msg->attempt, true, "53000", "slot unavailable");
@@ -289,6 +321,7 @@ s_on_result (self_t *self, slotrec_t *s)
             m.chunk_id = s->chunk_id;
             m.attempt = s->attempt;
             m.rows = r.rows;
+            m.rejected = r.rejected;
             m.bytes = r.bytes;
             m.checksum = r.checksum;
             m.read_ms = r.read_ms;
