@@ -106,6 +106,14 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
         self->csv_null = xstrdup (job->csv_null ? job->csv_null : "");
         self->csv.null_marker = self->csv_null;
         self->encoding = xstrdup (job->csv_encoding ? job->csv_encoding : "UTF8");
+        /*  It goes into COPY ... (ENCODING '<name>'): names only. */
+        for (const char *e = self->encoding; *e; e++)
+            if (!((*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9')
+                  || *e == '_' || *e == '-')) {
+                snprintf (err, errlen, "JOB: csv_encoding is not an encoding name");
+                copyjob_destroy (&self);
+                return NULL;
+            }
         /*  Split "a<SEP><SEP>b" into a, NULL (skipped), b. */
         const char *p = job->csv_columns ? job->csv_columns : "";
         int n = 1;
