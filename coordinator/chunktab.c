@@ -172,6 +172,20 @@ chunktab_fail (chunktab_t *self, int64_t id, int32_t attempt, bool retryable,
 }
 
 int
+chunktab_unassign (chunktab_t *self, int64_t id, int32_t attempt, int64_t now_ms,
+                   int64_t delay_ms)
+{
+    chunk_t *c = chunktab_get (self, id);
+    if (!c || c->state != CHUNK_STATE_ASSIGNED || c->attempt != attempt)
+        return 0;
+    c->state = CHUNK_STATE_PLANNED;
+    c->attempt--;
+    c->worker = -1;
+    c->not_before_ms = now_ms + delay_ms;
+    return 1;
+}
+
+int
 chunktab_worker_lost (chunktab_t *self, int worker, int64_t now_ms, chunk_t **failed_p)
 {
     if (failed_p)

@@ -89,6 +89,12 @@ int chunktab_done (chunktab_t *self, int64_t id, int32_t attempt, int worker, in
 int chunktab_fail (chunktab_t *self, int64_t id, int32_t attempt, bool retryable,
                    const char *message, int64_t now_ms);
 
+/*  The worker did not start attempt `attempt` (no free slot): back to
+    planned after `delay_ms`, and the attempt does not count. Returns 1 if
+    it applied, 0 if the attempt is not the chunk's current one. */
+int chunktab_unassign (chunktab_t *self, int64_t id, int32_t attempt, int64_t now_ms,
+                       int64_t delay_ms);
+
 /*  The worker died: its assigned chunks go back to planned at once (the
     worker's silence already took liveness x heartbeat). A chunk out of
     attempts fails. Returns how many chunks were requeued; *failed_p (may

@@ -293,7 +293,7 @@ s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     }
     if (w->busy > 0)
         w->busy--;
-    if (strcmp (msg->sqlstate, "23505") == 0 && !msg->retryable && c->state != CHUNK_STATE_DONE) {
+    if (strcmp (msg->sqlstate, PROTOCOL_ALREADY_COMMITTED) == 0 && c->state != CHUNK_STATE_DONE) {
         /*  "Already committed": another attempt of this chunk committed
             (a zombie that woke up, or a lost DONE). The ledger knows the
             rows; accounting reads them from there. */
@@ -307,6 +307,15 @@ s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     }
     if (c->state == CHUNK_STATE_DONE)
         return;         /* a late failure of an attempt that lost the race */
+    if (strcmp (msg->sqlstate, PROTOCOL_NO_SLOT) == 0) {
+        /*  Never started there (its slots are busy, e.g. with chunks from
+            before a reconnect): not an attempt. Treat the worker as full
+            until it reports a chunk. */
+        if (chunktab_unassign (self->chunks, c->id, msg->attempt, now, 200) == 1)
+            log_debug ("chunk %" PRId64 ": %s had no free slot; requeued", c->id, w->name);
+        w->busy = w->slots;
+        return;
+    }
     char err[2300];
     snprintf (err, sizeof err, "[%s] %s", msg->sqlstate[0] ? msg->sqlstate : "-----", msg->message);
     int rc = chunktab_fail (self->chunks, msg->chunk_id, msg->attempt, msg->retryable, err, now);

@@ -584,9 +584,12 @@ s_run (args_t *args)
         int rrc = s_resume_prepare (&r, &policy, message, sizeof message, &exit_code);
         if (rrc != 0)
             goto out;
+        if (exit_code == EXIT_CODE_OK) {
+            /*  Already published: leave its record and report alone. */
+            s_run_cleanup (&r);
+            return EXIT_CODE_OK;
+        }
         run_recorded = true;
-        if (exit_code == EXIT_CODE_OK)
-            goto out;           /* already published: nothing to do */
     }
     else {
         /*  3. Plan. */
@@ -668,6 +671,11 @@ s_run (args_t *args)
                   r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
 
     }
+    /*  Without a shared snapshot nothing needs the planning transaction:
+        don't hold it open (and hold back vacuum) for the whole load. */
+    if (r.source && !shared)
+        source_close (r.source);
+
     /*  4. Load. */
     t_load = util_now_s ();
     if (!chunktab_all_done (r.chunks)) {
@@ -685,7 +693,9 @@ s_run (args_t *args)
             port = colon ? atoi (colon + 1) : 0;
         }
         r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, port);
-        bool local = s_endpoint_is_local (r.endpoint);
+        /*  Judge the BIND address: a wildcard (0.0.0.0, *) accepts remote
+            peers even though local workers reach it on 127.0.0.1. */
+        bool local = s_endpoint_is_local (r.cfg->cluster.bind);
 
         protocol_job_t *pj = &r.pjob;
         pj->source_conninfo = local ? r.cfg->source.conninfo : NULL;
@@ -732,6 +742,10 @@ s_run (args_t *args)
             if (args->sequential)
                 slots = 1;
             r.spawn = spawner_new (bin, r.endpoint, (int) args->local_workers, slots, r.run_id);
+            /*  Local workers get the conninfos through their environment
+                (never argv, never the wire), whatever the bind address. */
+            spawner_set_dsns (r.spawn, r.file ? NULL : r.cfg->source.conninfo,
+                              r.cfg->target.conninfo);
             free (bin);
             if (spawner_start (r.spawn) != 0)
                 goto out;
@@ -765,6 +779,12 @@ s_run (args_t *args)
                 log_error ("run %s interrupted; nothing was published. Resume with: "
                            "ferry-coordinator resume %s --job %s", r.run_id, r.run_id, args->job);
             }
+            else if (direct)
+                log_error ("run %s failed: %s. publish is direct: the rows of the chunks "
+                           "committed so far are in %s (direct is not atomic; see "
+                           "ferry.chunk_commits); once the cause is fixed: ferry-coordinator "
+                           "resume %s --job %s", r.run_id, message, r.cfg->target.table,
+                           r.run_id, args->job);
             else
                 log_error ("run %s failed: %s; nothing was published (staging kept for "
                            "inspection; once the cause is fixed: ferry-coordinator resume %s "

@@ -333,7 +333,7 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
             result->status = a.retryable ? CHUNK_RETRIES_EXHAUSTED : CHUNK_FAILED;
             snprintf (result->message, sizeof result->message, "chunk %" PRId64 " %s: %s",
                       spec->chunk_id,
-                      a.retryable ? "failed after all retries" : "failed", a.message);
+                      a.retryable && retry > 0 ? "failed after all retries" : "failed", a.message);
             log_error ("%s", result->message);
             log_set_chunk (-1);
             return -1;

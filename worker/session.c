@@ -97,6 +97,8 @@ typedef struct {
     slotrec_t *slots;
     bool stopping;
     int reconnects;
+    protocol_job_t *pending_job;   /* a JOB that waits for the old run's chunks */
+    char *pending_run_id;
     uint64_t rng;
 } self_t;
 
@@ -169,33 +171,14 @@ s_any_busy (self_t *self)
     return false;
 }
 
-static void
-s_on_job (self_t *self, protocol_msg_t *msg)
+/*  Connects, describes and checks the job, then starts the slots.
+    Returns 0, or -1 with prepare_error set (prepare_retryable says whether
+    trying again later may help: the next ASSIGN does). */
+static int
+s_prepare (self_t *self)
 {
-    self->heartbeat_ms = msg->heartbeat_ms > 0 ? msg->heartbeat_ms : 1000;
-    self->liveness = msg->liveness > 0 ? msg->liveness : 5;
-    if (self->run_id && streq (self->run_id, msg->run_id) && self->job)
-        return;                 /* the same run after a reconnect: keep going */
-    if (s_any_busy (self)) {
-        log_warn ("JOB for run %s while chunks of run %s still run; finishing those first",
-                  msg->run_id, self->run_id);
-        return;
-    }
-    s_slots_destroy (self);
-    copyjob_destroy (&self->job);
-    free (self->run_id);
-    self->run_id = xstrdup (msg->run_id);
     self->prepare_error[0] = 0;
     char err[1024];
-    self->job = copyjob_from_protocol (msg->job, msg->run_id, self->name, err, sizeof err);
-    if (!self->job) {
-        snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
-        self->prepare_retryable = false;
-        log_error ("%s", err);
-        return;
-    }
-    /*  The coordinator retries (and may move the chunk elsewhere). */
-    self->job->retry.max_retries = 0;
     slot_t *probe = slot_new (self->job);
     bool retryable = false;
     bool file = self->job->kind == SOURCE_KIND_CSV;
@@ -224,8 +207,9 @@ s_on_job (self_t *self, protocol_msg_t *msg)
     }
     slot_destroy (&probe);
     if (self->prepare_error[0]) {
-        log_error ("run %s: %s", msg->run_id, self->prepare_error);
-        return;
+        log_error ("run %s: %s%s", self->run_id, self->prepare_error,
+                   self->prepare_retryable ? " (will try again on the next chunk)" : "");
+        return -1;
     }
     self->slots = xcalloc ((size_t) self->nslots, sizeof *self->slots);
     for (int i = 0; i < self->nslots; i++) {
@@ -236,9 +220,58 @@ s_on_job (self_t *self, protocol_msg_t *msg)
         s->args.abort = &self->abort;
         s->actor = zactor_new (s_slot_actor, &s->args);
     }
-    log_info ("joined run %s: %d slot(s), %s into %s", msg->run_id, self->nslots,
+    log_info ("joined run %s: %d slot(s), %s into %s", self->run_id, self->nslots,
               file ? "file records" : self->job->binary ? "binary COPY" : "text COPY",
               self->job->copy_table);
+    return 0;
+}
+
+/*  Takes on a run: the job replaces the previous one (no chunk of it may
+    be running). */
+static void
+s_start_job (self_t *self, const char *run_id, const protocol_job_t *pjob)
+{
+    s_slots_destroy (self);
+    copyjob_destroy (&self->job);
+    free (self->run_id);
+    self->run_id = xstrdup (run_id);
+    self->prepare_error[0] = 0;
+    char err[1024];
+    self->job = copyjob_from_protocol (pjob, run_id, self->name, err, sizeof err);
+    if (!self->job) {
+        snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
+        self->prepare_retryable = false;
+        log_error ("%s", err);
+        return;
+    }
+    /*  The coordinator retries (and may move the chunk elsewhere). */
+    self->job->retry.max_retries = 0;
+    s_prepare (self);
+}
+
+static void
+s_on_job (self_t *self, protocol_msg_t *msg)
+{
+    self->heartbeat_ms = msg->heartbeat_ms > 0 ? msg->heartbeat_ms : 1000;
+    self->liveness = msg->liveness > 0 ? msg->liveness : 5;
+    if (self->run_id && streq (self->run_id, msg->run_id) && self->job) {
+        protocol_job_destroy (&self->pending_job);   /* the same run after a reconnect */
+        free (self->pending_run_id);
+        self->pending_run_id = NULL;
+        return;
+    }
+    if (s_any_busy (self)) {
+        /*  Chunks of the old run still run with the old job: keep the new
+            one until they end (ASSIGNs meanwhile are refused, retryable). */
+        log_warn ("JOB for run %s while chunks of run %s still run; it starts when they end",
+                  msg->run_id, self->run_id);
+        protocol_job_destroy (&self->pending_job);
+        free (self->pending_run_id);
+        self->pending_job = protocol_job_dup (msg->job);
+        self->pending_run_id = xstrdup (msg->run_id);
+        return;
+    }
+    s_start_job (self, msg->run_id, msg->job);
 }
 
 static void
@@ -262,6 +295,13 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
         s_failed (self, msg->chunk_id, msg->attempt, true, "57P01", "worker is stopping");
         return;
     }
+    if (self->pending_job) {
+        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT,
+                  "worker is finishing the chunks of another run");
+        return;
+    }
+    if (self->job && self->prepare_error[0] && self->prepare_retryable)
+        s_prepare (self);           /* the servers may be back */
     if (!self->job || self->prepare_error[0]) {
         s_failed (self, msg->chunk_id, msg->attempt, self->job ? self->prepare_retryable : false,
                   self->prepare_retryable ? "08006" : "XX000",
@@ -273,7 +313,7 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
         if (!self->slots[i].busy)
             free_slot = &self->slots[i];
     if (!free_slot) {
-        s_failed (self, msg->chunk_id, msg->attempt, true, "53000", "no free slot");
+        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT, "no free slot");
         return;
     }
     zmsg_t *run = zmsg_new ();
@@ -295,7 +335,7 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
     }
     if (zmsg_send (&run, free_slot->actor) != 0) {
         zmsg_destroy (&run);
-        s_failed (self, msg->chunk_id, msg->attempt, true, "53000", "slot unavailable");
+        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT, "slot unavailable");
         return;
     }
     free_slot->busy = true;
@@ -335,7 +375,10 @@ s_on_result (self_t *self, slotrec_t *s)
         else {
             bool retryable = r.status == CHUNK_RETRIES_EXHAUSTED || r.status == CHUNK_INTERRUPTED
                           || (r.status == CHUNK_FAILED && r.retryable);
-            const char *state = r.status == CHUNK_ALREADY_COMMITTED ? "23505"
+            /*  FR001 (ferry's own class FR) says "already committed by another
+                attempt"; 23505 would be ambiguous with a real unique violation
+                in the copy table (publish: direct). */
+            const char *state = r.status == CHUNK_ALREADY_COMMITTED ? PROTOCOL_ALREADY_COMMITTED
                               : r.status == CHUNK_INTERRUPTED ? "57014" : r.sqlstate;
             s_failed (self, s->chunk_id, s->attempt, retryable, state, r.message);
         }
@@ -434,6 +477,12 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
         }
         if (self.stopping && !s_any_busy (&self))
             break;
+        if (self.pending_job && !s_any_busy (&self)) {
+            s_start_job (&self, self.pending_run_id, self.pending_job);
+            protocol_job_destroy (&self.pending_job);
+            free (self.pending_run_id);
+            self.pending_run_id = NULL;
+        }
 
         zmq_pollitem_t items[1 + 256];
         int n = 0;
@@ -484,6 +533,8 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
     s_send (&self, &bye);
     s_slots_destroy (&self);
     copyjob_destroy (&self.job);
+    protocol_job_destroy (&self.pending_job);
+    free (self.pending_run_id);
     free (self.run_id);
     zsock_destroy (&self.dealer);
     log_info ("left");
