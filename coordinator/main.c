@@ -666,9 +666,14 @@ s_run (args_t *args)
         if (ledger_write_plan (r.ledger, r.run_id, r.chunks) != 0
         ||  ledger_set_status (r.ledger, r.run_id, "loading") != 0)
             goto out;
-        log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s COPY, publish %s)",
-                  r.plan->count, r.plan_estimated ? "about " : "", r.plan->total_rows,
-                  r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
+        if (r.file)
+            log_info ("planned %zu chunk(s) over %zu file(s), about %" PRId64 " records "
+                      "(publish %s)", chunktab_size (r.chunks), r.fplan->files,
+                      r.fplan->total_lines, direct ? "direct" : "merge");
+        else
+            log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s COPY, publish %s)",
+                      r.plan->count, r.plan_estimated ? "about " : "", r.plan->total_rows,
+                      r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
 
     }
     /*  Without a shared snapshot nothing needs the planning transaction:
