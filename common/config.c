@@ -576,8 +576,19 @@ s_parse_format (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
             rc = 0;
         }
         else
-        if (strcmp (key, "encoding") == 0)
+        if (strcmp (key, "encoding") == 0) {
             rc = s_get_string (ctx, value, "source.format.encoding", &cfg->source.format.encoding);
+            /*  It goes into COPY ... (ENCODING '<name>'): names only. */
+            const char *e = rc == 0 ? cfg->source.format.encoding : NULL;
+            for (size_t i = 0; e && e[i]; i++)
+                if (!((e[i] >= 'A' && e[i] <= 'Z') || (e[i] >= 'a' && e[i] <= 'z')
+                ||    (e[i] >= '0' && e[i] <= '9') || e[i] == '_' || e[i] == '-')
+                ||  i >= 32) {
+                    s_error (ctx, value, "source.format.encoding: must be an encoding name "
+                             "such as UTF8 or LATIN1");
+                    return -1;
+                }
+        }
         if (rc)
             return -1;
     }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /*  Type OIDs below this are built in and mean the same on every server;
     above it (extensions, enums, domains) they are local to a database. */
@@ -40,6 +41,17 @@ copyjob_from_config (const config_t *cfg, const char *run_id,
     self->retry.initial_delay = cfg->retry.initial_delay;
     self->retry.backoff = cfg->retry.backoff;
     self->retry.max_delay = cfg->retry.max_delay;
+    self->kind = cfg->source.kind;
+    self->batch_size = cfg->pipeline.batch_size;
+    if (self->kind == SOURCE_KIND_CSV) {
+        self->csv.delimiter = cfg->source.format.delimiter;
+        self->csv.quote = cfg->source.format.quote;
+        self->csv.escape = cfg->source.format.escape;
+        self->csv.header = cfg->source.format.header;
+        self->csv_null = xstrdup (cfg->source.format.null_marker);
+        self->csv.null_marker = self->csv_null;
+        self->encoding = xstrdup (cfg->source.format.encoding);
+    }
     return self;
 }
 
@@ -62,7 +74,8 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
     const char *se = getenv ("FERRY_SOURCE_DSN"), *te = getenv ("FERRY_TARGET_DSN");
     self->source_conninfo = (se && *se) ? xstrdup (se) : s_env_or (job->source_conninfo, "FERRY_SOURCE_DSN");
     self->target_conninfo = (te && *te) ? xstrdup (te) : s_env_or (job->target_conninfo, "FERRY_TARGET_DSN");
-    if (!self->source_conninfo || !self->target_conninfo) {
+    bool file = job->source_kind && strcmp (job->source_kind, "csv") == 0;
+    if ((!self->source_conninfo && !file) || !self->target_conninfo) {
         snprintf (err, errlen, "the coordinator sent no %s conninfo (it does not send secrets over "
                   "a non-loopback link): set %s on this worker",
                   self->source_conninfo ? "target" : "source",
@@ -83,6 +96,45 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
     self->retry.initial_delay = job->initial_delay;
     self->retry.backoff = job->backoff >= 1.0 ? job->backoff : 2.0;
     self->retry.max_delay = job->max_delay;
+    self->batch_size = job->batch_size > 0 ? job->batch_size : 5000;
+    if (job->source_kind && strcmp (job->source_kind, "csv") == 0) {
+        self->kind = SOURCE_KIND_CSV;
+        self->csv.delimiter = (char) job->csv_delimiter;
+        self->csv.quote = (char) job->csv_quote;
+        self->csv.escape = (char) job->csv_escape;
+        self->csv.header = job->csv_header != 0;
+        self->csv_null = xstrdup (job->csv_null ? job->csv_null : "");
+        self->csv.null_marker = self->csv_null;
+        self->encoding = xstrdup (job->csv_encoding ? job->csv_encoding : "UTF8");
+        /*  It goes into COPY ... (ENCODING '<name>'): names only. */
+        for (const char *e = self->encoding; *e; e++)
+            if (!((*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9')
+                  || *e == '_' || *e == '-')) {
+                snprintf (err, errlen, "JOB: csv_encoding is not an encoding name");
+                copyjob_destroy (&self);
+                return NULL;
+            }
+        /*  Split "a<SEP><SEP>b" into a, NULL (skipped), b. */
+        const char *p = job->csv_columns ? job->csv_columns : "";
+        int n = 1;
+        for (const char *q = p; *q; q++)
+            n += *q == PROTOCOL_COLUMN_SEP;
+        char **targets = xcalloc ((size_t) n, sizeof *targets);
+        for (int i = 0; i < n; i++) {
+            const char *end = strchr (p, PROTOCOL_COLUMN_SEP);
+            size_t len = end ? (size_t) (end - p) : strlen (p);
+            if (len > 0) {
+                targets[i] = xmalloc (len + 1);
+                memcpy (targets[i], p, len);
+                targets[i][len] = 0;
+            }
+            p += len + (end ? 1 : 0);
+        }
+        copyjob_set_file_columns (self, targets, n);
+        for (int i = 0; i < n; i++)
+            free (targets[i]);
+        free (targets);
+    }
     return self;
 }
 
@@ -105,6 +157,12 @@ copyjob_destroy (copyjob_t **self_p)
         free (self->key_type);
         free (self->column_list);
         free (self->text_columns);
+        free (self->csv_null);
+        free (self->encoding);
+        for (int i = 0; i < self->nfile_columns; i++)
+            free (self->file_targets[i]);
+        free (self->file_targets);
+        free (self->validators);
         free (self);
         *self_p = NULL;
     }
@@ -327,9 +385,110 @@ copyjob_copy_out_sql (const copyjob_t *self, pg_conn_t *conn, const char *lo, co
     return sql;
 }
 
+void
+copyjob_set_file_columns (copyjob_t *self, char *const *targets, int count)
+{
+    for (int i = 0; i < self->nfile_columns; i++)
+        free (self->file_targets[i]);
+    free (self->file_targets);
+    self->file_targets = xcalloc ((size_t) count + 1, sizeof *self->file_targets);
+    for (int i = 0; i < count; i++)
+        self->file_targets[i] = xstrdup (targets[i]);
+    self->nfile_columns = count;
+}
+
+char *
+copyjob_file_columns_joined (const copyjob_t *self)
+{
+    size_t len = 1;
+    for (int i = 0; i < self->nfile_columns; i++)
+        len += (self->file_targets[i] ? strlen (self->file_targets[i]) : 0) + 1;
+    char *out = xmalloc (len), *p = out;
+    for (int i = 0; i < self->nfile_columns; i++) {
+        if (i)
+            *p++ = PROTOCOL_COLUMN_SEP;
+        if (self->file_targets[i]) {
+            size_t n = strlen (self->file_targets[i]);
+            memcpy (p, self->file_targets[i], n);
+            p += n;
+        }
+    }
+    *p = 0;
+    return out;
+}
+
+int
+copyjob_prepare_csv (copyjob_t *self, pg_conn_t *target, char *err, size_t errlen,
+                     bool *retryable)
+{
+    *retryable = false;
+    PGresult *cols = NULL;
+    const char *params[1] = { self->final_table };
+    if (pg_exec_params (target,
+            "SELECT a.attname, a.atttypid, a.atttypmod, a.attnotnull "
+            "FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attnum > 0 "
+            "AND NOT a.attisdropped ORDER BY a.attnum", 1, params, &cols) != 0) {
+        s_set_err (err, errlen, retryable, target, self->final_table);
+        return -1;
+    }
+    free (self->validators);
+    self->validators = xcalloc ((size_t) self->nfile_columns + 1, sizeof *self->validators);
+    bool utf8 = !self->encoding || strcasecmp (self->encoding, "UTF8") == 0
+             || strcasecmp (self->encoding, "UTF-8") == 0;
+    size_t cap = 64, len = 0;
+    char *list = xmalloc (cap);
+    list[0] = 0;
+    int mapped = 0;
+    for (int i = 0; i < self->nfile_columns; i++) {
+        const char *name = self->file_targets[i];
+        if (!name) {
+            self->validators[i].kind = VALIDATE_ANY;
+            continue;
+        }
+        int t = -1;
+        for (int r = 0; r < PQntuples (cols); r++)
+            if (strcmp (PQgetvalue (cols, r, 0), name) == 0)
+                t = r;
+        if (t < 0) {
+            snprintf (err, errlen, "source.columns: column \"%s\" (file column %d) does not exist "
+                      "in target table %s", name, i + 1, self->final_table);
+            free (list);
+            PQclear (cols);
+            return -1;
+        }
+        validate_column_init (&self->validators[i],
+                              (uint32_t) strtoul (PQgetvalue (cols, t, 1), NULL, 10),
+                              (int32_t) strtol (PQgetvalue (cols, t, 2), NULL, 10),
+                              PQgetvalue (cols, t, 3)[0] == 't', name);
+        /*  Text checks assume UTF-8; other encodings are converted (and
+            judged) by the server. */
+        validate_kind_t k = self->validators[i].kind;
+        if (!utf8 && (k == VALIDATE_TEXT || k == VALIDATE_VARCHAR || k == VALIDATE_BPCHAR
+                      || k == VALIDATE_JSON || k == VALIDATE_JSONB))
+            self->validators[i].kind = VALIDATE_ANY;
+        char *q = pg_quote_ident (name);
+        size_t need = strlen (q) + 4;
+        if (len + need >= cap)
+            list = xrealloc (list, cap = (len + need) * 2);
+        len += (size_t) snprintf (list + len, cap - len, "%s%s", mapped ? ", " : "", q);
+        free (q);
+        mapped++;
+    }
+    PQclear (cols);
+    free (self->column_list);
+    self->column_list = list;
+    self->nfields = mapped;
+    self->binary = false;
+    self->prepared = true;
+    return 0;
+}
+
 char *
 copyjob_copy_in_sql (const copyjob_t *self)
 {
+    if (self->kind == SOURCE_KIND_CSV && self->encoding)
+        return util_strdupf ("COPY %s (%s) FROM STDIN (ENCODING '%s')", self->copy_table,
+                             self->column_list, self->encoding);
     return util_strdupf ("COPY %s (%s) FROM STDIN%s", self->copy_table, self->column_list,
                          self->binary ? " (FORMAT binary)" : "");
 }

@@ -15,12 +15,15 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "csv.h"
 #include "pg.h"
 #include "protocol.h"
 #include "retry.h"
+#include "validate.h"
 
 typedef struct {
     /* what to do (owned strings) */
+    source_kind_t kind;
     char *run_id;
     char *worker;              /* this worker's name (ledger column) */
     char *source_conninfo;
@@ -44,6 +47,15 @@ typedef struct {
     char *key_type;            /* format_type of the key, e.g. bigint */
     char *column_list;         /* quoted query columns: "a", "b" */
     char *text_columns;        /* for messages: columns that go as text */
+
+    /* csv sources */
+    csv_format_t csv;          /* csv.null_marker points at csv_null */
+    char *csv_null;
+    char *encoding;            /* the file's encoding, for COPY (ENCODING) */
+    int nfile_columns;         /* fields every record must have */
+    char **file_targets;       /* per file column: target column, NULL = skip */
+    validate_column_t *validators;   /* per file column (prepared) */
+    int batch_size;            /* rows per COPY group (savepoint) */
 } copyjob_t;
 
 /*  From a loaded job file; run_id and worker are copied. Can't fail. */
@@ -58,6 +70,21 @@ copyjob_t *copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
 
 void copyjob_destroy (copyjob_t **self_p);
 
+/*  Sets a csv job's file columns: targets[i] is the target column of file
+    column i, NULL to skip it (copied). */
+void copyjob_set_file_columns (copyjob_t *self, char *const *targets, int count);
+
+/*  The file columns joined for a JOB message (protocol.h,
+    PROTOCOL_COLUMN_SEP). Caller frees. */
+char *copyjob_file_columns_joined (const copyjob_t *self);
+
+/*  csv: describes the final table on `target`, checks every mapped column
+    exists (an error names it), sets up a validator per file column from
+    the final table's types and NOT NULL flags, builds the COPY column
+    list. Returns 0, or -1 with err; *retryable as for copyjob_prepare. */
+int copyjob_prepare_csv (copyjob_t *self, pg_conn_t *target, char *err, size_t errlen,
+                         bool *retryable);
+
 /*  Describes the query on `source` and the copy table on `target`, decides
     binary or text, builds the column list. Returns 0, or -1 with a message
     naming the column/key/table in err; *retryable tells whether the
@@ -71,7 +98,8 @@ int copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
 char *copyjob_copy_out_sql (const copyjob_t *self, pg_conn_t *conn,
                             const char *lo, const char *hi);
 
-/*  The COPY ... FROM STDIN statement. Caller frees. */
+/*  The COPY ... FROM STDIN statement (csv jobs: text format of the rows
+    the processors encode). Caller frees. */
 char *copyjob_copy_in_sql (const copyjob_t *self);
 
 #endif

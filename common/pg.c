@@ -362,10 +362,12 @@ pg_copy_in_end (pg_conn_t *self, const char *errmsg, int64_t *rows_p)
 {
     if (rows_p)
         *rows_p = 0;
-    if (PQputCopyEnd (self->conn, errmsg) != 1) {
+    if (PQputCopyEnd (self->conn, errmsg) != 1 && !pg_is_connected (self)) {
         s_capture_conn (self, "COPY end");
         return -1;
     }
+    /*  Connected but no COPY in progress any more: the server already
+        refused the data; its error is in the results below. */
     int rc = 0;
     int got = 0;
     PGresult *res;

@@ -127,6 +127,16 @@ typedef struct {
     char *reason;
 } protocol_msg_t;
 
+/*  FAILED.sqlstate meaning "this chunk is already committed by another
+    attempt" (the ledger fence): not a PostgreSQL SQLSTATE (class FR is
+    ferry's own), so it never collides with a server error. */
+#define PROTOCOL_ALREADY_COMMITTED "FR001"
+
+/*  FAILED.sqlstate meaning "not started: this worker has no free slot (or
+    is finishing another run)": the coordinator requeues the chunk without
+    counting an attempt. */
+#define PROTOCOL_NO_SLOT "FR002"
+
 /*  Zeroes a message to type `type` (no allocation). */
 void protocol_msg_init (protocol_msg_t *msg, protocol_type_t type);
 

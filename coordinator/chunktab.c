@@ -32,6 +32,7 @@ chunktab_destroy (chunktab_t **self_p)
         for (size_t i = 0; i < self->count; i++) {
             free (self->chunks[i].lo);
             free (self->chunks[i].hi);
+            free (self->chunks[i].path);
             free (self->chunks[i].last_error);
         }
         free (self->chunks);
@@ -56,6 +57,18 @@ chunktab_add (chunktab_t *self, const char *lo, const char *hi, int64_t est_rows
     c->worker = -1;
     c->done_by = -1;
     self->count++;
+    return c;
+}
+
+chunk_t *
+chunktab_add_file (chunktab_t *self, const char *path, int64_t offset, int64_t length,
+                   int64_t first_line, int64_t est_rows)
+{
+    chunk_t *c = chunktab_add (self, NULL, NULL, est_rows);
+    c->path = xstrdup (path);
+    c->offset = offset;
+    c->length = length;
+    c->first_line = first_line;
     return c;
 }
 
@@ -156,6 +169,20 @@ chunktab_fail (chunktab_t *self, int64_t id, int32_t attempt, bool retryable,
         return 2;
     }
     return s_requeue (self, c, now_ms, true);
+}
+
+int
+chunktab_unassign (chunktab_t *self, int64_t id, int32_t attempt, int64_t now_ms,
+                   int64_t delay_ms)
+{
+    chunk_t *c = chunktab_get (self, id);
+    if (!c || c->state != CHUNK_STATE_ASSIGNED || c->attempt != attempt)
+        return 0;
+    c->state = CHUNK_STATE_PLANNED;
+    c->attempt--;
+    c->worker = -1;
+    c->not_before_ms = now_ms + delay_ms;
+    return 1;
 }
 
 int

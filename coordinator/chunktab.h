@@ -30,6 +30,8 @@ typedef enum {
 typedef struct {
     int64_t id;
     char *lo, *hi;             /* owned; NULL = unbounded */
+    char *path;                /* file sources: owned; NULL for key ranges */
+    int64_t offset, length, first_line;
     int64_t est_rows;
     chunk_state_t state;
     int32_t attempt;           /* last attempt number handed out (0: never) */
@@ -57,6 +59,11 @@ void chunktab_destroy (chunktab_t **self_p);
     are copied. Returns the chunk (borrowed). */
 chunk_t *chunktab_add (chunktab_t *self, const char *lo, const char *hi, int64_t est_rows);
 
+/*  Adds a planned file chunk: bytes [offset, offset + length) of path,
+    starting at line first_line. Returns the chunk (borrowed). */
+chunk_t *chunktab_add_file (chunktab_t *self, const char *path, int64_t offset, int64_t length,
+                            int64_t first_line, int64_t est_rows);
+
 size_t chunktab_size (chunktab_t *self);
 chunk_t *chunktab_get (chunktab_t *self, int64_t id);      /* NULL if out of range */
 
@@ -81,6 +88,12 @@ int chunktab_done (chunktab_t *self, int64_t id, int32_t attempt, int worker, in
     `message` is copied as last_error. */
 int chunktab_fail (chunktab_t *self, int64_t id, int32_t attempt, bool retryable,
                    const char *message, int64_t now_ms);
+
+/*  The worker did not start attempt `attempt` (no free slot): back to
+    planned after `delay_ms`, and the attempt does not count. Returns 1 if
+    it applied, 0 if the attempt is not the chunk's current one. */
+int chunktab_unassign (chunktab_t *self, int64_t id, int32_t attempt, int64_t now_ms,
+                       int64_t delay_ms);
 
 /*  The worker died: its assigned chunks go back to planned at once (the
     worker's silence already took liveness x heartbeat). A chunk out of

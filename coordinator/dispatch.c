@@ -25,6 +25,8 @@ struct dispatch_t {
     dispatch_tick_fn *tick_fn;
     void *tick_arg;
     int64_t garbage;           /* malformed messages dropped */
+    int64_t max_errors;        /* -1: no limit */
+    int64_t rejected;
 };
 
 dispatch_t *
@@ -41,7 +43,20 @@ dispatch_new (zsock_t *router, const char *run_id, const protocol_job_t *job,
     self->heartbeat_ms = heartbeat_ms;
     self->liveness = liveness;
     self->stop = stop;
+    self->max_errors = -1;
     return self;
+}
+
+void
+dispatch_set_max_errors (dispatch_t *self, int64_t max_errors)
+{
+    self->max_errors = max_errors;
+}
+
+int64_t
+dispatch_rejected (dispatch_t *self)
+{
+    return self->rejected;
 }
 
 static void
@@ -247,6 +262,13 @@ s_on_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
                             msg->rows, msg->bytes, msg->checksum);
     if (rc != 1)
         return;
+    c->rejected = msg->rejected;
+    self->rejected += msg->rejected;
+    w->rejected += msg->rejected;
+    if (self->max_errors >= 0 && self->rejected > self->max_errors)
+        s_fail_run (self, "source.max_errors: %" PRId64 " records rejected so far (limit %" PRId64
+                    "); nothing was published. The rejected records and reasons are in "
+                    "ferry.rejects (run %s)", self->rejected, self->max_errors, self->run_id);
     c->read_ms = msg->read_ms;
     c->process_ms = msg->process_ms;
     c->write_ms = msg->write_ms;
@@ -271,7 +293,7 @@ s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     }
     if (w->busy > 0)
         w->busy--;
-    if (strcmp (msg->sqlstate, "23505") == 0 && !msg->retryable && c->state != CHUNK_STATE_DONE) {
+    if (strcmp (msg->sqlstate, PROTOCOL_ALREADY_COMMITTED) == 0 && c->state != CHUNK_STATE_DONE) {
         /*  "Already committed": another attempt of this chunk committed
             (a zombie that woke up, or a lost DONE). The ledger knows the
             rows; accounting reads them from there. */
@@ -285,6 +307,15 @@ s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     }
     if (c->state == CHUNK_STATE_DONE)
         return;         /* a late failure of an attempt that lost the race */
+    if (strcmp (msg->sqlstate, PROTOCOL_NO_SLOT) == 0) {
+        /*  Never started there (its slots are busy, e.g. with chunks from
+            before a reconnect): not an attempt. Treat the worker as full
+            until it reports a chunk. */
+        if (chunktab_unassign (self->chunks, c->id, msg->attempt, now, 200) == 1)
+            log_debug ("chunk %" PRId64 ": %s had no free slot; requeued", c->id, w->name);
+        w->busy = w->slots;
+        return;
+    }
     char err[2300];
     snprintf (err, sizeof err, "[%s] %s", msg->sqlstate[0] ? msg->sqlstate : "-----", msg->message);
     int rc = chunktab_fail (self->chunks, msg->chunk_id, msg->attempt, msg->retryable, err, now);
@@ -384,6 +415,10 @@ s_assign (dispatch_t *self)
             m.attempt = c->attempt;
             m.lo = c->lo;
             m.hi = c->hi;
+            m.path = c->path;
+            m.offset = c->offset;
+            m.length = c->length;
+            m.first_line = c->first_line;
             s_send (self, w, &m);          /* borrowed fields: no reset */
             w->busy++;
             log_debug ("chunk %" PRId64 " attempt %d -> %s", c->id, c->attempt, w->name);

@@ -34,6 +34,7 @@ typedef struct {
     int64_t last_sent_ms;
     int64_t chunks;            /* committed by this worker */
     int64_t rows;
+    int64_t rejected;
     int64_t busy_ms;
     int64_t peak_rss_kb;
 } worker_t;
@@ -67,6 +68,13 @@ void dispatch_set_tick (dispatch_t *self, dispatch_tick_fn *fn, void *arg);
 /*  Runs until every chunk is done (0), a chunk fails for good or *stop
     (-1, reason in dispatch_error). */
 int dispatch_run (dispatch_t *self);
+
+/*  File sources: stop the run once more than max_errors records were
+    rejected in all (-1: no limit). */
+void dispatch_set_max_errors (dispatch_t *self, int64_t max_errors);
+
+/*  Records rejected so far (committed chunks). */
+int64_t dispatch_rejected (dispatch_t *self);
 
 /*  Makes dispatch_run stop with this reason (first reason wins), e.g.
     from a tick function that found the source snapshot gone. */

@@ -4,6 +4,7 @@
 #include "schema.h"
 #include "util.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,33 +167,44 @@ int
 ledger_write_plan (ledger_t *self, const char *run_id, chunktab_t *chunks)
 {
     size_t n = chunktab_size (chunks);
-    const char **lo = xcalloc (n + 1, sizeof *lo), **hi = xcalloc (n + 1, sizeof *hi);
-    const char **est = xcalloc (n + 1, sizeof *est);
-    char (*ests)[24] = xcalloc (n + 1, sizeof *ests);
+    const char **col[7];
+    char (*nums)[4][24] = xcalloc (n + 1, sizeof *nums);
+    for (int k = 0; k < 7; k++)
+        col[k] = xcalloc (n + 1, sizeof (char *));
     for (size_t i = 0; i < n; i++) {
         chunk_t *c = chunktab_get (chunks, (int64_t) i);
-        lo[i] = c->lo;
-        hi[i] = c->hi;
-        snprintf (ests[i], sizeof ests[i], "%" PRId64, c->est_rows);
-        est[i] = ests[i];
+        col[0][i] = c->lo;
+        col[1][i] = c->hi;
+        snprintf (nums[i][0], sizeof nums[i][0], "%" PRId64, c->est_rows);
+        col[2][i] = nums[i][0];
+        col[3][i] = c->path;
+        if (c->path) {
+            snprintf (nums[i][1], sizeof nums[i][1], "%" PRId64, c->offset);
+            snprintf (nums[i][2], sizeof nums[i][2], "%" PRId64, c->length);
+            snprintf (nums[i][3], sizeof nums[i][3], "%" PRId64, c->first_line);
+            col[4][i] = nums[i][1];
+            col[5][i] = nums[i][2];
+            col[6][i] = nums[i][3];
+        }
     }
-    char *los = s_array_literal (lo, n), *his = s_array_literal (hi, n);
-    char *estl = s_array_literal (est, n);
-    const char *params[4] = { run_id, los, his, estl };
+    char *lits[7];
+    for (int k = 0; k < 7; k++)
+        lits[k] = s_array_literal (col[k], n);
+    const char *params[8] = { run_id, lits[0], lits[1], lits[2], lits[3], lits[4], lits[5], lits[6] };
     int rc = s_exec (self,
-        "INSERT INTO ferry.chunks (run_id, chunk_id, lo, hi, est_rows) "
-        "SELECT $1, u.ord - 1, u.lo, u.hi, u.est "
-        "FROM unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS u(lo, hi, est, ord)",
-        4, params, NULL);
+        "INSERT INTO ferry.chunks (run_id, chunk_id, lo, hi, est_rows, path, byte_offset, "
+        "byte_length, first_line) "
+        "SELECT $1, u.ord - 1, u.lo, u.hi, u.est, u.path, u.off, u.len, u.line "
+        "FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], "
+        "$7::bigint[], $8::bigint[]) WITH ORDINALITY AS u(lo, hi, est, path, off, len, line, ord)",
+        8, params, NULL);
     if (rc != 0)
         ledger_log_error (self, "writing the plan to ferry.chunks");
-    free (los);
-    free (his);
-    free (estl);
-    free (lo);
-    free (hi);
-    free (est);
-    free (ests);
+    for (int k = 0; k < 7; k++) {
+        free (lits[k]);
+        free (col[k]);
+    }
+    free (nums);
     return rc;
 }
 
@@ -227,21 +239,28 @@ ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chunk, c
 }
 
 int
-ledger_committed_rows (ledger_t *self, const char *run_id, size_t n, int64_t *rows_out)
+ledger_committed_rows (ledger_t *self, const char *run_id, size_t n, int64_t *rows_out,
+                       int64_t *rejected_out)
 {
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         rows_out[i] = -1;
+        if (rejected_out)
+            rejected_out[i] = 0;
+    }
     const char *params[1] = { run_id };
     PGresult *res = NULL;
-    if (s_exec (self, "SELECT chunk_id, rows FROM ferry.chunk_commits "
+    if (s_exec (self, "SELECT chunk_id, rows, rejected FROM ferry.chunk_commits "
                 "WHERE run_id = $1 AND committed_at IS NOT NULL", 1, params, &res) != 0) {
         ledger_log_error (self, "reading ferry.chunk_commits");
         return -1;
     }
     for (int r = 0; r < PQntuples (res); r++) {
         long long id = strtoll (PQgetvalue (res, r, 0), NULL, 10);
-        if (id >= 0 && (size_t) id < n)
+        if (id >= 0 && (size_t) id < n) {
             rows_out[id] = strtoll (PQgetvalue (res, r, 1), NULL, 10);
+            if (rejected_out)
+                rejected_out[id] = strtoll (PQgetvalue (res, r, 2), NULL, 10);
+        }
     }
     PQclear (res);
     return 0;
@@ -332,7 +351,8 @@ ledger_load_plan (ledger_t *self, const char *run_id, chunktab_t *chunks)
 {
     const char *params[1] = { run_id };
     PGresult *res = NULL;
-    if (s_exec (self, "SELECT chunk_id, lo, hi, coalesce(est_rows, 0) FROM ferry.chunks "
+    if (s_exec (self, "SELECT chunk_id, lo, hi, coalesce(est_rows, 0), path, byte_offset, "
+                "byte_length, first_line FROM ferry.chunks "
                 "WHERE run_id = $1 ORDER BY chunk_id", 1, params, &res) != 0) {
         ledger_log_error (self, "reading the plan from ferry.chunks");
         return -1;
@@ -344,10 +364,49 @@ ledger_load_plan (ledger_t *self, const char *run_id, chunktab_t *chunks)
             PQclear (res);
             return -1;
         }
-        chunktab_add (chunks, PQgetisnull (res, i, 1) ? NULL : PQgetvalue (res, i, 1),
-                      PQgetisnull (res, i, 2) ? NULL : PQgetvalue (res, i, 2),
-                      strtoll (PQgetvalue (res, i, 3), NULL, 10));
+        int64_t est = strtoll (PQgetvalue (res, i, 3), NULL, 10);
+        if (!PQgetisnull (res, i, 4))
+            chunktab_add_file (chunks, PQgetvalue (res, i, 4),
+                               strtoll (PQgetvalue (res, i, 5), NULL, 10),
+                               strtoll (PQgetvalue (res, i, 6), NULL, 10),
+                               strtoll (PQgetvalue (res, i, 7), NULL, 10), est);
+        else
+            chunktab_add (chunks, PQgetisnull (res, i, 1) ? NULL : PQgetvalue (res, i, 1),
+                          PQgetisnull (res, i, 2) ? NULL : PQgetvalue (res, i, 2), est);
     }
     PQclear (res);
+    return n;
+}
+
+int64_t
+ledger_write_rejects_file (ledger_t *self, const char *run_id, const char *path)
+{
+    const char *params[1] = { run_id };
+    PGresult *res = NULL;
+    if (s_exec (self, "SELECT file, line, reason, convert_from(raw, 'UTF8') FROM ferry.rejects "
+                "WHERE run_id = $1 ORDER BY file, line", 1, params, &res) != 0) {
+        /*  A raw record that is not UTF-8 cannot be converted: fall back to
+            its escaped bytes. */
+        if (s_exec (self, "SELECT file, line, reason, encode(raw, 'escape') FROM ferry.rejects "
+                    "WHERE run_id = $1 ORDER BY file, line", 1, params, &res) != 0) {
+            ledger_log_error (self, "reading ferry.rejects");
+            return -1;
+        }
+    }
+    FILE *f = fopen (path, "w");
+    if (!f) {
+        log_error ("source.rejects_file: cannot write %s: %s", path, strerror (errno));
+        PQclear (res);
+        return -1;
+    }
+    int64_t n = PQntuples (res);
+    for (int r = 0; r < PQntuples (res); r++)
+        fprintf (f, "%s:%s: %s\t%s\n", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
+                 PQgetvalue (res, r, 2), PQgetvalue (res, r, 3));
+    PQclear (res);
+    if (fclose (f) != 0) {
+        log_error ("source.rejects_file: cannot write %s: %s", path, strerror (errno));
+        return -1;
+    }
     return n;
 }

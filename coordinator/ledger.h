@@ -37,9 +37,16 @@ int ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chun
                          const char *worker);
 
 /*  Reads ferry.chunk_commits for the run: rows_out[chunk_id] = committed
-    rows, or -1 where no committed row exists (n = number of chunks).
+    rows, or -1 where no committed row exists (n = number of chunks);
+    rejected_out (may be NULL) the records each chunk rejected.
     Returns 0/-1. */
-int ledger_committed_rows (ledger_t *self, const char *run_id, size_t n, int64_t *rows_out);
+int ledger_committed_rows (ledger_t *self, const char *run_id, size_t n, int64_t *rows_out,
+                           int64_t *rejected_out);
+
+/*  Writes the run's rejects (ferry.rejects) to `path`, one per line:
+    file:line: reason <TAB> raw record. Returns the count written, or -1
+    (logged). */
+int64_t ledger_write_rejects_file (ledger_t *self, const char *run_id, const char *path);
 
 /*  count(*) of a table into *rows. Returns 0/-1. */
 int ledger_count (ledger_t *self, const char *table, int64_t *rows);

@@ -13,6 +13,7 @@
 #include "copyjob.h"
 #include "dispatch.h"
 #include "exit_codes.h"
+#include "fileplan.h"
 #include "ledger.h"
 #include "log.h"
 #include "plan.h"
@@ -211,6 +212,10 @@ typedef struct {
     int64_t rows_source;
     bool snapshot_exact;
     bool plan_estimated;       /* --sequential: row count is the planner's estimate */
+    bool file;                 /* a file source (csv) */
+    char *file_columns;        /* JOB's csv_columns (owned) */
+    fileplan_t *fplan;
+    int64_t rejected;
 } run_t;
 
 static void
@@ -223,8 +228,10 @@ s_run_cleanup (run_t *r)
     }
     zsock_destroy (&r->router);
     free (r->endpoint);
+    free (r->file_columns);
     chunktab_destroy (&r->chunks);
     plan_destroy (&r->plan);
+    fileplan_destroy (&r->fplan);
     copyjob_destroy (&r->job);
     source_destroy (&r->source);
     ledger_destroy (&r->ledger);
@@ -232,6 +239,97 @@ s_run_cleanup (run_t *r)
     free (r->final_q);
     free (r->run_id);
     config_destroy (&r->cfg);
+}
+
+static void
+s_print_file_plan (run_t *r)
+{
+    printf ("plan for %s: %zu file(s), %" PRId64 " bytes, %" PRId64 " lines, %zu chunk(s)\n",
+            r->cfg->target.table, r->fplan->files, r->fplan->total_bytes, r->fplan->total_lines,
+            r->fplan->count);
+    printf ("%6s  %-40s %14s %14s %10s %10s\n", "chunk", "file", "offset", "bytes", "line", "lines");
+    for (size_t i = 0; i < r->fplan->count; i++) {
+        fileplan_range_t *p = &r->fplan->ranges[i];
+        printf ("%6zu  %-40s %14" PRId64 " %14" PRId64 " %10" PRId64 " %10" PRId64 "\n", i, p->path,
+                p->offset, p->length, p->first_line, p->est_rows);
+    }
+}
+
+/*  A file source: plan the files, map file columns to target columns,
+    check them against the final table (before any data moves). Returns 0
+    or -1 with message. */
+static int
+s_prepare_file (run_t *r, char *message, size_t size)
+{
+    config_t *cfg = r->cfg;
+    csv_format_t fmt = {
+        .delimiter = cfg->source.format.delimiter, .quote = cfg->source.format.quote,
+        .escape = cfg->source.format.escape, .header = cfg->source.format.header,
+        .null_marker = cfg->source.format.null_marker };
+    char err[1024];
+    r->fplan = fileplan_build (cfg->source.path, &fmt, cfg->pipeline.chunk_size,
+                               cfg->pipeline.min_rows_for_parallel, r->args->sequential,
+                               err, sizeof err);
+    if (!r->fplan) {
+        snprintf (message, size, "%s", err);
+        log_error ("%s", message);
+        return -1;
+    }
+    r->job = copyjob_from_config (cfg, r->run_id, "coordinator", r->staging ? r->staging : r->final_q);
+    char **targets = NULL;
+    int count = 0;
+    PGresult *res = NULL;
+    if (cfg->source.column_count > 0) {
+        targets = cfg->source.columns;
+        count = (int) cfg->source.column_count;
+    }
+    else if (r->fplan->header) {
+        targets = r->fplan->header;
+        count = r->fplan->header_count;
+    }
+    else {
+        /*  No header, no mapping: the file holds the table's columns in order. */
+        const char *params[1] = { cfg->target.table };
+        pg_conn_t *c = ledger_conn (r->ledger);
+        if (!c || pg_exec_params (c, "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
+                                  "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                                  1, params, &res) != 0) {
+            if (c)
+                ledger_log_error (r->ledger, cfg->target.table);
+            snprintf (message, size, "cannot read the columns of %s", cfg->target.table);
+            return -1;
+        }
+        count = PQntuples (res);
+        targets = xcalloc ((size_t) count + 1, sizeof *targets);
+        for (int i = 0; i < count; i++)
+            targets[i] = PQgetvalue (res, i, 0);
+    }
+    for (int i = 0; i < count; i++)
+        if (targets[i] && strchr (targets[i], PROTOCOL_COLUMN_SEP)) {
+            snprintf (message, size, "column %d: the name holds a control character (0x1f)", i + 1);
+            log_error ("%s", message);
+            if (res) {
+                free (targets);
+                PQclear (res);
+            }
+            return -1;
+        }
+    copyjob_set_file_columns (r->job, targets, count);
+    if (res) {
+        free (targets);
+        PQclear (res);
+    }
+    bool retryable = false;
+    pg_conn_t *c = ledger_conn (r->ledger);
+    if (!c || copyjob_prepare_csv (r->job, c, err, sizeof err, &retryable) != 0) {
+        snprintf (message, size, "%s", c ? err : "target unreachable");
+        log_error ("%s", message);
+        return -1;
+    }
+    log_info ("%zu file(s), %" PRId64 " bytes, %" PRId64 " lines; %d file column(s), %d loaded",
+              r->fplan->files, r->fplan->total_bytes, r->fplan->total_lines,
+              r->job->nfile_columns, r->job->nfields);
+    return 0;
 }
 
 static void
@@ -254,8 +352,10 @@ s_verify (run_t *r, int64_t *loaded, char *err, size_t errlen)
 {
     size_t n = chunktab_size (r->chunks);
     int64_t *ledger_rows = xcalloc (n + 1, sizeof *ledger_rows);
+    int64_t *ledger_rejected = xcalloc (n + 1, sizeof *ledger_rejected);
     int rc = -1;
-    if (ledger_committed_rows (r->ledger, r->run_id, n, ledger_rows) != 0) {
+    r->rejected = 0;
+    if (ledger_committed_rows (r->ledger, r->run_id, n, ledger_rows, ledger_rejected) != 0) {
         snprintf (err, errlen, "cannot read the ledger to verify the run");
         goto done;
     }
@@ -271,8 +371,16 @@ s_verify (run_t *r, int64_t *loaded, char *err, size_t errlen)
                       PRId64, i, c->rows, ledger_rows[i]);
             goto done;
         }
-        if (c->rows_from_ledger)
+        if (!c->rows_from_ledger && c->rejected != ledger_rejected[i]) {
+            snprintf (err, errlen, "chunk %zu: worker reported %" PRId64 " rejects, ledger holds %"
+                      PRId64, i, c->rejected, ledger_rejected[i]);
+            goto done;
+        }
+        if (c->rows_from_ledger) {
             c->rows = ledger_rows[i];
+            c->rejected = ledger_rejected[i];
+        }
+        r->rejected += ledger_rejected[i];
         sum_ledger += ledger_rows[i];
     }
     /*  The rows in staging are checked inside the publish transaction
@@ -288,6 +396,7 @@ s_verify (run_t *r, int64_t *loaded, char *err, size_t errlen)
     rc = 0;
 done:
     free (ledger_rows);
+    free (ledger_rejected);
     return rc;
 }
 
@@ -309,7 +418,7 @@ s_tick (void *arg)
     if (t->spawn)
         spawner_reap (t->spawn, true);
     int64_t now = util_now_ms ();
-    if (source_snapshot (t->source) && now - t->last_check >= 2000) {
+    if (t->source && source_snapshot (t->source) && now - t->last_check >= 2000) {
         t->last_check = now;
         if (!source_snapshot_alive (t->source)) {
             char msg[512];
@@ -367,7 +476,7 @@ s_resume_prepare (run_t *r, const retry_policy_t *policy, char *message, size_t 
         goto done;
     }
     int64_t *rows = xcalloc ((size_t) n, sizeof *rows);
-    if (ledger_committed_rows (r->ledger, r->run_id, (size_t) n, rows) != 0) {
+    if (ledger_committed_rows (r->ledger, r->run_id, (size_t) n, rows, NULL) != 0) {
         free (rows);
         goto done;
     }
@@ -423,11 +532,7 @@ s_run (args_t *args)
         log_error ("%s", err);
         return EXIT_CODE_BAD_CONFIG;
     }
-    if (r.cfg->source.kind != SOURCE_KIND_POSTGRES) {
-        log_error ("%s: source.kind: csv sources are not supported yet", args->job);
-        config_destroy (&r.cfg);
-        return EXIT_CODE_BAD_CONFIG;
-    }
+    r.file = r.cfg->source.kind == SOURCE_KIND_CSV;
     r.run_id = args->run_id ? xstrdup (args->run_id) : util_run_id_new ();
     log_set_ident (r.run_id);
     r.final_q = pg_quote_qualified (r.cfg->target.table);
@@ -450,36 +555,50 @@ s_run (args_t *args)
         goto out;
     }
     /*  2. Source: the consistent cut, and the column check. */
-    bool shared = r.cfg->source.snapshot == SNAPSHOT_SHARED;
-    r.source = source_new (r.cfg->source.conninfo);
-    if (source_open (r.source, &policy, shared && !plan_only, &s_stop) != 0) {
-        exit_code = pg_is_connected (source_conn (r.source)) ? EXIT_CODE_FAILED : EXIT_CODE_SOURCE;
-        goto out;
+    bool shared = !r.file && r.cfg->source.snapshot == SNAPSHOT_SHARED;
+    if (r.file) {
+        if (s_prepare_file (&r, message, sizeof message) != 0)
+            goto out;
     }
-    r.job = copyjob_from_config (r.cfg, r.run_id, "coordinator", r.final_q);
-    bool retryable = false;
-    if (copyjob_prepare (r.job, source_conn (r.source), ledger_conn (r.ledger), err, sizeof err,
-                         &retryable) != 0) {
-        log_error ("%s", err);
-        snprintf (message, sizeof message, "%s", err);
-        goto out;
+    else {
+        r.source = source_new (r.cfg->source.conninfo);
+        if (source_open (r.source, &policy, shared && !plan_only, &s_stop) != 0) {
+            exit_code = pg_is_connected (source_conn (r.source)) ? EXIT_CODE_FAILED
+                                                                 : EXIT_CODE_SOURCE;
+            goto out;
+        }
+        r.job = copyjob_from_config (r.cfg, r.run_id, "coordinator", r.final_q);
+        bool retryable = false;
+        if (copyjob_prepare (r.job, source_conn (r.source), ledger_conn (r.ledger), err,
+                             sizeof err, &retryable) != 0) {
+            log_error ("%s", err);
+            snprintf (message, sizeof message, "%s", err);
+            goto out;
+        }
+        if (!r.job->binary)
+            log_info ("column types differ (%s): chunks move as text COPY, the target casts",
+                      r.job->text_columns);
     }
-    if (!r.job->binary)
-        log_info ("column types differ (%s): chunks move as text COPY, the target casts",
-                  r.job->text_columns);
 
     if (resume) {
         int rrc = s_resume_prepare (&r, &policy, message, sizeof message, &exit_code);
         if (rrc != 0)
             goto out;
+        if (exit_code == EXIT_CODE_OK) {
+            /*  Already published: leave its record and report alone. */
+            s_run_cleanup (&r);
+            return EXIT_CODE_OK;
+        }
         run_recorded = true;
-        if (exit_code == EXIT_CODE_OK)
-            goto out;           /* already published: nothing to do */
     }
     else {
         /*  3. Plan. */
         int64_t null_keys = 0;
-        if (args->sequential) {
+        if (r.file) {
+            r.plan = plan_single (r.fplan->total_lines);   /* for totals only */
+            r.plan_estimated = true;
+        }
+        else if (args->sequential) {
             /*  One chunk reads everything: its row count is the source count
                 (in the shared snapshot), so no counting pass is needed. */
             int64_t estimate = 0;
@@ -507,7 +626,10 @@ s_run (args_t *args)
             }
         }
         if (plan_only) {
-            s_print_plan (&r);
+            if (r.file)
+                s_print_file_plan (&r);
+            else
+                s_print_plan (&r);
             exit_code = EXIT_CODE_OK;
             goto out;
         }
@@ -531,16 +653,34 @@ s_run (args_t *args)
             goto out;
         }
         r.chunks = chunktab_new (&policy, retry_seed ());
-        for (size_t i = 0; i < r.plan->count && (r.rows_source > 0 || r.plan_estimated); i++)
-            chunktab_add (r.chunks, r.plan->ranges[i].lo, r.plan->ranges[i].hi, r.plan->ranges[i].est_rows);
+        if (r.file)
+            for (size_t i = 0; i < r.fplan->count; i++) {
+                fileplan_range_t *f = &r.fplan->ranges[i];
+                chunktab_add_file (r.chunks, f->path, f->offset, f->length, f->first_line,
+                                   f->est_rows);
+            }
+        else
+            for (size_t i = 0; i < r.plan->count && (r.rows_source > 0 || r.plan_estimated); i++)
+                chunktab_add (r.chunks, r.plan->ranges[i].lo, r.plan->ranges[i].hi,
+                              r.plan->ranges[i].est_rows);
         if (ledger_write_plan (r.ledger, r.run_id, r.chunks) != 0
         ||  ledger_set_status (r.ledger, r.run_id, "loading") != 0)
             goto out;
-        log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s COPY, publish %s)",
-                  r.plan->count, r.plan_estimated ? "about " : "", r.plan->total_rows,
-                  r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
+        if (r.file)
+            log_info ("planned %zu chunk(s) over %zu file(s), about %" PRId64 " records "
+                      "(publish %s)", chunktab_size (r.chunks), r.fplan->files,
+                      r.fplan->total_lines, direct ? "direct" : "merge");
+        else
+            log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s COPY, publish %s)",
+                      r.plan->count, r.plan_estimated ? "about " : "", r.plan->total_rows,
+                      r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
 
     }
+    /*  Without a shared snapshot nothing needs the planning transaction:
+        don't hold it open (and hold back vacuum) for the whole load. */
+    if (r.source && !shared)
+        source_close (r.source);
+
     /*  4. Load. */
     t_load = util_now_s ();
     if (!chunktab_all_done (r.chunks)) {
@@ -558,14 +698,30 @@ s_run (args_t *args)
             port = colon ? atoi (colon + 1) : 0;
         }
         r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, port);
-        bool local = s_endpoint_is_local (r.endpoint);
+        /*  Judge the BIND address: a wildcard (0.0.0.0, *) accepts remote
+            peers even though local workers reach it on 127.0.0.1. */
+        bool local = s_endpoint_is_local (r.cfg->cluster.bind);
 
         protocol_job_t *pj = &r.pjob;
         pj->source_conninfo = local ? r.cfg->source.conninfo : NULL;
         pj->target_conninfo = local ? r.cfg->target.conninfo : NULL;
         pj->query = r.cfg->source.query;
         pj->key = r.job->key;
-        pj->snapshot = (char *) source_snapshot (r.source);
+        pj->snapshot = r.source ? (char *) source_snapshot (r.source) : NULL;
+        char *file_columns = NULL;
+        if (r.file) {
+            pj->source_kind = "csv";
+            pj->source_conninfo = NULL;
+            pj->query = NULL;
+            pj->key = NULL;
+            pj->csv_delimiter = (unsigned char) r.cfg->source.format.delimiter;
+            pj->csv_quote = (unsigned char) r.cfg->source.format.quote;
+            pj->csv_escape = (unsigned char) r.cfg->source.format.escape;
+            pj->csv_header = r.cfg->source.format.header;
+            pj->csv_null = r.cfg->source.format.null_marker;
+            pj->csv_encoding = r.cfg->source.format.encoding;
+            pj->csv_columns = file_columns = copyjob_file_columns_joined (r.job);
+        }
         pj->copy_table = direct ? r.final_q : r.staging;
         pj->final_table = r.cfg->target.table;
         pj->processors = r.cfg->pipeline.processors;
@@ -580,6 +736,9 @@ s_run (args_t *args)
 
         r.dispatch = dispatch_new (r.router, r.run_id, pj, r.chunks, r.ledger,
                                    r.cfg->cluster.heartbeat_ms, r.cfg->cluster.liveness, &s_stop);
+        r.file_columns = file_columns;
+        if (r.file)
+            dispatch_set_max_errors (r.dispatch, r.cfg->source.max_errors);
         if (args->local_workers > 0) {
             char *bin = spawner_find_worker ();
             if (!bin)
@@ -588,6 +747,10 @@ s_run (args_t *args)
             if (args->sequential)
                 slots = 1;
             r.spawn = spawner_new (bin, r.endpoint, (int) args->local_workers, slots, r.run_id);
+            /*  Local workers get the conninfos through their environment
+                (never argv, never the wire), whatever the bind address. */
+            spawner_set_dsns (r.spawn, r.file ? NULL : r.cfg->source.conninfo,
+                              r.cfg->target.conninfo);
             free (bin);
             if (spawner_start (r.spawn) != 0)
                 goto out;
@@ -621,6 +784,12 @@ s_run (args_t *args)
                 log_error ("run %s interrupted; nothing was published. Resume with: "
                            "ferry-coordinator resume %s --job %s", r.run_id, r.run_id, args->job);
             }
+            else if (direct)
+                log_error ("run %s failed: %s. publish is direct: the rows of the chunks "
+                           "committed so far are in %s (direct is not atomic; see "
+                           "ferry.chunk_commits); once the cause is fixed: ferry-coordinator "
+                           "resume %s --job %s", r.run_id, message, r.cfg->target.table,
+                           r.run_id, args->job);
             else
                 log_error ("run %s failed: %s; nothing was published (staging kept for "
                            "inspection; once the cause is fixed: ferry-coordinator resume %s "
@@ -628,7 +797,8 @@ s_run (args_t *args)
             goto out;
         }
     }
-    source_close (r.source);
+    if (r.source)
+        source_close (r.source);
     t_loaded = util_now_s ();
 
     /*  5. Every row accounted for, then publish. */
@@ -638,7 +808,33 @@ s_run (args_t *args)
         goto out;
     }
     if (r.plan_estimated)
-        r.rows_source = loaded;     /* the one chunk read the whole source */
+        r.rows_source = loaded + r.rejected;  /* what the chunks read is the source */
+    if (r.file) {
+        if (r.cfg->source.rejects_file) {
+            int64_t n = ledger_write_rejects_file (r.ledger, r.run_id, r.cfg->source.rejects_file);
+            if (n >= 0 && r.rejected > 0)
+                log_info ("%" PRId64 " rejected record(s) written to %s", n,
+                          r.cfg->source.rejects_file);
+        }
+        double rate = r.rows_source > 0 ? (double) r.rejected / (double) r.rows_source : 0;
+        if (r.rejected > 0)
+            log_warn ("%" PRId64 " of %" PRId64 " records rejected (%.3f%%); reasons in "
+                      "ferry.rejects (run %s)", r.rejected, r.rows_source, 100.0 * rate, r.run_id);
+        if (r.cfg->source.max_errors >= 0 && r.rejected > r.cfg->source.max_errors) {
+            snprintf (message, sizeof message, "source.max_errors: %" PRId64 " records rejected "
+                      "(limit %" PRId64 "); nothing was published", r.rejected,
+                      r.cfg->source.max_errors);
+            log_error ("%s", message);
+            goto out;
+        }
+        if (rate > r.cfg->source.max_error_rate) {
+            snprintf (message, sizeof message, "source.max_error_rate: %.4f of the records were "
+                      "rejected (limit %.4f); nothing was published", rate,
+                      r.cfg->source.max_error_rate);
+            log_error ("%s", message);
+            goto out;
+        }
+    }
     if (!direct) {
         if (publish_merge (r.ledger, r.cfg, r.job, r.staging, r.run_id, loaded, &pub, err, sizeof err) != 0) {
             snprintf (message, sizeof message, "%s", err);
@@ -665,6 +861,7 @@ out:
             .run_id = r.run_id, .status = status, .publish = direct ? "direct" : "merge",
             .strategy = pub.strategy, .atomic = !direct, .message = message[0] ? message : NULL,
             .rows_source = r.rows_source, .rows_loaded = loaded,
+            .rows_rejected = r.file ? r.rejected : -1,
             .wall_seconds = now - t_start,
             .load_seconds = t_load > 0 ? (t_loaded > 0 ? t_loaded : now) - t_load : 0,
             .merge_seconds = pub.seconds, .chunks = r.chunks,

@@ -162,6 +162,17 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
         s_fail (c, err, errlen, "publish BEGIN");
         goto cleanup;
     }
+    /*  Lock out concurrent writers first: the emptiness and key checks
+        below must still hold when the statement runs. */
+    {
+        char *q = util_strdupf ("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", final);
+        int lrc = pg_exec (c, q);
+        free (q);
+        if (lrc != 0) {
+            s_fail (c, err, errlen, "publish: locking the final table");
+            goto rollback;
+        }
+    }
     /*  A unique index whose columns are exactly the merge key. */
     bool unique = false, empty = false;
     {
@@ -183,16 +194,6 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
         empty = PQgetvalue (res, 0, 1)[0] == 't';
         PQclear (res);
         res = NULL;
-    }
-    /*  Lock out concurrent writers for the check-then-write below. */
-    {
-        char *q = util_strdupf ("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", final);
-        int lrc = pg_exec (c, q);
-        free (q);
-        if (lrc != 0) {
-            s_fail (c, err, errlen, "publish: locking the final table");
-            goto rollback;
-        }
     }
     on_match_t on_match = cfg->target.on_match;
     bool statement_catches_dups = unique && (empty || on_match == ON_MATCH_UPDATE
@@ -321,9 +322,13 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
     }
     if (pg_exec_params (c, sql.s, 0, NULL, &res) != 0) {
         const pg_error_t *e = pg_conn_error (c);
-        if (strcmp (e->sqlstate, "23505") == 0 || strcmp (e->sqlstate, "21000") == 0)
-            snprintf (err, errlen, "the source holds duplicate merge keys (%s): [%s] %s%s%s; "
-                      "nothing was published", keys.s, e->sqlstate, e->message,
+        if (strcmp (e->sqlstate, "21000") == 0)
+            snprintf (err, errlen, "the source holds duplicate merge keys (%s): [%s] %s; "
+                      "nothing was published", keys.s, e->sqlstate, e->message);
+        else if (strcmp (e->sqlstate, "23505") == 0)
+            snprintf (err, errlen, "a unique constraint of %s refused the rows (duplicate merge "
+                      "keys in the source, or another unique column): [%s] %s%s%s; nothing was "
+                      "published", cfg->target.table, e->sqlstate, e->message,
                       e->detail[0] ? ": " : "", e->detail);
         else
             s_fail (c, err, errlen, "publish");

@@ -100,6 +100,8 @@ report_print (const report_t *r, FILE *out)
     if (r->rows_source >= 0)
         fprintf (out, "  rows (source)   %" PRId64 "\n", r->rows_source);
     fprintf (out, "  rows loaded     %" PRId64 "\n", r->rows_loaded);
+    if (r->rows_rejected >= 0)
+        fprintf (out, "  rows rejected   %" PRId64 " (in ferry.rejects)\n", r->rows_rejected);
     fprintf (out, "  chunks          %zu (%zu retried)\n", nchunks,
              r->chunks ? chunktab_retried (r->chunks) : 0);
     fprintf (out, "  wall            %.2f s (load %.2f s, publish %.2f s)\n",
@@ -173,6 +175,9 @@ report_json (const report_t *r)
         fprintf (f, ", \"rows_source\": %" PRId64, r->rows_source);
     else
         fputs (", \"rows_source\": null", f);
+    if (r->rows_rejected >= 0)
+        fprintf (f, ", \"rows_read\": %" PRId64 ", \"rows_rejected\": %" PRId64,
+                 r->rows_loaded + r->rows_rejected, r->rows_rejected);
     fprintf (f, ", \"rows_loaded\": %" PRId64 ", \"chunks_total\": %zu, \"chunks_retried\": %zu",
              r->rows_loaded, nchunks, r->chunks ? chunktab_retried (r->chunks) : 0);
     fprintf (f, ", \"wall_seconds\": %.3f, \"load_seconds\": %.3f, \"merge_seconds\": %.3f",

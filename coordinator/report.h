@@ -25,6 +25,7 @@ typedef struct {
     const char *message;        /* failure reason or NULL */
     int64_t rows_source;        /* -1 when unknown */
     int64_t rows_loaded;
+    int64_t rows_rejected;      /* file sources; -1 otherwise */
     double wall_seconds;
     double load_seconds;
     double merge_seconds;

@@ -24,6 +24,8 @@ struct spawner_t {
     int slots;
     pid_t *pids;
     int restarts_left;
+    char *source_dsn;          /* "FERRY_SOURCE_DSN=..." or NULL */
+    char *target_dsn;
 };
 
 static bool
@@ -102,9 +104,44 @@ spawner_destroy (spawner_t **self_p)
         free (self->endpoint);
         free (self->run_id);
         free (self->pids);
+        free (self->source_dsn);
+        free (self->target_dsn);
         free (self);
         *self_p = NULL;
     }
+}
+
+void
+spawner_set_dsns (spawner_t *self, const char *source, const char *target)
+{
+    free (self->source_dsn);
+    free (self->target_dsn);
+    self->source_dsn = source ? util_strdupf ("FERRY_SOURCE_DSN=%s", source) : NULL;
+    self->target_dsn = target ? util_strdupf ("FERRY_TARGET_DSN=%s", target) : NULL;
+}
+
+/*  environ with our DSN variables replacing any inherited ones. Caller
+    frees the array (not the strings). */
+static char **
+s_child_env (spawner_t *self)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = xcalloc (n + 3, sizeof *env);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if ((self->source_dsn && strncmp (environ[i], "FERRY_SOURCE_DSN=", 17) == 0)
+        ||  (self->target_dsn && strncmp (environ[i], "FERRY_TARGET_DSN=", 17) == 0))
+            continue;
+        env[k++] = environ[i];
+    }
+    if (self->source_dsn)
+        env[k++] = self->source_dsn;
+    if (self->target_dsn)
+        env[k++] = self->target_dsn;
+    env[k] = NULL;
+    return env;
 }
 
 static int
@@ -116,7 +153,9 @@ s_start_one (spawner_t *self, int i)
     char *argv[] = { self->bin, "--coordinator", self->endpoint, "--name", name,
                      "--slots", slots, "--orphan-exit", NULL };
     pid_t pid;
-    int rc = posix_spawn (&pid, self->bin, NULL, NULL, argv, environ);
+    char **env = s_child_env (self);
+    int rc = posix_spawn (&pid, self->bin, NULL, NULL, argv, env);
+    free (env);
     if (rc != 0) {
         log_error ("starting %s: %s", self->bin, strerror (rc));
         return -1;

@@ -22,6 +22,10 @@ spawner_t *spawner_new (const char *worker_bin, const char *endpoint, int count,
                     const char *run_id);
 void spawner_destroy (spawner_t **self_p);
 
+/*  Conninfos handed to the workers as FERRY_SOURCE_DSN / FERRY_TARGET_DSN
+    in their environment (copied; NULL leaves the variable as inherited). */
+void spawner_set_dsns (spawner_t *self, const char *source, const char *target);
+
 /*  Starts every worker. Returns 0 or -1 (logged). */
 int spawner_start (spawner_t *self);
 

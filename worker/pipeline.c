@@ -18,13 +18,61 @@ batch_new (size_t cap)
     b->len = 0;
     b->cap = cap;
     b->rows = 0;
+    b->first_line = 0;
+    b->lines = NULL;
+    b->rejects = NULL;
+    b->nrejects = 0;
     return b;
 }
 
 void
 batch_free (void *batch)
 {
-    free (batch);
+    batch_t *b = batch;
+    if (!b)
+        return;
+    free (b->lines);
+    reject_free_list (&b->rejects);
+    free (b);
+}
+
+batch_t *
+batch_reserve (batch_t *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return b;
+    size_t cap = b->cap * 2 > b->len + more ? b->cap * 2 : b->len + more;
+    b = xrealloc (b, sizeof *b + cap);
+    b->cap = cap;
+    return b;
+}
+
+reject_t *
+reject_new (int64_t line, const char *raw, size_t rawlen, const char *reason)
+{
+    size_t rl = strlen (reason);
+    reject_t *r = xmalloc (sizeof *r + rl + 1);
+    r->next = NULL;
+    r->line = line;
+    r->rawlen = rawlen;
+    r->raw = xmalloc (rawlen + 1);
+    memcpy (r->raw, raw, rawlen);
+    r->raw[rawlen] = 0;
+    memcpy (r->reason, reason, rl + 1);
+    return r;
+}
+
+void
+reject_free_list (reject_t **list_p)
+{
+    reject_t *r = *list_p;
+    while (r) {
+        reject_t *next = r->next;
+        free (r->raw);
+        free (r);
+        r = next;
+    }
+    *list_p = NULL;
 }
 
 slot_t *
@@ -103,7 +151,7 @@ static int
 s_attempt (attempt_t *a, const char *token)
 {
     if (s_ensure_connected (a, a->slot->target) != 0
-    ||  s_ensure_connected (a, a->slot->source) != 0)
+    ||  (a->job->kind != SOURCE_KIND_CSV && s_ensure_connected (a, a->slot->source) != 0))
         return -1;
     atomic_store (&a->slot->rows_done, 0);
     atomic_store (&a->slot->bytes_done, 0);
@@ -112,22 +160,27 @@ s_attempt (attempt_t *a, const char *token)
     a->processed = queue_new ((size_t) a->job->processed_queue_max,
                               a->job->processors, batch_free);
     int rc = -1;
+    bool file = a->job->kind == SOURCE_KIND_CSV;
     if (writer_begin (a, token) != 0)
         goto done;
-    if (reader_begin (a) != 0) {
+    if ((file ? reader_file_begin (a) : reader_begin (a)) != 0) {
         writer_abort (a);
-        pg_disconnect (a->slot->source);
+        if (!file)
+            pg_disconnect (a->slot->source);
         goto done;
     }
 
     int nproc = a->job->processors;
     pthread_t reader, writer, procs[64];
-    bool reader_ok = pthread_create (&reader, NULL, reader_thread, a) == 0;
+    bool reader_ok = pthread_create (&reader, NULL, file ? reader_file_thread : reader_thread,
+                                     a) == 0;
     int started = 0;
     for (int i = 0; i < nproc && i < 64; i++)
-        if (pthread_create (&procs[i], NULL, processor_thread, a) == 0)
+        if (pthread_create (&procs[i], NULL, file ? processor_file_thread : processor_thread,
+                            a) == 0)
             started++;
-    bool writer_ok = pthread_create (&writer, NULL, writer_thread, a) == 0;
+    bool writer_ok = pthread_create (&writer, NULL, file ? writer_file_thread : writer_thread,
+                                     a) == 0;
     if (!reader_ok || started < nproc || !writer_ok) {
         attempt_fail (a, "53000", true, "cannot start pipeline threads");
         /*  Stages that did start unwind on the aborted queues. A missing
@@ -142,13 +195,16 @@ s_attempt (attempt_t *a, const char *token)
     if (writer_ok)
         pthread_join (writer, NULL);
 
-    reader_end (a);
+    if (file)
+        reader_file_end (a);
+    else
+        reader_end (a);
     if (a->failed) {
         writer_abort (a);
         goto done;
     }
     int64_t t0 = util_now_ms ();
-    rc = writer_commit (a);
+    rc = file ? writer_file_commit (a) : writer_commit (a);
     a->commit_ms = util_now_ms () - t0;
 
 done:
@@ -214,6 +270,7 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
         a.slot = slot;
         a.spec = spec;
         a.stop = stop;
+        a.fd = -1;
         pthread_mutex_init (&a.error_lock, NULL);
         int rc = s_attempt (&a, token);
         pthread_mutex_destroy (&a.error_lock);
@@ -224,14 +281,21 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
         result->retries = retry;
 
         if (rc == 0) {
+            bool file = job->kind == SOURCE_KIND_CSV;
             result->status = CHUNK_OK;
-            result->rows = a.rows_read;
+            result->rows = file ? a.rows_written : a.rows_read;
+            result->rejected = a.rejected;
             result->bytes = a.bytes_read;
             result->checksum = a.checksum;
             double secs = (double) (util_now_ms () - started) / 1000.0;
-            log_info ("chunk %" PRId64 " committed: %" PRId64 " rows, %.1f MB in %.2fs "
-                      "(%s COPY, %d retries)", spec->chunk_id, a.rows_read,
-                      (double) a.bytes_read / 1e6, secs, job->binary ? "binary" : "text", retry);
+            if (file)
+                log_info ("chunk %" PRId64 " committed: %" PRId64 " rows, %" PRId64 " rejected, "
+                          "%.1f MB of %s in %.2fs (%d retries)", spec->chunk_id, result->rows,
+                          a.rejected, (double) a.bytes_read / 1e6, spec->path, secs, retry);
+            else
+                log_info ("chunk %" PRId64 " committed: %" PRId64 " rows, %.1f MB in %.2fs "
+                          "(%s COPY, %d retries)", spec->chunk_id, a.rows_read,
+                          (double) a.bytes_read / 1e6, secs, job->binary ? "binary" : "text", retry);
             log_set_chunk (-1);
             return 0;
         }
@@ -269,7 +333,7 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
             result->status = a.retryable ? CHUNK_RETRIES_EXHAUSTED : CHUNK_FAILED;
             snprintf (result->message, sizeof result->message, "chunk %" PRId64 " %s: %s",
                       spec->chunk_id,
-                      a.retryable ? "failed after all retries" : "failed", a.message);
+                      a.retryable && retry > 0 ? "failed after all retries" : "failed", a.message);
             log_error ("%s", result->message);
             log_set_chunk (-1);
             return -1;

@@ -41,11 +41,18 @@ typedef struct {
     int32_t attempt;
     const char *lo;            /* borrowed; NULL = unbounded */
     const char *hi;
+    /* file sources: the byte range [offset, offset + length) of path,
+       starting at physical line first_line */
+    const char *path;          /* borrowed; NULL for key ranges */
+    int64_t offset;
+    int64_t length;
+    int64_t first_line;
 } chunk_spec_t;
 
 typedef struct {
     chunk_status_t status;
-    int64_t rows;
+    int64_t rows;              /* rows committed */
+    int64_t rejected;          /* file sources: records rejected (in ferry.rejects) */
     int64_t bytes;
     uint64_t checksum;
     int64_t read_ms, process_ms, write_ms, commit_ms;
@@ -77,15 +84,40 @@ int pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
 
 /* ---- shared between the stage files (reader.c, processor.c, writer.c) ---- */
 
+/*  A rejected input record (file sources), on its way to ferry.rejects. */
+typedef struct reject_t {
+    struct reject_t *next;
+    int64_t line;
+    size_t rawlen;
+    char *raw;
+    char reason[];
+} reject_t;
+
+/*  Rows in flight. PostgreSQL sources: whole binary or text COPY tuples.
+    File sources: the reader's batches hold whole records of the file
+    (first_line is the line of the first); the processors' batches hold
+    COPY text rows, the file line of each row, and the records they
+    rejected. */
 typedef struct {
     size_t len;
     size_t cap;
     uint32_t rows;
+    int64_t first_line;
+    int64_t *lines;            /* processed file batches: line of each row */
+    reject_t *rejects;         /* processed file batches */
+    uint32_t nrejects;
     char data[];
 } batch_t;
 
 batch_t *batch_new (size_t cap);
 void batch_free (void *batch);
+
+/*  Makes room for `more` bytes; may move the batch. Can't fail. */
+batch_t *batch_reserve (batch_t *batch, size_t more);
+
+/*  A new reject (raw copied). Can't fail. */
+reject_t *reject_new (int64_t line, const char *raw, size_t rawlen, const char *reason);
+void reject_free_list (reject_t **list_p);
 
 /*  The state of one attempt, shared by its stage threads. */
 typedef struct {
@@ -110,6 +142,10 @@ typedef struct {
     /* writer */
     int64_t rows_written, bytes_written, write_ms;
     int64_t commit_ms;
+    /* file sources */
+    int fd;                    /* the source file, -1 when closed */
+    int64_t records_read;      /* reader: records (excluding blank lines) */
+    int64_t rejected;          /* writer: records rejected (processors + server) */
 } attempt_t;
 
 /*  Records the first error of the attempt and aborts both queues so every
@@ -127,6 +163,14 @@ void reader_end (attempt_t *a);          /* COMMIT the read-only transaction */
 
 /* processor.c */
 void *processor_thread (void *a);
+
+/* reader_file.c, processor_file.c, writer_file.c: file sources */
+int reader_file_begin (attempt_t *a);
+void *reader_file_thread (void *a);
+void reader_file_end (attempt_t *a);
+void *processor_file_thread (void *a);
+void *writer_file_thread (void *a);
+int writer_file_commit (attempt_t *a);
 
 /* writer.c */
 int writer_begin (attempt_t *a, const char *token);   /* BEGIN, ledger fence, COPY IN */

@@ -1,7 +1,8 @@
 /*  worker/session.c: see session.h.
 
     Slot actors (zactor), one per slot. Pipe protocol:
-        session -> slot   "RUN" chunk_id attempt lo hi   (lo/hi: "N" = none, "V<text>")
+        session -> slot   "RUN" chunk_id attempt lo hi path offset length first_line
+                          (lo/hi/path: "N" = none, "V<text>")
         slot -> session   "RESULT" chunk_id attempt <chunk_result_t bytes>
     plus czmq's "$TERM". A slot owns its two connections (slot_t) and
     blocks in pipeline_run_chunk while a chunk runs; the abort flag, shared
@@ -37,13 +38,19 @@ s_slot_actor (zsock_t *pipe, void *arg)
         if (!msg)
             break;
         char *command = zmsg_popstr (msg);
-        if (command && streq (command, "RUN") && zmsg_size (msg) == 4) {
+        if (command && streq (command, "RUN") && zmsg_size (msg) == 8) {
             char *id = zmsg_popstr (msg), *att = zmsg_popstr (msg);
             char *lo = zmsg_popstr (msg), *hi = zmsg_popstr (msg);
+            char *path = zmsg_popstr (msg), *off = zmsg_popstr (msg);
+            char *len = zmsg_popstr (msg), *line = zmsg_popstr (msg);
             chunk_spec_t spec = { .chunk_id = strtoll (id, NULL, 10),
                                   .attempt = (int32_t) strtol (att, NULL, 10),
                                   .lo = lo[0] == 'V' ? lo + 1 : NULL,
-                                  .hi = hi[0] == 'V' ? hi + 1 : NULL };
+                                  .hi = hi[0] == 'V' ? hi + 1 : NULL,
+                                  .path = path[0] == 'V' ? path + 1 : NULL,
+                                  .offset = strtoll (off, NULL, 10),
+                                  .length = strtoll (len, NULL, 10),
+                                  .first_line = strtoll (line, NULL, 10) };
             chunk_result_t result;
             pipeline_run_chunk (args->job, args->slot, &spec, &result, args->abort);
             zmsg_t *reply = zmsg_new ();
@@ -55,6 +62,7 @@ s_slot_actor (zsock_t *pipe, void *arg)
                 log_warn ("slot: cannot report chunk %s", id);
             zmsg_destroy (&reply);
             free (id); free (att); free (lo); free (hi);
+            free (path); free (off); free (len); free (line);
         }
         bool term = command && streq (command, "$TERM");
         free (command);
@@ -89,6 +97,8 @@ typedef struct {
     slotrec_t *slots;
     bool stopping;
     int reconnects;
+    protocol_job_t *pending_job;   /* a JOB that waits for the old run's chunks */
+    char *pending_run_id;
     uint64_t rng;
 } self_t;
 
@@ -161,36 +171,29 @@ s_any_busy (self_t *self)
     return false;
 }
 
-static void
-s_on_job (self_t *self, protocol_msg_t *msg)
+/*  Connects, describes and checks the job, then starts the slots.
+    Returns 0, or -1 with prepare_error set (prepare_retryable says whether
+    trying again later may help: the next ASSIGN does). */
+static int
+s_prepare (self_t *self)
 {
-    self->heartbeat_ms = msg->heartbeat_ms > 0 ? msg->heartbeat_ms : 1000;
-    self->liveness = msg->liveness > 0 ? msg->liveness : 5;
-    if (self->run_id && streq (self->run_id, msg->run_id) && self->job)
-        return;                 /* the same run after a reconnect: keep going */
-    if (s_any_busy (self)) {
-        log_warn ("JOB for run %s while chunks of run %s still run; finishing those first",
-                  msg->run_id, self->run_id);
-        return;
-    }
-    s_slots_destroy (self);
-    copyjob_destroy (&self->job);
-    free (self->run_id);
-    self->run_id = xstrdup (msg->run_id);
     self->prepare_error[0] = 0;
     char err[1024];
-    self->job = copyjob_from_protocol (msg->job, msg->run_id, self->name, err, sizeof err);
-    if (!self->job) {
-        snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
-        self->prepare_retryable = false;
-        log_error ("%s", err);
-        return;
-    }
-    /*  The coordinator retries (and may move the chunk elsewhere). */
-    self->job->retry.max_retries = 0;
     slot_t *probe = slot_new (self->job);
     bool retryable = false;
-    if (pg_connect (probe->source, NULL, self->stop) != 0
+    bool file = self->job->kind == SOURCE_KIND_CSV;
+    if (file) {
+        if (pg_connect (probe->target, NULL, self->stop) != 0) {
+            snprintf (self->prepare_error, sizeof self->prepare_error, "%s",
+                      pg_conn_error (probe->target)->message);
+            self->prepare_retryable = pg_conn_error (probe->target)->retryable;
+        }
+        else if (copyjob_prepare_csv (self->job, probe->target, err, sizeof err, &retryable) != 0) {
+            snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
+            self->prepare_retryable = retryable;
+        }
+    }
+    else if (pg_connect (probe->source, NULL, self->stop) != 0
     ||  pg_connect (probe->target, NULL, self->stop) != 0) {
         const pg_error_t *e = pg_is_connected (probe->source) ? pg_conn_error (probe->target)
                                                               : pg_conn_error (probe->source);
@@ -204,8 +207,9 @@ s_on_job (self_t *self, protocol_msg_t *msg)
     }
     slot_destroy (&probe);
     if (self->prepare_error[0]) {
-        log_error ("run %s: %s", msg->run_id, self->prepare_error);
-        return;
+        log_error ("run %s: %s%s", self->run_id, self->prepare_error,
+                   self->prepare_retryable ? " (will try again on the next chunk)" : "");
+        return -1;
     }
     self->slots = xcalloc ((size_t) self->nslots, sizeof *self->slots);
     for (int i = 0; i < self->nslots; i++) {
@@ -216,8 +220,58 @@ s_on_job (self_t *self, protocol_msg_t *msg)
         s->args.abort = &self->abort;
         s->actor = zactor_new (s_slot_actor, &s->args);
     }
-    log_info ("joined run %s: %d slot(s), %s COPY into %s", msg->run_id, self->nslots,
-              self->job->binary ? "binary" : "text", self->job->copy_table);
+    log_info ("joined run %s: %d slot(s), %s into %s", self->run_id, self->nslots,
+              file ? "file records" : self->job->binary ? "binary COPY" : "text COPY",
+              self->job->copy_table);
+    return 0;
+}
+
+/*  Takes on a run: the job replaces the previous one (no chunk of it may
+    be running). */
+static void
+s_start_job (self_t *self, const char *run_id, const protocol_job_t *pjob)
+{
+    s_slots_destroy (self);
+    copyjob_destroy (&self->job);
+    free (self->run_id);
+    self->run_id = xstrdup (run_id);
+    self->prepare_error[0] = 0;
+    char err[1024];
+    self->job = copyjob_from_protocol (pjob, run_id, self->name, err, sizeof err);
+    if (!self->job) {
+        snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
+        self->prepare_retryable = false;
+        log_error ("%s", err);
+        return;
+    }
+    /*  The coordinator retries (and may move the chunk elsewhere). */
+    self->job->retry.max_retries = 0;
+    s_prepare (self);
+}
+
+static void
+s_on_job (self_t *self, protocol_msg_t *msg)
+{
+    self->heartbeat_ms = msg->heartbeat_ms > 0 ? msg->heartbeat_ms : 1000;
+    self->liveness = msg->liveness > 0 ? msg->liveness : 5;
+    if (self->run_id && streq (self->run_id, msg->run_id) && self->job) {
+        protocol_job_destroy (&self->pending_job);   /* the same run after a reconnect */
+        free (self->pending_run_id);
+        self->pending_run_id = NULL;
+        return;
+    }
+    if (s_any_busy (self)) {
+        /*  Chunks of the old run still run with the old job: keep the new
+            one until they end (ASSIGNs meanwhile are refused, retryable). */
+        log_warn ("JOB for run %s while chunks of run %s still run; it starts when they end",
+                  msg->run_id, self->run_id);
+        protocol_job_destroy (&self->pending_job);
+        free (self->pending_run_id);
+        self->pending_job = protocol_job_dup (msg->job);
+        self->pending_run_id = xstrdup (msg->run_id);
+        return;
+    }
+    s_start_job (self, msg->run_id, msg->job);
 }
 
 static void
@@ -241,6 +295,13 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
         s_failed (self, msg->chunk_id, msg->attempt, true, "57P01", "worker is stopping");
         return;
     }
+    if (self->pending_job) {
+        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT,
+                  "worker is finishing the chunks of another run");
+        return;
+    }
+    if (self->job && self->prepare_error[0] && self->prepare_retryable)
+        s_prepare (self);           /* the servers may be back */
     if (!self->job || self->prepare_error[0]) {
         s_failed (self, msg->chunk_id, msg->attempt, self->job ? self->prepare_retryable : false,
                   self->prepare_retryable ? "08006" : "XX000",
@@ -252,7 +313,7 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
         if (!self->slots[i].busy)
             free_slot = &self->slots[i];
     if (!free_slot) {
-        s_failed (self, msg->chunk_id, msg->attempt, true, "53000", "no free slot");
+        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT, "no free slot");
         return;
     }
     zmsg_t *run = zmsg_new ();
@@ -261,9 +322,20 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
     zmsg_addstrf (run, "%d", msg->attempt);
     if (msg->lo) zmsg_addstrf (run, "V%s", msg->lo); else zmsg_addstr (run, "N");
     if (msg->hi) zmsg_addstrf (run, "V%s", msg->hi); else zmsg_addstr (run, "N");
+    if (msg->path) zmsg_addstrf (run, "V%s", msg->path); else zmsg_addstr (run, "N");
+    zmsg_addstrf (run, "%" PRId64, msg->offset);
+    zmsg_addstrf (run, "%" PRId64, msg->length);
+    zmsg_addstrf (run, "%" PRId64, msg->first_line);
+    if ((msg->path != NULL) != (self->job->kind == SOURCE_KIND_CSV)) {
+        zmsg_destroy (&run);
+        s_failed (self, msg->chunk_id, msg->attempt, false, "XX000",
+                  msg->path ? "a file range for a run that is not a file source"
+                            : "a key range for a run that is a file source");
+        return;
+    }
     if (zmsg_send (&run, free_slot->actor) != 0) {
         zmsg_destroy (&run);
-        s_failed (self, msg->chunk_id, msg->attempt, true, "53000", "slot unavailable");
+        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT, "slot unavailable");
         return;
     }
     free_slot->busy = true;
@@ -289,6 +361,7 @@ s_on_result (self_t *self, slotrec_t *s)
             m.chunk_id = s->chunk_id;
             m.attempt = s->attempt;
             m.rows = r.rows;
+            m.rejected = r.rejected;
             m.bytes = r.bytes;
             m.checksum = r.checksum;
             m.read_ms = r.read_ms;
@@ -302,7 +375,10 @@ s_on_result (self_t *self, slotrec_t *s)
         else {
             bool retryable = r.status == CHUNK_RETRIES_EXHAUSTED || r.status == CHUNK_INTERRUPTED
                           || (r.status == CHUNK_FAILED && r.retryable);
-            const char *state = r.status == CHUNK_ALREADY_COMMITTED ? "23505"
+            /*  FR001 (ferry's own class FR) says "already committed by another
+                attempt"; 23505 would be ambiguous with a real unique violation
+                in the copy table (publish: direct). */
+            const char *state = r.status == CHUNK_ALREADY_COMMITTED ? PROTOCOL_ALREADY_COMMITTED
                               : r.status == CHUNK_INTERRUPTED ? "57014" : r.sqlstate;
             s_failed (self, s->chunk_id, s->attempt, retryable, state, r.message);
         }
@@ -401,6 +477,12 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
         }
         if (self.stopping && !s_any_busy (&self))
             break;
+        if (self.pending_job && !s_any_busy (&self)) {
+            s_start_job (&self, self.pending_run_id, self.pending_job);
+            protocol_job_destroy (&self.pending_job);
+            free (self.pending_run_id);
+            self.pending_run_id = NULL;
+        }
 
         zmq_pollitem_t items[1 + 256];
         int n = 0;
@@ -451,6 +533,8 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
     s_send (&self, &bye);
     s_slots_destroy (&self);
     copyjob_destroy (&self.job);
+    protocol_job_destroy (&self.pending_job);
+    free (self.pending_run_id);
     free (self.run_id);
     zsock_destroy (&self.dealer);
     log_info ("left");

@@ -51,6 +51,8 @@ writer_begin (attempt_t *a, const char *token)
         pg_rollback (tgt);
         return -1;
     }
+    if (a->job->kind == SOURCE_KIND_CSV)
+        return 0;               /* file sources COPY group by group (writer_file.c) */
     char *sql = copyjob_copy_in_sql (a->job);
     int rc = pg_copy_in_begin (tgt, sql);
     free (sql);
