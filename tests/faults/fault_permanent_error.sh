@@ -116,6 +116,7 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ferry TO loader;
 GRANT SELECT ON p_priv TO loader;
 EOF
 job "$HARNESS_TMP/priv.yaml" public.p_priv
+# shellcheck disable=SC2154 # tgt_PORT is exported by pg_start
 sed -i "s/^  conninfo: '\(host=127.0.0.1 port=$tgt_PORT\) user=postgres /  conninfo: '\1 user=loader /; s/^  table: 'public.p_priv'\$/  table: 'public.p_priv'\n  publish: direct/" \
     "$HARNESS_TMP/priv.yaml"
 grep -q "user=loader" "$HARNESS_TMP/priv.yaml" || fail "(d) job file does not use the loader role"

@@ -33,7 +33,7 @@ resume_and_check() {
     assert_final_is_source "$table" "$what, resumed"
     assert_ledger_exact "$run" "$FAULT_ROWS" "$what, resumed"
     assert_eq published "$(run_status "$run")" "$what: status after resume"
-    wait_pid_gone 10 $(workers_of_endpoint "$FAULT_EP")
+    no_workers_left 10
 }
 
 # (a), (b): one signal.

@@ -51,7 +51,7 @@ assert_final_is_source public.t_none "snapshot none, source restarted"
 assert_ledger_exact src_none "$FAULT_ROWS" "snapshot none, source restarted"
 assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'src_none'")" \
     "snapshot none: run status"
-wait_pid_gone 10 $(workers_of_endpoint "$FAULT_EP")
+no_workers_left 10
 echo "fault_source_restart: (a) snapshot none OK ($((SECONDS - t0)) s)"
 
 # (b) snapshot: shared.
@@ -72,7 +72,7 @@ assert_contains "$out" "ferry-coordinator resume src_shared" "snapshot shared: t
 assert_eq 0 "$(pg_psql tgt -Atc "SELECT count(*) FROM t_shared")" "snapshot shared: nothing published"
 assert_eq failed "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'src_shared'")" \
     "snapshot shared: run status after the stop"
-wait_pid_gone 10 $(workers_of_endpoint "$FAULT_EP")
+no_workers_left 10
 committed_before=$(committed src_shared)
 planned=$(chunks_planned src_shared)
 echo "fault_source_restart: (b) stopped with exit $rc, $committed_before of $planned chunk(s) committed:"
@@ -88,5 +88,5 @@ assert_final_is_source public.t_shared "snapshot shared, resumed"
 assert_ledger_exact src_shared "$FAULT_ROWS" "snapshot shared, resumed"
 assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'src_shared'")" \
     "snapshot shared: run status after resume"
-wait_pid_gone 10 $(workers_of_endpoint "$FAULT_EP")
+no_workers_left 10
 echo "fault_source_restart: OK ($((SECONDS - t0)) s)"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # tests/faults/lib/faults.sh: helpers shared by the fault-injection
 # scenarios in tests/faults/ (bash; `source` it after tests/lib/pg.sh).
 #
@@ -225,7 +226,9 @@ wait_rc() {
         fi
         sleep 0.1
     done
+    # shellcheck disable=SC2034 # read by the scenarios
     WAIT_RC=0
+    # shellcheck disable=SC2034
     wait "$pid" || WAIT_RC=$?
 }
 
@@ -247,3 +250,11 @@ coord_alive() {
 # run_has_commits RUN N: the coordinator is still running and at least N
 # chunks of RUN are committed.
 run_has_commits() { coord_alive && has_commits "$@"; }
+
+# no_workers_left SECONDS: every ferry-worker of $FAULT_EP is gone within
+# SECONDS.
+no_workers_left() {
+    local pids
+    mapfile -t pids < <(workers_of_endpoint "$FAULT_EP")
+    [[ ${#pids[@]} -eq 0 ]] || wait_pid_gone "$1" "${pids[@]}"
+}
