@@ -187,6 +187,26 @@ s_set_err (char *err, size_t errlen, bool *retryable, pg_conn_t *conn, const cha
     *retryable = e->retryable;
 }
 
+/*  The row of `res` whose first column equals name, or -1. */
+static int
+s_find_row (const PGresult *res, const char *name)
+{
+    for (int r = 0; r < PQntuples (res); r++)
+        if (strcmp (PQgetvalue (res, r, 0), name) == 0)
+            return r;
+    return -1;
+}
+
+/*  Appends `text` to a growable comma-separated list. */
+static void
+s_list_add (char **list, size_t *len, size_t *cap, const char *text)
+{
+    size_t need = strlen (text) + 4;
+    if (*len + need >= *cap)
+        *list = xrealloc (*list, *cap = (*len + need) * 2);
+    *len += (size_t) snprintf (*list + *len, *cap - *len, "%s%s", *len ? ", " : "", text);
+}
+
 int
 copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
                  char *err, size_t errlen, bool *retryable)
@@ -293,10 +313,7 @@ copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
         for (int i = 0; i < self->nfields; i++) {
             const char *name = PQfname (desc, i);
             Oid soid = PQftype (desc, i);
-            int t = -1;
-            for (int r = 0; r < PQntuples (tcols); r++)
-                if (strcmp (PQgetvalue (tcols, r, 0), name) == 0)
-                    t = r;
+            int t = s_find_row (tcols, name);
             if (t < 0) {
                 snprintf (err, errlen, "column \"%s\" of the source query does not exist in "
                           "target table %s", name, self->final_table);
@@ -323,16 +340,10 @@ copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
                     goto cleanup;
                 }
                 binary = false;
-                size_t need = strlen (name) + 4;
-                if (tlen + need >= tcap)
-                    text_cols = xrealloc (text_cols, tcap = (tlen + need) * 2);
-                tlen += (size_t) snprintf (text_cols + tlen, tcap - tlen, "%s%s", tlen ? ", " : "", name);
+                s_list_add (&text_cols, &tlen, &tcap, name);
             }
             char *q = pg_quote_ident (name);
-            size_t need = strlen (q) + 4;
-            if (len + need >= cap)
-                list = xrealloc (list, cap = (len + need) * 2);
-            len += (size_t) snprintf (list + len, cap - len, "%s%s", i ? ", " : "", q);
+            s_list_add (&list, &len, &cap, q);
             free (q);
         }
         free (self->column_list);
@@ -445,10 +456,7 @@ copyjob_prepare_csv (copyjob_t *self, pg_conn_t *target, char *err, size_t errle
             self->validators[i].kind = VALIDATE_ANY;
             continue;
         }
-        int t = -1;
-        for (int r = 0; r < PQntuples (cols); r++)
-            if (strcmp (PQgetvalue (cols, r, 0), name) == 0)
-                t = r;
+        int t = s_find_row (cols, name);
         if (t < 0) {
             snprintf (err, errlen, "source.columns: column \"%s\" (file column %d) does not exist "
                       "in target table %s", name, i + 1, self->final_table);
@@ -467,10 +475,7 @@ copyjob_prepare_csv (copyjob_t *self, pg_conn_t *target, char *err, size_t errle
                       || k == VALIDATE_JSON || k == VALIDATE_JSONB))
             self->validators[i].kind = VALIDATE_ANY;
         char *q = pg_quote_ident (name);
-        size_t need = strlen (q) + 4;
-        if (len + need >= cap)
-            list = xrealloc (list, cap = (len + need) * 2);
-        len += (size_t) snprintf (list + len, cap - len, "%s%s", mapped ? ", " : "", q);
+        s_list_add (&list, &len, &cap, q);
         free (q);
         mapped++;
     }
