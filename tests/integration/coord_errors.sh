@@ -15,6 +15,10 @@ coord=$(ferry_bin ferry-coordinator)
 ferry_bin ferry-worker >/dev/null
 pg_start src
 pg_start tgt
+# The system python3 when there is one: a version-manager shim in front of
+# it (pyenv) costs about a second a call on a loaded machine.
+py=/usr/bin/python3
+[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
 
 # free_port: a TCP port nobody listens on, for cluster.bind.
 free_port() {
@@ -57,7 +61,7 @@ output() {
 }
 # report FIELD TAG: one field of run TAG's JSON report.
 report() {
-    python3 -c 'import json, sys; print(json.load(open(sys.argv[2]))[sys.argv[1]])' "$1" "$HARNESS_TMP/$2.json"
+    "$py" -c 'import json, sys; print(json.load(open(sys.argv[2]))[sys.argv[1]])' "$1" "$HARNESS_TMP/$2.json"
 }
 # ledger_rows: rows in ferry.chunk_commits (0 when it does not exist).
 ledger_rows() {
@@ -151,7 +155,7 @@ no_sanitizer_reports direct_empty
 assert_same_rows src "SELECT * FROM e" tgt "SELECT * FROM d_empty" "direct into an empty table: final == source"
 assert_eq "5|1500" "$(pg_psql tgt -Atc "SELECT count(*), sum(rows) FROM ferry.chunk_commits
     WHERE run_id = 'direct_empty'")" "direct into an empty table: ledger (chunks, rows)"
-assert_eq "published 1500 5" "$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+assert_eq "published 1500 5" "$("$py" -c 'import json, sys; r = json.load(open(sys.argv[1]))
 print(r["status"], r["rows_loaded"], r["chunks_total"])' "$HARNESS_TMP/direct_empty.json")" \
     "direct into an empty table: report"
 assert_eq "" "$(pg_psql tgt -Atc "SELECT to_regclass('ferry.\"stage_direct_empty\"')")" \

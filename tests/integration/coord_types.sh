@@ -14,6 +14,10 @@ coord=$(ferry_bin ferry-coordinator)
 ferry_bin ferry-worker >/dev/null
 pg_start src
 pg_start tgt
+# The system python3 when there is one: a version-manager shim in front of
+# it (pyenv) costs about a second a call on a loaded machine.
+py=/usr/bin/python3
+[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
 
 # free_port: a TCP port nobody listens on, for cluster.bind.
 free_port() {
@@ -149,7 +153,7 @@ run_job() {
     no_sanitizer_reports "$tag"
     assert_eq "6|1200" "$(pg_psql tgt -Atc "SELECT count(*), sum(rows) FROM ferry.chunk_commits
         WHERE run_id = '$tag'")" "$tag: ledger (chunks, rows)"
-    assert_eq "published 1200 1200 6" "$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+    assert_eq "published 1200 1200 6" "$("$py" -c 'import json, sys; r = json.load(open(sys.argv[1]))
 print(r["status"], r["rows_source"], r["rows_loaded"], r["chunks_total"])' "$HARNESS_TMP/$tag.json")" \
         "$tag: report (status, rows_source, rows_loaded, chunks_total)"
 }
