@@ -61,29 +61,28 @@ write_job() {
 plan_rows() {
     awk '$1 ~ /^[0-9]+$/ && NF >= 4 { print $NF }' "$HARNESS_TMP/$1.out"
 }
-# check_chunk_bounds RUN TABLE KEYTYPE: ferry.chunks of RUN (target) cover
-# TABLE's rows (source) exactly once, and each chunk's committed rows
-# (ferry.chunk_commits) equal the source's count inside its bounds.
+# check_chunk_bounds RUN TABLE KEYTYPE NCHUNKS: ferry.chunks of RUN
+# (target) holds NCHUNKS chunks that cover TABLE's rows (source) exactly
+# once, and each chunk's committed rows (ferry.chunk_commits) equal the
+# source's count inside its bounds.
 check_chunk_bounds() {
-    local run="$1" table="$2" keytype="$3" pred
+    local run="$1" table="$2" keytype="$3" nchunks="$4" pred
     pg_psql tgt -c "COPY (SELECT c.chunk_id, c.lo, c.hi, cc.rows FROM ferry.chunks c
         LEFT JOIN ferry.chunk_commits cc USING (run_id, chunk_id) WHERE c.run_id = '$run') TO STDOUT" |
         pg_psql src -c "SET client_min_messages = warning" -c "DROP TABLE IF EXISTS bounds" \
             -c "CREATE TABLE bounds (chunk_id bigint, lo text, hi text, committed bigint)" -c "COPY bounds FROM STDIN"
-    assert_eq "$(pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunks WHERE run_id = '$run'")" \
-        "$(pg_psql src -Atc "SELECT count(*) FROM bounds")" "$run: chunk bounds copied"
     pred="(b.lo IS NULL OR t.k >= b.lo::$keytype) AND (b.hi IS NULL OR t.k < b.hi::$keytype)"
-    # One query, three answers: bad unbounded sides | source rows not in
-    # exactly one chunk | chunks whose committed rows differ from the
-    # source's count inside their bounds.
-    assert_eq "0|0|" "$(pg_psql src -Atc "SELECT
+    # One query, four answers: chunks | bad unbounded sides | source rows
+    # not in exactly one chunk | chunks whose committed rows differ from
+    # the source's count inside their bounds.
+    assert_eq "$nchunks|0|0|" "$(pg_psql src -Atc "SELECT (SELECT count(*) FROM bounds),
         (SELECT count(*) FROM bounds WHERE (lo IS NULL) <> (chunk_id = 0)
             OR (hi IS NULL) <> (chunk_id = (SELECT max(chunk_id) FROM bounds))),
         (SELECT count(*) FROM (SELECT * FROM $table) t WHERE (SELECT count(*) FROM bounds b WHERE $pred) <> 1),
         (SELECT string_agg(b.chunk_id || ': committed ' || coalesce(b.committed::text, 'none')
             || ', source ' || (SELECT count(*) FROM $table t WHERE $pred), '; ')
          FROM bounds b WHERE b.committed IS DISTINCT FROM (SELECT count(*) FROM $table t WHERE $pred))")" \
-        "$run: (chunks with a wrong unbounded side | source rows not in exactly one chunk | chunks committing other than the source's rows in their bounds)"
+        "$run: (chunks | chunks with a wrong unbounded side | source rows not in exactly one chunk | chunks committing other than the source's rows in their bounds)"
 }
 
 # --- Skewed bigint key: 9000 keys in 1..9000, 1000 keys spread over
@@ -125,7 +124,7 @@ assert_eq "" "$(pg_psql tgt -Atc "SELECT string_agg(chunk_id || ':' || rows, ','
 # The plan that was run is the plan that was printed.
 assert_eq "$(printf '%s\n' "${rows[@]}")" "$(pg_psql tgt -Atc "SELECT est_rows FROM ferry.chunks WHERE run_id = 'skew' ORDER BY chunk_id")" \
     "skew: ferry.chunks est_rows == plan output"
-check_chunk_bounds skew skew bigint
+check_chunk_bounds skew skew bigint 10
 
 # --- Other key types. Each table has the chunk key in column k.
 pg_psql src <<'EOF'
@@ -192,7 +191,7 @@ typed_case() {
         FROM ferry.chunk_commits WHERE run_id = '$table'")" "$table: ledger (chunks as planned, rows, empty chunks)"
     assert_eq "published $total $n" "$("$py" -c 'import json, sys; r = json.load(open(sys.argv[1]))
 print(r["status"], r["rows_loaded"], r["chunks_total"])' "$HARNESS_TMP/$table.json")" "$table: report"
-    check_chunk_bounds "$table" "$table" "$keytype"
+    check_chunk_bounds "$table" "$table" "$keytype" "$n"
 }
 
 typed_case kt text 600
