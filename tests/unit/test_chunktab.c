@@ -3,7 +3,8 @@
     until the chunk is done, duplicates ignored; retryable FAILED requeues
     after back-off and next_ready waits for it; permanent FAILED; attempts
     exhausted after max_retries + 1; worker_lost requeues only that
-    worker's chunks; counts, all_done and retried. */
+    worker's chunks; unassign (no free slot) burns no attempt; counts,
+    all_done and retried. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -428,6 +429,56 @@ test_worker_lost (void **state)
     chunktab_destroy (&tab);
 }
 
+/*  A worker with no free slot hands the chunk back (FR002): planned again
+    after the given delay, and the attempt does not count. */
+static void
+test_unassign (void **state)
+{
+    retry_policy_t policy = { .max_retries = 0, .initial_delay = 1.0, .backoff = 2.0, .max_delay = 8.0 };
+    chunktab_t *tab = s_table (2, &policy);
+    int64_t now = 1000;
+    chunk_t *c = chunktab_next_ready (tab, now);
+    chunktab_assign (tab, c, 4, now);
+    assert_int_equal (c->attempt, 1);
+
+    /*  Not the current attempt, unknown id, a chunk not assigned: no-ops. */
+    assert_int_equal (chunktab_unassign (tab, 0, 2, now, 300), 0);
+    assert_int_equal (chunktab_unassign (tab, 0, 0, now, 300), 0);
+    assert_int_equal (chunktab_unassign (tab, 9, 1, now, 300), 0);
+    assert_int_equal (chunktab_unassign (tab, 1, 0, now, 300), 0);
+    assert_int_equal (chunktab_get (tab, 1)->state, CHUNK_STATE_PLANNED);
+    assert_int_equal (c->state, CHUNK_STATE_ASSIGNED);
+
+    assert_int_equal (chunktab_unassign (tab, 0, 1, now, 300), 1);
+    assert_int_equal (c->state, CHUNK_STATE_PLANNED);
+    assert_int_equal (c->attempt, 0);
+    assert_int_equal (c->worker, -1);
+    assert_int_equal (c->not_before_ms, now + 300);
+    /*  Twice is a no-op. */
+    assert_int_equal (chunktab_unassign (tab, 0, 1, now, 300), 0);
+
+    /*  Chunk 1 is ready now; chunk 0 only after the delay. */
+    assert_int_equal (chunktab_next_ready (tab, now)->id, 1);
+    chunktab_assign (tab, chunktab_get (tab, 1), 5, now);
+    assert_null (chunktab_next_ready (tab, now + 299));
+    assert_ptr_equal (chunktab_next_ready (tab, now + 300), c);
+
+    /*  The attempt was not burned: with max_retries 0 the chunk still has
+        its one real attempt, numbered 1 again, and is not "retried". */
+    chunktab_assign (tab, c, 5, now + 300);
+    assert_int_equal (c->attempt, 1);
+    assert_int_equal (chunktab_retried (tab), 0);
+    assert_int_equal (chunktab_fail (tab, 0, 1, true, "timeout", now + 400), 2);
+    assert_int_equal (c->state, CHUNK_STATE_FAILED);
+    /*  A failed or done chunk is not handed back either. */
+    assert_int_equal (chunktab_unassign (tab, 0, 1, now + 500, 0), 0);
+    assert_int_equal (c->state, CHUNK_STATE_FAILED);
+    assert_int_equal (chunktab_done (tab, 1, 1, 5, now + 500, 10, 100, 0), 1);
+    assert_int_equal (chunktab_unassign (tab, 1, 1, now + 500, 0), 0);
+    assert_int_equal (chunktab_get (tab, 1)->state, CHUNK_STATE_DONE);
+    chunktab_destroy (&tab);
+}
+
 /*  A seeded table draws its jitter from its own state: two tables with the
     same seed requeue at the same times. */
 static void
@@ -461,6 +512,7 @@ main (void)
         cmocka_unit_test (test_permanent_fail),
         cmocka_unit_test (test_attempts_exhausted),
         cmocka_unit_test (test_worker_lost),
+        cmocka_unit_test (test_unassign),
         cmocka_unit_test (test_seeded_backoff_reproducible),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
