@@ -16,6 +16,7 @@ coord=$(ferry_bin ferry-coordinator)
 ferry_bin ferry-worker >/dev/null
 pg_start src
 pg_start tgt
+tgt_dsn=$(pg_dsn tgt)
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
 
@@ -43,6 +44,30 @@ no_sanitizer_reports() {
         fail "$1: a local worker died"
     fi
 }
+# run_job TAG JOB WANT_RC: runs JOB (a job file whose cluster.bind port is
+# written @PORT@) with 2 local workers as run TAG and expects exit WANT_RC.
+# Another process can take the free port before the coordinator binds it:
+# then the run is retried on a new port as run TAG-2 (TAG-3). Sets RUN to
+# the run id that counted; its outputs are $HARNESS_TMP/$RUN.{out,err,json}.
+run_job() {
+    local tag="$1" tmpl="$2" want="$3" try job
+    for try in 1 2 3; do
+        RUN="$tag"
+        [[ $try -eq 1 ]] || RUN="$tag-$try"
+        job="$HARNESS_TMP/$RUN.yaml"
+        sed "s/@PORT@/$(free_port)/" "$tmpl" >"$job"
+        run_capture "$RUN" "$coord" run "$job" --local-workers 2 --report "$HARNESS_TMP/$RUN.json" --run-id "$RUN"
+        grep -q 'cluster.bind: cannot bind .*Address already in use' "$HARNESS_TMP/$RUN.err" || break
+    done
+    if [[ "$RUN_RC" != "$want" ]]; then
+        echo "--- stdout of run $RUN (last 40 lines):" >&2
+        tail -n 40 "$HARNESS_TMP/$RUN.out" >&2
+        echo "--- stderr of run $RUN (last 40 lines):" >&2
+        tail -n 40 "$HARNESS_TMP/$RUN.err" >&2
+        fail "run $RUN: expected exit status $want, got $RUN_RC"
+    fi
+    no_sanitizer_reports "$RUN"
+}
 # report TAG FIELD...: the fields of run TAG's JSON report, space-separated.
 report() {
     local tag="$1"
@@ -54,23 +79,23 @@ print(" ".join(str(r.get(k)) for k in sys.argv[2:]))' "$HARNESS_TMP/$tag.json" "
 # load TAG PATH TABLE PUBLISH CHUNK_SIZE: writes the job and runs it with 2
 # local workers; checks exit 0, the ledger and the report.
 load() {
-    local tag="$1" path="$2" table="$3" publish="$4" chunk="$5" job="$HARNESS_TMP/$1.yaml"
+    local tag="$1" path="$2" table="$3" publish="$4" chunk="$5" job="$HARNESS_TMP/$1.tmpl"
     cat >"$job" <<EOF
 source:
   kind: csv
   path: '$path'
   format: { header: true }
 target:
-  conninfo: '$tgt_DSN'
+  conninfo: '$tgt_dsn'
   table: public.$table
   publish: $publish
   merge: { key: [acct_id] }
 pipeline: { chunk_size: $chunk, min_rows_for_parallel: 0, batch_size: 1000 }
 retry: { max_retries: 3, initial_delay: 0.2, backoff: 2.0, max_delay: 1 }
-cluster: { bind: 'tcp://127.0.0.1:$(free_port)', heartbeat_ms: 200 }
+cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
 EOF
-    run_expect 0 "$tag" "$coord" run "$job" --local-workers 2 --report "$HARNESS_TMP/$tag.json" --run-id "$tag"
-    no_sanitizer_reports "$tag"
+    run_job "$tag" "$job" 0
+    tag=$RUN
     local ledger
     ledger=$(pg_psql tgt -Atc "SELECT count(*), sum(rows), sum(rejected), count(committed_at)
         FROM ferry.chunk_commits WHERE run_id = '$tag'")
@@ -105,7 +130,7 @@ pg_psql tgt -c "CREATE TABLE accounts_glob (LIKE accounts INCLUDING ALL);
 job="$HARNESS_TMP/plan.yaml"
 cat >"$job" <<EOF
 source: { kind: csv, path: '$csv', format: { header: true } }
-target: { conninfo: '$tgt_DSN', table: public.accounts, merge: { key: [acct_id] } }
+target: { conninfo: '$tgt_dsn', table: public.accounts, merge: { key: [acct_id] } }
 pipeline: { chunk_size: 3000, min_rows_for_parallel: 0 }
 EOF
 run_expect 0 plan "$coord" plan "$job"
@@ -142,7 +167,7 @@ done
 assert_eq 8 "$(find "$parts" -name 'part-*.csv' | wc -l)" "8 part files"
 assert_eq $((rows + 8)) "$(cat "$parts"/part-*.csv | wc -l)" "part files: lines"
 load glob "$parts/part-*.csv" accounts_glob merge 1000
-assert_eq 8 "$(pg_psql tgt -Atc "SELECT count(DISTINCT path) FROM ferry.chunks WHERE run_id = 'glob'")" \
+assert_eq 8 "$(pg_psql tgt -Atc "SELECT count(DISTINCT path) FROM ferry.chunks WHERE run_id = '$RUN'")" \
     "glob: chunks from all 8 files"
 
 # Case 3: one file, direct into an empty table.
