@@ -16,6 +16,7 @@
 struct pg_conn_t {
     char *conninfo;
     char *label;
+    char *appname;
     PGconn *conn;
     pg_error_t error;
 };
@@ -44,9 +45,17 @@ pg_conn_destroy (pg_conn_t **self_p)
         pg_disconnect (self);
         free (self->conninfo);
         free (self->label);
+        free (self->appname);
         free (self);
         *self_p = NULL;
     }
+}
+
+void
+pg_conn_set_application_name (pg_conn_t *self, const char *name)
+{
+    free (self->appname);
+    self->appname = xstrdup (name);
 }
 
 bool
@@ -196,6 +205,16 @@ s_connect_once (pg_conn_t *self)
     if (rc)
         s_capture_result (self, res);
     PQclear (res);
+    if (rc == 0 && self->appname) {
+        const char *params[1] = { self->appname };
+        res = PQexecParams (self->conn, "SELECT set_config('application_name', $1, false)",
+                            1, NULL, params, NULL, NULL, 0);
+        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
+            s_capture_result (self, res);
+            rc = -1;
+        }
+        PQclear (res);
+    }
     if (rc)
         pg_disconnect (self);
     return rc;

@@ -35,6 +35,11 @@ typedef struct {
     server in messages. Both strings are copied. Can't fail. */
 pg_conn_t *pg_conn_new (const char *conninfo, const char *label);
 
+/*  The application_name the session sets on every (re)connect, so that
+    pg_stat_activity names the ferry process behind a backend (copied;
+    NULL: none). Can't fail. */
+void pg_conn_set_application_name (pg_conn_t *self, const char *name);
+
 /*  Finishes the connection (PQfinish) and nulls the pointer. Accepts NULL. */
 void pg_conn_destroy (pg_conn_t **self_p);
 

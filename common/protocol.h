@@ -24,6 +24,10 @@
 
 #define PROTOCOL_VERSION 1
 
+/*  Largest frame a FERRY/1 peer sends (protocol.c refuses to encode more);
+    sockets drop bigger ones before they are read (ZMQ_MAXMSGSIZE). */
+#define PROTOCOL_MAX_FRAME (4 * 1024 * 1024)
+
 typedef enum {
     PROTO_MSG_INVALID = 0,
     PROTO_MSG_HELLO,      /* W->C */

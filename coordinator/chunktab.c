@@ -206,6 +206,18 @@ chunktab_worker_lost (chunktab_t *self, int worker, int64_t now_ms, chunk_t **fa
     return requeued;
 }
 
+int
+chunktab_worker_released (chunktab_t *self, int worker, int64_t now_ms)
+{
+    int n = 0;
+    for (size_t i = 0; i < self->count; i++) {
+        chunk_t *c = &self->chunks[i];
+        if (c->state == CHUNK_STATE_ASSIGNED && c->worker == worker)
+            n += chunktab_unassign (self, c->id, c->attempt, now_ms, 0);
+    }
+    return n;
+}
+
 size_t
 chunktab_count (chunktab_t *self, chunk_state_t state)
 {

@@ -101,6 +101,11 @@ int chunktab_unassign (chunktab_t *self, int64_t id, int32_t attempt, int64_t no
     be NULL) receives the first chunk that ran out of attempts or NULL. */
 int chunktab_worker_lost (chunktab_t *self, int worker, int64_t now_ms, chunk_t **failed_p);
 
+/*  The worker started over (it said HELLO again): its assigned chunks go
+    back to planned WITHOUT counting the attempt (a peer that keeps saying
+    HELLO must not exhaust a chunk's attempts). Returns how many. */
+int chunktab_worker_released (chunktab_t *self, int worker, int64_t now_ms);
+
 /*  Counts by state. */
 size_t chunktab_count (chunktab_t *self, chunk_state_t state);
 

@@ -26,6 +26,7 @@ struct dispatch_t {
     void *tick_arg;
     int64_t garbage;           /* malformed messages dropped */
     int64_t max_errors;        /* -1: no limit */
+    bool fence_lost;           /* end a lost worker's target backends */
     int64_t rejected;
 };
 
@@ -45,6 +46,12 @@ dispatch_new (zsock_t *router, const char *run_id, const protocol_job_t *job,
     self->stop = stop;
     self->max_errors = -1;
     return self;
+}
+
+void
+dispatch_set_fence_lost (dispatch_t *self, bool on)
+{
+    self->fence_lost = on;
 }
 
 void
@@ -203,6 +210,12 @@ s_lost (dispatch_t *self, worker_t *w, const char *why)
     if (failed)
         s_fail_run (self, "chunk %" PRId64 " failed: attempts exhausted (last: %s)", failed->id,
                     failed->last_error ? failed->last_error : "worker lost");
+    if (self->fence_lost && n > 0) {
+        int ended = ledger_terminate_worker (self->ledger, self->run_id, w->name);
+        if (ended > 0)
+            log_warn ("ended %d target backend(s) of lost worker %s so its open chunk "
+                      "cannot block the retry", ended, w->name);
+    }
 }
 
 static void
@@ -210,16 +223,26 @@ s_on_hello (dispatch_t *self, zframe_t *identity, worker_t *w, protocol_msg_t *m
 {
     int64_t now = util_now_ms ();
     if (w) {
-        /*  HELLO again on the same link: the worker restarted its session. */
-        s_lost (self, w, "said HELLO again");
+        /*  HELLO again on the same link: the worker started over. Its
+            chunks go back without costing an attempt (a flood of HELLOs
+            must not exhaust them). */
+        int n = chunktab_worker_released (self->chunks, s_index (self, w), now);
+        if (n > 0 || w->alive)
+            log_warn ("worker %s said HELLO again; %d chunk(s) requeued", w->name, n);
     }
     else {
         /*  The same worker name on a new link: it reconnected. Its old link
             is dead; whatever the old link had in flight is requeued. */
         for (size_t i = 0; i < self->nworkers; i++) {
             worker_t *o = self->workers[i];
-            if (o->alive && strcmp (o->name, msg->name) == 0 && o->pid == msg->pid)
-                s_lost (self, o, "reconnected on a new link");
+            if (o->alive && strcmp (o->name, msg->name) == 0 && o->pid == msg->pid) {
+                /*  Same process: its chunks may still run and report on the
+                    new link; requeued without cost, the fence keeps it
+                    exactly once. */
+                int n = chunktab_worker_released (self->chunks, (int) i, now);
+                o->alive = false;
+                log_info ("worker %s reconnected on a new link; %d chunk(s) requeued", o->name, n);
+            }
         }
         w = xcalloc (1, sizeof *w);
         w->identity = zframe_dup (identity);

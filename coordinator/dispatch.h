@@ -69,6 +69,11 @@ void dispatch_set_tick (dispatch_t *self, dispatch_tick_fn *fn, void *arg);
     (-1, reason in dispatch_error). */
 int dispatch_run (dispatch_t *self);
 
+/*  When set, a worker declared lost has its target backends ended (its
+    open transaction could otherwise block its successor: with publish:
+    direct, on the final table's unique index). */
+void dispatch_set_fence_lost (dispatch_t *self, bool on);
+
 /*  File sources: stop the run once more than max_errors records were
     rejected in all (-1: no limit). */
 void dispatch_set_max_errors (dispatch_t *self, int64_t max_errors);

@@ -410,3 +410,26 @@ ledger_write_rejects_file (ledger_t *self, const char *run_id, const char *path)
     }
     return n;
 }
+
+int
+ledger_terminate_worker (ledger_t *self, const char *run_id, const char *worker)
+{
+    char *app = util_strdupf ("ferry/%s/%s", run_id, worker);
+    const char *params[1] = { app };
+    char *n = NULL;
+    pg_conn_t *c = ledger_conn (self);
+    int rc = c ? pg_query_value (c, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                                 "FROM pg_stat_activity WHERE application_name = $1 "
+                                 "AND pid <> pg_backend_pid()", 1, params, &n) : -1;
+    free (app);
+    if (rc != 0) {
+        if (c)
+            log_warn ("target: cannot end the backends of lost worker %s: %s", worker,
+                      pg_conn_error (c)->message);
+        free (n);
+        return -1;
+    }
+    int count = n ? atoi (n) : 0;
+    free (n);
+    return count;
+}

@@ -70,6 +70,12 @@ int ledger_load_run (ledger_t *self, const char *run_id, char **status, char **s
     in order). Returns the number of chunks, or -1 (logged). */
 int ledger_load_plan (ledger_t *self, const char *run_id, chunktab_t *chunks);
 
+/*  Ends the target backends of a worker (application_name
+    "ferry/<run_id>/<worker>"), so that its open chunk transaction releases
+    what it holds. Returns how many were ended, or -1 (logged as a
+    warning). */
+int ledger_terminate_worker (ledger_t *self, const char *run_id, const char *worker);
+
 /*  Logs the connection's last error as "target: WHAT: [SQLSTATE] msg". */
 void ledger_log_error (ledger_t *self, const char *what);
 

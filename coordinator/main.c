@@ -686,6 +686,9 @@ s_run (args_t *args)
     if (!chunktab_all_done (r.chunks)) {
         r.router = zsock_new (ZMQ_ROUTER);
         zsock_set_router_mandatory (r.router, 1);
+        /*  Anything may connect to this port: refuse absurd frames before
+            libzmq allocates them (a ZMTP 1.0 header can claim any size). */
+        zsock_set_maxmsgsize (r.router, PROTOCOL_MAX_FRAME);
         int port = zsock_bind (r.router, "%s", r.cfg->cluster.bind);
         if (port < 0) {
             snprintf (message, sizeof message, "cluster.bind: cannot bind %s: %s",
@@ -739,6 +742,7 @@ s_run (args_t *args)
         r.file_columns = file_columns;
         if (r.file)
             dispatch_set_max_errors (r.dispatch, r.cfg->source.max_errors);
+        dispatch_set_fence_lost (r.dispatch, direct);
         if (args->local_workers > 0) {
             char *bin = spawner_find_worker ();
             if (!bin)

@@ -196,7 +196,11 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
         res = NULL;
     }
     on_match_t on_match = cfg->target.on_match;
-    bool statement_catches_dups = unique && (empty || on_match == ON_MATCH_UPDATE
+    /*  Only a plain INSERT (empty table, or on_match error after the check
+        below) and a real DO UPDATE fail on duplicate keys by themselves;
+        DO NOTHING (ignore, or update when every column is a key) and MERGE
+        would not. */
+    bool statement_catches_dups = unique && (empty || (on_match == ON_MATCH_UPDATE && nset > 0)
                                              || on_match == ON_MATCH_ERROR);
     if (!statement_catches_dups) {
         char *q = util_strdupf ("SELECT (%s)::text, count(*) FROM %s s GROUP BY %s "

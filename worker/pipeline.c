@@ -81,6 +81,12 @@ slot_new (const copyjob_t *job)
     slot_t *self = xcalloc (1, sizeof *self);
     self->source = pg_conn_new (job->source_conninfo, "source");
     self->target = pg_conn_new (job->target_conninfo, "target");
+    /*  Names this worker's backends, so a coordinator that declares it lost
+        can end them (ledger_terminate_worker). */
+    char *app = util_strdupf ("ferry/%s/%s", job->run_id, job->worker);
+    pg_conn_set_application_name (self->source, app);
+    pg_conn_set_application_name (self->target, app);
+    free (app);
     atomic_init (&self->rows_done, 0);
     atomic_init (&self->bytes_done, 0);
     return self;

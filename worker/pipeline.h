@@ -142,6 +142,7 @@ typedef struct {
     /* writer */
     int64_t rows_written, bytes_written, write_ms;
     int64_t commit_ms;
+    const char *token;         /* this pipeline_run_chunk's ledger token */
     /* file sources */
     int fd;                    /* the source file, -1 when closed */
     int64_t records_read;      /* reader: records (excluding blank lines) */
@@ -173,7 +174,10 @@ void *writer_file_thread (void *a);
 int writer_file_commit (attempt_t *a);
 
 /* writer.c */
-int writer_begin (attempt_t *a, const char *token);   /* BEGIN, ledger fence, COPY IN */
+int writer_begin (attempt_t *a, const char *token);   /* BEGIN, ledger look-up, COPY IN */
+/*  The fence: inserts the chunk's ledger row with its totals; on a
+    conflict sets already_committed. Returns 0 or -1 (failed, rolled back). */
+int writer_ledger_insert (attempt_t *a, int64_t rows, int64_t rejected);
 void *writer_thread (void *a);
 int writer_commit (attempt_t *a);        /* COPY end, checks, ledger update, COMMIT */
 void writer_abort (attempt_t *a);        /* abort COPY, ROLLBACK */

@@ -143,6 +143,8 @@ s_connect (self_t *self)
     /*  Don't let unsent messages to a dead coordinator block exit. */
     zsock_set_linger (self->dealer, 500);
     zsock_set_sndhwm (self->dealer, 1000);
+    /*  FERRY/1 messages are small: a peer claiming a huge frame is not one. */
+    zsock_set_maxmsgsize (self->dealer, PROTOCOL_MAX_FRAME);
     if (zsock_connect (self->dealer, "%s", self->endpoint) != 0)
         log_error ("cannot connect to %s: %s", self->endpoint, zmq_strerror (zmq_errno ()));
     self->last_recv_ms = util_now_ms ();
@@ -255,10 +257,18 @@ s_on_job (self_t *self, protocol_msg_t *msg)
     self->heartbeat_ms = msg->heartbeat_ms > 0 ? msg->heartbeat_ms : 1000;
     self->liveness = msg->liveness > 0 ? msg->liveness : 5;
     if (self->run_id && streq (self->run_id, msg->run_id) && self->job) {
-        protocol_job_destroy (&self->pending_job);   /* the same run after a reconnect */
-        free (self->pending_run_id);
-        self->pending_run_id = NULL;
-        return;
+        /*  The same run after a reconnect: keep going, unless the job
+            changed (a resumed run exports a new snapshot). */
+        const char *was = self->job->snapshot, *now = msg->job->snapshot;
+        bool same = (!was && !now) || (was && now && streq (was, now));
+        if (same) {
+            protocol_job_destroy (&self->pending_job);
+            free (self->pending_run_id);
+            self->pending_run_id = NULL;
+            return;
+        }
+        log_info ("run %s: the coordinator sent a new job (snapshot %s); taking it on",
+                  msg->run_id, now ? now : "none");
     }
     if (s_any_busy (self)) {
         /*  Chunks of the old run still run with the old job: keep the new

@@ -2,21 +2,25 @@
     chunk transaction.
 
         BEGIN;
-        INSERT INTO ferry.chunk_commits (run_id, chunk_id, attempt, worker, token);
+        SELECT ... FROM ferry.chunk_commits      -- already committed? stop early
         COPY <copy table> (<columns>) FROM STDIN [(FORMAT binary)];
-        UPDATE ferry.chunk_commits SET rows, bytes, checksum, committed_at;
+        INSERT INTO ferry.chunk_commits (run_id, chunk_id, ..., rows, committed_at);
         COMMIT;
 
-    The ledger row is the fence: its primary key (run_id, chunk_id) makes a
-    second attempt of a committed chunk fail at the INSERT, before any row
-    moves, and makes an attempt that races a live one wait for it and then
-    fail. So a chunk's rows are committed if and only if its ledger row is.
+    The ledger row is the fence: its primary key (run_id, chunk_id) lets
+    only one attempt of a chunk commit; a second one fails at its INSERT
+    (after waiting for the first to end, if both race), so a chunk's rows
+    are committed if and only if its ledger row is. The INSERT comes last,
+    just before COMMIT, so the row lock is held for milliseconds: a worker
+    frozen mid-COPY (a "zombie") holds nothing that its successor needs,
+    and when it wakes its INSERT meets the successor's committed row.
     The token, random per pipeline_run_chunk call, tells a commit of ours
     whose acknowledgement was lost (connection dropped during COMMIT) from
     somebody else's commit. */
 #include "pipeline.h"
 #include "copyfmt.h"
 #include "log.h"
+#include "protocol.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -28,26 +32,31 @@ int
 writer_begin (attempt_t *a, const char *token)
 {
     pg_conn_t *tgt = a->slot->target;
+    a->token = token;
     if (pg_exec (tgt, "BEGIN") != 0) {
         attempt_fail_pg (a, tgt, "target BEGIN");
         return -1;
     }
-    char chunk[24], attempt[16];
+    /*  A cheap look first (a plain read takes no lock): a chunk that is
+        already committed is not copied again. The fence itself is the
+        INSERT at commit time (writer_ledger_insert). */
+    char chunk[24];
     snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
-    snprintf (attempt, sizeof attempt, "%d", a->spec->attempt);
-    const char *params[5] = { a->job->run_id, chunk, attempt, a->job->worker, token };
-    if (pg_exec_params (tgt,
-            "INSERT INTO ferry.chunk_commits (run_id, chunk_id, attempt, worker, token) "
-            "VALUES ($1, $2, $3, $4, $5)", 5, params, NULL) != 0) {
-        const pg_error_t *e = pg_conn_error (tgt);
-        if (strcmp (e->sqlstate, "23505") == 0) {
-            /*  Somebody's row is there: ours from a lost COMMIT ack, or
-                another attempt's. The caller looks and decides. */
-            pthread_mutex_lock (&a->error_lock);
-            a->already_committed = true;
-            pthread_mutex_unlock (&a->error_lock);
-        }
-        attempt_fail_pg (a, tgt, "ledger fence");
+    const char *params[2] = { a->job->run_id, chunk };
+    char *found = NULL;
+    if (pg_query_value (tgt, "SELECT count(*) FROM ferry.chunk_commits "
+                        "WHERE run_id = $1 AND chunk_id = $2", 2, params, &found) != 0) {
+        attempt_fail_pg (a, tgt, "ledger look-up");
+        pg_rollback (tgt);
+        return -1;
+    }
+    bool committed = found && strcmp (found, "0") != 0;
+    free (found);
+    if (committed) {
+        pthread_mutex_lock (&a->error_lock);
+        a->already_committed = true;
+        pthread_mutex_unlock (&a->error_lock);
+        attempt_fail (a, PROTOCOL_ALREADY_COMMITTED, false, "ledger: already committed");
         pg_rollback (tgt);
         return -1;
     }
@@ -97,6 +106,38 @@ writer_thread (void *arg)
 }
 
 int
+writer_ledger_insert (attempt_t *a, int64_t rows, int64_t rejected)
+{
+    pg_conn_t *tgt = a->slot->target;
+    char chunk[24], attempt[16], nrows[24], bytes[24], sum[24], nrej[24];
+    snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
+    snprintf (attempt, sizeof attempt, "%d", a->spec->attempt);
+    snprintf (nrows, sizeof nrows, "%" PRId64, rows);
+    snprintf (bytes, sizeof bytes, "%" PRId64, a->bytes_read);
+    snprintf (sum, sizeof sum, "%016" PRIx64, a->checksum);
+    snprintf (nrej, sizeof nrej, "%" PRId64, rejected);
+    const char *params[9] = { a->job->run_id, chunk, attempt, a->job->worker, a->token,
+                              nrows, bytes, sum, nrej };
+    if (pg_exec_params (tgt,
+            "INSERT INTO ferry.chunk_commits (run_id, chunk_id, attempt, worker, token, rows, "
+            "bytes, checksum, rejected, committed_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, clock_timestamp())",
+            9, params, NULL) == 0)
+        return 0;
+    const pg_error_t *e = pg_conn_error (tgt);
+    if (strcmp (e->sqlstate, "23505") == 0) {
+        /*  Somebody's row is there: ours from a lost COMMIT ack, or another
+            attempt's that won the race. The caller looks and decides. */
+        pthread_mutex_lock (&a->error_lock);
+        a->already_committed = true;
+        pthread_mutex_unlock (&a->error_lock);
+    }
+    attempt_fail_pg (a, tgt, "ledger fence");
+    pg_rollback (tgt);
+    return -1;
+}
+
+int
 writer_commit (attempt_t *a)
 {
     pg_conn_t *tgt = a->slot->target;
@@ -120,20 +161,8 @@ writer_commit (attempt_t *a)
         pg_rollback (tgt);
         return -1;
     }
-    char chunk[24], rows[24], bytes[24], sum[24];
-    snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
-    snprintf (rows, sizeof rows, "%" PRId64, server_rows);
-    snprintf (bytes, sizeof bytes, "%" PRId64, a->bytes_read);
-    snprintf (sum, sizeof sum, "%016" PRIx64, a->checksum);
-    const char *params[5] = { a->job->run_id, chunk, rows, bytes, sum };
-    if (pg_exec_params (tgt,
-            "UPDATE ferry.chunk_commits SET rows = $3, bytes = $4, checksum = $5, "
-            "committed_at = clock_timestamp() WHERE run_id = $1 AND chunk_id = $2",
-            5, params, NULL) != 0) {
-        attempt_fail_pg (a, tgt, "ledger update");
-        pg_rollback (tgt);
+    if (writer_ledger_insert (a, server_rows, 0) != 0)
         return -1;
-    }
     if (pg_exec (tgt, "COMMIT") != 0) {
         attempt_fail_pg (a, tgt, "target COMMIT");
         return -1;

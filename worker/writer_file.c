@@ -10,8 +10,8 @@
     2 log2(batch_size) small COPYs, never the chunk. Rejects (from the
     processors and from the server) are stored in ferry.rejects in the
     same transaction, so they commit exactly when the chunk's rows do.
-    writer_file_commit then records rows and rejects in the ledger and
-    commits. */
+    writer_file_commit then inserts the ledger row (the fence, with rows
+    and rejects) and commits. */
 #include "pipeline.h"
 #include "log.h"
 #include "util.h"
@@ -317,20 +317,8 @@ writer_file_commit (attempt_t *a)
         pg_rollback (tgt);
         return -1;
     }
-    char chunk[24], rows[24], bytes[24], rejected[24];
-    snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
-    snprintf (rows, sizeof rows, "%" PRId64, a->rows_written);
-    snprintf (bytes, sizeof bytes, "%" PRId64, a->bytes_read);
-    snprintf (rejected, sizeof rejected, "%" PRId64, a->rejected);
-    const char *params[5] = { a->job->run_id, chunk, rows, bytes, rejected };
-    if (pg_exec_params (tgt,
-            "UPDATE ferry.chunk_commits SET rows = $3, bytes = $4, rejected = $5, "
-            "committed_at = clock_timestamp() WHERE run_id = $1 AND chunk_id = $2",
-            5, params, NULL) != 0) {
-        attempt_fail_pg (a, tgt, "ledger update");
-        pg_rollback (tgt);
+    if (writer_ledger_insert (a, a->rows_written, a->rejected) != 0)
         return -1;
-    }
     if (pg_exec (tgt, "COMMIT") != 0) {
         attempt_fail_pg (a, tgt, "target COMMIT");
         return -1;
