@@ -22,7 +22,8 @@
 #   committed RUN                chunks committed in the ledger for RUN.
 #   chunks_planned RUN           rows of ferry.chunks for RUN.
 #   copies_in_flight [APP]       active COPY ... FROM STDIN on tgt (of
-#                                application_name APP when given).
+#                                worker APP when given: application_name
+#                                APP or ferry/<run>/APP).
 #   pid_of_copy_client           pid of a process with an active target
 #                                COPY ... FROM STDIN (via its TCP port).
 #   assert_ledger_exact RUN ROWS MSG
@@ -104,7 +105,8 @@ chunks_planned() {
 
 copies_in_flight() {
     local app_filter=""
-    [[ $# -ge 1 ]] && app_filter="AND application_name = '$1'"
+    # ferry names its backends ferry/<run>/<worker> (pg.c application_name)
+    [[ $# -ge 1 ]] && app_filter="AND (application_name = '$1' OR application_name LIKE 'ferry/%/$1')"
     pg_psql tgt -Atc "SELECT count(*) FROM pg_stat_activity WHERE state = 'active'
         AND query LIKE 'COPY %FROM STDIN%' $app_filter" 2>/dev/null || echo 0
 }

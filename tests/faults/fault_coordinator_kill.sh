@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# tests/faults/fault_coordinator_kill.sh: the coordinator dies (SIGKILL)
+# after some chunks committed. Both runs use the default snapshot: shared.
+#  (a) local workers: they notice their parent is gone (--orphan-exit),
+#      roll back and leave by themselves. `ferry-coordinator resume`
+#      copies only the missing chunks: the ledger rows committed before the
+#      kill keep their token and committed_at (they were not copied
+#      again), the totals are exact, and the run publishes.
+#  (b) one external worker keeps running across the coordinator's death
+#      and, when the resumed coordinator binds the same cluster.bind,
+#      reconnects by itself; the resumed run completes with it, and the
+#      worker exits 0 at STOP.
+# shellcheck source=../lib/pg.sh
+source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=lib/faults.sh
+source "$(dirname "$0")/lib/faults.sh"
+
+pg_start src
+pg_start tgt
+# 16 chunks of 1000 rows, ~1 s each inside a worker's COPY.
+faults_workload 16000 100 0.1
+pg_psql tgt -c "CREATE TABLE t_local (LIKE t INCLUDING ALL); CREATE TABLE t_ext (LIKE t INCLUDING ALL)"
+t0=$SECONDS
+
+ledger_rows() {
+    pg_psql tgt -Atc "SELECT chunk_id || '/' || attempt || '/' || worker || '/' || token || '/' || rows
+        || '/' || committed_at FROM ferry.chunk_commits WHERE run_id = '$1' AND committed_at IS NOT NULL
+        ORDER BY chunk_id"
+}
+# assert_kept RUN BEFORE: every ledger row in BEFORE is still there, as it was.
+assert_kept() {
+    local run="$1" before="$2" after line
+    after=$(ledger_rows "$run")
+    while IFS= read -r line; do
+        [[ -z "$line" ]] && continue
+        grep -qxF -- "$line" <<<"$after" ||
+            fail "$run: ledger row committed before the kill changed or vanished after resume: $line
+now: $(grep "^${line%%/*}/" <<<"$after")"
+    done <<<"$before"
+}
+
+# (a) Local workers.
+job_a="$HARNESS_TMP/local.yaml"
+FAULT_SNAPSHOT=shared faults_job "$job_a" public.t_local 1000
+start_coordinator local run "$job_a" --local-workers 2 --run-id ckill_local
+poll_until 60 "3 committed chunks" run_has_commits ckill_local 3
+have_workers() { [[ -n "$(workers_of_endpoint "$FAULT_EP")" ]]; }
+poll_until 10 "the local workers" have_workers
+workers=$(workers_of_endpoint "$FAULT_EP")
+kill -KILL "$COORD_PID"
+wait "$COORD_PID" 2>/dev/null || true
+echo "fault_coordinator_kill: (a) killed the coordinator with $(committed ckill_local) chunk(s) committed"
+# shellcheck disable=SC2086 # a list of pids
+wait_pid_gone 8 $workers
+assert_clean_stderr "$HARNESS_TMP/local.err"
+grep -q "the coordinator process that started this worker is gone; leaving" "$HARNESS_TMP/local.err" ||
+    { show_tail "$HARNESS_TMP/local.err"; fail "(a) local workers did not say why they left"; }
+assert_eq 0 "$(pg_psql tgt -Atc "SELECT count(*) FROM t_local")" "(a) nothing published before resume"
+before=$(ledger_rows ckill_local)
+n_before=$(grep -c . <<<"$before")
+planned=$(chunks_planned ckill_local)
+[[ $n_before -ge 3 && $n_before -lt $planned ]] || fail "(a) $n_before of $planned chunks committed at the kill"
+
+run_expect 0 resume_local "$COORD" resume ckill_local --job "$job_a" --local-workers 2
+assert_clean_stderr "$HARNESS_TMP/resume_local.err"
+assert_contains "$(cat "$HARNESS_TMP/resume_local.err")" \
+    "resuming run ckill_local: $n_before of $planned chunk(s) already committed, $((planned - n_before)) to copy" \
+    "(a) resume copies only the missing chunks"
+assert_kept ckill_local "$before"
+assert_final_is_source public.t_local "(a) coordinator killed, resumed"
+assert_ledger_exact ckill_local "$FAULT_ROWS" "(a) coordinator killed, resumed"
+assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'ckill_local'")" \
+    "(a) run status after resume"
+no_workers_left 10
+echo "fault_coordinator_kill: (a) local workers OK ($((SECONDS - t0)) s)"
+
+# (b) One external worker that outlives the coordinator.
+job_b="$HARNESS_TMP/ext.yaml"
+FAULT_SNAPSHOT=shared faults_job "$job_b" public.t_ext 1000
+start_coordinator ext run "$job_b" --run-id ckill_ext
+start_worker wX wX --slots 2
+worker_pid=$WORKER_PID
+poll_until 60 "3 committed chunks" run_has_commits ckill_ext 3
+kill -KILL "$COORD_PID"
+wait "$COORD_PID" 2>/dev/null || true
+echo "fault_coordinator_kill: (b) killed the coordinator with $(committed ckill_ext) chunk(s) committed"
+# The worker notices the silence and keeps trying to reconnect.
+reconnecting() { grep -q "coordinator silent for" "$HARNESS_TMP/wX.err"; }
+poll_until 10 "wX to notice the coordinator is gone" reconnecting
+sleep 1
+kill -0 "$worker_pid" 2>/dev/null || { show_tail "$HARNESS_TMP/wX.err"; fail "(b) the external worker died with the coordinator"; }
+before=$(ledger_rows ckill_ext)
+n_before=$(grep -c . <<<"$before")
+planned=$(chunks_planned ckill_ext)
+
+resume_t0=$SECONDS
+start_coordinator resume_ext resume ckill_ext --job "$job_b"
+wait_rc "$COORD_PID" 90 "resumed coordinator with the external worker"
+if [[ "$WAIT_RC" != 0 ]]; then
+    show_tail "$HARNESS_TMP/resume_ext.out" "$HARNESS_TMP/resume_ext.err" "$HARNESS_TMP/wX.err"
+    fail "(b) resume with the reconnected external worker exited $WAIT_RC (expected 0)"
+fi
+echo "fault_coordinator_kill: (b) resume took $((SECONDS - resume_t0)) s"
+wait_rc "$worker_pid" 15 "external worker after STOP"
+assert_eq 0 "$WAIT_RC" "(b) external worker exit status at STOP"
+assert_clean_stderr "$HARNESS_TMP/resume_ext.err" "$HARNESS_TMP/wX.err" "$HARNESS_TMP/ext.err"
+assert_contains "$(cat "$HARNESS_TMP/resume_ext.err")" "worker wX joined" "(b) wX rejoined the resumed run"
+assert_contains "$(cat "$HARNESS_TMP/wX.err")" "coordinator says STOP" "(b) wX stopped by the resumed run"
+# The rows committed before the resume are the ones committed by then
+# (wX may have finished its in-flight chunks after the kill).
+assert_kept ckill_ext "$before"
+assert_final_is_source public.t_ext "(b) coordinator killed, resumed with the external worker"
+assert_ledger_exact ckill_ext "$FAULT_ROWS" "(b) coordinator killed, resumed with the external worker"
+# wX is the only worker there ever was: it committed every chunk, those
+# after the resume included.
+assert_eq "$planned" "$(pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunk_commits
+    WHERE run_id = 'ckill_ext' AND worker = 'wX'")" "(b) chunks committed by wX"
+assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'ckill_ext'")" \
+    "(b) run status after resume"
+echo "fault_coordinator_kill: OK ($((SECONDS - t0)) s)"

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# tests/faults/fault_garbage.sh: while a run is in progress, the
+# coordinator's ROUTER port gets garbage:
+#   - plain TCP clients (no ZeroMQ): random bytes, an HTTP request, a
+#     ZMTP greeting with a bogus version, a connection that says nothing;
+#   - a real ZeroMQ DEALER (ferry_zmq_garbage) sending random frames,
+#     malformed msgpack, wrong protocol versions and multi-frame messages;
+#   - a fake worker that floods HELLOs and never runs a chunk.
+# The run must complete with the right result (final == source row for
+# row, each chunk once), the coordinator must log what it dropped, and it
+# must never crash: exit 0, no sanitizer report from any ferry process.
+# shellcheck source=../lib/pg.sh
+source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=lib/faults.sh
+source "$(dirname "$0")/lib/faults.sh"
+
+garbage=$(ferry_bin tests/faults/ferry_zmq_garbage)
+pg_start src
+pg_start tgt
+# 40 chunks of 1000 rows, ~1 s each inside a worker's COPY: ~10 s of load
+# with 2 workers x 2 slots, longer than the garbage takes to send.
+faults_workload 40000 100 0.1
+job="$HARNESS_TMP/job.yaml"
+faults_job "$job" public.t 1000
+run=garbage
+t0=$SECONDS
+
+start_coordinator coord run "$job" --local-workers 2 --run-id "$run" --report "$HARNESS_TMP/report.json"
+poll_until 60 "a first committed chunk" run_has_commits "$run" 1
+
+# A fake worker: HELLO after HELLO, never a chunk (in the background, while
+# the rest of the garbage goes in).
+"$garbage" "$FAULT_EP" hello-flood 300 >"$HARNESS_TMP/garbage_flood.out" 2>"$HARNESS_TMP/garbage_flood.err" &
+flood_pid=$!
+harness_on_exit "kill -KILL $flood_pid 2>/dev/null"
+
+# Plain TCP, no ZeroMQ handshake.
+tcp_send() {   # tcp_send CMD: CMD's stdout goes to the coordinator's port
+    { exec 3<>"/dev/tcp/127.0.0.1/$FAULT_PORT"; } 2>/dev/null || return 0   # refused: fine
+    "$@" >&3 2>/dev/null || true    # the coordinator may hang up first
+    sleep 0.1
+    exec 3>&-
+    return 0
+}
+for _ in 1 2 3 4 5; do
+    tcp_send head -c 4096 /dev/urandom
+done
+tcp_send printf 'GET / HTTP/1.1\r\nHost: ferry\r\n\r\n'
+# An unversioned (ZMTP 1.0) peer whose first frame claims 16 TiB: 0xff,
+# an 8-byte length, and a 10th byte with its low bit clear.
+tcp_send printf '\xff\x00\x00\x10\x00\x00\x00\x00\x00\x00'
+# The same with 4 GiB, and a ZMTP 2 style long frame header.
+tcp_send printf '\xff\x00\x00\x00\x01\x00\x00\x00\x00\x00'
+tcp_send printf '\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f\x01\x05\x02\x00\x00\x00\x10\x00\x00\x00\x00'
+# ZMTP 3 signature with a bogus major version, then junk.
+tcp_send printf '\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f\x63\x00NULL\x00\x00junkjunkjunk'
+# A ZMTP greeting that stops halfway, held open for a while.
+exec 4<>"/dev/tcp/127.0.0.1/$FAULT_PORT"
+printf '\xff\x00\x00\x00\x00\x00\x00\x00\x01\x7f' >&4
+harness_on_exit "exec 4>&-"
+coord_alive
+echo "fault_garbage: plain TCP garbage sent ($((SECONDS - t0)) s)"
+
+# A real DEALER with bad payloads.
+for mode in random-bytes bad-msgpack wrong-version multi-frame; do
+    run_expect 0 "garbage_$mode" "$garbage" "$FAULT_EP" "$mode"
+    coord_alive
+done
+echo "fault_garbage: ZeroMQ garbage sent ($((SECONDS - t0)) s)"
+wait_rc "$flood_pid" 30 "the HELLO flood"
+[[ "$WAIT_RC" == 0 ]] || { cat "$HARNESS_TMP/garbage_flood.err" >&2; fail "ferry_zmq_garbage hello-flood exited $WAIT_RC"; }
+coord_alive
+exec 4>&-
+done_now=$(committed "$run")
+echo "fault_garbage: HELLO flood sent ($((SECONDS - t0)) s, $done_now chunk(s) committed so far)"
+# The garbage must have hit a run in progress, and the fake worker must
+# have been given chunks it never ran (they were requeued when it fell
+# silent).
+[[ $done_now -lt $(chunks_planned "$run") ]] ||
+    fail "the run had finished before the garbage was all sent: make the chunks slower"
+grep -qE "received: .*[0-9]+ ASSIGN" "$HARNESS_TMP/garbage_flood.out" ||
+    { cat "$HARNESS_TMP/garbage_flood.out" >&2; fail "the fake worker was never assigned a chunk"; }
+
+wait_rc "$COORD_PID" 120 "coordinator after the garbage"
+err="$HARNESS_TMP/coord.err"
+assert_clean_stderr "$err"
+if [[ "$WAIT_RC" != 0 ]]; then
+    show_tail "$HARNESS_TMP/coord.out" "$err"
+    fail "coordinator exited $WAIT_RC after garbage (expected 0)"
+fi
+cat "$HARNESS_TMP"/garbage_*.out
+# The drops are logged, with the decoder's reasons.
+for reason in "dropped" "expected one frame" "unsupported version" "malformed msgpack" "truncated message" \
+              "expected a map at top level" "trailing bytes" "nested too deeply" \
+              "unknown type" "empty message"; do
+    grep -q -- "$reason" "$err" || { grep -E "dropped" "$err" | sort | uniq -c | sort -rn | head -n 30 >&2;
+        fail "the coordinator's stderr does not mention '$reason'"; }
+done
+echo "fault_garbage: $(grep -c 'dropped' "$err") drop(s) logged"
+grep -q "worker fake-flood joined" "$err" || fail "the fake worker's HELLO was never seen"
+grep -qE "worker fake-flood .* silent for [0-9]+ ms .*; [1-9][0-9]* chunk\(s\) requeued" "$err" ||
+    { grep "fake-flood" "$err" | tail -n 5 >&2; fail "the fake worker's chunks were not requeued when it fell silent"; }
+# The local workers never died.
+if grep -qE 'local worker .* (exited with status|killed by signal)' "$err"; then
+    grep -E 'local worker' "$err" >&2
+    fail "a local worker died"
+fi
+
+assert_final_is_source public.t "after garbage"
+assert_ledger_exact "$run" "$FAULT_ROWS" "after garbage"
+assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = '$run'")" "run status"
+no_workers_left 10
+echo "fault_garbage: OK ($((SECONDS - t0)) s)"
