@@ -5,7 +5,7 @@ function(ferry_test name)
   add_executable(${name} ${name}.c)
   target_link_libraries(${name} PRIVATE ferry_coordinator_core ferry_common ferry_warnings PkgConfig::CMOCKA)
   add_test(NAME unit.${name} COMMAND ${name})
-  set_tests_properties(unit.${name} PROPERTIES TIMEOUT 60 LABELS unit)
+  set_tests_properties(unit.${name} PROPERTIES TIMEOUT 300 LABELS unit)
 endfunction()
 
 # ferry_integration_test(NAME [LABELS ...] [TIMEOUT s]): registers the bash

@@ -12,8 +12,9 @@ source "$(dirname "$0")/lib/faults.sh"
 
 pg_start src
 pg_start tgt
-# 16 chunks of 1000 rows, ~1 s each inside a worker's COPY.
-faults_workload 16000 100 0.1
+# 16 chunks of 1000 rows, ~3 s each inside a worker's COPY, so a restart
+# lands mid-COPY even when the machine is slow to run psql.
+faults_workload 16000 100 0.3
 job="$HARNESS_TMP/job.yaml"
 faults_job "$job" public.t 1000
 run=tgtrestart

@@ -86,7 +86,7 @@ child='source "$1"; pg_start c; echo "$HARNESS_TMP" >"$2.tmp"; echo "$c_DIR" >"$
 harness_on_exit 'kill $(cat "$HARNESS_TMP"/*.sleep 2>/dev/null) 2>/dev/null'
 bash -c "$child" _ "$(dirname "$0")/../lib/pg.sh" "$HARNESS_TMP/sig_dir" &
 sig_shell=$!
-poll_until 20 "the SIGTERM child to start its cluster" test -s "$HARNESS_TMP/sig_dir"
+poll_until 120 "the SIGTERM child to start its cluster" test -s "$HARNESS_TMP/sig_dir"
 kill -TERM "$sig_shell"
 rc=0
 wait "$sig_shell" || rc=$?
@@ -98,11 +98,11 @@ assert_eq 143 "$rc" "SIGTERM exit status"
 bash -c "$child" _ "$(dirname "$0")/../lib/pg.sh" "$HARNESS_TMP/kil_dir" &
 kil_shell=$!
 disown "$kil_shell" # no "Killed" job report
-poll_until 20 "the SIGKILL child to start its cluster" test -s "$HARNESS_TMP/kil_dir"
+poll_until 120 "the SIGKILL child to start its cluster" test -s "$HARNESS_TMP/kil_dir"
 kill -KILL "$kil_shell"
 kil_dir=$(cat "$HARNESS_TMP/kil_dir")
-poll_until 30 "the watchdog to remove $kil_dir" test ! -e "$kil_dir"
+poll_until 90 "the watchdog to remove $kil_dir" test ! -e "$kil_dir"
 kil_tmp=$(cat "$HARNESS_TMP/kil_dir.tmp")
-poll_until 30 "the watchdog to remove $kil_tmp" test ! -e "$kil_tmp"
+poll_until 90 "the watchdog to remove $kil_tmp" test ! -e "$kil_tmp"
 
 echo "harness_selftest: OK"
