@@ -290,8 +290,7 @@ s_on_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     w->rejected += msg->rejected;
     if (self->max_errors >= 0 && self->rejected > self->max_errors)
         s_fail_run (self, "source.max_errors: %" PRId64 " records rejected so far (limit %" PRId64
-                    "); nothing was published. The rejected records and reasons are in "
-                    "ferry.rejects (run %s)", self->rejected, self->max_errors, self->run_id);
+                    "); the rejected records and reasons are in ferry.rejects (run %s)", self->rejected, self->max_errors, self->run_id);
     c->read_ms = msg->read_ms;
     c->process_ms = msg->process_ms;
     c->write_ms = msg->write_ms;

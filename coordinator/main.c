@@ -782,6 +782,7 @@ s_run (args_t *args)
                                2000);
         if (drc != 0) {
             snprintf (message, sizeof message, "%s", dispatch_error (r.dispatch));
+            r.rejected = dispatch_rejected (r.dispatch);
             if (s_stop) {
                 status = "interrupted";
                 exit_code = EXIT_CODE_INTERRUPTED;

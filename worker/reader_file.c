@@ -40,11 +40,16 @@ reader_file_end (attempt_t *a)
     a->fd = -1;
 }
 
-/*  Quote state carried across reads. */
+/*  Quote state carried across reads. The rule is the parser's and the
+    planner's (common/csv.c): a quote opens a quoted field only as the
+    first byte of a field, or right after a closing quote (a doubled
+    quote); anywhere else it is data. */
 typedef struct {
     bool in_quote;
     bool escaped;              /* the previous byte was an escape inside quotes */
-    char quote, escape;
+    bool field_start;          /* the next byte starts a field */
+    bool after_close;          /* the previous byte closed a quoted section */
+    char quote, escape, delimiter;
 } scan_t;
 
 /*  Scans buf[from, to): updates the state, counts newlines into *lines,
@@ -64,12 +69,21 @@ s_scan (scan_t *st, const char *buf, size_t from, size_t to, size_t last,
                 st->escaped = false;
             else if (st->escape != st->quote && c == st->escape)
                 st->escaped = true;
-            else if (c == st->quote)
+            else if (c == st->quote) {
                 st->in_quote = false;
+                st->after_close = true;
+            }
+            continue;
         }
-        else if (st->quote && c == st->quote)
+        if (st->quote && c == st->quote && (st->field_start || st->after_close)) {
             st->in_quote = true;
-        else if (c == '\n') {
+            st->after_close = false;
+            st->field_start = false;
+            continue;
+        }
+        st->after_close = false;
+        st->field_start = c == st->delimiter || c == '\n';
+        if (c == '\n') {
             last = i + 1;
             *lines_at = *lines;
         }
@@ -86,7 +100,8 @@ reader_file_thread (void *arg)
     int64_t pos = a->spec->offset;
     const int64_t end = a->spec->offset + a->spec->length;
     int64_t t0 = util_now_ms ();
-    scan_t st = { false, false, a->job->csv.quote, a->job->csv.escape };
+    scan_t st = { .field_start = true, .quote = a->job->csv.quote,
+                  .escape = a->job->csv.escape, .delimiter = a->job->csv.delimiter };
     batch_t *batch = batch_new (block * 2);
     batch->first_line = a->spec->first_line;
     size_t scanned = 0;                 /* bytes of batch already scanned */
