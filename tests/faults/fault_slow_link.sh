@@ -1,0 +1,466 @@
+#!/usr/bin/env bash
+# tests/faults/fault_slow_link.sh: a load over a slow link. The coordinator,
+# the workers and the two PostgreSQL servers run as separate hosts in
+# network namespaces (ferry_crd, ferry_wrk, ferry_src, ferry_tgt, each with
+# a random suffix) on one bridge, 10.77.0.0/24, in a fifth namespace
+# (ferry_net). Between the workers and the target: a 100 Mbit/s token
+# bucket (tc tbf, both directions, only that path) and 50 ms round trip
+# (tests/tools/delay_proxy, 25 ms each way, in front of the target: this
+# kernel has tbf but no netem). The coordinator is started with
+# cluster.bind on its own address, so it sends no conninfos; two external
+# ferry-worker --coordinator processes (2 slots each) get theirs from
+# FERRY_SOURCE_DSN / FERRY_TARGET_DSN, the latter through the proxy.
+#
+# The scenario loads 20,000 rows of the reference workload (10 chunks,
+# shared snapshot, merge publish) and checks: the latency and the rate are
+# really there (10 queries through the proxy take >= 0.5 s; the shaped
+# class carried the COPY data and hit its limit; the proxy carried it), the
+# run publishes (exit 0), both workers leave with 0 on STOP and both did
+# chunks, final == source row for row, and ferry.chunk_commits holds every
+# planned chunk exactly once with the right row total. Any sanitizer
+# report from a ferry process fails it.
+#
+#   bash tests/faults/fault_slow_link.sh            the scenario (root only)
+#   bash tests/faults/fault_slow_link.sh --measure [--rows N]
+#        [--writers "1 2 4"] [--chunks "5000 20000 50000"] [--repeat R]
+#        [--delay-ms MS] [--rate-mbit M]
+#       the same topology, no assertions beyond row counts: loads N rows
+#       (default 300000) once per (writers, chunk_size) pair, with 2 workers
+#       of WRITERS slots each, and prints wall time and rows/s for each
+#       (docs/TUNING.md). --delay-ms 0 and/or --rate-mbit 0 take the delay
+#       or the rate limit away, for a baseline.
+#
+# Needs root (ip netns, veth, bridge, tc); a machine that cannot create
+# network namespaces FAILS (never skips). Everything it creates (namespaces,
+# processes, clusters, dirs) is removed at exit, pass or fail; a watchdog
+# does it too if this shell is SIGKILLed.
+# shellcheck source=../lib/pg.sh
+source "$(dirname "$0")/../lib/pg.sh"
+
+mode="test"
+rows=20000
+chunk_list="5000 20000 50000"
+writer_list="1 2 4"
+repeat=1
+delay_ms=25
+rate_mbit=100
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --measure) mode=measure; rows=300000 ;;
+        --rows) rows="$2"; shift ;;
+        --writers) writer_list="$2"; shift ;;
+        --chunks) chunk_list="$2"; shift ;;
+        --repeat) repeat="$2"; shift ;;
+        --delay-ms) delay_ms="$2"; shift ;;
+        --rate-mbit) rate_mbit="$2"; shift ;;
+        *) fail "unknown argument '$1' (see the header of $0)" ;;
+    esac
+    shift
+done
+
+coord=$(ferry_bin ferry-coordinator)
+worker=$(ferry_bin ferry-worker)
+proxy=$(ferry_bin tests/tools/ferry_delay_proxy)
+bindir=$(pg_bindir)
+for prog in initdb pg_ctl postgres psql; do
+    [[ -x "$bindir/$prog" ]] || fail "PostgreSQL binaries missing: $bindir/$prog (install postgresql-15 with scripts/bootstrap.sh, or set PG_BINDIR)"
+done
+[[ $(id -u) -eq 0 ]] || fail "fault_slow_link needs root: it creates network namespaces, veth pairs and tc qdiscs"
+if ! command -v ip >/dev/null || ! command -v tc >/dev/null; then
+    fail "ip and tc are missing: apt-get install iproute2"
+fi
+workload="$FERRY_SOURCE_DIR/bench/workloads/accounts.sql"
+[[ -f "$workload" ]] || fail "reference workload missing: $workload"
+py=/usr/bin/python3
+[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
+
+# ---------------------------------------------------------------- topology
+sfx=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
+NS_HUB=ferry_net_$sfx
+NS_CRD=ferry_crd_$sfx
+NS_SRC=ferry_src_$sfx
+NS_TGT=ferry_tgt_$sfx
+NS_WRK=ferry_wrk_$sfx
+ADDR_CRD=10.77.0.10
+ADDR_SRC=10.77.0.11
+ADDR_TGT=10.77.0.12
+ADDR_WRK=10.77.0.13
+PG_PORT=5432       # each server has its own namespace, so the port is free
+PROXY_PORT=6432    # the delay proxy, in ferry_tgt, in front of the target
+CLUSTER_PORT=5570  # the coordinator's ZeroMQ endpoint
+LINK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-link.XXXXXX")
+chmod 755 "$LINK_TMP"   # the postgres user keeps its clusters in here
+
+# link_teardown SFX DIR BINDIR: stops the clusters under DIR, kills every
+# process left in the five namespaces of suffix SFX (all started by this
+# scenario), deletes the namespaces (and with them the veths, the bridge
+# and the qdiscs) and removes DIR. Never fails; safe to run twice. Also
+# run by the watchdog, so it uses nothing but its arguments.
+link_teardown() {
+    local sfx="$1" dir="$2" bindir="$3" ns d pid role left
+    for d in "$dir"/pg_*; do
+        [[ -f "$d/postmaster.pid" ]] || continue
+        (cd / && runuser -u postgres -- "$bindir/pg_ctl" stop -D "$d" -m immediate -w -t 20) >/dev/null 2>&1
+    done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do
+        left=0
+        for role in crd wrk src tgt net; do
+            ns="ferry_${role}_$sfx"
+            [[ -e "/run/netns/$ns" || -e "/var/run/netns/$ns" ]] || continue
+            for pid in $(ip netns pids "$ns" 2>/dev/null); do
+                kill -KILL "$pid" 2>/dev/null && left=1
+            done
+        done
+        [[ $left -eq 1 ]] || break
+        sleep 0.2
+    done
+    for role in crd wrk src tgt net; do
+        ip netns del "ferry_${role}_$sfx" 2>/dev/null
+    done
+    rm -rf "$dir"
+    return 0
+}
+harness_on_exit "link_teardown $sfx $LINK_TMP $bindir"
+# The watchdog: the same teardown once this shell is gone, however it went.
+owner_pid=$BASHPID   # not inside the & below, which is a subshell of its own
+# shellcheck disable=SC2016 # the watchdog's own code, expanded by its bash
+setsid bash -c "$(declare -f link_teardown)"'
+    owner=$1; shift
+    while kill -0 "$owner" 2>/dev/null; do sleep 1; done
+    link_teardown "$@"' ferry-link-watchdog "$owner_pid" "$sfx" "$LINK_TMP" "$bindir" \
+    </dev/null >/dev/null 2>&1 &
+disown $! 2>/dev/null || true
+
+# netns_or_fail CMD...: runs an ip/tc command; a failure is the machine's.
+netns_or_fail() {
+    local out
+    out=$("$@" 2>&1) || fail "cannot build the test network: '$*' failed: $out (this scenario needs root with CAP_NET_ADMIN, network namespaces, veth and bridge support; it does not skip)"
+}
+
+netns_or_fail ip netns add "$NS_HUB"
+netns_or_fail ip -n "$NS_HUB" link add br0 type bridge
+netns_or_fail ip -n "$NS_HUB" link set br0 up
+for role in crd src tgt wrk; do
+    ns="ferry_${role}_$sfx"
+    addr_var="ADDR_${role^^}"
+    netns_or_fail ip netns add "$ns"
+    netns_or_fail ip -n "$ns" link set lo up
+    # One veth per host: "eth0" in the host, "p_ROLE" on the bridge.
+    netns_or_fail ip -n "$NS_HUB" link add "p_$role" type veth peer name eth0 netns "$ns"
+    netns_or_fail ip -n "$NS_HUB" link set "p_$role" master br0 up
+    netns_or_fail ip -n "$ns" addr add "${!addr_var}/24" dev eth0
+    netns_or_fail ip -n "$ns" link set eth0 up
+done
+
+# shape NS DST: on NS's eth0, traffic to DST goes through tbf at the link
+# rate, everything else is not limited: htb with a fast default class and
+# a class whose leaf is the tbf, chosen by a u32 match on the destination.
+# Where htb or u32 is missing, the tbf becomes eth0's root qdisc (it then
+# also limits that host's little control traffic to the others).
+shaped_by_class=1
+shape() {
+    local ns="$1" dst="$2"
+    local tbf=(tbf rate "${rate_mbit}mbit" burst 32kbit latency 400ms)
+    if tc -n "$ns" qdisc add dev eth0 root handle 1: htb default 1 2>/dev/null &&
+        tc -n "$ns" class add dev eth0 parent 1: classid 1:1 htb rate 10gbit quantum 60000 2>/dev/null &&
+        tc -n "$ns" class add dev eth0 parent 1: classid 1:2 htb rate 10gbit quantum 60000 2>/dev/null &&
+        tc -n "$ns" qdisc add dev eth0 parent 1:2 handle 20: "${tbf[@]}" 2>/dev/null &&
+        tc -n "$ns" filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst "$dst/32" flowid 1:2 2>/dev/null; then
+        return 0
+    fi
+    tc -n "$ns" qdisc del dev eth0 root 2>/dev/null || true
+    shaped_by_class=0
+    echo "fault_slow_link: htb/u32 unavailable; tbf is the root qdisc of $ns eth0" >&2
+    netns_or_fail tc -n "$ns" qdisc add dev eth0 root handle 20: "${tbf[@]}"
+}
+if [[ "$rate_mbit" != 0 ]]; then
+    shape "$NS_WRK" "$ADDR_TGT"   # worker -> target: the COPY data
+    shape "$NS_TGT" "$ADDR_WRK"   # target -> worker: replies
+fi
+
+# tbf_stat NS FIELD: "sent" (bytes) or "overlimits" of the tbf on NS eth0.
+tbf_stat() {
+    tc -n "$1" -s qdisc show dev eth0 | awk -v field="$2" '
+        $1 == "qdisc" { intbf = ($2 == "tbf") }
+        intbf && $1 == "Sent" { sent = $2; for (i = 1; i < NF; i++) if ($i ~ /overlimits/) over = $(i + 1) }
+        END { v = (field == "sent") ? sent : over; gsub(/[^0-9]/, "", v); print v + 0 }'
+}
+
+# ----------------------------------------------------------------- servers
+# ns_pg_start NAME NS ADDR: a throwaway cluster like pg_start's, but its
+# postmaster runs in NS and listens on ADDR:PG_PORT (hosts of 10.77.0.0/24
+# are trusted) and on a unix socket in its dir. Exports NAME_DIR, NAME_PORT
+# and NAME_DSN (the unix socket, so the harness's pg_psql, dump_sorted and
+# assert_same_rows work from here) and NAME_TCP (the conninfo for the other
+# hosts).
+ns_pg_start() {
+    local name="$1" ns="$2" addr="$3" dir out
+    dir="$LINK_TMP/pg_$name"
+    mkdir "$dir" || fail "ns_pg_start $name: cannot create $dir"
+    chown postgres: "$dir" || fail "ns_pg_start $name: cannot chown $dir to postgres"
+    if ! out=$(cd / && runuser -u postgres -- "$bindir/initdb" -N --auth=trust -U postgres -E UTF8 \
+        --locale=C -D "$dir" 2>&1); then
+        printf '%s\n' "$out" >&2
+        fail "ns_pg_start $name: initdb -D $dir failed"
+    fi
+    cat >>"$dir/postgresql.conf" <<EOF
+# fault_slow_link
+listen_addresses = '$addr'
+port = $PG_PORT
+unix_socket_directories = '$dir'
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+shared_buffers = 128MB
+max_connections = 60
+EOF
+    echo "host all all 10.77.0.0/24 trust" >>"$dir/pg_hba.conf"
+    if ! (cd / && ip netns exec "$ns" runuser -u postgres -- "$bindir/pg_ctl" start -D "$dir" \
+        -l "$dir/server.log" -w -t 60) >/dev/null 2>&1; then
+        tail -n 30 "$dir/server.log" >&2 2>/dev/null || true
+        fail "ns_pg_start $name: the server in $ns did not start (log above)"
+    fi
+    export "${name}_DIR=$dir" "${name}_PORT=$PG_PORT"
+    export "${name}_DSN=host=$dir port=$PG_PORT user=postgres dbname=postgres"
+    export "${name}_TCP=host=$addr port=$PG_PORT user=postgres dbname=postgres connect_timeout=10"
+}
+
+ns_pg_start src "$NS_SRC" "$ADDR_SRC"
+ns_pg_start tgt "$NS_TGT" "$ADDR_TGT"
+# shellcheck disable=SC2154 # src_TCP/tgt_TCP are exported by ns_pg_start
+SRC_TCP=$src_TCP TGT_TCP=$tgt_TCP
+TGT_VIA_PROXY="host=$ADDR_TGT port=$PROXY_PORT user=postgres dbname=postgres connect_timeout=10"
+
+# The delay proxy, in the target's namespace, for the workers only (the
+# coordinator talks to the target directly).
+ip netns exec "$NS_TGT" "$proxy" "$ADDR_TGT:$PROXY_PORT" "$ADDR_TGT:$PG_PORT" "$delay_ms" \
+    >"$HARNESS_TMP/proxy.out" 2>"$HARNESS_TMP/proxy.err" </dev/null &
+proxy_pid=$!
+harness_on_exit "kill $proxy_pid 2>/dev/null"
+poll_until 10 "the delay proxy to listen" grep -qs "listening on" "$HARNESS_TMP/proxy.out"
+
+# Every host reaches the others.
+for ns in "$NS_CRD" "$NS_WRK"; do
+    for dsn in "$SRC_TCP" "$TGT_TCP"; do
+        ip netns exec "$ns" "$bindir/psql" -X -q -d "$dsn" -Atc "SELECT 1" >/dev/null 2>&1 ||
+            fail "from $ns, psql '$dsn' does not connect"
+    done
+done
+
+# The latency is there: 10 queries through the proxy are 10 round trips.
+t0=$EPOCHREALTIME
+ip netns exec "$NS_WRK" "$bindir/psql" -X -q -d "$TGT_VIA_PROXY" -At \
+    -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" \
+    -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" >/dev/null ||
+    fail "psql through the delay proxy failed"
+t_proxy=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+t0=$EPOCHREALTIME
+ip netns exec "$NS_WRK" "$bindir/psql" -X -q -d "$TGT_TCP" -At \
+    -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" \
+    -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" -c "SELECT 1" >/dev/null
+t_direct=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }')
+echo "fault_slow_link: 10 queries from the workers' host: ${t_proxy}s through the proxy, ${t_direct}s direct"
+if [[ "$delay_ms" != 0 ]]; then
+    awk -v t="$t_proxy" -v d="$delay_ms" 'BEGIN { exit !(t >= 10 * 2 * d / 1000) }' ||
+        fail "10 queries through the proxy took ${t_proxy}s: less than 10 round trips of $((2 * delay_ms)) ms"
+fi
+
+# ---------------------------------------------------------------- the load
+pg_psql src -v rows="$rows" -f "$workload" >/dev/null
+pg_psql tgt -v rows=0 -f "$workload" >/dev/null
+assert_eq "$rows" "$(pg_psql src -Atc 'SELECT count(*) FROM accounts')" "source rows"
+
+# no_sanitizer_reports FILE...: no ASan/LSan/UBSan report in FILE.
+no_sanitizer_reports() {
+    local f
+    for f in "$@"; do
+        if grep -qE 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f"; then
+            grep -E -B2 -A40 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f" | head -n 120 >&2
+            fail "sanitizer report in $f (above)"
+        fi
+    done
+}
+# show_logs TAG: the tails of one run's process outputs, for a failure.
+show_logs() {
+    local f
+    for f in "$1".coord.out "$1".coord.err "$1".wa.err "$1".wb.err proxy.err; do
+        echo "--- $f (last 30 lines)" >&2
+        tail -n 30 "$HARNESS_TMP/$f" >&2 2>/dev/null || true
+    done
+}
+exited() {
+    ! kill -0 "$1" 2>/dev/null
+}
+
+# run_load RUN_ID WRITERS CHUNK_SIZE: one ferry run in the topology: the
+# coordinator in ferry_crd, then two workers (WRITERS slots each) in
+# ferry_wrk. Waits for all three; sets COORD_RC, WA_RC, WB_RC and REPORT.
+run_load() {
+    local run="$1" writers="$2" chunk="$3" job coord_pid wa_pid wb_pid
+    job="$HARNESS_TMP/$run.yaml"
+    REPORT="$HARNESS_TMP/$run.json"
+    cat >"$job" <<EOF
+source:
+  conninfo: '$SRC_TCP'
+  query: 'SELECT * FROM accounts ORDER BY acct_id'
+  snapshot: shared
+target:
+  conninfo: '$TGT_TCP'
+  table: public.accounts
+pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000, writers: $writers }
+retry: { max_retries: 5, initial_delay: 0.2, backoff: 2.0, max_delay: 2 }
+cluster: { bind: 'tcp://$ADDR_CRD:$CLUSTER_PORT', heartbeat_ms: 500, liveness: 10 }
+EOF
+    ip netns exec "$NS_CRD" timeout 600 "$coord" run "$job" --report "$REPORT" --run-id "$run" \
+        >"$HARNESS_TMP/$run.coord.out" 2>"$HARNESS_TMP/$run.coord.err" </dev/null &
+    coord_pid=$!
+    harness_on_exit "kill $coord_pid 2>/dev/null"
+    poll_until 60 "the coordinator to wait for workers" grep -qs "waiting for workers" "$HARNESS_TMP/$run.coord.err"
+    # A coordinator on a non-loopback endpoint says the workers need the DSNs.
+    assert_contains "$(cat "$HARNESS_TMP/$run.coord.err")" "FERRY_TARGET_DSN" \
+        "the coordinator tells remote workers to bring their conninfos"
+    ip netns exec "$NS_WRK" env FERRY_SOURCE_DSN="$SRC_TCP" FERRY_TARGET_DSN="$TGT_VIA_PROXY" \
+        timeout 600 "$worker" --coordinator "tcp://$ADDR_CRD:$CLUSTER_PORT" --slots "$writers" --name "wrk-a" \
+        >"$HARNESS_TMP/$run.wa.out" 2>"$HARNESS_TMP/$run.wa.err" </dev/null &
+    wa_pid=$!
+    harness_on_exit "kill $wa_pid 2>/dev/null"
+    ip netns exec "$NS_WRK" env FERRY_SOURCE_DSN="$SRC_TCP" FERRY_TARGET_DSN="$TGT_VIA_PROXY" \
+        timeout 600 "$worker" --coordinator "tcp://$ADDR_CRD:$CLUSTER_PORT" --slots "$writers" --name "wrk-b" \
+        >"$HARNESS_TMP/$run.wb.out" 2>"$HARNESS_TMP/$run.wb.err" </dev/null &
+    wb_pid=$!
+    harness_on_exit "kill $wb_pid 2>/dev/null"
+    if ! poll_until_quiet 600 exited "$coord_pid"; then
+        show_logs "$run"
+        fail "$run: the coordinator did not finish within 600 s"
+    fi
+    COORD_RC=0
+    wait "$coord_pid" || COORD_RC=$?
+    if ! poll_until_quiet 30 exited "$wa_pid" || ! poll_until_quiet 30 exited "$wb_pid"; then
+        show_logs "$run"
+        fail "$run: a worker did not leave within 30 s of the coordinator's end"
+    fi
+    WA_RC=0 WB_RC=0
+    wait "$wa_pid" || WA_RC=$?
+    wait "$wb_pid" || WB_RC=$?
+}
+# poll_until_quiet SECONDS CMD...: poll_until without failing: false on timeout.
+poll_until_quiet() {
+    local deadline=$((SECONDS + $1))
+    shift
+    until "$@"; do
+        [[ $SECONDS -lt $deadline ]] || return 1
+        sleep 0.1
+    done
+}
+# report_field FILE EXPR: a value from the JSON report (python expression on r).
+report_field() {
+    "$py" -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+if [[ "$mode" == measure ]]; then
+    echo "fault_slow_link --measure: $rows rows, 2 workers, delay ${delay_ms} ms each way, rate ${rate_mbit} Mbit/s"
+    results="$HARNESS_TMP/results.txt"
+    : >"$results"
+    # Repeats outermost, so a drift in the machine's load hits every setting.
+    for r in $(seq "$repeat"); do
+        for w in $writer_list; do
+            for c in $chunk_list; do
+                run="m_w${w}_c${c}_$r"
+                pg_psql tgt -c "TRUNCATE accounts"
+                t0=$SECONDS
+                run_load "$run" "$w" "$c"
+                if [[ $COORD_RC -ne 0 ]]; then
+                    show_logs "$run"
+                    fail "$run: coordinator exit $COORD_RC"
+                fi
+                assert_eq "$rows" "$(pg_psql tgt -Atc 'SELECT count(*) FROM accounts')" "$run: final rows"
+                line=$(report_field "$REPORT" '"%d %d %.2f %.2f %.2f %.2f %.2f" % (r["chunks_total"], r.get("slots_total", 0), r["wall_seconds"], r["load_seconds"], r["merge_seconds"], r["chunk_seconds"]["p50"], r["chunk_seconds"]["p95"])')
+                echo "$w $c $r $line" >>"$results"
+                echo "writers=$w chunk_size=$c run $r: chunks slots wall load publish chunk-p50 chunk-p95 = $line ($((SECONDS - t0)) s with start-up)"
+            done
+        done
+    done
+    # The table: medians over the repeats (each run's figures above).
+    "$py" - "$results" "$rows" <<'PY'
+import statistics, sys
+rows = int(sys.argv[2])
+runs = {}
+for line in open(sys.argv[1]):
+    w, c, r, chunks, slots, wall, load, pub, p50, p95 = line.split()
+    runs.setdefault((int(w), int(c)), []).append(
+        (int(chunks), int(slots), float(wall), float(load), float(pub), float(p50), float(p95)))
+print()
+print("| writers | chunk_size | chunks | slots | runs | wall s | load s | publish s | rows/s (wall) | rows/s (load) | chunk p50 s | chunk p95 s |")
+print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+for (w, c), v in sorted(runs.items()):
+    med = lambda i: statistics.median(x[i] for x in v)
+    print(f"| {w} | {c} | {v[0][0]} | {v[0][1]} | {len(v)} | {med(2):.1f} | {med(3):.1f} | {med(4):.1f} "
+          f"| {rows / med(2):,.0f} | {rows / med(3):,.0f} | {med(5):.2f} | {med(6):.2f} |")
+PY
+    exit 0
+fi
+
+# ------------------------------------------------------------ the scenario
+run="slow_$sfx"
+sent0=$(tbf_stat "$NS_WRK" sent)
+t0=$SECONDS
+run_load "$run" 2 2000
+elapsed=$((SECONDS - t0))
+echo "fault_slow_link: run $run took $elapsed s (coordinator $COORD_RC, workers $WA_RC $WB_RC)"
+for f in coord.err wa.err wb.err; do
+    no_sanitizer_reports "$HARNESS_TMP/$run.$f"
+done
+if [[ $COORD_RC -ne 0 || $WA_RC -ne 0 || $WB_RC -ne 0 ]]; then
+    show_logs "$run"
+    fail "$run: exit status coordinator $COORD_RC, workers $WA_RC $WB_RC (expected 0 0 0)"
+fi
+assert_contains "$(cat "$HARNESS_TMP/$run.coord.out")" "ferry run $run: published" "summary"
+
+# The data.
+assert_same_rows src "SELECT * FROM accounts" tgt "SELECT * FROM accounts" "final == source"
+
+# The bookkeeping: every planned chunk committed exactly once, rows add up.
+nchunks=$(pg_psql tgt -Atc "SELECT chunks_total FROM ferry.runs WHERE run_id = '$run'")
+[[ "$nchunks" =~ ^[0-9]+$ && $nchunks -ge 9 && $nchunks -le 11 ]] ||
+    fail "ferry.runs: chunks_total '$nchunks' for $rows rows in chunks of 2000 (expected about 10)"
+assert_eq "published|$rows|$rows" "$(pg_psql tgt -Atc "SELECT status, rows_source, rows_loaded
+    FROM ferry.runs WHERE run_id = '$run'")" "ferry.runs"
+assert_eq "$nchunks|$nchunks|$nchunks|0|$((nchunks - 1))|$rows|0" "$(pg_psql tgt -Atc "SELECT count(*),
+    count(DISTINCT chunk_id), count(committed_at), min(chunk_id), max(chunk_id), sum(rows),
+    count(*) FILTER (WHERE rows IS NULL OR rows <= 0)
+    FROM ferry.chunk_commits WHERE run_id = '$run'")" \
+    "ferry.chunk_commits (commits, distinct chunks, committed, first id, last id, rows, empty)"
+assert_eq "0|0" "$(pg_psql tgt -Atc "SELECT
+    (SELECT count(*) FROM ferry.chunks c WHERE c.run_id = '$run' AND NOT EXISTS
+        (SELECT 1 FROM ferry.chunk_commits k WHERE k.run_id = c.run_id AND k.chunk_id = c.chunk_id
+            AND k.committed_at IS NOT NULL)),
+    (SELECT count(*) FROM ferry.chunk_commits k WHERE k.run_id = '$run' AND NOT EXISTS
+        (SELECT 1 FROM ferry.chunks c WHERE c.run_id = k.run_id AND c.chunk_id = k.chunk_id))")" \
+    "planned chunks without a commit | commits of no planned chunk"
+assert_eq "wrk-a,wrk-b" "$(pg_psql tgt -Atc "SELECT string_agg(DISTINCT worker, ',' ORDER BY worker)
+    FROM ferry.chunk_commits WHERE run_id = '$run'")" "both workers committed chunks"
+
+# The report agrees.
+assert_eq "published $rows $nchunks 4" "$(report_field "$REPORT" \
+    '"%s %d %d %d" % (r["status"], r["rows_loaded"], r["chunks_total"], r.get("slots_total", 4))')" \
+    "report: status, rows, chunks, slots"
+
+# The COPY data went through the shaped path and the proxy, at the limit.
+if [[ "$rate_mbit" != 0 ]]; then
+    sent=$(($(tbf_stat "$NS_WRK" sent) - sent0))
+    over=$(tbf_stat "$NS_WRK" overlimits)
+    bytes=$(pg_psql tgt -Atc "SELECT sum(bytes) FROM ferry.chunk_commits WHERE run_id = '$run'")
+    how="its own class"
+    [[ $shaped_by_class -eq 1 ]] || how="the root qdisc"
+    echo "fault_slow_link: tbf worker->target ($how) sent $sent bytes (chunks' COPY bytes $bytes), overlimits $over"
+    [[ $sent -ge $bytes ]] || fail "the worker->target tbf sent $sent bytes, less than the $bytes COPY bytes"
+    [[ $over -gt 0 ]] || fail "the worker->target tbf never hit its ${rate_mbit} Mbit/s limit"
+fi
+kill "$proxy_pid"
+poll_until 10 "the delay proxy to stop" exited "$proxy_pid"
+proxy_up=$(sed -n 's/.* \([0-9]*\) bytes up.*/\1/p' "$HARNESS_TMP/proxy.err")
+[[ -n "$proxy_up" && $proxy_up -ge ${bytes:-1} ]] ||
+    fail "the delay proxy carried ${proxy_up:-?} bytes to the target, less than the COPY data: $(cat "$HARNESS_TMP/proxy.err")"
+no_sanitizer_reports "$HARNESS_TMP/proxy.err"
+
+echo "fault_slow_link: OK ($rows rows, $nchunks chunks over 50 ms RTT and ${rate_mbit} Mbit/s in $elapsed s)"
