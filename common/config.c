@@ -1306,6 +1306,85 @@ s_yaml_error (ctx_t *ctx, const yaml_parser_t *parser)
 }
 
 
+/*  See config.h. Finds the last ORDER BY at depth 0; keeps the query when
+    anything but sort items follows it (LIMIT, OFFSET, FETCH, FOR UPDATE...:
+    there the order changes which rows come out). */
+char *
+config_query_unordered (const char *query)
+{
+    if (!query)
+        return NULL;
+    size_t pos = 0;
+    int depth = 0;
+    const char *order_start = NULL;
+    tok_t tok;
+    for (s_sql_next (query, &pos, &tok); tok.kind != TOK_END;
+         s_sql_next (query, &pos, &tok)) {
+        if (s_tok_is_punct (&tok, '(') || s_tok_is_punct (&tok, '['))
+            depth++;
+        else
+        if (s_tok_is_punct (&tok, ')') || s_tok_is_punct (&tok, ']')) {
+            if (depth > 0)
+                depth--;
+        }
+        else
+        if (depth == 0 && s_tok_is (&tok, "distinct")) {
+            /*  DISTINCT ON keeps the first row per group in ORDER BY
+                order: there the order decides which rows come out. */
+            size_t next = pos;
+            tok_t on;
+            s_sql_next (query, &next, &on);
+            if (s_tok_is (&on, "on"))
+                return NULL;
+        }
+        else
+        if (depth == 0 && s_tok_is (&tok, "order")) {
+            size_t next = pos;
+            tok_t by;
+            s_sql_next (query, &next, &by);
+            if (s_tok_is (&by, "by")) {
+                order_start = tok.start;
+                pos = next;
+            }
+        }
+    }
+    if (!order_start)
+        return NULL;
+    /*  What follows the last ORDER BY at depth 0 must be sort items only. */
+    pos = (size_t) (order_start - query);
+    s_sql_next (query, &pos, &tok);             /* ORDER */
+    s_sql_next (query, &pos, &tok);             /* BY */
+    depth = 0;
+    static const char *const stoppers[] =
+        { "limit", "offset", "fetch", "for", "union", "intersect", "except", "window", NULL };
+    for (s_sql_next (query, &pos, &tok); tok.kind != TOK_END;
+         s_sql_next (query, &pos, &tok)) {
+        if (s_tok_is_punct (&tok, '(') || s_tok_is_punct (&tok, '['))
+            depth++;
+        else
+        if (s_tok_is_punct (&tok, ')') || s_tok_is_punct (&tok, ']'))
+            depth--;
+        else
+        if (depth == 0 && s_tok_is_punct (&tok, ';'))
+            break;
+        if (depth < 0)
+            return NULL;
+        for (size_t i = 0; depth == 0 && stoppers[i]; i++)
+            if (s_tok_is (&tok, stoppers[i]))
+                return NULL;
+    }
+    size_t len = (size_t) (order_start - query);
+    while (len > 0 && (query[len - 1] == ' ' || query[len - 1] == '\t'
+                       || query[len - 1] == '\n' || query[len - 1] == '\r'))
+        len--;
+    if (len == 0)
+        return NULL;
+    char *out = xmalloc (len + 1);
+    memcpy (out, query, len);
+    out[len] = 0;
+    return out;
+}
+
 /* --------------------------------------------------------------------- */
 /*  API                                                                   */
 

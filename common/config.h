@@ -91,6 +91,15 @@ config_t *config_load (const char *path, char *err, size_t errlen);
 config_t *config_parse (const char *text, size_t len, const char *origin,
                         char *err, size_t errlen);
 
+/*  The query without its trailing top-level ORDER BY clause, or NULL when
+    there is none or when removing it could change the rows (something
+    other than sort items follows it: LIMIT, OFFSET, FETCH, FOR ...).
+    ferry reads each chunk by key range, so the order of rows inside a
+    chunk does not matter, and an unordered read lets the server scan
+    instead of walking an index or sorting. Comments, string literals,
+    quoted identifiers and parentheses are understood. Caller frees. */
+char *config_query_unordered (const char *query);
+
 /*  Destroys the config and nulls the caller's pointer; accepts NULL. */
 void config_destroy (config_t **self_p);
 

@@ -30,6 +30,9 @@ copyjob_from_config (const config_t *cfg, const char *run_id,
     self->source_conninfo = xstrdup (cfg->source.conninfo);
     self->target_conninfo = xstrdup (cfg->target.conninfo);
     self->query = xstrdup (cfg->source.query);
+    self->read_query = config_query_unordered (self->query);
+    if (!self->read_query)
+        self->read_query = xstrdup (self->query);
     self->key = xstrdup (cfg->source.key);
     self->copy_table = xstrdup (copy_table);
     self->final_table = xstrdup (cfg->target.table);
@@ -84,6 +87,9 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
         return NULL;
     }
     self->query = xstrdup (job->query);
+    self->read_query = config_query_unordered (self->query);
+    if (!self->read_query)
+        self->read_query = xstrdup (self->query);
     self->key = xstrdup (job->key);
     self->snapshot = xstrdup (job->snapshot);
     self->copy_table = xstrdup (job->copy_table);
@@ -149,6 +155,7 @@ copyjob_destroy (copyjob_t **self_p)
         free (self->source_conninfo);
         free (self->target_conninfo);
         free (self->query);
+        free (self->read_query);
         free (self->key);
         free (self->snapshot);
         free (self->copy_table);
@@ -391,7 +398,7 @@ copyjob_copy_out_sql (const copyjob_t *self, pg_conn_t *conn, const char *lo, co
     PQfreemem (elo);
     PQfreemem (ehi);
     char *sql = util_strdupf ("COPY (SELECT * FROM (%s) AS ferry_q%s) TO STDOUT%s",
-                              self->query, where, self->binary ? " (FORMAT binary)" : "");
+                              self->read_query, where, self->binary ? " (FORMAT binary)" : "");
     free (where);
     return sql;
 }

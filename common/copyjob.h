@@ -29,6 +29,9 @@ typedef struct {
     char *source_conninfo;
     char *target_conninfo;
     char *query;
+    char *read_query;          /* query without a trailing ORDER BY when that is
+                                  safe (config_query_unordered): what chunks
+                                  and the planner read */
     char *key;                 /* key column name, unquoted */
     char *snapshot;            /* exported snapshot id or NULL */
     char *copy_table;          /* quoted, qualified: where chunks COPY into */

@@ -83,7 +83,7 @@ int
 source_estimate (source_t *self, const copyjob_t *job, int64_t *rows)
 {
     *rows = 0;
-    char *sql = util_strdupf ("EXPLAIN (FORMAT JSON) %s", job->query);
+    char *sql = util_strdupf ("EXPLAIN (FORMAT JSON) %s", job->read_query);
     char *plan = NULL;
     int rc = pg_query_value (self->conn, sql, 0, NULL, &plan);
     free (sql);
@@ -118,7 +118,7 @@ source_plan (source_t *self, const copyjob_t *job, int64_t chunk_size,
         "  FROM (%s) AS ferry_q WINDOW w AS (ORDER BY ferry_q.%s)) s "
         "WHERE (s.rn %% %" PRId64 " = 1 AND s.rn > 1 AND s.k IS NOT NULL) OR s.last OR s.first_null "
         "ORDER BY s.rn",
-        k, k, k, job->query, k, chunk_size);
+        k, k, k, job->read_query, k, chunk_size);
     PGresult *res = NULL;
     int rc = pg_exec_params (self->conn, sql, 0, NULL, &res);
     free (sql);

@@ -787,6 +787,45 @@ test_csv_format (void **state)
                     "job.yaml:1: source.max_error_rate: must be 0..1, got 2");
 }
 
+
+static void
+s_expect_unordered (const char *query, const char *expected)
+{
+    char *got = config_query_unordered (query);
+    if (expected) {
+        assert_non_null (got);
+        assert_string_equal (got, expected);
+    }
+    else
+        assert_null (got);
+    free (got);
+}
+
+static void
+test_query_unordered (void **state)
+{
+    (void) state;
+    s_expect_unordered ("SELECT * FROM accounts ORDER BY acct_id", "SELECT * FROM accounts");
+    s_expect_unordered ("SELECT a, b FROM t ORDER BY a DESC NULLS LAST, b;", "SELECT a, b FROM t");
+    s_expect_unordered ("select * from t\n  order by 1\n", "select * from t");
+    /*  ORDER BY inside a subquery or a window is not the query's */
+    s_expect_unordered ("SELECT * FROM (SELECT * FROM t ORDER BY a) s", NULL);
+    s_expect_unordered ("SELECT a, row_number() OVER (ORDER BY b) FROM t ORDER BY a",
+                        "SELECT a, row_number() OVER (ORDER BY b) FROM t");
+    /*  in strings and comments it is text */
+    s_expect_unordered ("SELECT 'x ORDER BY y' AS c FROM t -- ORDER BY c", NULL);
+    s_expect_unordered ("SELECT \"order\" FROM t ORDER BY \"order\"", "SELECT \"order\" FROM t");
+    /*  where the order decides which rows come out, keep it */
+    s_expect_unordered ("SELECT * FROM t ORDER BY a LIMIT 10", NULL);
+    s_expect_unordered ("SELECT * FROM t ORDER BY a OFFSET 5", NULL);
+    s_expect_unordered ("SELECT * FROM t ORDER BY a FETCH FIRST 3 ROWS ONLY", NULL);
+    s_expect_unordered ("SELECT * FROM t ORDER BY a FOR UPDATE", NULL);
+    s_expect_unordered ("SELECT DISTINCT ON (a) a, b FROM t ORDER BY a, b DESC", NULL);
+    s_expect_unordered ("SELECT * FROM t", NULL);
+    s_expect_unordered ("ORDER BY a", NULL);
+    s_expect_unordered (NULL, NULL);
+}
+
 int
 main (void)
 {
@@ -815,6 +854,7 @@ main (void)
         cmocka_unit_test_setup (test_err_buffer, s_setup),
         cmocka_unit_test_setup (test_destroy, s_setup),
         cmocka_unit_test_setup (test_csv_format, s_setup),
+        cmocka_unit_test (test_query_unordered),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
