@@ -384,7 +384,7 @@ s_check_member (const s_rule_t *rule, const void *base, const char *where,
         const protocol_job_t *job = *(protocol_job_t *const *) s_member (base, rule);
         if (!job)
             return s_fail (err, errlen, "%s: missing field \"%s\"", where, rule->key);
-        char nested[64];
+        char nested[160];      /* "where.key": both are short names */
         snprintf (nested, sizeof nested, "%s.%s", where, rule->key);
         if (s_check_rules (s_job_rules, S_COUNT (s_job_rules), job, nested, err, errlen) != 0)
             return -1;
@@ -820,7 +820,7 @@ s_decode_member (const msgpack_object_map *map, const s_rule_t *rule, void *base
         /*  Owned by base from here on, so a failure below frees it. */
         protocol_job_t *job = xcalloc (1, sizeof *job);
         *(protocol_job_t **) s_member (base, rule) = job;
-        char nested[64];
+        char nested[160];      /* "where.key": both are short names */
         snprintf (nested, sizeof nested, "%s.%s", where, rule->key);
         if (s_decode_rules (&o->via.map, s_job_rules, S_COUNT (s_job_rules), job,
                             nested, err, errlen) != 0)
