@@ -384,8 +384,10 @@ s_check_member (const s_rule_t *rule, const void *base, const char *where,
         const protocol_job_t *job = *(protocol_job_t *const *) s_member (base, rule);
         if (!job)
             return s_fail (err, errlen, "%s: missing field \"%s\"", where, rule->key);
-        char nested[160];      /* "where.key": both are short names */
-        snprintf (nested, sizeof nested, "%s.%s", where, rule->key);
+        char nested[64];
+        int n = snprintf (nested, sizeof nested, "%s.%s", where, rule->key);
+        if (n < 0 || (size_t) n >= sizeof nested)
+            return s_fail (err, errlen, "%s: field path too long", where);
         if (s_check_rules (s_job_rules, S_COUNT (s_job_rules), job, nested, err, errlen) != 0)
             return -1;
         return s_check_job_kind (job, nested, err, errlen);
@@ -820,8 +822,10 @@ s_decode_member (const msgpack_object_map *map, const s_rule_t *rule, void *base
         /*  Owned by base from here on, so a failure below frees it. */
         protocol_job_t *job = xcalloc (1, sizeof *job);
         *(protocol_job_t **) s_member (base, rule) = job;
-        char nested[160];      /* "where.key": both are short names */
-        snprintf (nested, sizeof nested, "%s.%s", where, rule->key);
+        char nested[64];
+        int n = snprintf (nested, sizeof nested, "%s.%s", where, rule->key);
+        if (n < 0 || (size_t) n >= sizeof nested)
+            return s_fail (err, errlen, "%s: field path too long", where);
         if (s_decode_rules (&o->via.map, s_job_rules, S_COUNT (s_job_rules), job,
                             nested, err, errlen) != 0)
             return -1;
