@@ -1,0 +1,661 @@
+#!/usr/bin/env bash
+# bench/bench_csv.sh: ferry CSV file loads (source.kind: csv) against psql
+# \copy and pgloader (issue 5).
+#
+#   bench/bench_csv.sh                                  # 5,000,000 rows, 3 runs each
+#   ROWS=200000 RUNS=1 WARMUP=0 PGLOADER_ROWS=50000 BIG_COPIES=2 bench/bench_csv.sh   # dry run
+#
+# What it does (knobs in bench/README.md):
+#   1. builds ferry-coordinator and ferry-worker (Release) into $BUILD_DIR;
+#   2. starts a source and a target cluster with tests/lib/pg.sh and the
+#      anchors' settings; loads the reference table into the source and
+#      exports it: `\copy (SELECT * FROM accounts ORDER BY acct_id) TO
+#      'accounts.csv' CSV HEADER`, its two halves (each with the header), a
+#      $PGLOADER_ROWS-row prefix for pgloader, and (BIG=1) a >= 4 GB file of
+#      $BIG_COPIES copies of the table with keys shifted by max(acct_id) per
+#      copy; records an order-independent checksum of the rows; then stops
+#      the source (the CSV runs only use the target);
+#   3. main rounds, contenders interleaved (order rotated each round), one
+#      untimed warm-up each, $RUNS timed runs each:
+#        ferry-csv-direct-WxS  ferry-coordinator run (kind csv, publish
+#                              direct) into the empty final table, WxS in
+#                              $CONFIGS (W local workers x S slots)
+#        ferry-csv-merge-WxS   the same with publish: merge (UNLOGGED
+#                              staging, then INSERT ... SELECT), $MERGE_CONFIGS
+#        copy-final            psql \copy accounts FROM 'accounts.csv' CSV HEADER
+#        copy2-stage           two \copy of the halves into UNLOGGED `stage`,
+#                              in parallel
+#   4. pgloader rounds on the $PGLOADER_ROWS-row prefix (pgloader is ~10x
+#      slower): pgloader into the final table vs the best ferry direct
+#      config on the same file, interleaved;
+#   5. (BIG=1) one load of the big file with the best direct config into
+#      `accounts_big` (PK): peak RSS of the coordinator and each worker;
+#   6. (PROFILE=1) one more ferry direct load of accounts.csv with
+#      `perf record -e cpu-clock -g -p <worker pid>` for $PROFILE_SECONDS s;
+#   7. writes bench/out/csv-<UTC stamp>/ (runs.tsv, summary.md, reports,
+#      logs, perf reports) and prints summary.md.
+# Before every run: wait while another benchmark ($WAIT_FOR) runs, TRUNCATE
+# the tables, DROP SCHEMA ferry CASCADE, CHECKPOINT, no autovacuum running.
+# Every run is verified: row count and the rows' checksum against the source.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ROWS=${ROWS:-5000000}
+RUNS=${RUNS:-3}
+WARMUP=${WARMUP:-1}
+BUILD=${BUILD:-1}
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench2}
+CONFIGS=${CONFIGS:-"1x1 1x2 2x1"}
+MERGE_CONFIGS=${MERGE_CONFIGS:-$CONFIGS}
+PGLOADER=${PGLOADER:-1}
+PGLOADER_ROWS=${PGLOADER_ROWS:-1000000}
+PGLOADER_WITH=${PGLOADER_WITH:-"workers = 4, concurrency = 2"}
+BIG=${BIG:-1}
+BIG_COPIES=${BIG_COPIES:-5}
+PROFILE=${PROFILE:-1}
+PROFILE_SECONDS=${PROFILE_SECONDS:-10}
+WAIT_FOR=${WAIT_FOR-bench_worker.sh}   # empty: do not wait for anyone
+WORKLOAD=${WORKLOAD:-$ROOT/bench/workloads/accounts.sql}
+OUT_ROOT=${OUT_DIR:-$ROOT/bench/out}
+
+[[ "$ROWS" =~ ^[1-9][0-9]*$ ]] || { echo "ROWS must be a positive integer" >&2; exit 2; }
+[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
+[[ "$PGLOADER_ROWS" =~ ^[1-9][0-9]*$ ]] || { echo "PGLOADER_ROWS must be a positive integer" >&2; exit 2; }
+[[ -f "$WORKLOAD" ]] || { echo "workload not found: $WORKLOAD (set WORKLOAD)" >&2; exit 2; }
+[[ -x /usr/bin/time ]] || { echo "/usr/bin/time missing (apt-get install time)" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "python3 missing (summary)" >&2; exit 2; }
+for c in $CONFIGS $MERGE_CONFIGS; do
+    [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]] || { echo "bad WxS config '$c' (e.g. 2x1)" >&2; exit 2; }
+done
+[[ "$PGLOADER" != 1 ]] || command -v pgloader >/dev/null || { echo "pgloader missing (apt-get install -y pgloader)" >&2; exit 2; }
+((PGLOADER_ROWS > ROWS)) && PGLOADER_ROWS=$ROWS
+
+STAMP=$(date -u +%Y%m%d-%H%M%S)
+OUT="$OUT_ROOT/csv-$STAMP"
+mkdir -p "$OUT"
+ln -sfn "csv-$STAMP" "$OUT_ROOT/csv-latest"
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/bench.log" >&2; }
+log "output: $OUT (ROWS=$ROWS RUNS=$RUNS WARMUP=$WARMUP CONFIGS='$CONFIGS' MERGE_CONFIGS='$MERGE_CONFIGS' PGLOADER_ROWS=$PGLOADER_ROWS BIG=$BIG x$BIG_COPIES)"
+
+wait_quiet() {
+    [[ -n "$WAIT_FOR" ]] || return 0
+    local first=1 others
+    while others=$(pgrep -f "$WAIT_FOR" | grep -vx -e "$$" -e "$BASHPID" || true) && [[ -n "$others" ]]; do
+        if [[ $first == 1 ]]; then
+            log "waiting: '$WAIT_FOR' runs (pid $(echo "$others" | xargs)); polling every 30 s"
+            first=0
+        fi
+        sleep 30
+    done
+    [[ $first == 1 ]] || log "'$WAIT_FOR' is gone; going on"
+}
+
+# ---------------------------------------------------------------- build
+if [[ "$BUILD" == 1 ]]; then
+    wait_quiet
+    log "building ferry-coordinator and ferry-worker (Release) in $BUILD_DIR"
+    { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release &&
+        cmake --build "$BUILD_DIR" --target ferry-coordinator ferry-worker -j2; } >"$OUT/build.log" 2>&1 ||
+        { tail -n 40 "$OUT/build.log" >&2; echo "FAIL: build failed ($OUT/build.log)" >&2; exit 1; }
+fi
+COORD=${FERRY_COORDINATOR:-$BUILD_DIR/coordinator/ferry-coordinator}
+WORKER=${FERRY_WORKER:-$BUILD_DIR/worker/ferry-worker}
+[[ -x "$COORD" && -x "$WORKER" ]] || { echo "FAIL: $COORD / $WORKER not built (BUILD=1 builds them)" >&2; exit 1; }
+export FERRY_WORKER_BIN="$WORKER"
+
+# shellcheck source=../tests/lib/pg.sh
+source "$ROOT/tests/lib/pg.sh"
+PSQL="$(pg_bindir)/psql"
+TICK=$(getconf CLK_TCK)
+DATA="$HARNESS_TMP/data"          # CSV files; removed with HARNESS_TMP at exit
+mkdir -p "$DATA"
+
+{
+    echo "date_utc: $(date -u '+%Y-%m-%d %H:%M:%S')"
+    echo "host: $(hostname)"
+    echo "nproc: $(nproc)"
+    echo "mem: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+    echo "kernel: $(uname -r)"
+    echo "cpu: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
+    echo "postgres: $("$(pg_bindir)/postgres" --version)"
+    echo "pgloader: $(pgloader --version 2>&1 | head -n 1)"
+    echo "build_type: $(grep -m1 '^CMAKE_BUILD_TYPE:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
+    echo "cflags_release: $(grep -m1 '^CMAKE_C_FLAGS_RELEASE:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
+    echo "sanitizer: $(grep -m1 '^FERRY_SANITIZER:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
+    echo "coordinator: $COORD sha256=$(sha256sum "$COORD" | cut -c1-16) built $(date -u -r "$COORD" '+%Y-%m-%d %H:%M:%S') UTC"
+    echo "worker: $WORKER sha256=$(sha256sum "$WORKER" | cut -c1-16) built $(date -u -r "$WORKER" '+%Y-%m-%d %H:%M:%S') UTC"
+    echo "git_head: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
+    echo "git_dirty_sources (work tree at start):"
+    git -C "$ROOT" status --porcelain -- common worker coordinator cmake CMakeLists.txt 2>/dev/null | sed 's/^/  /'
+    echo "ROWS=$ROWS RUNS=$RUNS WARMUP=$WARMUP CONFIGS=$CONFIGS MERGE_CONFIGS=$MERGE_CONFIGS PGLOADER_ROWS=$PGLOADER_ROWS PGLOADER_WITH=$PGLOADER_WITH BIG=$BIG BIG_COPIES=$BIG_COPIES"
+} >"$OUT/env.txt"
+
+# ---------------------------------------------------------------- clusters, files
+CONF=("shared_buffers = 1GB" "max_wal_size = 8GB" "fsync = on"
+      "synchronous_commit = on" "full_page_writes = on")
+wait_quiet
+log "starting clusters src, tgt (${CONF[*]})"
+pg_start src "${CONF[@]}"
+pg_start tgt "${CONF[@]}"
+pg_psql tgt -At -c "SELECT name || ' = ' || setting || coalesce(' ' || unit, '') FROM pg_settings
+    WHERE name IN ('shared_buffers','max_wal_size','fsync','synchronous_commit',
+                   'full_page_writes','autovacuum','wal_level','work_mem','TimeZone')
+    ORDER BY name" | sed "s/^/tgt: /" >>"$OUT/env.txt"
+
+log "loading $ROWS rows into the source ($WORKLOAD)"
+pg_psql src -v rows="$ROWS" -f "$WORKLOAD" >"$OUT/load.log" 2>&1 ||
+    { cat "$OUT/load.log" >&2; fail "source load failed"; }
+# Checksums are order-independent sums over the rows' text form.
+CHECKSUM_SQL="SELECT count(*) || ':' || coalesce(sum(hashtext(t::text)::bigint), 0) FROM"
+SUM_ALL=$(pg_psql src -At -c "$CHECKSUM_SQL accounts t")
+SUM_PGL=$(pg_psql src -At -c "$CHECKSUM_SQL (SELECT * FROM accounts ORDER BY acct_id LIMIT $PGLOADER_ROWS) t")
+KEY_MAX=$(pg_psql src -At -c "SELECT max(acct_id) FROM accounts")
+
+CSV="$DATA/accounts.csv"
+log "exporting $CSV"
+t0=$(date +%s)
+pg_psql src -c "\\copy (SELECT * FROM accounts ORDER BY acct_id) TO '$CSV' CSV HEADER"
+log "exported in $(($(date +%s) - t0)) s: $(du -h "$CSV" | cut -f1) ($(stat -c %s "$CSV") bytes)"
+HALF=$(((ROWS + 1) / 2))
+awk -v h="$HALF" -v a="$DATA/half1.csv" -v b="$DATA/half2.csv" \
+    'NR == 1 { print > a; print > b; next } NR <= h + 1 { print > a; next } { print > b }' "$CSV"
+[[ $(($(wc -l <"$DATA/half1.csv") + $(wc -l <"$DATA/half2.csv"))) == $((ROWS + 2)) ]] ||
+    fail "halves do not add up to $ROWS records (a record with a newline inside?)"
+if [[ "$PGLOADER_ROWS" -lt "$ROWS" ]]; then
+    PGL_CSV="$DATA/accounts-$PGLOADER_ROWS.csv"
+    head -n $((PGLOADER_ROWS + 1)) "$CSV" >"$PGL_CSV"
+else
+    PGL_CSV="$CSV"
+fi
+if [[ "$BIG" == 1 ]]; then
+    BIG_CSV="$DATA/accounts-big.csv"
+    log "writing $BIG_CSV: $BIG_COPIES copies, keys shifted by $KEY_MAX per copy"
+    head -n 1 "$CSV" >"$BIG_CSV"
+    for ((k = 0; k < BIG_COPIES; k++)); do
+        pg_psql src -c "COPY (SELECT acct_id + $((k * KEY_MAX)), customer_name, email, balance, opened_at,
+                                     status, branch_id, notes, tags FROM accounts ORDER BY acct_id)
+                        TO STDOUT (FORMAT csv)" >>"$BIG_CSV"
+    done
+    BIG_ROWS=$((ROWS * BIG_COPIES))
+    log "big file: $(du -h "$BIG_CSV" | cut -f1) ($(stat -c %s "$BIG_CSV") bytes, $BIG_ROWS records)"
+fi
+pg_stop src
+log "source stopped; disk: $(df -h --output=avail "$DATA" | tail -n 1 | xargs) free"
+
+# Target: the final table (accounts.sql with 0 rows), the UNLOGGED staging
+# table of the two-stream baseline, and the big file's table.
+pg_psql tgt -v rows=0 -f "$WORKLOAD" >>"$OUT/load.log" 2>&1 || fail "target DDL failed"
+pg_psql tgt -c "CREATE UNLOGGED TABLE stage (LIKE accounts);
+                ALTER TABLE stage SET (autovacuum_enabled = false);
+                CREATE TABLE accounts_big (LIKE accounts INCLUDING ALL)"
+
+write_job() {   # FILE PATH PUBLISH [TABLE]
+    {
+        echo "source:"
+        echo "  kind: csv"
+        echo "  path: \"$2\""
+        echo "  format: { header: true }"
+        echo "target:"
+        echo "  conninfo: \"$tgt_DSN\""
+        echo "  table: ${4:-public.accounts}"
+        echo "  publish: $3"
+        [[ "$3" == merge ]] && echo "  merge: { key: [acct_id] }"
+        echo "cluster:"
+        echo "  bind: \"tcp://127.0.0.1:*\""
+    } >"$1"
+}
+JOB_DIRECT="$OUT/job-direct.yaml"
+JOB_MERGE="$OUT/job-merge.yaml"
+JOB_PGL="$OUT/job-direct-pgloader-subset.yaml"
+write_job "$JOB_DIRECT" "$CSV" direct
+write_job "$JOB_MERGE" "$CSV" merge
+write_job "$JOB_PGL" "$PGL_CSV" direct
+[[ "$BIG" == 1 ]] && write_job "$OUT/job-big.yaml" "$BIG_CSV" direct public.accounts_big
+
+PGL_LOAD="$OUT/pgloader.load"
+cat >"$PGL_LOAD" <<EOF
+LOAD CSV
+     FROM '$PGL_CSV'
+          (acct_id, customer_name, email, balance, opened_at, status, branch_id, notes, tags)
+     INTO postgresql://postgres@127.0.0.1:$tgt_PORT/postgres?accounts
+          (acct_id, customer_name, email, balance, opened_at, status, branch_id, notes, tags)
+     WITH skip header = 1,
+          fields optionally enclosed by '"',
+          fields escaped by double-quote,
+          fields terminated by ',',
+          $PGLOADER_WITH;
+EOF
+
+# ---------------------------------------------------------------- helpers
+srv_ticks() {
+    local dirvar="${1}_DIR" pm p t total
+    pm=$(head -n 1 "${!dirvar}/postmaster.pid")
+    total=$(awk '{sub(/^[^)]*\) /, ""); print $12 + $13 + $14 + $15}' "/proc/$pm/stat")
+    for p in $(ps -o pid= --ppid "$pm"); do
+        t=$(awk '{sub(/^[^)]*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null) || continue
+        total=$((total + ${t:-0}))
+    done
+    echo "$total"
+}
+sys_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+no_autovac() {
+    [[ $(pg_psql tgt -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") == 0 ]]
+}
+
+prepare_run() {
+    wait_quiet
+    pg_psql tgt -c "TRUNCATE accounts, stage, accounts_big"
+    pg_psql tgt -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS ferry CASCADE"
+    pg_psql tgt -c "CHECKPOINT"
+    poll_until 900 "autovacuum to finish" no_autovac
+    sleep 1
+}
+
+checksum_of() { pg_psql tgt -At -c "$CHECKSUM_SQL $1 t"; }
+# autovacuum/autoanalyze passes so far on the target's tables (chunked loads
+# commit as they go, so autovacuum can start on the table being loaded)
+av_count() {
+    pg_psql tgt -At -c "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables"
+}
+snapshot_before() {
+    A0=$(av_count)
+    T0=$(srv_ticks tgt)
+    read -r B0 _ < <(sys_ticks)
+    LOAD1=$(cut -d' ' -f1 /proc/loadavg)
+}
+snapshot_after() {
+    read -r B1 _ < <(sys_ticks)
+    sleep 0.5
+    T1=$(srv_ticks tgt)
+    sleep 0.5
+    A1=$(av_count)
+    no_autovac || A1="$A1+running"
+}
+now() { date +%s.%N; }
+fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
+sum_time() { awk '{u += $2; s += $3; if ($4 > m) m = $4} END { printf "%.2f %.2f %d\n", u, s, m }' "$@"; }
+
+TIMEFMT='%e %U %S %M'
+COLS="label part contender rows wall_s load_s publish_s report_wall_s cli_user_s cli_sys_s cli_cpu_s cli_rss_kb coord_rss_mb worker_rss_mb tgt_srv_cpu_s machine_busy_s other_cpu_s load1 autovac detail"
+tr ' ' '\t' <<<"$COLS" >"$OUT/runs.tsv"
+
+# record LABEL PART CONTENDER ROWS WALL LOAD PUBLISH REPORT_WALL CU CS RSS COORD_RSS WORKER_RSS DETAIL
+record() {
+    local av="$((${A1%+*} - A0))"
+    [[ "$A1" == *+running ]] && av="$av+running"
+    python3 - "$@" "$((T1 - T0))" "$((B1 - B0))" "$TICK" "$LOAD1" "$av" >>"$OUT/runs.tsv" <<'PY'
+import sys
+(label, part, who, rows, wall, load, pub, rwall, cu, cs, rss, crss, wrss, detail, td, bd, tick, load1, av) = sys.argv[1:]
+tick = float(tick)
+tgt, busy = int(td) / tick, int(bd) / tick
+cli = float(cu) + float(cs)
+print("\t".join([label, part, who, rows, "%.3f" % float(wall), load, pub, rwall, cu, cs, "%.2f" % cli, rss, crss, wrss,
+                 "%.2f" % tgt, "%.2f" % busy, "%.2f" % (busy - cli - tgt), load1, av, detail]))
+PY
+    log "$1 $3: $(tail -n 1 "$OUT/runs.tsv" | awk -F'\t' '{printf "%s rows, wall %s s (load %s, publish %s), cli cpu %s s, tgt %s s, rss coord %s / worker %s MB", $4, $5, $6, $7, $11, $15, $13, $14}')"
+}
+
+RUN_SEQ=0
+# run_ferry LABEL PART CONTENDER JOB TABLE ROWS WANT_SUM ARGS...
+run_ferry() {
+    local label=$1 part=$2 who=$3 job=$4 table=$5 rows=$6 want=$7
+    shift 7
+    local d="$OUT/$label-$who" t0 t1 rc=0 got=""
+    mkdir -p "$d"
+    prepare_run
+    RUN_SEQ=$((RUN_SEQ + 1))
+    snapshot_before
+    t0=$(now)
+    /usr/bin/time -f "$TIMEFMT" -o "$d/coord.time" \
+        "$COORD" run "$job" "$@" --report "$d/report.json" --run-id "csv_${STAMP//-/_}_$RUN_SEQ" \
+        >"$d/coord.out" 2>"$d/coord.err" </dev/null || rc=$?
+    t1=$(now)
+    snapshot_after
+    [[ $rc -eq 0 ]] || { tail -n 30 "$d/coord.err" >&2; fail "ferry $label $who: ferry-coordinator exited $rc"; }
+    if [[ -n "$want" ]]; then
+        got=$(checksum_of "$table")
+        [[ "$got" == "$want" ]] || fail "ferry $label $who: $table holds count:checksum $got, the source $want"
+    fi
+    local fields ok load pub rwall crss wrss detail
+    fields=$(python3 - "$d/report.json" "$rows" "$(pg_psql tgt -At -c "SELECT count(*) FROM $table")" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+rows, n = int(sys.argv[2]), int(sys.argv[3])
+ok = r["status"] == "published" and r["rows_loaded"] == rows and n == rows and r.get("rows_rejected", 0) == 0
+wr = "/".join("%.1f" % w["peak_rss_mb"] for w in r["workers"]) or "0"
+print("%s %.3f %.3f %.3f %.1f %s %s" % ("ok" if ok else "BAD", r["load_seconds"], r["merge_seconds"],
+      r["wall_seconds"], r["coordinator_peak_rss_mb"], wr,
+      "chunks=%d,status=%s,rows_loaded=%s,rejected=%s,count=%d,strategy=%s" % (r["chunks_total"], r["status"],
+      r["rows_loaded"], r.get("rows_rejected"), n, r.get("publish_strategy"))))
+PY
+    )
+    read -r ok load pub rwall crss wrss detail <<<"$fields"
+    [[ "$ok" == ok ]] || fail "ferry $label $who: expected $rows rows published: $detail"
+    local w u s rss
+    read -r w u s rss <"$d/coord.time"
+    record "$label" "$part" "$who" "$rows" "$(fsub "$t1" "$t0")" "$load" "$pub" "$rwall" "$u" "$s" "$rss" \
+        "$crss" "$wrss" "$detail${want:+,checksum=ok}"
+}
+
+run_copy_final() {
+    local label=$1 who=copy-final d t0 t1 got
+    d="$OUT/$label-$who"
+    mkdir -p "$d"
+    prepare_run
+    snapshot_before
+    t0=$(now)
+    /usr/bin/time -f "$TIMEFMT" -o "$d/psql.time" \
+        "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$tgt_DSN" -c "\\copy accounts FROM '$CSV' CSV HEADER" \
+        >"$d/psql.out" 2>"$d/psql.err" || { cat "$d/psql.err" >&2; fail "\\copy $label failed"; }
+    t1=$(now)
+    snapshot_after
+    got=$(checksum_of accounts)
+    [[ "$got" == "$SUM_ALL" ]] || fail "copy-final $label: accounts holds $got, the source $SUM_ALL"
+    local u s rss
+    read -r u s rss < <(sum_time "$d/psql.time")
+    record "$label" main "$who" "$ROWS" "$(fsub "$t1" "$t0")" "$(fsub "$t1" "$t0")" "" "" "$u" "$s" "$rss" "" "" "checksum=ok"
+}
+
+run_copy2_stage() {
+    local label=$1 who=copy2-stage d t0 t1 got p1 p2 rc1=0 rc2=0 i
+    d="$OUT/$label-$who"
+    mkdir -p "$d"
+    prepare_run
+    snapshot_before
+    t0=$(now)
+    for i in 1 2; do
+        /usr/bin/time -f "$TIMEFMT" -o "$d/psql$i.time" \
+            "$PSQL" -X -q -v ON_ERROR_STOP=1 -d "$tgt_DSN" -c "\\copy stage FROM '$DATA/half$i.csv' CSV HEADER" \
+            >"$d/psql$i.out" 2>"$d/psql$i.err" &
+        eval "p$i=\$!"
+    done
+    wait "$p1" || rc1=$?
+    wait "$p2" || rc2=$?
+    t1=$(now)
+    snapshot_after
+    [[ $rc1 -eq 0 && $rc2 -eq 0 ]] || { cat "$d"/*.err >&2; fail "copy2-stage $label: a \\copy failed"; }
+    got=$(checksum_of stage)
+    [[ "$got" == "$SUM_ALL" ]] || fail "copy2-stage $label: stage holds $got, the source $SUM_ALL"
+    local u s rss
+    read -r u s rss < <(sum_time "$d"/psql*.time)
+    record "$label" main "$who" "$ROWS" "$(fsub "$t1" "$t0")" "$(fsub "$t1" "$t0")" "" "" "$u" "$s" "$rss" "" "" "checksum=ok"
+}
+
+run_pgloader() {
+    local label=$1 who=pgloader d t0 t1 got rc=0
+    d="$OUT/$label-$who"
+    mkdir -p "$d"
+    prepare_run
+    snapshot_before
+    t0=$(now)
+    /usr/bin/time -f "$TIMEFMT" -o "$d/pgloader.time" \
+        pgloader --root-dir "$HARNESS_TMP/pgloader-$label" "$PGL_LOAD" \
+        >"$d/pgloader.out" 2>"$d/pgloader.err" </dev/null || rc=$?
+    t1=$(now)
+    snapshot_after
+    [[ $rc -eq 0 ]] || { tail -n 30 "$d/pgloader.err" "$d/pgloader.out" >&2; fail "pgloader $label exited $rc"; }
+    got=$(checksum_of accounts)
+    [[ "$got" == "$SUM_PGL" ]] || { tail -n 30 "$d/pgloader.out" >&2; fail "pgloader $label: accounts holds $got, the source prefix $SUM_PGL"; }
+    local u s rss
+    read -r u s rss < <(sum_time "$d/pgloader.time")
+    record "$label" pgloader "$who" "$PGLOADER_ROWS" "$(fsub "$t1" "$t0")" "" "" "" "$u" "$s" "$rss" "" "" \
+        "checksum=ok,$PGLOADER_WITH"
+}
+
+run_one() {   # LABEL CONTENDER
+    local label=$1 who=$2 w s
+    case "$who" in
+        ferry-csv-direct-*) w=${who#ferry-csv-direct-}; s=${w#*x}; w=${w%x*}
+            run_ferry "$label" main "$who" "$JOB_DIRECT" accounts "$ROWS" "$SUM_ALL" --local-workers "$w" --slots "$s" ;;
+        ferry-csv-merge-*) w=${who#ferry-csv-merge-}; s=${w#*x}; w=${w%x*}
+            run_ferry "$label" main "$who" "$JOB_MERGE" accounts "$ROWS" "$SUM_ALL" --local-workers "$w" --slots "$s" ;;
+        ferry-pgl-direct-*) w=${who#ferry-pgl-direct-}; s=${w#*x}; w=${w%x*}
+            run_ferry "$label" pgloader "$who" "$JOB_PGL" accounts "$PGLOADER_ROWS" "$SUM_PGL" --local-workers "$w" --slots "$s" ;;
+        copy-final) run_copy_final "$label" ;;
+        copy2-stage) run_copy2_stage "$label" ;;
+        pgloader) run_pgloader "$label" ;;
+        *) fail "unknown contender $who" ;;
+    esac
+}
+
+run_part() {
+    local part=$1
+    shift
+    local list=("$@") n=$# i j
+    log "part $part: contenders ${list[*]}"
+    if [[ "$WARMUP" == 1 ]]; then
+        for ((j = 0; j < n; j++)); do run_one warmup "${list[$j]}"; done
+    fi
+    for ((i = 1; i <= RUNS; i++)); do
+        for ((j = 0; j < n; j++)); do
+            run_one "run$i" "${list[$(((j + i - 1) % n))]}"
+        done
+    done
+}
+
+# best_direct: the direct config with the lowest median wall in the main rounds
+best_direct() {
+    python3 - "$OUT/runs.tsv" <<'PY'
+import csv, statistics, sys
+R = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t")
+     if r["label"].startswith("run") and r["contender"].startswith("ferry-csv-direct-")]
+w = {}
+for r in R:
+    w.setdefault(r["contender"], []).append(float(r["wall_s"]))
+print(min(w, key=lambda k: statistics.median(w[k]))[len("ferry-csv-direct-"):])
+PY
+}
+
+# ---------------------------------------------------------------- runs
+main=()
+for c in $CONFIGS; do main+=("ferry-csv-direct-$c"); done
+for c in $MERGE_CONFIGS; do main+=("ferry-csv-merge-$c"); done
+main+=(copy-final copy2-stage)
+run_part main "${main[@]}"
+BEST=$(best_direct)
+log "best ferry direct config: $BEST"
+
+if [[ "$PGLOADER" == 1 ]]; then
+    run_part pgloader pgloader "ferry-pgl-direct-$BEST"
+fi
+
+if [[ "$BIG" == 1 ]]; then
+    log "big file: one ferry direct load ($BEST) of $BIG_ROWS records"
+    run_ferry big big "ferry-big-direct-$BEST" "$OUT/job-big.yaml" accounts_big "$BIG_ROWS" "" \
+        --local-workers "${BEST%x*}" --slots "${BEST#*x}"
+    pg_psql tgt -c "TRUNCATE accounts_big"
+    rm -f "$BIG_CSV"
+fi
+
+if [[ "$PROFILE" == 1 ]]; then
+    if perf record -e cpu-clock -o "$HARNESS_TMP/probe.data" true >/dev/null 2>&1; then
+        log "profile: ferry direct ($BEST) load of accounts.csv, perf record -e cpu-clock -g on one worker for $PROFILE_SECONDS s"
+        prepare_run
+        pd="$OUT/profile"
+        mkdir -p "$pd"
+        "$COORD" run "$JOB_DIRECT" --local-workers "${BEST%x*}" --slots "${BEST#*x}" --report "$pd/report.json" \
+            --run-id "csv_${STAMP//-/_}_profile" >"$pd/coord.out" 2>"$pd/coord.err" </dev/null &
+        cpid=$!
+        wpid=""
+        for _ in $(seq 1 600); do
+            wpid=$(pgrep -P "$cpid" -f ferry-worker | head -n 1 || true)
+            [[ -n "$wpid" ]] && grep -q "joined run" "$pd/coord.err" 2>/dev/null && break
+            sleep 0.1
+        done
+        [[ -n "$wpid" ]] || fail "profile: no worker process under coordinator $cpid"
+        sleep 1                 # past the worker's start-up
+        perf record -e cpu-clock -g -p "$wpid" -o "$HARNESS_TMP/perf.data" -- sleep "$PROFILE_SECONDS" \
+            >"$pd/perf-record.log" 2>&1 || log "WARNING: perf record failed ($(tail -n 1 "$pd/perf-record.log"))"
+        wait "$cpid" || fail "profile run: ferry-coordinator failed"
+        perf report -i "$HARNESS_TMP/perf.data" --stdio 2>/dev/null | head -n 200 >"$pd/perf-report-children.txt" || true
+        perf report -i "$HARNESS_TMP/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null \
+            >"$pd/perf-report-self.txt" || true
+        perf report -i "$HARNESS_TMP/perf.data" --stdio --no-children --sort dso 2>/dev/null \
+            >"$pd/perf-report-dso.txt" || true
+        perf report -i "$HARNESS_TMP/perf.data" --stdio --no-children --sort tid,sym -g none 2>/dev/null \
+            >"$pd/perf-report-tid.txt" || true
+        perf report -i "$HARNESS_TMP/perf.data" --stdio --no-children --sort sym -g caller,0.5,callee --percent-limit 2 2>/dev/null \
+            | head -n 400 >"$pd/perf-report-callers.txt" || true
+    else
+        log "profile: perf record -e cpu-clock does not work here; skipped"
+    fi
+fi
+
+# ---------------------------------------------------------------- summary
+python3 - "$OUT" "$ROWS" "$RUNS" "$PGLOADER_ROWS" "$BEST" >"$OUT/summary.md" <<'PY'
+import csv, math, os, re, statistics, sys
+out, rows, runs, pgl_rows, best = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+ALL = list(csv.DictReader(open(os.path.join(out, "runs.tsv")), delimiter="\t"))
+R = [r for r in ALL if r["label"].startswith("run")]
+def f(r, k):
+    return float(r[k]) if r.get(k) not in (None, "") else float("nan")
+def med(who, key):
+    if key == "total":
+        v = [f(r, "cli_cpu_s") + f(r, "tgt_srv_cpu_s") for r in R if r["contender"] == who]
+    elif key == "worker_rss_mb":
+        v = [max(float(x) for x in r[key].split("/")) for r in R if r["contender"] == who and r[key]]
+    else:
+        v = [f(r, key) for r in R if r["contender"] == who]
+    v = [x for x in v if not math.isnan(x)]
+    return statistics.median(v) if v else float("nan")
+def mx(rs, key):
+    v = []
+    for r in rs:
+        if r[key]:
+            v += [float(x) for x in r[key].split("/")]
+    return max(v) if v else float("nan")
+def who_in(part):
+    seen = []
+    for r in R:
+        if r["part"] == part and r["contender"] not in seen:
+            seen.append(r["contender"])
+    return seen
+def pair(a, b, ka="wall_s", kb="wall_s"):
+    out = []
+    for i in range(1, runs + 1):
+        va = [f(r, ka) for r in R if r["label"] == "run%d" % i and r["contender"] == a]
+        vb = [f(r, kb) for r in R if r["label"] == "run%d" % i and r["contender"] == b]
+        if va and vb:
+            out.append(vb[0] / va[0])
+    return out
+env = dict(l.split(": ", 1) for l in open(os.path.join(out, "env.txt")).read().splitlines()
+           if ": " in l and not l.startswith(" "))
+p = print
+s2 = lambda x, fmt="%.2f": "" if math.isnan(x) else fmt % x
+p("#### CSV: ferry kind csv vs psql \\copy and pgloader: %s rows, %d runs each (%s UTC)" % (f"{rows:,}", runs, env.get("date_utc", "?")))
+p()
+p("Machine: %s cores, %s, kernel %s, %s, %s; ferry %s (%s, %s)." % (env.get("nproc"), env.get("mem"), env.get("kernel"),
+  env.get("postgres"), env.get("pgloader"), env.get("git_head"), env.get("build_type"), env.get("cflags_release")))
+p()
+def table(part, base):
+    ws = who_in(part)
+    bw = med(base, "wall_s")
+    p("| contender | rows | median wall s | rows/s | vs %s (rows/s) | load s | publish s | client CPU s | target server CPU s | total CPU s | rows/CPU-s | peak RSS MB (time, tree) | coordinator RSS MB | worker RSS MB (max) |" % base)
+    p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for w in ws:
+        rs = [r for r in R if r["contender"] == w]
+        n = int(rs[0]["rows"])
+        wall = med(w, "wall_s")
+        p("| %s | %s | %.2f | %s | %.3fx | %s | %s | %.2f | %.2f | %.2f | %s | %.1f | %s | %s |" % (
+          w, f"{n:,}", wall, f"{n / wall:,.0f}", (n / wall) / (int([r for r in R if r["contender"] == base][0]["rows"]) / bw),
+          s2(med(w, "load_s")), s2(med(w, "publish_s")), med(w, "cli_cpu_s"), med(w, "tgt_srv_cpu_s"), med(w, "total"),
+          f"{n / med(w, 'total'):,.0f}", mx(rs, "cli_rss_kb") / 1024, s2(mx(rs, "coord_rss_mb"), "%.1f"),
+          s2(mx(rs, "worker_rss_mb"), "%.1f")))
+    p()
+verdicts = []
+main = who_in("main")
+if main:
+    p("Main rounds: the %s-row file (`accounts.csv`, ORDER BY acct_id, CSV HEADER):" % f"{rows:,}")
+    p()
+    table("main", "copy-final")
+    fd = [w for w in main if w.startswith("ferry-csv-direct-")]
+    fm = [w for w in main if w.startswith("ferry-csv-merge-")]
+    if fd and "copy-final" in main:
+        bf = min(fd, key=lambda w: med(w, "wall_s"))
+        ratio = med("copy-final", "wall_s") / med(bf, "wall_s")
+        p("Best ferry direct: **%s**; vs `\\copy` into the final table: **%.3fx** rows/s (per round: %s)." % (
+          bf, ratio, ", ".join("%.3f" % x for x in pair(bf, "copy-final"))))
+        verdicts.append("ferry direct ahead of \\copy into the final table: **%s** (%.3fx, %s)" % (
+          "met" if ratio > 1 else "NOT met", ratio, bf))
+    if fm and "copy2-stage" in main:
+        bl = min(fm, key=lambda w: med(w, "load_s"))
+        bw = min(fm, key=lambda w: med(w, "wall_s"))
+        ratio = med("copy2-stage", "wall_s") / med(bl, "load_s")
+        p("ferry merge, load into staging (report load_seconds) vs two `\\copy` streams into UNLOGGED staging: best "
+          "**%s** %.2f s vs %.2f s: **%.3fx** (per round: %s). Best merge end to end: %s, %.2f s (load %.2f + publish %.2f + rest %.2f); "
+          "vs `\\copy` into the final table: %.3fx." % (bl, med(bl, "load_s"), med("copy2-stage", "wall_s"), ratio,
+          ", ".join("%.3f" % x for x in pair(bl, "copy2-stage", "load_s", "wall_s")), bw, med(bw, "wall_s"), med(bw, "load_s"),
+          med(bw, "publish_s"), med(bw, "wall_s") - med(bw, "load_s") - med(bw, "publish_s"),
+          med("copy-final", "wall_s") / med(bw, "wall_s")))
+        verdicts.append("ferry load into staging >= 0.9x two raw streams: **%s** (%.3fx, %s)" % (
+          "met" if ratio >= 0.9 else "NOT met", ratio, bl))
+    p()
+pg = who_in("pgloader")
+if "pgloader" in pg:
+    fw = [w for w in pg if w != "pgloader"][0]
+    ratio = med("pgloader", "wall_s") / med(fw, "wall_s")
+    p("pgloader rounds (%s-row prefix of the same file%s; pgloader `%s`):" % (f"{pgl_rows:,}",
+      "" if pgl_rows == rows else ", a subset because pgloader is slow", [r for r in R if r["contender"] == "pgloader"][0]["detail"].split(",", 1)[1]))
+    p()
+    table("pgloader", "pgloader")
+    extra = ""
+    if main:
+        bf = min([w for w in main if w.startswith("ferry-csv-direct-")], key=lambda w: med(w, "wall_s"))
+        extra = " ferry direct on the full file (%s, main rounds) vs pgloader on the prefix, rows/s: %.2fx." % (
+          bf, (rows / med(bf, "wall_s")) / (pgl_rows / med("pgloader", "wall_s")))
+    p("ferry (%s) vs pgloader on the same file: **%.2fx** rows/s (per round: %s).%s" % (fw, ratio,
+      ", ".join("%.2f" % x for x in pair(fw, "pgloader")), extra))
+    verdicts.append(">= 10x pgloader: **%s** (%.2fx on %s rows)" % ("met" if ratio >= 10 else "NOT met", ratio, f"{pgl_rows:,}"))
+    p()
+big = [r for r in ALL if r["part"] == "big"]
+if big:
+    r = big[0]
+    wr = [float(x) for x in r["worker_rss_mb"].split("/")]
+    cr = f(r, "coord_rss_mb")
+    p("Big file (one run): %s records, %s, %s: wall %.1f s (%s rows/s), client CPU %.1f s, target server CPU %.1f s; "
+      "coordinator peak RSS **%.1f MB**, worker peak RSS **%s MB**; /usr/bin/time max over the tree %.1f MB." % (
+      f"{int(r['rows']):,}", r["contender"], r["detail"].split(",")[0], f(r, "wall_s"), f"{int(r['rows']) / f(r, 'wall_s'):,.0f}",
+      f(r, "cli_cpu_s"), f(r, "tgt_srv_cpu_s"), cr, " / ".join("%.1f" % x for x in wr), f(r, "cli_rss_kb") / 1024))
+    verdicts.append("big CSV: worker peak RSS < 64 MB: **%s** (%.1f MB); coordinator < 32 MB: **%s** (%.1f MB)" % (
+      "met" if max(wr) < 64 else "NOT met", max(wr), "met" if cr < 32 else "NOT met", cr))
+    p()
+fer = [r for r in ALL if r["contender"].startswith("ferry")]
+p("Targets (issue 5): " + "; ".join(verdicts) + ".")
+p()
+p("Peak RSS over all ferry runs: coordinator %.1f MB, worker %.1f MB." % (mx(fer, "coord_rss_mb"), mx(fer, "worker_rss_mb")))
+p()
+prof = os.path.join(out, "profile", "perf-report-self.txt")
+if os.path.exists(prof):
+    p("perf record -e cpu-clock -g on one ferry-worker (direct, %s) for the profile window, top symbols by self samples:" % best)
+    p()
+    p("| % | dso | symbol |")
+    p("|---|---|---|")
+    n = 0
+    for line in open(prof):
+        m = re.match(r"^\s+([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)$", line)
+        if m:
+            p("| %s | %s | %s `%s` |" % (m.group(1), m.group(2), m.group(3), m.group(4).strip()))
+            n += 1
+            if n == 20:
+                break
+    p()
+    dso = os.path.join(out, "profile", "perf-report-dso.txt")
+    parts = []
+    for line in open(dso):
+        m = re.match(r"^\s+([\d.]+)%\s+(\S+)\s*$", line)
+        if m:
+            parts.append("%s %s%%" % (m.group(2), m.group(1)))
+    if parts:
+        p("By DSO: " + ", ".join(parts[:8]) + ".")
+        p()
+p("Per run:")
+p()
+p("| run | contender | rows | wall s | load s | publish s | client CPU s | tgt CPU s | other CPU s | load1 | autovacuum passes | coord / worker RSS MB | detail |")
+p("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+for r in ALL:
+    p("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (r["label"], r["contender"], r["rows"], r["wall_s"],
+      r["load_s"], r["publish_s"], r["cli_cpu_s"], r["tgt_srv_cpu_s"], r["other_cpu_s"], r["load1"], r["autovac"],
+      (r["coord_rss_mb"] + " / " + r["worker_rss_mb"]) if r["coord_rss_mb"] else "", r["detail"]))
+PY
+log "summary: $OUT/summary.md"
+cat "$OUT/summary.md"
