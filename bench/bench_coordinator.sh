@@ -412,6 +412,7 @@ run_one() {   # LABEL CONTENDER
         ferry-direct-*) w=${who#ferry-direct-}; s=${w#*x}; w=${w%x*}
             run_ferry "$label" fresh "$who" "$JOB_DIRECT" --local-workers "$w" --slots "$s" ;;
         ferry-seq) run_ferry "$label" fresh "$who" "$JOB_DIRECT" --local-workers 1 --sequential ;;
+        ferry-merge-seq) run_ferry "$label" merge "$who" "$JOB_MERGE" --local-workers 1 --sequential ;;
         ferry-merge-*) w=${who#ferry-merge-}; s=${w#*x}; w=${w%x*}
             run_ferry "$label" merge "$who" "$JOB_MERGE" --local-workers "$w" --slots "$s" ;;
         pgcopydb-*p) w=${who#pgcopydb-}; run_pgcopydb "$label" "${w%p}" ;;
@@ -450,6 +451,7 @@ fi
 if [[ " $PARTS " == *" merge "* ]]; then
     merge=()
     for c in $MERGE_CONFIGS; do merge+=("ferry-merge-$c"); done
+    [[ "$SEQUENTIAL" == 1 ]] && merge+=(ferry-merge-seq)
     merge+=(raw-merge1 raw-merge2)
     run_part merge "${merge[@]}"
 fi
@@ -517,7 +519,7 @@ if fresh:
     p("Fresh load into the empty final table (PK):")
     p()
     table("fresh", "raw-pipe" if "raw-pipe" in fresh else fresh[-1])
-    fd = [w for w in fresh if w.startswith("ferry-direct-")]
+    fd = [w for w in fresh if w.startswith("ferry-direct-")]   # ferry-seq is reported apart
     pg = [w for w in fresh if w.startswith("pgcopydb-")]
     if fd and pg:
         bf = min(fd, key=lambda w: med(w, "wall_s"))
@@ -544,7 +546,7 @@ if merge:
     rm = [w for w in merge if w.startswith("raw-merge")]
     base = min(rm, key=lambda w: med(w, "wall_s")) if rm else merge[-1]
     table("merge", base)
-    fm = [w for w in merge if w.startswith("ferry-merge-")]
+    fm = [w for w in merge if w.startswith("ferry-merge-") and w != "ferry-merge-seq"]
     if fm and rm:
         bf = min(fm, key=lambda w: med(w, "wall_s"))
         ratio = med(base, "wall_s") / med(bf, "wall_s")
@@ -557,6 +559,10 @@ if merge:
           med(base, "load_s") / med(bf, "load_s"), med(base, "publish_s") / med(bf, "publish_s")))
         verdicts.append("merge path >= 0.95x raw end to end: **%s** (%.3fx, %s vs %s)" % (
           "met" if ratio >= 0.95 else "NOT met", ratio, bf, base))
+        if "ferry-merge-seq" in merge:
+            p("ferry merge --sequential vs %s end to end: %.3fx (load %.2f + publish %.2f)." % (base,
+              med(base, "wall_s") / med("ferry-merge-seq", "wall_s"), med("ferry-merge-seq", "load_s"),
+              med("ferry-merge-seq", "publish_s")))
         p()
 fer = [r for r in ALL if r["contender"].startswith("ferry")]
 if fer:
