@@ -39,7 +39,7 @@ typedef struct {
 static const char *const s_top_keys[] =
     { "source", "target", "pipeline", "retry", "cluster", NULL };
 static const char *const s_source_keys[] =
-    { "kind", "conninfo", "query", "key", "snapshot", "path", "format", "columns",
+    { "kind", "conninfo", "query", "key", "snapshot", "split", "path", "format", "columns",
       "rejects_file", "max_errors", "max_error_rate", NULL };
 static const char *const s_format_keys[] =
     { "delimiter", "quote", "escape", "header", "null", "encoding", NULL };
@@ -58,6 +58,7 @@ static const char *const s_cluster_keys[] =
 /*  Enum spellings, indexed by the enum value. */
 static const char *const s_kind_names[] = { "postgres", "csv", NULL };
 static const char *const s_snapshot_names[] = { "shared", "none", NULL };
+static const char *const s_split_names[] = { "auto", "key", "ctid", NULL };
 static const char *const s_on_match_names[] = { "update", "ignore", "error", NULL };
 static const char *const s_publish_names[] = { "merge", "direct", NULL };
 
@@ -705,6 +706,12 @@ s_parse_source (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
                 cfg->source.snapshot = (snapshot_mode_t) v;
         }
         else
+        if (strcmp (key, "split") == 0) {
+            rc = s_get_enum (ctx, value, "source.split", s_split_names, &v);
+            if (rc == 0)
+                cfg->source.split = (split_mode_t) v;
+        }
+        else
         if (strcmp (key, "path") == 0)
             rc = s_get_string (ctx, value, "source.path", &cfg->source.path);
         else
@@ -1208,6 +1215,12 @@ s_finish (ctx_t *ctx, config_t *cfg, yaml_node_t *delay_node)
                 s_error (ctx, NULL, "source.key: required (the query's ORDER BY does not start with a plain column)");
                 return -1;
             }
+        }
+        if (cfg->source.split == SPLIT_CTID && cfg->source.snapshot == SNAPSHOT_NONE) {
+            s_error (ctx, NULL, "source.split: ctid needs source.snapshot: shared (without one "
+                     "snapshot, a row updated while chunks read could move between block "
+                     "ranges and be missed or read twice)");
+            return -1;
         }
     }
     else

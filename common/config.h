@@ -18,6 +18,7 @@
 
 typedef enum { SOURCE_KIND_POSTGRES = 0, SOURCE_KIND_CSV } source_kind_t;
 typedef enum { SNAPSHOT_SHARED = 0, SNAPSHOT_NONE } snapshot_mode_t;
+typedef enum { SPLIT_AUTO = 0, SPLIT_KEY, SPLIT_CTID } split_mode_t;
 typedef enum { ON_MATCH_UPDATE = 0, ON_MATCH_IGNORE, ON_MATCH_ERROR } on_match_t;
 typedef enum { PUBLISH_MERGE = 0, PUBLISH_DIRECT } publish_mode_t;
 
@@ -28,6 +29,9 @@ typedef struct {
         char *query;                 /* source.query (postgres, required) */
         char *key;                   /* source.key; default: the query's last ORDER BY column */
         snapshot_mode_t snapshot;    /* source.snapshot: shared (default) | none */
+        split_mode_t split;          /* source.split: auto (default) | key | ctid:
+                                        ctid = ranges of heap blocks, for a query
+                                        that scans one table whole */
         char *path;                  /* source.path (csv, required): file or glob */
         struct {                     /* source.format (csv) */
             char delimiter;          /* ',' ; one character ("\t" for TSV) */

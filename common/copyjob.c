@@ -91,6 +91,7 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
     if (!self->read_query)
         self->read_query = xstrdup (self->query);
     self->key = xstrdup (job->key);
+    self->ctid_split = job->split && strcmp (job->split, "ctid") == 0;
     self->snapshot = xstrdup (job->snapshot);
     self->copy_table = xstrdup (job->copy_table);
     self->final_table = xstrdup (job->final_table);
@@ -385,7 +386,20 @@ copyjob_copy_out_sql (const copyjob_t *self, pg_conn_t *conn, const char *lo, co
         return NULL;
     }
     char *where;
-    if (lo && hi)
+    if (self->ctid_split) {
+        /*  The coordinator checked that read_query is one table scanned
+            whole and takes this WHERE (a TID Range Scan); the newline ends
+            a trailing -- comment. */
+        if (lo && hi)
+            where = util_strdupf ("\nWHERE ctid >= %s::tid AND ctid < %s::tid", elo, ehi);
+        else if (lo)
+            where = util_strdupf ("\nWHERE ctid >= %s::tid", elo);
+        else if (hi)
+            where = util_strdupf ("\nWHERE ctid < %s::tid", ehi);
+        else
+            where = xstrdup ("");
+    }
+    else if (lo && hi)
         where = util_strdupf (" WHERE ferry_q.%s >= %s::%s AND ferry_q.%s < %s::%s",
                               self->key_quoted, elo, self->key_type,
                               self->key_quoted, ehi, self->key_type);
@@ -397,8 +411,13 @@ copyjob_copy_out_sql (const copyjob_t *self, pg_conn_t *conn, const char *lo, co
         where = xstrdup ("");
     PQfreemem (elo);
     PQfreemem (ehi);
-    char *sql = util_strdupf ("COPY (SELECT * FROM (%s) AS ferry_q%s) TO STDOUT%s",
-                              self->read_query, where, self->binary ? " (FORMAT binary)" : "");
+    char *sql;
+    if (self->ctid_split)
+        sql = util_strdupf ("COPY (%s%s\n) TO STDOUT%s", self->read_query, where,
+                            self->binary ? " (FORMAT binary)" : "");
+    else
+        sql = util_strdupf ("COPY (SELECT * FROM (%s\n) AS ferry_q%s) TO STDOUT%s",
+                            self->read_query, where, self->binary ? " (FORMAT binary)" : "");
     free (where);
     return sql;
 }

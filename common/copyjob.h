@@ -34,6 +34,9 @@ typedef struct {
                                   and the planner read */
     char *key;                 /* key column name, unquoted */
     char *snapshot;            /* exported snapshot id or NULL */
+    bool ctid_split;           /* chunk bounds are tids of heap blocks (the
+                                  coordinator checked that read_query scans one
+                                  table whole), else key values */
     char *copy_table;          /* quoted, qualified: where chunks COPY into */
     char *final_table;         /* user text */
     int processors;
@@ -96,7 +99,8 @@ int copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
                      char *err, size_t errlen, bool *retryable);
 
 /*  The COPY ... TO STDOUT statement for [lo, hi) (NULL = unbounded), with
-    the bounds escaped as literals on `conn` and cast to the key type.
+    the bounds escaped as literals on `conn` and cast to the key type (to
+    tid, compared with the table's ctid, when ctid_split).
     Caller frees. NULL if escaping failed (error kept in conn). */
 char *copyjob_copy_out_sql (const copyjob_t *self, pg_conn_t *conn,
                             const char *lo, const char *hi);

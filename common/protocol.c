@@ -105,6 +105,7 @@ static const s_rule_t s_job_rules[] = {
     J_FIELD (target_conninfo, S_OPT_TEXT),
     J_FIELD (query, S_OPT_TEXT),
     J_FIELD (key, S_OPT_TEXT),
+    J_FIELD (split, S_OPT_TEXT),
     J_FIELD (snapshot, S_OPT_TEXT),
     J_FIELD (copy_table, S_NAME),
     J_FIELD (final_table, S_NAME),
@@ -140,6 +141,8 @@ s_check_job_kind (const protocol_job_t *job, const char *where, char *err, size_
             return s_fail (err, errlen, "%s: missing field \"key\"", where);
         if (!*job->key)
             return s_fail (err, errlen, "%s.key: expected non-empty string", where);
+        if (job->split && strcmp (job->split, "key") != 0 && strcmp (job->split, "ctid") != 0)
+            return s_fail (err, errlen, "%s.split: expected \"key\" or \"ctid\"", where);
         return 0;
     }
     if (strcmp (job->source_kind, "csv") != 0)
@@ -1015,6 +1018,7 @@ protocol_job_dup (const protocol_job_t *job)
     copy->target_conninfo = xstrdup (job->target_conninfo);
     copy->query = xstrdup (job->query);
     copy->key = xstrdup (job->key);
+    copy->split = xstrdup (job->split);
     copy->snapshot = xstrdup (job->snapshot);
     copy->copy_table = xstrdup (job->copy_table);
     copy->final_table = xstrdup (job->final_table);
@@ -1036,6 +1040,7 @@ protocol_job_destroy (protocol_job_t **job_p)
     free (job->target_conninfo);
     free (job->query);
     free (job->key);
+    free (job->split);
     free (job->snapshot);
     free (job->copy_table);
     free (job->final_table);

@@ -52,6 +52,8 @@ typedef struct {
     char *target_conninfo;      /* optional */
     char *query;                /* postgres: the ordered source query */
     char *key;                  /* postgres: key column name */
+    char *split;                /* postgres, optional: "key" (absent) or "ctid":
+                                   chunk bounds are tids of heap blocks */
     char *snapshot;             /* optional: exported snapshot id */
     char *copy_table;           /* required: table the chunks COPY into (staging, or final for direct) */
     char *final_table;          /* required: the final table (for column checks) */

@@ -60,16 +60,21 @@ static const char *s_ddl =
     "  raw      bytea,"
     "  reason   text NOT NULL,"
     "  logged_at timestamptz NOT NULL DEFAULT now());"
-    "CREATE INDEX IF NOT EXISTS rejects_run ON ferry.rejects (run_id, chunk_id);";
+    "CREATE INDEX IF NOT EXISTS rejects_run ON ferry.rejects (run_id, chunk_id);"
+    /*  Added after the first release: how the run split its source (key,
+        ctid, file). */
+    "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS split text;";
 
 int
 schema_ensure (pg_conn_t *conn)
 {
-    /*  Quick path: nothing to do once the last table exists. Saves the lock
-        round trips for every worker after the first. */
+    /*  Quick path: nothing to do once the last table and the last column
+        added exist. Saves the lock round trips for every worker after the
+        first. */
     char *exists = NULL;
-    if (pg_query_value (conn, "SELECT to_regclass('ferry.rejects') IS NOT NULL",
-                        0, NULL, &exists) == 0) {
+    if (pg_query_value (conn, "SELECT to_regclass('ferry.rejects') IS NOT NULL AND EXISTS ("
+                        "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ferry.runs') "
+                        "AND attname = 'split')", 0, NULL, &exists) == 0) {
         int ready = exists && exists[0] == 't';
         free (exists);
         if (ready)

@@ -77,7 +77,8 @@ s_exec (ledger_t *self, const char *sql, int n, const char *const *params, PGres
 
 int
 ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
-                  const char *staging, const char *publish, const char *job_hash)
+                  const char *staging, const char *publish, const char *split,
+                  const char *job_hash)
 {
     pg_conn_t *c = ledger_conn (self);
     if (!c)
@@ -86,11 +87,11 @@ ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
         ledger_log_error (self, "creating schema ferry");
         return -1;
     }
-    const char *params[5] = { run_id, final_table, staging, publish, job_hash };
+    const char *params[6] = { run_id, final_table, staging, publish, job_hash, split };
     PGresult *res = NULL;
     if (s_exec (self, "INSERT INTO ferry.runs (run_id, status, final_table, staging_table, "
-                "publish, job_hash) VALUES ($1, 'planning', $2, $3, $4, $5) "
-                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 5, params, &res) != 0) {
+                "publish, job_hash, split) VALUES ($1, 'planning', $2, $3, $4, $5, $6) "
+                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 6, params, &res) != 0) {
         ledger_log_error (self, "recording the run in ferry.runs");
         return -1;
     }
@@ -313,9 +314,9 @@ ledger_set_status (ledger_t *self, const char *run_id, const char *status)
 
 int
 ledger_load_run (ledger_t *self, const char *run_id, char **status, char **staging,
-                 char **publish)
+                 char **publish, char **split)
 {
-    *status = *staging = *publish = NULL;
+    *status = *staging = *publish = *split = NULL;
     pg_conn_t *c = ledger_conn (self);
     if (!c)
         return -1;
@@ -330,8 +331,13 @@ ledger_load_run (ledger_t *self, const char *run_id, char **status, char **stagi
         return 1;
     const char *params[1] = { run_id };
     PGresult *res = NULL;
-    if (s_exec (self, "SELECT status, staging_table, publish FROM ferry.runs WHERE run_id = $1",
-                1, params, &res) != 0) {
+    /*  A ferry.runs from before the split column: schema_ensure adds it. */
+    if (schema_ensure (c) != 0) {
+        ledger_log_error (self, "updating schema ferry");
+        return -1;
+    }
+    if (s_exec (self, "SELECT status, staging_table, publish, coalesce(split, 'key') "
+                "FROM ferry.runs WHERE run_id = $1", 1, params, &res) != 0) {
         ledger_log_error (self, "reading ferry.runs");
         return -1;
     }
@@ -340,6 +346,7 @@ ledger_load_run (ledger_t *self, const char *run_id, char **status, char **stagi
         *status = xstrdup (PQgetvalue (res, 0, 0));
         *staging = PQgetisnull (res, 0, 1) ? NULL : xstrdup (PQgetvalue (res, 0, 1));
         *publish = xstrdup (PQgetvalue (res, 0, 2));
+        *split = xstrdup (PQgetvalue (res, 0, 3));
         rc = 0;
     }
     PQclear (res);
@@ -432,4 +439,56 @@ ledger_terminate_worker (ledger_t *self, const char *run_id, const char *worker)
     int count = n ? atoi (n) : 0;
     free (n);
     return count;
+}
+
+int
+ledger_reset_load (ledger_t *self, const char *run_id, const char *staging)
+{
+    pg_conn_t *c = ledger_conn (self);
+    if (!c)
+        return -1;
+    /*  One connection throughout (no s_exec reconnect inside the
+        transaction). A worker of the old coordinator may still hold a chunk transaction
+        open on the old snapshot: end it so it cannot commit after the
+        reset. application_name is cut at 63 bytes by the server. */
+    char *prefix = util_strdupf ("ferry/%s/", run_id);
+    const char *params[1] = { prefix };
+    char *n = NULL;
+    int rc = pg_query_value (c, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                             "FROM pg_stat_activity WHERE starts_with(application_name, "
+                             "left($1, 63)) AND pid <> pg_backend_pid()", 1, params, &n);
+    free (prefix);
+    free (n);
+    if (rc != 0) {
+        ledger_log_error (self, "ending the old workers' backends");
+        return -1;
+    }
+    char *truncate = util_strdupf ("TRUNCATE %s", staging);
+    const char *run[1] = { run_id };
+    PGresult *res = NULL;
+    rc = -1;
+    if (pg_exec (c, "BEGIN") != 0 || pg_exec (c, truncate) != 0)
+        goto done;
+    if (pg_exec_params (c, "DELETE FROM ferry.chunk_commits WHERE run_id = $1", 1, run, &res) != 0)
+        goto done;
+    PQclear (res);
+    res = NULL;
+    if (pg_exec_params (c, "DELETE FROM ferry.rejects WHERE run_id = $1", 1, run, &res) != 0)
+        goto done;
+    PQclear (res);
+    res = NULL;
+    if (pg_exec_params (c, "UPDATE ferry.chunks SET status = 'planned', worker = NULL, "
+                "last_error = NULL, updated_at = now() WHERE run_id = $1", 1, run, &res) != 0)
+        goto done;
+    PQclear (res);
+    res = NULL;
+    rc = pg_exec (c, "COMMIT");
+done:
+    PQclear (res);
+    free (truncate);
+    if (rc != 0) {
+        ledger_log_error (self, "starting the run's load over");
+        pg_rollback (c);
+    }
+    return rc;
 }

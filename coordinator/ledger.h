@@ -21,9 +21,11 @@ void ledger_destroy (ledger_t **self_p);
 pg_conn_t *ledger_conn (ledger_t *self);
 
 /*  Creates schema ferry if needed and records a new run (status
-    'planning'). A run id that already exists is an error. Returns 0/-1. */
+    'planning') with its publish mode and split ("key", "ctid", "file").
+    A run id that already exists is an error. Returns 0/-1. */
 int ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
-                      const char *staging, const char *publish, const char *job_hash);
+                      const char *staging, const char *publish, const char *split,
+                      const char *job_hash);
 
 /*  *empty = the table has no rows. Returns 0/-1. */
 int ledger_table_is_empty (ledger_t *self, const char *table, bool *empty);
@@ -60,11 +62,18 @@ int ledger_end_run (ledger_t *self, const char *run_id, const char *status,
 /*  Sets the run's status (planning, loading, interrupted, ...). 0/-1. */
 int ledger_set_status (ledger_t *self, const char *run_id, const char *status);
 
-/*  Reads a run's row for resume: status, staging table (NULL for direct)
-    and publish mode; caller frees the strings. Returns 0, 1 when the run
-    does not exist, -1 on error (logged). */
+/*  Reads a run's row for resume: status, staging table (NULL for direct),
+    publish mode and split ("key" when not recorded); caller frees the
+    strings. Returns 0, 1 when the run does not exist, -1 on error
+    (logged). */
 int ledger_load_run (ledger_t *self, const char *run_id, char **status, char **staging,
-                     char **publish);
+                     char **publish, char **split);
+
+/*  Starts a merge run's load over: ends every target backend of the run
+    (application_name "ferry/<run_id>/..."), then in one transaction
+    empties the staging table, forgets the run's chunk commits and rejects
+    and marks every chunk planned. Returns 0/-1 (logged). */
+int ledger_reset_load (ledger_t *self, const char *run_id, const char *staging);
 
 /*  Loads the run's plan from ferry.chunks into an empty chunk table (ids
     in order). Returns the number of chunks, or -1 (logged). */

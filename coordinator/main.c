@@ -211,7 +211,8 @@ typedef struct {
     protocol_job_t pjob;
     int64_t rows_source;
     bool snapshot_exact;
-    bool plan_estimated;       /* --sequential: row count is the planner's estimate */
+    bool plan_estimated;       /* --sequential or ctid: row count is the planner's estimate */
+    source_heap_t heap;        /* the table a ctid split reads */
     bool file;                 /* a file source (csv) */
     char *file_columns;        /* JOB's csv_columns (owned) */
     fileplan_t *fplan;
@@ -332,12 +333,47 @@ s_prepare_file (run_t *r, char *message, size_t size)
     return 0;
 }
 
+/*  How to split a postgres source: 1 = by heap block (ctid), 0 = by key,
+    -1 = error (message set). ctid needs the shared snapshot (a row that an
+    update moves to another block must not be read twice or missed) and a
+    query that scans one table whole (source_ctid_probe); source.split: auto
+    takes it when it can, and says why not at debug level. */
+static int
+s_choose_split (run_t *r, bool shared, char *message, size_t size)
+{
+    split_mode_t mode = r->cfg->source.split;
+    if (mode == SPLIT_KEY || !shared)
+        return 0;
+    char why[1024] = "";
+    int rc = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
+    if (rc < 0) {
+        snprintf (message, size, "source: connection lost while planning");
+        return -1;
+    }
+    if (rc == 0) {
+        if (mode == SPLIT_CTID) {
+            snprintf (message, size, "source.split: ctid: %s", why);
+            log_error ("%s", message);
+            return -1;
+        }
+        log_debug ("splitting by key %s, not by ctid: %s", r->job->key, why);
+        return 0;
+    }
+    log_info ("splitting %s by heap block (ctid): %" PRId64 " blocks, about %" PRId64 " rows",
+              r->heap.relation, r->heap.nblocks, r->heap.est_rows);
+    return 1;
+}
+
 static void
 s_print_plan (run_t *r)
 {
-    printf ("plan for %s: %s%" PRId64 " rows, %zu chunk(s), key %s (%s)\n", r->cfg->target.table,
-            r->plan_estimated ? "about " : "", r->plan->total_rows, r->plan->count, r->job->key,
-            r->job->key_type);
+    if (r->job->ctid_split)
+        printf ("plan for %s: about %" PRId64 " rows, %zu chunk(s), split by heap block (ctid) "
+                "of %s\n", r->cfg->target.table, r->plan->total_rows, r->plan->count, r->heap.relation);
+    else
+        printf ("plan for %s: %s%" PRId64 " rows, %zu chunk(s), key %s (%s)\n", r->cfg->target.table,
+                r->plan_estimated ? "about " : "", r->plan->total_rows, r->plan->count, r->job->key,
+                r->job->key_type);
     printf ("%6s  %-28s %-28s %12s\n", "chunk", "from (>=)", "to (<)", "rows");
     for (size_t i = 0; i < r->plan->count; i++) {
         plan_range_t *p = &r->plan->ranges[i];
@@ -439,8 +475,8 @@ static int
 s_resume_prepare (run_t *r, const retry_policy_t *policy, char *message, size_t size,
                   int *exit_code)
 {
-    char *status = NULL, *staging = NULL, *publish = NULL;
-    int rc = ledger_load_run (r->ledger, r->run_id, &status, &staging, &publish);
+    char *status = NULL, *staging = NULL, *publish = NULL, *split = NULL;
+    int rc = ledger_load_run (r->ledger, r->run_id, &status, &staging, &publish, &split);
     if (rc != 0) {
         if (rc == 1) {
             snprintf (message, size, "run %s does not exist in ferry.runs on the target", r->run_id);
@@ -482,11 +518,49 @@ s_resume_prepare (run_t *r, const retry_policy_t *policy, char *message, size_t 
     }
     int committed = 0;
     for (int i = 0; i < n; i++)
+        committed += rows[i] >= 0;
+    if (strcmp (split, "ctid") == 0) {
+        /*  Block ranges hold still only within one snapshot: a row updated
+            since the first snapshot may have moved into a block range
+            already committed (missed) or out of one (read twice). */
+        char why[1024] = "";
+        int p = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
+        if (p <= 0) {
+            snprintf (message, size, "run %s split the table by heap block (ctid), but %s",
+                      r->run_id, p < 0 ? "the source connection failed" : why);
+            log_error ("%s", message);
+            free (rows);
+            goto done;
+        }
+        r->job->ctid_split = true;
+        if (committed > 0 && committed < n && direct) {
+            snprintf (message, size, "run %s (publish: direct) split the table by heap block (ctid) "
+                      "and its snapshot is gone: the %d chunk(s) left cannot be read consistently "
+                      "with the %d committed. TRUNCATE %s and start a new run (source.split: key "
+                      "makes direct runs resumable)", r->run_id, n - committed, committed,
+                      r->cfg->target.table);
+            log_error ("%s", message);
+            free (rows);
+            goto done;
+        }
+        if (committed > 0 && committed < n) {
+            log_warn ("run %s split the table by heap block (ctid) and its snapshot is gone: "
+                      "starting its load over on a new snapshot (%d of %d chunk(s) had committed)",
+                      r->run_id, committed, n);
+            if (ledger_reset_load (r->ledger, r->run_id, r->staging) != 0) {
+                free (rows);
+                goto done;
+            }
+            for (int i = 0; i < n; i++)
+                rows[i] = -1;
+            committed = 0;
+        }
+    }
+    for (int i = 0; i < n; i++)
         if (rows[i] >= 0) {
             chunktab_done (r->chunks, i, 0, -1, util_now_ms (), rows[i], 0, 0);
             chunk_t *c = chunktab_get (r->chunks, i);
             c->rows_from_ledger = true;
-            committed++;
         }
     free (rows);
     if (source_snapshot (r->source) && committed > 0 && committed < n)
@@ -505,6 +579,7 @@ done:
     free (status);
     free (staging);
     free (publish);
+    free (split);
     return rc;
 }
 
@@ -594,6 +669,7 @@ s_run (args_t *args)
     else {
         /*  3. Plan. */
         int64_t null_keys = 0;
+        int split = 0;
         if (r.file) {
             r.plan = plan_single (r.fplan->total_lines);   /* for totals only */
             r.plan_estimated = true;
@@ -606,6 +682,14 @@ s_run (args_t *args)
                 goto out;
             r.plan = plan_single (estimate);
             r.plan_estimated = true;
+        }
+        else if ((split = s_choose_split (&r, shared, message, sizeof message)) < 0)
+            goto out;
+        else if (split == 1) {
+            r.plan = plan_blocks (r.heap.nblocks, r.heap.est_rows, r.cfg->pipeline.chunk_size,
+                                  r.cfg->pipeline.min_rows_for_parallel);
+            r.plan_estimated = true;
+            r.job->ctid_split = r.plan->count > 1;
         }
         else {
             r.plan = source_plan (r.source, r.job, r.cfg->pipeline.chunk_size, &r.rows_source,
@@ -634,7 +718,8 @@ s_run (args_t *args)
             goto out;
         }
         if (ledger_begin_run (r.ledger, r.run_id, r.cfg->target.table, r.staging,
-                              direct ? "direct" : "merge", NULL) != 0)
+                              direct ? "direct" : "merge",
+                              r.file ? "file" : r.job->ctid_split ? "ctid" : "key", NULL) != 0)
             goto out;
         run_recorded = true;
         if (direct) {
@@ -671,9 +756,11 @@ s_run (args_t *args)
                       "(publish %s)", chunktab_size (r.chunks), r.fplan->files,
                       r.fplan->total_lines, direct ? "direct" : "merge");
         else
-            log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s COPY, publish %s)",
+            log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s%s%s COPY, publish %s)",
                       r.plan->count, r.plan_estimated ? "about " : "", r.plan->total_rows,
-                      r.job->binary ? "binary" : "text", direct ? "direct" : "merge");
+                      r.job->ctid_split ? "heap blocks of " : "",
+                      r.job->ctid_split ? r.heap.relation : "", r.job->ctid_split ? ", " : "",
+                      direct ? "direct" : "merge");
 
     }
     /*  Without a shared snapshot nothing needs the planning transaction:
@@ -710,6 +797,7 @@ s_run (args_t *args)
         pj->target_conninfo = local ? r.cfg->target.conninfo : NULL;
         pj->query = r.cfg->source.query;
         pj->key = r.job->key;
+        pj->split = r.job->ctid_split ? "ctid" : NULL;
         pj->snapshot = r.source ? (char *) source_snapshot (r.source) : NULL;
         char *file_columns = NULL;
         if (r.file) {

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -76,5 +77,52 @@ plan_chunk_count (int64_t total_rows, int64_t chunk_size,
     if (sequential || total_rows < min_rows_for_parallel || total_rows <= chunk_size
     ||  chunk_size <= 0)
         return 1;
-    return (total_rows + chunk_size - 1) / chunk_size;
+    /*  ceil without overflow near INT64_MAX */
+    return total_rows / chunk_size + (total_rows % chunk_size != 0);
+}
+
+char *
+plan_block_tid (int64_t block)
+{
+    return util_strdupf ("(%" PRId64 ",0)", block);
+}
+
+plan_t *
+plan_blocks (int64_t nblocks, int64_t est_rows, int64_t chunk_size,
+             int64_t min_rows_for_parallel)
+{
+    if (est_rows < 0)
+        est_rows = 0;
+    int64_t n = plan_chunk_count (est_rows, chunk_size, min_rows_for_parallel, 0);
+    if (n > nblocks)
+        n = nblocks;
+    if (n <= 1)
+        return plan_single (est_rows);
+    plan_t *self = xcalloc (1, sizeof *self);
+    self->ranges = xcalloc ((size_t) n, sizeof *self->ranges);
+    self->count = (size_t) n;
+    self->total_rows = est_rows;
+    /*  Boundary i (1..n-1) is block floor (i * nblocks / n), computed
+        without overflowing: nblocks < 2^32 and n <= nblocks. */
+    const uint64_t nb = (uint64_t) nblocks, parts = (uint64_t) n;
+    int64_t prev = 0, assigned = 0;
+    for (int64_t i = 0; i < n; i++) {
+        plan_range_t *r = &self->ranges[i];
+        int64_t next = nblocks;
+        if (i + 1 < n) {
+            uint64_t k = (uint64_t) i + 1;
+            next = (int64_t) (nb / parts * k + nb % parts * k / parts);
+            r->hi = plan_block_tid (next);
+        }
+        if (i > 0)
+            r->lo = plan_block_tid (prev);
+        if (i + 1 < n) {
+            r->est_rows = (int64_t) ((double) est_rows * (double) (next - prev) / (double) nblocks);
+            assigned += r->est_rows;
+        }
+        else
+            r->est_rows = est_rows - assigned > 0 ? est_rows - assigned : 0;
+        prev = next;
+    }
+    return self;
 }

@@ -37,6 +37,20 @@ typedef struct {
     caller owns the result (plan_destroy). */
 plan_t *plan_build (int64_t total_rows, const plan_sample_t *samples, size_t nsamples);
 
+/*  Splits a table's heap of `nblocks` blocks, holding about `est_rows`
+    rows, into ranges of whole blocks of about chunk_size rows each (the
+    ctid split): bounds are tids "(block,0)", before every tuple of that
+    block. The first range has no low bound and the last no high bound, so
+    a block added after planning still belongs to a chunk. One unbounded
+    range below min_rows_for_parallel or when the heap is too small to
+    split; never more ranges than blocks. Rows per range are estimated from
+    the blocks it covers. Can't fail; caller owns the result. */
+plan_t *plan_blocks (int64_t nblocks, int64_t est_rows, int64_t chunk_size,
+                     int64_t min_rows_for_parallel);
+
+/*  A tid bound's text for block b: "(b,0)". Caller frees. */
+char *plan_block_tid (int64_t block);
+
 /*  A plan of one unbounded chunk of total_rows. */
 plan_t *plan_single (int64_t total_rows);
 

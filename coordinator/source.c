@@ -99,6 +99,175 @@ source_estimate (source_t *self, const copyjob_t *job, int64_t *rows)
     return 0;
 }
 
+/*  How many times `needle` occurs in `hay`. */
+static int
+s_count (const char *hay, const char *needle)
+{
+    int n = 0;
+    for (const char *p = hay; (p = strstr (p, needle)); p += strlen (needle))
+        n++;
+    return n;
+}
+
+/*  The first JSON string value of "field" in EXPLAIN (FORMAT JSON) output,
+    unescaped into out. Inside a JSON string a quote is always escaped, so
+    the pattern "field": " only matches a real key. Returns 0, or -1 when
+    missing, too long or escaped in a way EXPLAIN does not write. */
+static int
+s_json_string (const char *json, const char *field, char *out, size_t outlen)
+{
+    char pattern[64];
+    snprintf (pattern, sizeof pattern, "\"%s\": \"", field);
+    const char *p = strstr (json, pattern);
+    if (!p)
+        return -1;
+    p += strlen (pattern);
+    size_t n = 0;
+    for (; *p && *p != '"'; p++) {
+        char c = *p;
+        if (c == '\\') {
+            p++;
+            switch (*p) {
+            case '"': case '\\': case '/': c = *p; break;
+            case 'n': c = '\n'; break;
+            case 't': c = '\t'; break;
+            case 'r': c = '\r'; break;
+            case 'b': c = '\b'; break;
+            case 'f': c = '\f'; break;
+            default: return -1;         /* \uXXXX: not worth decoding here */
+            }
+        }
+        if (n + 1 >= outlen)
+            return -1;
+        out[n++] = c;
+    }
+    if (*p != '"')
+        return -1;
+    out[n] = 0;
+    return 0;
+}
+
+/*  EXPLAIN (FORMAT JSON, VERBOSE) of sql into *plan. Returns 0, 1 when the
+    server refused the statement (error text in why), -1 when the
+    connection failed. */
+static int
+s_explain (source_t *self, const char *sql, char **plan, char *why, size_t whylen)
+{
+    char *explain = util_strdupf ("EXPLAIN (FORMAT JSON, VERBOSE) %s", sql);
+    int rc = pg_query_value (self->conn, explain, 0, NULL, plan);
+    free (explain);
+    if (rc == 0)
+        return 0;
+    if (!pg_is_connected (self->conn))
+        return -1;
+    snprintf (why, whylen, "%s", pg_conn_error (self->conn)->message);
+    return 1;
+}
+
+/*  Is this plan one node: a `type` scan of a table, with no Filter? The
+    table's schema and name go into schema / name. */
+static bool
+s_single_scan (const char *plan, const char *type, char *schema, size_t slen,
+               char *name, size_t nlen)
+{
+    char node[32];
+    return plan && s_count (plan, "\"Node Type\": ") == 1
+        && s_json_string (plan, "Node Type", node, sizeof node) == 0 && strcmp (node, type) == 0
+        && !strstr (plan, "\"Filter\": ") && !strstr (plan, "\"Plans\": ")
+        && s_json_string (plan, "Schema", schema, slen) == 0
+        && s_json_string (plan, "Relation Name", name, nlen) == 0;
+}
+
+int
+source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
+                   char *why, size_t whylen)
+{
+    memset (heap, 0, sizeof *heap);
+    char schema[64 * 2 + 1], name[64 * 2 + 1], schema2[sizeof schema], name2[sizeof name];
+    char *plan = NULL, *probe_plan = NULL, *probe = NULL, *value = NULL;
+    int rc = -1;
+    if (pg_exec (self->conn, "SAVEPOINT ferry_probe") != 0) {
+        s_log_error (self, "SAVEPOINT");
+        return -1;
+    }
+    int e = s_explain (self, job->read_query, &plan, why, whylen);
+    if (e != 0) {
+        rc = e < 0 ? -1 : 0;
+        goto done;
+    }
+    if (!s_single_scan (plan, "Seq Scan", schema, sizeof schema, name, sizeof name)) {
+        snprintf (why, whylen, "the query is not a plain scan of one table (it filters, joins, "
+                  "sorts, aggregates or reads a view)");
+        rc = 0;
+        goto done;
+    }
+    const char *p = strstr (plan, "\"Plan Rows\": ");
+    heap->est_rows = p ? strtoll (p + strlen ("\"Plan Rows\": "), NULL, 10) : 0;
+    snprintf (heap->relation, sizeof heap->relation, "%s.%s", schema, name);
+
+    probe = util_strdupf ("%s\nWHERE ctid >= '(0,0)'::tid AND ctid < '(1,0)'::tid",
+                          job->read_query);
+    e = s_explain (self, probe, &probe_plan, why, whylen);
+    if (e != 0) {
+        if (e > 0) {
+            char server[256];
+            snprintf (server, sizeof server, "%s", why);
+            snprintf (why, whylen, "the query does not take a ctid condition (%s)", server);
+        }
+        rc = e < 0 ? -1 : 0;
+        goto done;
+    }
+    if (!s_single_scan (probe_plan, "Tid Range Scan", schema2, sizeof schema2, name2, sizeof name2)
+    ||  strcmp (schema, schema2) != 0 || strcmp (name, name2) != 0) {
+        snprintf (why, whylen, "with a ctid condition the query does not plan as a TID Range "
+                  "Scan of %s", heap->relation);
+        rc = 0;
+        goto done;
+    }
+    /*  Blocks now: EXPLAIN took an ACCESS SHARE lock, held until the
+        coordinator's transaction ends, so the heap cannot be truncated or
+        rewritten under the run; rows added later land past the last bound,
+        in the open-ended last chunk. */
+    const char *params[2] = { schema, name };
+    if (pg_query_value (self->conn,
+                        "SELECT pg_relation_size(c.oid) / current_setting('block_size')::bigint "
+                        "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'm')",
+                        2, params, &value) != 0) {
+        if (!pg_is_connected (self->conn)) {
+            s_log_error (self, "reading the table's size");
+            goto done;
+        }
+        snprintf (why, whylen, "cannot read the size of %s: %s", heap->relation,
+                  pg_conn_error (self->conn)->message);
+        rc = 0;
+        goto done;
+    }
+    if (!value) {
+        snprintf (why, whylen, "%s is not a plain table", heap->relation);
+        rc = 0;
+        goto done;
+    }
+    heap->nblocks = strtoll (value, NULL, 10);
+    rc = 1;
+done:
+    free (plan);
+    free (probe_plan);
+    free (probe);
+    free (value);
+    if (rc >= 0) {
+        /*  A refused probe aborted the savepoint, not the snapshot. On
+            success RELEASE keeps the probe's lock on the table (ROLLBACK TO
+            would drop it). */
+        if ((rc == 0 && pg_exec (self->conn, "ROLLBACK TO SAVEPOINT ferry_probe") != 0)
+        ||  pg_exec (self->conn, "RELEASE SAVEPOINT ferry_probe") != 0) {
+            s_log_error (self, "ending the probe's savepoint");
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
 plan_t *
 source_plan (source_t *self, const copyjob_t *job, int64_t chunk_size,
              int64_t *total_rows, int64_t *null_keys)
@@ -115,7 +284,7 @@ source_plan (source_t *self, const copyjob_t *job, int64_t chunk_size,
         "  SELECT ferry_q.%s AS k, row_number() OVER w AS rn,"
         "         lead(1) OVER w IS NULL AS last,"
         "         ferry_q.%s IS NULL AND NOT lag(ferry_q.%s IS NULL, 1, false) OVER w AS first_null"
-        "  FROM (%s) AS ferry_q WINDOW w AS (ORDER BY ferry_q.%s)) s "
+        "  FROM (%s\n) AS ferry_q WINDOW w AS (ORDER BY ferry_q.%s)) s "
         "WHERE (s.rn %% %" PRId64 " = 1 AND s.rn > 1 AND s.k IS NOT NULL) OR s.last OR s.first_null "
         "ORDER BY s.rn",
         k, k, k, job->read_query, k, chunk_size);

@@ -39,6 +39,24 @@ pg_conn_t *source_conn (source_t *self);
     when no exact count is taken. Returns 0 or -1 (logged). */
 int source_estimate (source_t *self, const copyjob_t *job, int64_t *rows);
 
+/*  The heap a ctid split reads (source_ctid_probe). */
+typedef struct {
+    int64_t nblocks;           /* blocks in the table's heap at planning */
+    int64_t est_rows;          /* the planner's row estimate for the query */
+    char relation[300];        /* schema.table, for messages */
+} source_heap_t;
+
+/*  Whether the query can be split into ranges of heap blocks: its plan is
+    a Seq Scan of one table with no filter and no subplans (so every row of
+    the table, in this snapshot, is one row of the query), and the query
+    followed by "WHERE ctid >= ... AND ctid < ..." plans as a TID Range
+    Scan of that same table with no other condition. Runs inside a
+    savepoint of the source transaction, so a query that refuses the WHERE
+    leaves the exported snapshot alone. Returns 1 (eligible, heap filled),
+    0 (not: the reason in why), -1 on a connection error (logged). */
+int source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
+                       char *why, size_t whylen);
+
 /*  One pass over the keys: plans chunks of about chunk_size rows and
     returns the exact row count and the number of NULL keys. Returns the
     plan or NULL (logged). */

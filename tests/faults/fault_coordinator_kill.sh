@@ -10,6 +10,12 @@
 #      and, when the resumed coordinator binds the same cluster.bind,
 #      reconnects by itself; the resumed run completes with it, and the
 #      worker exits 0 at STOP.
+#  (c) the ctid split (a plain scan of t, slow() in the select list):
+#      block ranges hold still only within one snapshot, so `resume` of a
+#      merge run starts its load over on the new snapshot (staging emptied,
+#      ledger forgotten; final == source, each chunk committed once), and
+#      `resume` of a direct run is refused with what to do, the final
+#      table left as it was.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
@@ -117,4 +123,58 @@ assert_eq "$planned" "$(pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunk_commi
     WHERE run_id = 'ckill_ext' AND worker = 'wX'")" "(b) chunks committed by wX"
 assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'ckill_ext'")" \
     "(b) run status after resume"
+echo "fault_coordinator_kill: (b) external worker OK ($((SECONDS - t0)) s)"
+
+# (c) The ctid split.
+pg_psql tgt -c "CREATE TABLE t_ctid (LIKE t INCLUDING ALL); CREATE TABLE t_ctid_direct (LIKE t INCLUDING ALL)"
+ctid_query="SELECT id, CASE WHEN slow(id) THEN name END AS name, amount, seen, attrs FROM t ORDER BY id"
+# kill_after_commits TAG RUN JOB: start RUN with 2 local workers, kill the
+# coordinator once 3 chunks committed, wait for the workers to leave.
+kill_after_commits() {
+    local tag="$1" run="$2" job="$3" pids
+    start_coordinator "$tag" run "$job" --local-workers 2 --run-id "$run"
+    poll_until 60 "3 committed chunks of $run" run_has_commits "$run" 3
+    poll_until 10 "the local workers" have_workers
+    pids=$(workers_of_endpoint "$FAULT_EP")
+    kill -KILL "$COORD_PID"
+    wait "$COORD_PID" 2>/dev/null || true
+    # shellcheck disable=SC2086 # a list of pids
+    wait_pid_gone 8 $pids
+    assert_clean_stderr "$HARNESS_TMP/$tag.err"
+    assert_contains "$(cat "$HARNESS_TMP/$tag.err")" "splitting public.t by heap block (ctid)" "$run: ctid split"
+}
+job_c="$HARNESS_TMP/ctid.yaml"
+FAULT_SNAPSHOT=shared faults_job "$job_c" public.t_ctid 1000
+sed -i "s|^  query: .*|  query: '$ctid_query'|" "$job_c"
+kill_after_commits ctid ckill_ctid "$job_c"
+n_before=$(committed ckill_ctid)
+planned=$(chunks_planned ckill_ctid)
+[[ $n_before -ge 3 && $n_before -lt $planned ]] || fail "(c) $n_before of $planned chunks committed at the kill"
+echo "fault_coordinator_kill: (c) killed the ctid run with $n_before of $planned chunk(s) committed"
+run_expect 0 resume_ctid "$COORD" resume ckill_ctid --job "$job_c" --local-workers 2
+assert_clean_stderr "$HARNESS_TMP/resume_ctid.err"
+assert_contains "$(cat "$HARNESS_TMP/resume_ctid.err")" \
+    "starting its load over on a new snapshot ($n_before of $planned chunk(s) had committed)" \
+    "(c) merge: the ctid run starts over"
+assert_contains "$(cat "$HARNESS_TMP/resume_ctid.err")" \
+    "resuming run ckill_ctid: 0 of $planned chunk(s) already committed, $planned to copy" \
+    "(c) merge: every chunk copied again"
+assert_final_is_source public.t_ctid "(c) ctid run killed, resumed from the start"
+assert_ledger_exact ckill_ctid "$FAULT_ROWS" "(c) ctid run killed, resumed from the start"
+
+job_d="$HARNESS_TMP/ctid_direct.yaml"
+FAULT_SNAPSHOT=shared faults_job "$job_d" public.t_ctid_direct 1000
+sed -i "s|^  query: .*|  query: '$ctid_query'|" "$job_d"
+sed -i '/^  table: /a\  publish: direct' "$job_d"
+kill_after_commits ctid_direct ckill_ctid_direct "$job_d"
+rows_before=$(pg_psql tgt -Atc "SELECT count(*) FROM t_ctid_direct")
+[[ "$rows_before" -gt 0 ]] || fail "(c) direct: no rows committed before the kill"
+run_expect 1 resume_ctid_direct "$COORD" resume ckill_ctid_direct --job "$job_d" --local-workers 2
+assert_clean_stderr "$HARNESS_TMP/resume_ctid_direct.err"
+assert_contains "$(cat "$HARNESS_TMP/resume_ctid_direct.err")" \
+    "split the table by heap block (ctid) and its snapshot is gone" "(c) direct: resume refused"
+assert_contains "$(cat "$HARNESS_TMP/resume_ctid_direct.err")" \
+    "TRUNCATE public.t_ctid_direct and start a new run" "(c) direct: what to do"
+assert_eq "$rows_before" "$(pg_psql tgt -Atc "SELECT count(*) FROM t_ctid_direct")" \
+    "(c) direct: the final table is left as it was"
 echo "fault_coordinator_kill: OK ($((SECONDS - t0)) s)"

@@ -70,6 +70,7 @@ test_new_defaults (void **state)
     assert_null (cfg->source.query);
     assert_null (cfg->source.key);
     assert_int_equal (cfg->source.snapshot, SNAPSHOT_SHARED);
+    assert_int_equal (cfg->source.split, SPLIT_AUTO);
     assert_null (cfg->target.table);
     assert_int_equal (cfg->target.merge_key_count, 0);
     assert_string_equal (cfg->cluster.bind, "tcp://127.0.0.1:5570");
@@ -89,6 +90,7 @@ test_full_file (void **state)
         "  query: \"SELECT acct_id, name FROM accounts ORDER BY acct_id\"\n"
         "  key: acct_no\n"
         "  snapshot: none\n"
+        "  split: key\n"
         "  path: /ignored/for/postgres.csv\n"
         "target:\n"
         "  conninfo: \"host=tgt dbname=dw\"\n"
@@ -113,6 +115,7 @@ test_full_file (void **state)
                          "SELECT acct_id, name FROM accounts ORDER BY acct_id");
     assert_string_equal (cfg->source.key, "acct_no");
     assert_int_equal (cfg->source.snapshot, SNAPSHOT_NONE);
+    assert_int_equal (cfg->source.split, SPLIT_KEY);
     assert_string_equal (cfg->source.path, "/ignored/for/postgres.csv");
     assert_string_equal (cfg->target.conninfo, "host=tgt dbname=dw");
     assert_string_equal (cfg->target.table, "public.accounts");
@@ -403,6 +406,8 @@ test_enum_errors (void **state)
                     "job.yaml:1: source.kind: must be one of postgres, csv; got a sequence");
     s_expect_error ("source: {snapshot: always}\n",
                     "job.yaml:1: source.snapshot: must be one of shared, none; got \"always\"");
+    s_expect_error ("source: {split: blocks}\n",
+                    "job.yaml:1: source.split: must be one of auto, key, ctid; got \"blocks\"");
     s_expect_error ("target:\n  merge:\n    on_match: replace\n",
                     "job.yaml:3: target.merge.on_match: must be one of update, ignore, error; got \"replace\"");
     s_expect_error ("target: {publish: swap}\n",
@@ -508,6 +513,12 @@ test_required (void **state)
                     "job.yaml: target.conninfo: required (or set FERRY_TARGET_DSN)");
     s_expect_error ("pipeline: {writers: 3}\n",
                     "job.yaml: source.conninfo: required (or set FERRY_SOURCE_DSN)");
+    /*  The ctid split needs the shared snapshot. */
+    s_expect_error ("source: {conninfo: x, query: 'SELECT 1 ORDER BY a', snapshot: none, split: ctid}\n"
+                    "target: {conninfo: y, table: t}\n",
+                    "job.yaml: source.split: ctid needs source.snapshot: shared (without one "
+                    "snapshot, a row updated while chunks read could move between block "
+                    "ranges and be missed or read twice)");
 }
 
 static void
@@ -524,7 +535,7 @@ test_unknown_keys (void **state)
     s_expect_error (BASE "pipeline: {writer: 2}\n",
                     "job.yaml:3: pipeline: unknown key \"writer\" (did you mean \"writers\"?)");
     s_expect_error ("source: {zzzzzz: 1}\n",
-                    "job.yaml:1: source: unknown key \"zzzzzz\" (valid keys: kind, conninfo, query, key, snapshot, path, format, columns, rejects_file, max_errors, max_error_rate)");
+                    "job.yaml:1: source: unknown key \"zzzzzz\" (valid keys: kind, conninfo, query, key, snapshot, split, path, format, columns, rejects_file, max_errors, max_error_rate)");
     s_expect_error ("logging: {level: debug}\n",
                     "job.yaml:1: unknown key \"logging\" (valid keys: source, target, pipeline, retry, cluster)");
     s_expect_error ("? [a, b]\n: c\n",

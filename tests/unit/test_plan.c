@@ -1,8 +1,10 @@
 /*  tests/unit/test_plan.c: coordinator/plan: ranges from boundary samples
     (half-open, adjacent, first and last unbounded, equal by row count),
     repeated sample keys merged so a key never spans two chunks, est_rows
-    summing to the total, the one-chunk plans, and plan_chunk_count's
-    edge cases. */
+    summing to the total, the one-chunk plans, plan_chunk_count's edge
+    cases, and plan_blocks (the ctid split): whole-block ranges as tids,
+    open at both ends, as many as the estimate asks for but never more than
+    blocks, near-equal in blocks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
@@ -269,6 +272,71 @@ test_chunk_count (void **state)
     assert_int_equal (plan_chunk_count (INT64_C (999999999999), 1000, INT64_C (1000000000000), 0), 1);
 }
 
+static void
+test_blocks (void **state)
+{
+    (void) state;
+    /*  1000 blocks, 100000 rows, chunks of 10000 rows: 10 ranges of 100
+        blocks, 10000 rows each. */
+    plan_t *plan = plan_blocks (1000, 100000, 10000, 0);
+    s_assert_plan_sane (plan, 100000);
+    assert_int_equal (plan->count, 10);
+    s_assert_range (plan, 0, NULL, "(100,0)", 10000);
+    s_assert_range (plan, 1, "(100,0)", "(200,0)", 10000);
+    s_assert_range (plan, 9, "(900,0)", NULL, 10000);
+    plan_destroy (&plan);
+
+    /*  Uneven: 10 blocks in 3 ranges of 3, 3 and 4 blocks. */
+    plan = plan_blocks (10, 3000, 1000, 0);
+    s_assert_plan_sane (plan, 3000);
+    assert_int_equal (plan->count, 3);
+    s_assert_range (plan, 0, NULL, "(3,0)", 900);
+    s_assert_range (plan, 1, "(3,0)", "(6,0)", 900);
+    s_assert_range (plan, 2, "(6,0)", NULL, 1200);
+    plan_destroy (&plan);
+
+    /*  More chunks wanted than blocks: one block per range. */
+    plan = plan_blocks (4, 1000, 10, 0);
+    s_assert_plan_sane (plan, 1000);
+    assert_int_equal (plan->count, 4);
+    s_assert_range (plan, 3, "(3,0)", NULL, 250);
+    plan_destroy (&plan);
+
+    /*  One unbounded range: below min_rows_for_parallel, within one
+        chunk, an empty or one-block heap, a zero or negative estimate. */
+    const int64_t one[][4] = {
+        { 1000, 99999, 1000, 100000 }, { 1000, 1000, 1000, 0 }, { 0, 5000, 1000, 0 },
+        { 1, 5000, 1000, 0 }, { 1000, 0, 1000, 0 }, { 1000, -1, 1000, 0 },
+    };
+    for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
+        plan = plan_blocks (one[i][0], one[i][1], one[i][2], one[i][3]);
+        assert_int_equal (plan->count, 1);
+        assert_null (plan->ranges[0].lo);
+        assert_null (plan->ranges[0].hi);
+        plan_destroy (&plan);
+    }
+
+    /*  The largest heap PostgreSQL allows (2^32 - 1 blocks): no overflow,
+        bounds ascending, the last boundary below the heap's end. */
+    const int64_t max_blocks = INT64_C (4294967295);
+    plan = plan_blocks (max_blocks, INT64_C (400000000000), 1000000000, 0);
+    s_assert_plan_sane (plan, INT64_C (400000000000));
+    assert_int_equal (plan->count, 400);
+    long long prev = -1;
+    for (size_t i = 1; i < plan->count; i++) {
+        long long b = -1;
+        assert_int_equal (sscanf (plan->ranges[i].lo, "(%lld,0)", &b), 1);
+        assert_true (b > prev);
+        assert_true (b < max_blocks);
+        prev = b;
+    }
+    plan_destroy (&plan);
+
+    char *tid = plan_block_tid (42);
+    assert_string_equal (tid, "(42,0)");
+    free (tid);
+}
+
 int
 main (void)
 {
@@ -281,6 +349,7 @@ main (void)
         cmocka_unit_test (test_empty_string_key),
         cmocka_unit_test (test_keys_copied),
         cmocka_unit_test (test_chunk_count),
+        cmocka_unit_test (test_blocks),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -184,6 +184,7 @@ s_job_new (bool with_secrets)
         job->source_conninfo = xstrdup ("host=src password=s3cret");
         job->target_conninfo = xstrdup ("host=tgt password=s3cret");
         job->snapshot = xstrdup ("00000003-0000001B-1");
+        job->split = xstrdup ("ctid");
     }
     job->query = xstrdup ("SELECT id, v FROM public.t ORDER BY id");
     job->key = xstrdup ("id");
@@ -324,11 +325,13 @@ s_check_job_fields (const protocol_job_t *job, bool with_secrets)
         assert_string_equal (job->source_conninfo, "host=src password=s3cret");
         assert_string_equal (job->target_conninfo, "host=tgt password=s3cret");
         assert_string_equal (job->snapshot, "00000003-0000001B-1");
+        assert_string_equal (job->split, "ctid");
     }
     else {
         assert_null (job->source_conninfo);
         assert_null (job->target_conninfo);
         assert_null (job->snapshot);
+        assert_null (job->split);
     }
     assert_string_equal (job->query, "SELECT id, v FROM public.t ORDER BY id");
     assert_string_equal (job->key, "id");
@@ -797,7 +800,7 @@ s_build (msgpack_sbuffer *sb, const kv_t *kvs, size_t n, const char *skip, const
 
 static const kv_t s_job_kvs [] = {
     KS ("source_conninfo", "host=a"), KS ("query", "SELECT 1 ORDER BY 1"), KS ("key", "id"),
-    KS ("copy_table", "s.t"), KS ("final_table", "t"), KI ("processors", 2),
+    KS ("split", "ctid"), KS ("copy_table", "s.t"), KS ("final_table", "t"), KI ("processors", 2),
     KI ("raw_queue_max", 20), KI ("processed_queue_max", 10), KI ("read_buffer", 4096),
     KI ("batch_size", 100), KI ("max_retries", 0), KD ("initial_delay", 1),
     KD ("backoff", 2), KD ("max_delay", 30),
@@ -959,8 +962,8 @@ test_every_missing_field (void **state)
     /*  Same inside the job. */
     for (size_t k = 0; k < COUNT (s_job_kvs); k++) {
         const char *key = s_job_kvs [k].key;
-        if (strcmp (key, "source_conninfo") == 0)
-            continue;
+        if (strcmp (key, "source_conninfo") == 0 || strcmp (key, "split") == 0)
+            continue;                   /* optional */
         kv_t sub [COUNT (s_job_kvs) - 1];
         size_t n = 0;
         for (size_t j = 0; j < COUNT (s_job_kvs); j++)
@@ -1266,6 +1269,8 @@ test_job_errors (void **state)
         { KD ("max_delay", INFINITY), "protocol: JOB.job.max_delay: expected number in [0, 1e+09]" },
         { KS ("max_delay", "30"), "protocol: JOB.job.max_delay: expected number in [0, 1e+09]" },
         { KI ("source_conninfo", 1), "protocol: JOB.job.source_conninfo: expected string" },
+        { KS ("split", "range"), "protocol: JOB.job.split: expected \"key\" or \"ctid\"" },
+        { KI ("split", 1), "protocol: JOB.job.split: expected string" },
     };
     for (size_t i = 0; i < COUNT (cases); i++) {
         kv_t sub [COUNT (s_job_kvs)];
@@ -1295,6 +1300,7 @@ test_job_errors (void **state)
     assert_true (msg.job->backoff == 1.5);
     assert_true (msg.job->max_delay == 60.0);
     assert_null (msg.job->source_conninfo);
+    assert_string_equal (msg.job->split, "ctid");
     protocol_msg_reset (&msg);
 }
 
