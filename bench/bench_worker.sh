@@ -122,9 +122,14 @@ pg_psql tgt -c "CREATE UNLOGGED TABLE stage (LIKE accounts);
                 ALTER TABLE stage SET (autovacuum_enabled = false)"
 
 SELECT_SQL="SELECT * FROM accounts ORDER BY acct_id"
+# The raw pipe reads the job's ordered query by default; RAW_SQL="SELECT *
+# FROM accounts" gives it the plain scan ferry reads (ferry drops an ORDER
+# BY that cannot change the rows).
+RAW_SQL=${RAW_SQL:-$SELECT_SQL}
+echo "raw_sql: $RAW_SQL" >>"$OUT/env.txt"
 {
     echo "-- raw pipe source query"
-    pg_psql src -c "EXPLAIN $SELECT_SQL"
+    pg_psql src -c "EXPLAIN $RAW_SQL"
     echo "-- ferry source query (as the worker wraps it)"
     pg_psql src -c "EXPLAIN SELECT * FROM ($SELECT_SQL) AS ferry_q"
 } >"$OUT/explain.txt"
@@ -224,7 +229,7 @@ run_raw() {
     snapshot_before
     t0=$(now)
     /usr/bin/time -f "$TIMEFMT" -o "$d/out.time" \
-        "$PSQL" -X -d "$src_DSN" -c "COPY ($SELECT_SQL) TO STDOUT (FORMAT binary)" 2>"$d/out.err" |
+        "$PSQL" -X -d "$src_DSN" -c "COPY ($RAW_SQL) TO STDOUT (FORMAT binary)" 2>"$d/out.err" |
         /usr/bin/time -f "$TIMEFMT" -o "$d/in.time" \
             "$PSQL" -X -d "$tgt_DSN" -c "COPY stage FROM STDIN (FORMAT binary)" >"$d/in.out" 2>"$d/in.err" ||
         { cat "$d"/*.err >&2; fail "raw pipe $label failed"; }
@@ -372,6 +377,8 @@ p("#### Standalone worker vs raw binary pipe: %s rows, %d runs each (%s UTC)" % 
 p()
 p("Machine: %s cores, %s, kernel %s, %s; ferry %s (%s)." % (env.get("nproc"), env.get("mem"), env.get("kernel"),
   env.get("postgres"), env.get("git_head"), env.get("build_type")))
+p()
+p("Raw pipe query: `%s`; ferry's job query: `SELECT * FROM accounts ORDER BY acct_id` (read without the ORDER BY)." % env.get("raw_sql", "?"))
 p()
 p("| | raw binary pipe | ferry-worker --standalone | ferry / raw |")
 p("|---|---|---|---|")
