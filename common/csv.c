@@ -435,6 +435,8 @@ typedef struct {
     int64_t lines;              /* '\n' bytes seen so far */
     int64_t chunk_bytes;
     int64_t last;               /* offset of the last boundary */
+    int64_t last_line;          /* track_last: the line of the record at `last` */
+    bool track_last;            /* csv_scanner: only remember the last record end */
     bool header_pending;        /* the header record has not ended yet */
     csv_boundary_t *out;
     size_t count;
@@ -451,6 +453,11 @@ s_split_record_end (s_split_t *self, int64_t start, int64_t line)
         self->out [0].line = line;
         self->last = start;
         self->header_pending = false;
+        return;
+    }
+    if (self->track_last) {
+        self->last = start;
+        self->last_line = line;
         return;
     }
     if (start - self->last < self->chunk_bytes)
@@ -734,4 +741,61 @@ csv_bom_len (const char *buf, size_t len)
         && (unsigned char) buf [1] == 0xBB && (unsigned char) buf [2] == 0xBF)
         return 3;
     return 0;
+}
+
+struct csv_scanner_t {
+    s_split_t split;
+};
+
+csv_scanner_t *
+csv_scanner_new (const csv_format_t *fmt)
+{
+    s_format_check (fmt);
+    csv_scanner_t *self = xcalloc (1, sizeof *self);
+    self->split = (s_split_t) {
+        .delim = fmt->delimiter,
+        .quote = fmt->quote,
+        .esc = fmt->quote ? (fmt->escape ? fmt->escape : fmt->quote) : 0,
+        .closed_at = -2,
+        .esc_at = -2,
+        .prev = '\n',
+        .chunk_bytes = 1,
+        .last_line = 1,
+        .track_last = true,
+    };
+    return self;
+}
+
+void
+csv_scanner_destroy (csv_scanner_t **self_p)
+{
+    FERRY_ASSERT (self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+void
+csv_scanner_feed (csv_scanner_t *self, const char *data, size_t n)
+{
+    FERRY_ASSERT (self && (data || n == 0));
+    if (n == 0)
+        return;
+    s_split_block (&self->split, data, n);
+    self->split.base += (int64_t) n;
+}
+
+int64_t
+csv_scanner_record_end (const csv_scanner_t *self, int64_t *line)
+{
+    FERRY_ASSERT (self);
+    if (line)
+        *line = self->split.last_line;
+    return self->split.last;
+}
+
+int64_t
+csv_scanner_lines (const csv_scanner_t *self)
+{
+    FERRY_ASSERT (self);
+    return self->split.lines;
 }

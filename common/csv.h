@@ -89,6 +89,26 @@ int csv_split (csv_read_fn *read, void *arg, const csv_format_t *fmt, int64_t ch
                csv_boundary_t **out, size_t *count, int64_t *total_bytes, int64_t *total_lines,
                char *err, size_t errlen);
 
+/*  An incremental record-boundary scanner with csv_split's grammar, for a
+    stream that starts on a record boundary (a loader's byte range): feed
+    the stream's bytes in order, in pieces of any size; it remembers where
+    the last complete record seen so far ends. */
+typedef struct csv_scanner_t csv_scanner_t;
+
+csv_scanner_t *csv_scanner_new (const csv_format_t *fmt);
+void csv_scanner_destroy (csv_scanner_t **self_p);
+
+/*  Scans data[0, n), the stream's next n bytes. */
+void csv_scanner_feed (csv_scanner_t *self, const char *data, size_t n);
+
+/*  The stream offset just past the last record-ending '\n' fed so far (0
+    when none), and in *line (may be NULL) the 1-based line of the stream
+    at that offset (1 + the '\n' bytes before it). */
+int64_t csv_scanner_record_end (const csv_scanner_t *self, int64_t *line);
+
+/*  '\n' bytes fed so far (inside quotes too). */
+int64_t csv_scanner_lines (const csv_scanner_t *self);
+
 /*  Length of a UTF-8 byte order mark at buf (3) or 0. */
 size_t csv_bom_len (const char *buf, size_t len);
 

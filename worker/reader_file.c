@@ -6,9 +6,10 @@
     with the same rule, common/csv.c csv_split, so the range itself starts
     and ends on record boundaries). Each batch carries the physical line
     number of its first record, so a rejected record can be named by line.
-    Only the quote state is tracked here (a byte loop, no field decoding):
-    parsing is the processors' work. */
+    Only record boundaries are found here (csv_scanner: the planner's
+    scanner, SSE2, no field decoding): parsing is the processors' work. */
 #include "pipeline.h"
+#include "csv.h"
 #include "log.h"
 #include "util.h"
 
@@ -40,57 +41,6 @@ reader_file_end (attempt_t *a)
     a->fd = -1;
 }
 
-/*  Quote state carried across reads. The rule is the parser's and the
-    planner's (common/csv.c): a quote opens a quoted field only as the
-    first byte of a field, or right after a closing quote (a doubled
-    quote); anywhere else it is data. */
-typedef struct {
-    bool in_quote;
-    bool escaped;              /* the previous byte was an escape inside quotes */
-    bool field_start;          /* the next byte starts a field */
-    bool after_close;          /* the previous byte closed a quoted section */
-    char quote, escape, delimiter;
-} scan_t;
-
-/*  Scans buf[from, to): updates the state, counts newlines into *lines,
-    and returns the offset just past the last record-ending newline in
-    [from, to), or `last` when there is none. *lines_at receives the
-    newline count up to that offset. */
-static size_t
-s_scan (scan_t *st, const char *buf, size_t from, size_t to, size_t last,
-        int64_t *lines, int64_t *lines_at)
-{
-    for (size_t i = from; i < to; i++) {
-        char c = buf[i];
-        if (c == '\n')
-            (*lines)++;
-        if (st->in_quote) {
-            if (st->escaped)
-                st->escaped = false;
-            else if (st->escape != st->quote && c == st->escape)
-                st->escaped = true;
-            else if (c == st->quote) {
-                st->in_quote = false;
-                st->after_close = true;
-            }
-            continue;
-        }
-        if (st->quote && c == st->quote && (st->field_start || st->after_close)) {
-            st->in_quote = true;
-            st->after_close = false;
-            st->field_start = false;
-            continue;
-        }
-        st->after_close = false;
-        st->field_start = c == st->delimiter || c == '\n';
-        if (c == '\n') {
-            last = i + 1;
-            *lines_at = *lines;
-        }
-    }
-    return last;
-}
-
 void *
 reader_file_thread (void *arg)
 {
@@ -100,13 +50,12 @@ reader_file_thread (void *arg)
     int64_t pos = a->spec->offset;
     const int64_t end = a->spec->offset + a->spec->length;
     int64_t t0 = util_now_ms ();
-    scan_t st = { .field_start = true, .quote = a->job->csv.quote,
-                  .escape = a->job->csv.escape, .delimiter = a->job->csv.delimiter };
+    /*  The planner's grammar (csv_split), so batches end where it would put
+        a boundary; offsets below are relative to the range's start. */
+    csv_scanner_t *scan = csv_scanner_new (&a->job->csv);
     batch_t *batch = batch_new (block * 2);
     batch->first_line = a->spec->first_line;
-    size_t scanned = 0;                 /* bytes of batch already scanned */
-    size_t last = 0;                    /* end of the last whole record in batch */
-    int64_t lines = 0, lines_at = 0;    /* newlines in batch; up to `last` */
+    int64_t batch_start = 0;            /* range offset of batch->data[0] */
 
     while (pos < end) {
         if (*a->stop) {
@@ -123,19 +72,21 @@ reader_file_thread (void *arg)
                           (long long) pos, n < 0 ? strerror (errno) : "file shorter than planned");
             break;
         }
+        csv_scanner_feed (scan, batch->data + batch->len, (size_t) n);
         pos += n;
         batch->len += (size_t) n;
         a->bytes_read += n;
-        last = s_scan (&st, batch->data, scanned, batch->len, last, &lines, &lines_at);
-        scanned = batch->len;
-        if (last == 0 || pos >= end)
+        int64_t line = 1;
+        int64_t record_end = csv_scanner_record_end (scan, &line);
+        if (record_end <= batch_start || pos >= end)
             continue;                   /* no whole record yet (or the end: below) */
         /*  Ship the whole records, carry the partial one into a new batch. */
+        size_t last = (size_t) (record_end - batch_start);
         size_t tail = batch->len - last;
         batch_t *next = batch_new (block * 2 > tail ? block * 2 : tail + block);
         memcpy (next->data, batch->data + last, tail);
         next->len = tail;
-        next->first_line = batch->first_line + lines_at;
+        next->first_line = a->spec->first_line + line - 1;
         batch->len = last;
         if (queue_push (a->raw, batch) != 0) {
             batch_free (batch);
@@ -143,10 +94,7 @@ reader_file_thread (void *arg)
             break;                      /* aborted by another stage */
         }
         batch = next;
-        scanned = tail;
-        lines -= lines_at;
-        lines_at = 0;
-        last = 0;
+        batch_start = record_end;
     }
     /*  The range's last record (with or without a final newline). */
     if (batch->len > 0 && !a->failed) {
@@ -155,6 +103,7 @@ reader_file_thread (void *arg)
     }
     else
         batch_free (batch);
+    csv_scanner_destroy (&scan);
     a->read_ms = util_now_ms () - t0;
     queue_close (a->raw);
     return NULL;

@@ -861,6 +861,98 @@ test_split_random (void **state)
     free (in.data);
 }
 
+/*  csv_scanner against the parser: fed the input in pieces (whole, one
+    byte, random sizes), after each piece it reports the end of the last
+    record the parser ends with a '\n' within the bytes fed so far, and the
+    line there. */
+static void
+s_check_scanner (const csv_format_t *fmt, const char *input, size_t len, unsigned seed,
+                 size_t max_piece)
+{
+    /*  ends[k]: ends of the records the parser closes with a '\n'. */
+    size_t *ends = malloc ((len + 1) * sizeof *ends), nends = 0;
+    assert_non_null (ends);
+    char *copy = malloc (len ? len : 1);
+    assert_non_null (copy);
+    memcpy (copy, input, len);
+    csv_record_t *rec = csv_record_new ();
+    for (size_t off = 0; off < len;) {
+        size_t consumed = 0;
+        char err [64];
+        int rc = csv_parse_record (fmt, copy + off, len - off, true, rec, &consumed, err, sizeof err);
+        assert_true (consumed > 0);
+        off += consumed;
+        if (rc != -1 && input [off - 1] == '\n')
+            ends [nends++] = off;
+    }
+    csv_record_destroy (&rec);
+    free (copy);
+
+    csv_scanner_t *scan = csv_scanner_new (fmt);
+    size_t fed = 0, k = 0;
+    int64_t lines = 0;
+    while (fed < len) {
+        size_t piece = len - fed;
+        if (max_piece) {
+            seed = seed * 1103515245u + 12345u;
+            size_t cap = seed ? 1 + (seed >> 16) % max_piece : max_piece;
+            if (piece > cap)
+                piece = cap;
+        }
+        csv_scanner_feed (scan, input + fed, piece);
+        for (size_t i = fed; i < fed + piece; i++)
+            lines += input [i] == '\n';
+        fed += piece;
+        while (k < nends && ends [k] <= fed)
+            k++;
+        int64_t want = k ? (int64_t) ends [k - 1] : 0, want_line = 1;
+        for (int64_t i = 0; i < want; i++)
+            want_line += input [i] == '\n';
+        int64_t line = -1;
+        int64_t got = csv_scanner_record_end (scan, &line);
+        if (got != want || line != want_line)
+            fail_msg ("scanner after %zu of %zu bytes: record end %lld line %lld, expected %lld "
+                      "line %lld", fed, len, (long long) got, (long long) line, (long long) want,
+                      (long long) want_line);
+        assert_int_equal (csv_scanner_lines (scan), lines);
+    }
+    csv_scanner_destroy (&scan);
+    free (ends);
+}
+
+static void
+test_scanner (void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof s_corpus / sizeof s_corpus [0]; i++) {
+        const s_case_t *c = &s_corpus [i];
+        csv_format_t fmt = s_fmt (c->fmt);
+        s_check_scanner (&fmt, c->input, c->len, 0, 0);
+        s_check_scanner (&fmt, c->input, c->len, 0, 1);
+        s_check_scanner (&fmt, c->input, c->len, 7, 5);
+    }
+    /*  Random bytes of the grammar's alphabet, every format, pieces from
+        one byte to past the 64-byte SIMD blocks. */
+    const char alphabet [] = "aaaaaaaabbbbcc,,,,\"\"\"\n\n\r\\ \t;'";
+    unsigned seed = 4242;
+    s_str_t in = { 0 };
+    s_fmt_id_t ids [] = { F_CSV, F_ESC, F_TSV, F_SEMI };
+    for (int round = 0; round < 12; round++) {
+        in.len = 0;
+        s_str_add (&in, "", 0);
+        while (in.len < 20000) {
+            seed = seed * 1103515245u + 12345u;
+            s_str_add (&in, &alphabet [(seed >> 16) % (sizeof alphabet - 1)], 1);
+        }
+        csv_format_t fmt = s_fmt (ids [round % 4]);
+        s_check_scanner (&fmt, in.data, in.len, 0, 0);
+        s_check_scanner (&fmt, in.data, in.len, seed | 1, 200);
+        if (round < 4)
+            s_check_scanner (&fmt, in.data, in.len, 0, 1);
+    }
+    free (in.data);
+}
+
 int
 main (void)
 {
@@ -879,6 +971,7 @@ main (void)
         cmocka_unit_test (test_split_corpus),
         cmocka_unit_test (test_split_block_edges),
         cmocka_unit_test (test_split_random),
+        cmocka_unit_test (test_scanner),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
