@@ -120,7 +120,8 @@ schema_create_staging (pg_conn_t *conn, const char *staging, const char *final_t
         return -1;
     }
     char *sql = util_strdupf ("BEGIN; SELECT pg_advisory_xact_lock(" SCHEMA_LOCK_KEY "); "
-                              "CREATE UNLOGGED TABLE IF NOT EXISTS %s (%s); COMMIT",
+                              "CREATE UNLOGGED TABLE IF NOT EXISTS %s (%s) WITH (autovacuum_enabled = false, "
+                              "toast.autovacuum_enabled = false); COMMIT",
                               staging, columns);
     int rc = pg_exec (conn, sql);
     if (rc != 0)

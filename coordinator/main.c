@@ -23,6 +23,7 @@
 #include "source.h"
 #include "spawner.h"
 #include "util.h"
+#include "vacuum_guard.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -213,6 +214,7 @@ typedef struct {
     bool snapshot_exact;
     bool plan_estimated;       /* --sequential or ctid: row count is the planner's estimate */
     source_heap_t heap;        /* the table a ctid split reads */
+    vacuum_guard_t *guard;     /* direct: keeps autovacuum off the final table while loading */
     bool file;                 /* a file source (csv) */
     char *file_columns;        /* JOB's csv_columns (owned) */
     fileplan_t *fplan;
@@ -222,6 +224,7 @@ typedef struct {
 static void
 s_run_cleanup (run_t *r)
 {
+    vacuum_guard_destroy (&r->guard);
     dispatch_destroy (&r->dispatch);
     if (r->spawn) {
         spawner_stop (r->spawn, 5000);
@@ -864,7 +867,10 @@ s_run (args_t *args)
         }
         progress_init (&progress, total);
         dispatch_set_progress (r.dispatch, progress_print, &progress);
+        if (direct)
+            r.guard = vacuum_guard_new (r.cfg->target.conninfo, r.final_q, r.run_id);
         int drc = dispatch_run (r.dispatch);
+        vacuum_guard_destroy (&r.guard);
         progress_finish (&progress);
         dispatch_stop_workers (r.dispatch, drc == 0 ? "run complete" : dispatch_error (r.dispatch),
                                2000);

@@ -97,6 +97,10 @@ sed -i '/^  table: /a\  publish: direct' "$HARNESS_TMP/direct.yaml"
 run_expect 0 direct "$coord" run "$HARNESS_TMP/direct.yaml" --local-workers 2 --run-id direct
 no_sanitizer_reports direct
 assert_eq ctid "$(split_of direct)" "(b) ferry.runs.split"
+# The final table was kept from autovacuum while the chunks committed.
+if grep -q "cannot keep autovacuum off" "$HARNESS_TMP/direct.err"; then
+    fail "(b) direct: $(grep "cannot keep autovacuum off" "$HARNESS_TMP/direct.err")"
+fi
 assert_same_rows src "SELECT * FROM accounts" tgt "SELECT * FROM b_direct" "(b) direct: final == source"
 
 # --- (c) plan.
