@@ -269,6 +269,7 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
     snprintf (token, sizeof token, "%016" PRIx64, (uint64_t) (rng * 0x9E3779B97F4A7C15ull));
     int64_t started = util_now_ms ();
 
+    bool careful = false;
     for (int retry = 0;; retry++) {
         attempt_t a;
         memset (&a, 0, sizeof a);
@@ -277,6 +278,7 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
         a.spec = spec;
         a.stop = stop;
         a.fd = -1;
+        a.careful = careful;
         pthread_mutex_init (&a.error_lock, NULL);
         int rc = s_attempt (&a, token);
         pthread_mutex_destroy (&a.error_lock);
@@ -307,6 +309,16 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
         }
         snprintf (result->sqlstate, sizeof result->sqlstate, "%s", a.sqlstate);
         result->retryable = a.retryable;
+        if (a.refused && !careful && !*stop) {
+            /*  The fast path's one COPY met a row the server refuses: copy
+                the chunk again in groups, isolating that row. Not a retry:
+                nothing went wrong with the link or the servers. */
+            log_info ("chunk %" PRId64 ": %s; copying it again in groups of %d rows to isolate "
+                      "the refused row(s)", spec->chunk_id, a.message, job->batch_size);
+            careful = true;
+            retry--;
+            continue;
+        }
 
         if (a.already_committed) {
             int own = s_check_ledger (job, slot, spec, token, result);

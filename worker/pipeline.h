@@ -147,6 +147,10 @@ typedef struct {
     int fd;                    /* the source file, -1 when closed */
     int64_t records_read;      /* reader: records (excluding blank lines) */
     int64_t rejected;          /* writer: records rejected (processors + server) */
+    bool careful;              /* writer: COPY in groups under savepoints, bisecting
+                                  what the server refuses (else one COPY per chunk) */
+    bool refused;              /* writer, fast mode: the server refused a row; the
+                                  attempt is rerun careful at once */
 } attempt_t;
 
 /*  Records the first error of the attempt and aborts both queues so every

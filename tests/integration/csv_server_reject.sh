@@ -2,8 +2,9 @@
 # tests/integration/csv_server_reject.sh: values the validator lets through
 # (inet is not checked before sending) but the server refuses. A 5000-line
 # CSV file (header) into a table with an inet column, publish: direct,
-# batch_size 100 (so each COPY group holds 100 rows), 2 local workers and
-# several chunks. Six bad inet values: the first record of the file, two
+# batch_size 100 (so each COPY group of the careful mode holds 100 rows),
+# 2 local workers and several chunks. A chunk streams as one COPY; one that
+# holds a refused row is copied again in groups, and only those. Six bad inet values: the first record of the file, two
 # adjacent records (the same group), one in a later chunk, one with a
 # quoted field holding the delimiter, and the last record. The refused
 # groups must be bisected down to exactly those records, rejected with the
@@ -123,6 +124,14 @@ retry: { max_retries: 2, initial_delay: 0.2, backoff: 2.0, max_delay: 1 }
 cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
 EOF
 run_job hosts "$job" 0
+# Chunks stream as one COPY; those with a refused row are copied again in
+# groups (the careful mode), the others are not.
+careful=$(grep -c "copying it again in groups of 100 rows to isolate the refused row(s)" "$HARNESS_TMP/$RUN.err" || true)
+with_bad=$(pg_psql tgt -Atc "SELECT count(*) FROM (SELECT first_line AS lo,
+    lead(first_line) OVER (ORDER BY chunk_id) AS hi FROM ferry.chunks WHERE run_id = '$RUN') c
+    WHERE EXISTS (SELECT 1 FROM unnest(ARRAY[2, 1202, 1203, 2901, 3501, 5001]) b
+                  WHERE b >= c.lo AND (c.hi IS NULL OR b < c.hi))")
+assert_eq "$with_bad" "$careful" "chunks copied again carefully = chunks holding a refused record"
 
 # Exactly the bad records, each alone, with the server's reason.
 pg_psql tgt -At -F $'\t' -c "SELECT line, encode(raw, 'hex'), reason FROM ferry.rejects
