@@ -1416,7 +1416,7 @@ config_new (void)
     self->source.max_error_rate = 1.0;
     self->target.on_match = ON_MATCH_UPDATE;
     self->target.publish = PUBLISH_MERGE;
-    self->pipeline.chunk_size = 50000;
+    self->pipeline.chunk_size = 500000;
     self->pipeline.min_rows_for_parallel = 100000;
     self->pipeline.writers = 2;
     self->pipeline.processors = 2;

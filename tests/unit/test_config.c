@@ -161,7 +161,7 @@ test_minimal_defaults (void **state)
     assert_string_equal (cfg->target.merge_key[0], "acct_id");
     assert_int_equal (cfg->target.on_match, ON_MATCH_UPDATE);
     assert_int_equal (cfg->target.publish, PUBLISH_MERGE);
-    assert_int_equal (cfg->pipeline.chunk_size, 50000);
+    assert_int_equal (cfg->pipeline.chunk_size, 500000);
     assert_int_equal (cfg->pipeline.min_rows_for_parallel, 100000);
     assert_int_equal (cfg->pipeline.writers, 2);
     assert_int_equal (cfg->pipeline.processors, 2);
