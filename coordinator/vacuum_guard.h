@@ -3,8 +3,8 @@
 
     Every chunk commits, so autovacuum's insert threshold (1000 rows + 20%
     of the table) trips again and again while the table grows, and each
-    VACUUM scans everything loaded so far: on 5M rows in 100 chunks that
-    about doubled the target server's CPU against one big COPY. The guard
+    VACUUM scans everything loaded so far: a cost that grows with the
+    table, for nothing (the coordinator ANALYZEs at the end). The guard
     holds SHARE UPDATE EXCLUSIVE on the table in an open transaction of its
     own connection: autovacuum skips a table it cannot lock (and a running
     one is cancelled by the lock request), while the chunks' COPY (ROW
