@@ -311,10 +311,12 @@ main (int argc, char **argv)
         another. With glibc's defaults such blocks go to mmap, or the
         thread arenas hand freed tops back with madvise, and the next batch
         faults its pages in again: in the CSV bench's profile a fifth of a
-        worker's CPU was the kernel handling that. Keep freed memory for
-        reuse instead; the queues bound how much of it there is. */
-    mallopt (M_MMAP_THRESHOLD, 64 << 20);
-    mallopt (M_TRIM_THRESHOLD, 256 << 20);
+        worker's CPU was the kernel handling that. Keep some freed memory
+        for reuse instead (the queues bound how much is live), in two
+        arenas so that the slack stays small. */
+    mallopt (M_ARENA_MAX, 2);
+    mallopt (M_MMAP_THRESHOLD, 4 << 20);
+    mallopt (M_TRIM_THRESHOLD, 8 << 20);
 #endif
 
     char *name = args.name ? xstrdup (args.name)
