@@ -350,7 +350,8 @@ s_choose_split (run_t *r, bool shared, char *message, size_t size)
     char why[1024] = "";
     int rc = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
     if (rc < 0) {
-        snprintf (message, size, "source: connection lost while planning");
+        snprintf (message, size, "source: connection lost while planning the split (%s)",
+                  pg_conn_error (source_conn (r->source))->message);
         return -1;
     }
     if (rc == 0) {

@@ -192,6 +192,8 @@ source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
     }
     int e = s_explain (self, job->read_query, &plan, why, whylen);
     if (e != 0) {
+        if (e < 0)
+            s_log_error (self, "planning (EXPLAIN of the query)");
         rc = e < 0 ? -1 : 0;
         goto done;
     }
@@ -214,6 +216,8 @@ source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
             snprintf (server, sizeof server, "%s", why);
             snprintf (why, whylen, "the query does not take a ctid condition (%s)", server);
         }
+        if (e < 0)
+            s_log_error (self, "planning (EXPLAIN with a ctid condition)");
         rc = e < 0 ? -1 : 0;
         goto done;
     }
