@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # tests/integration/csv_quote_state.sh: quotes that do not open a quoted
-# field. By the grammar of common/csv.c (which the planner and the
-# processors share), a quote opens a quoted field only as the first byte of
-# a field; elsewhere it is data ('5" screen'), and bytes after a closing
-# quote are appended to the field ('"ab"c"d' is ab + c"d). Such a quote
-# must not change where the worker's reader cuts its batches: two files
-# (through a glob, one range each, read in 4 KiB pieces), each with one
-# such quote early on and later a record whose quoted field spans three
-# lines, followed by more than 4 KiB of plain records. Every record must
-# load as written, nothing rejected, records read = records in the files.
-# Any sanitizer report fails the test.
+# field, and other records PostgreSQL's CSV mode reads differently from
+# ferry's grammar. By the grammar of common/csv.c (which the planner and
+# the processors share), a quote opens a quoted field only as the first
+# byte of a field; elsewhere it is data ('5" screen'), and bytes after a
+# closing quote are appended to the field ('"ab"c"d' is ab + c"d); a CR
+# that is not a CRLF's is data. Such a quote must not change where the
+# worker's reader cuts its batches: three files (through a glob, one range
+# each, read in 4 KiB pieces), each with one such record early on and
+# later a record whose quoted field spans three lines, followed by more
+# than 4 KiB of plain records. Every record must load as written, nothing
+# rejected, records read = records in the files, both ways rows travel:
+# every file column loaded (ferry forwards the records as CSV and writes
+# these odd ones again, quoted) and one column skipped (COPY text). Then
+# two small files only the CSV forwarding could get wrong: one column with
+# "\." records (PostgreSQL's end-of-data marker when alone on a line), and
+# escape '\'. Any sanitizer report fails the test.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 
@@ -74,10 +80,10 @@ import os, sys
 d = sys.argv[1]
 expected = []
 def write(name, base, odd_raw, odd_value):
-    lines = ["id,a,b"]
+    lines = ["id,a,b,c"]
     def rec(i, a_raw, a_val, b="plain"):
-        lines.append("%d,%s,%s" % (i, a_raw, b))
-        expected.append("%d\t%s\t%s" % (i, a_val.replace("\n", "\\n"), b))
+        lines.append("%d,%s,%s,skipped" % (i, a_raw, b))
+        expected.append("%d\t%s\t%s" % (i, a_val.replace("\n", "\\n").replace("\r", "\\r"), b))
     for i in range(base, base + 20):
         rec(i, "row %d" % i, "row %d" % i)
     rec(base + 20, odd_raw, odd_value)
@@ -86,16 +92,46 @@ def write(name, base, odd_raw, odd_value):
     rec(base + 60, '"three\nphysical\nlines"', "three\nphysical\nlines")
     for i in range(base + 61, base + 300):
         rec(i, "row %d after the multi-line record" % i, "row %d after the multi-line record" % i)
-    open(os.path.join(d, name), "w").write("\n".join(lines) + "\n")
+    open(os.path.join(d, name), "w", newline="").write("\n".join(lines) + "\n")
 write("q1.csv", 1000, '5" screen', '5" screen')
 write("q2.csv", 2000, '"ab"c"d', 'abc"d')
+write("q3.csv", 3000, 'bare\rcarriage return', 'bare\rcarriage return')
 open(os.path.join(d, "expected.tsv"), "w").write("".join(r + "\n" for r in expected))
+# One column; "\." alone on a line is a value here.
+open(os.path.join(d, "one.txt"), "w").write("a\n\\.\n\\.x\nb\n")
+open(os.path.join(d, "one.tsv"), "w").write("a\n\\\\.\n\\\\.x\nb\n")
+# escape '\': \" and \\ inside quotes, a lone escape inside and outside.
+open(os.path.join(d, "esc.csv"), "w").write(
+    'id,v\n1,"a\\"b"\n2,"c\\\\d"\n3,x\\y\n4,"e\\f"\n5,"g,\\"\nh"\n')
+open(os.path.join(d, "esc.tsv"), "w").write(
+    '1\ta"b\n2\tc\\\\d\n3\tx\\\\y\n4\te\\\\f\n5\tg,"\\nh\n')
 EOF
 nrec=$(wc -l <"$dir/expected.tsv")
 
-pg_psql tgt -c "CREATE TABLE q (id int PRIMARY KEY, a text, b text); CREATE TABLE expected (LIKE q)"
+pg_psql tgt -c "CREATE TABLE q (id int PRIMARY KEY, a text, b text, c text);
+    CREATE TABLE q_text (id int PRIMARY KEY, a text, b text);
+    CREATE TABLE expected (LIKE q_text);
+    CREATE TABLE one (v text); CREATE TABLE one_expected (LIKE one);
+    CREATE TABLE esc (id int, v text); CREATE TABLE esc_expected (LIKE esc)"
 pg_psql tgt -c "\\copy expected FROM '$dir/expected.tsv'"
+pg_psql tgt -c "\\copy one_expected FROM '$dir/one.tsv'"
+pg_psql tgt -c "\\copy esc_expected FROM '$dir/esc.tsv'"
 
+# check_run WHAT RECORDS: run $RUN published, RECORDS records read and
+# loaded, none rejected.
+check_run() {
+    local rejects
+    rejects=$(pg_psql tgt -Atc "SELECT string_agg(format('%s:%s: %s', file, line, reason), E'\\n' ORDER BY file, line)
+        FROM ferry.rejects WHERE run_id = '$RUN'")
+    [[ -z "$rejects" ]] || fail "$1: records rejected although every record is well-formed:
+$rejects"
+    assert_eq "published $2 $2 0" "$("$py" -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["status"], r.get("rows_read"), r["rows_loaded"], r.get("rows_rejected"))' "$HARNESS_TMP/$RUN.json")" \
+        "$1: report: status rows_read rows_loaded rows_rejected"
+}
+
+# Every file column loaded: the records go as CSV.
 cat >"$HARNESS_TMP/q.tmpl" <<EOF
 source: { kind: csv, path: '$dir/q*.csv', format: { header: true } }
 target: { conninfo: '$tgt_dsn', table: public.q, merge: { key: [id] } }
@@ -104,14 +140,37 @@ retry: { max_retries: 2, initial_delay: 0.2, backoff: 2.0, max_delay: 1 }
 cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
 EOF
 run_job q "$HARNESS_TMP/q.tmpl" 0
-rejects=$(pg_psql tgt -Atc "SELECT string_agg(format('%s:%s: %s', file, line, reason), E'\\n' ORDER BY file, line)
-    FROM ferry.rejects WHERE run_id = '$RUN'")
-[[ -z "$rejects" ]] || fail "records rejected although every record is well-formed:
-$rejects"
-assert_eq "published $nrec $nrec 0" "$("$py" -c 'import json, sys
-r = json.load(open(sys.argv[1]))
-print(r["status"], r.get("rows_read"), r["rows_loaded"], r.get("rows_rejected"))' "$HARNESS_TMP/$RUN.json")" \
-    "report: status rows_read rows_loaded rows_rejected"
-assert_same_rows tgt "SELECT * FROM expected" tgt "SELECT * FROM q" "final == the files"
+check_run "all columns" "$nrec"
+assert_same_rows tgt "SELECT * FROM expected" tgt "SELECT id, a, b FROM q" "all columns: final == the files"
+assert_eq "$nrec" "$(pg_psql tgt -Atc "SELECT count(*) FROM q WHERE c = 'skipped'")" "all columns: column c"
+
+# Column c skipped: the rows go as COPY text.
+sed -e 's/table: public.q,/table: public.q_text,/' \
+    -e 's/format: { header: true } }/format: { header: true }, columns: [id, a, b, "-"] }/' \
+    "$HARNESS_TMP/q.tmpl" >"$HARNESS_TMP/q_text.tmpl"
+grep -qF 'columns: [id, a, b, "-"]' "$HARNESS_TMP/q_text.tmpl" || fail "q_text.tmpl: no columns"
+run_job q_text "$HARNESS_TMP/q_text.tmpl" 0
+check_run "column skipped" "$nrec"
+assert_same_rows tgt "SELECT * FROM expected" tgt "SELECT * FROM q_text" "column skipped: final == the files"
+
+# One column: "\." alone on a line is a value, not the end of the data.
+cat >"$HARNESS_TMP/one.tmpl" <<EOF
+source: { kind: csv, path: '$dir/one.txt' }
+target: { conninfo: '$tgt_dsn', table: public.one, publish: direct }
+cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
+EOF
+run_job one "$HARNESS_TMP/one.tmpl" 0
+check_run "one column" 4
+assert_same_rows tgt "SELECT * FROM one_expected" tgt "SELECT * FROM one" "one column: final == the file"
+
+# escape '\': the records go as CSV with ESCAPE, read as ferry reads them.
+cat >"$HARNESS_TMP/esc.tmpl" <<EOF
+source: { kind: csv, path: '$dir/esc.csv', format: { header: true, escape: '\\' } }
+target: { conninfo: '$tgt_dsn', table: public.esc, publish: direct }
+cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
+EOF
+run_job esc "$HARNESS_TMP/esc.tmpl" 0
+check_run "escape" 5
+assert_same_rows tgt "SELECT * FROM esc_expected" tgt "SELECT * FROM esc" "escape: final == the file"
 
 echo "csv_quote_state: OK"
