@@ -270,8 +270,8 @@ pg_psql src -v rows="$rows" -f "$workload" >/dev/null
 pg_psql tgt -v rows=0 -f "$workload" >/dev/null
 assert_eq "$rows" "$(pg_psql src -Atc 'SELECT count(*) FROM accounts')" "source rows"
 
-# no_sanitizer_reports FILE...: no ASan/LSan/UBSan report in FILE.
-no_sanitizer_reports() {
+# no_sanitizer_reports_in FILE...: no ASan/LSan/UBSan report in FILE.
+no_sanitizer_reports_in() {
     local f
     for f in "$@"; do
         if grep -qE 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f"; then
@@ -408,7 +408,7 @@ run_load "$run" 2 2000
 elapsed=$((SECONDS - t0))
 echo "fault_slow_link: run $run took $elapsed s (coordinator $COORD_RC, workers $WA_RC $WB_RC)"
 for f in coord.err wa.err wb.err; do
-    no_sanitizer_reports "$HARNESS_TMP/$run.$f"
+    no_sanitizer_reports_in "$HARNESS_TMP/$run.$f"
 done
 if [[ $COORD_RC -ne 0 || $WA_RC -ne 0 || $WB_RC -ne 0 ]]; then
     show_logs "$run"
@@ -461,6 +461,6 @@ poll_until 10 "the delay proxy to stop" exited "$proxy_pid"
 proxy_up=$(sed -n 's/.* \([0-9]*\) bytes up.*/\1/p' "$HARNESS_TMP/proxy.err")
 [[ -n "$proxy_up" && $proxy_up -ge ${bytes:-1} ]] ||
     fail "the delay proxy carried ${proxy_up:-?} bytes to the target, less than the COPY data: $(cat "$HARNESS_TMP/proxy.err")"
-no_sanitizer_reports "$HARNESS_TMP/proxy.err"
+no_sanitizer_reports_in "$HARNESS_TMP/proxy.err"
 
 echo "fault_slow_link: OK ($rows rows, $nchunks chunks over 50 ms RTT and ${rate_mbit} Mbit/s in $elapsed s)"

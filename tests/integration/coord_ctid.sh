@@ -24,13 +24,6 @@ ferry_bin ferry-worker >/dev/null
 pg_start src
 pg_start tgt
 
-no_sanitizer_reports() {
-    local f="$HARNESS_TMP/$1.err"
-    if grep -qE 'Sanitizer|runtime error:' "$f"; then
-        grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
-        fail "$1: sanitizer report in the ferry processes' stderr (above)"
-    fi
-}
 output() { cat "$HARNESS_TMP/$1.out" "$HARNESS_TMP/$1.err"; }
 # write_job TAG TABLE QUERY [YAML_LINE...]: the shared snapshot, chunks of
 # 700 rows.

@@ -19,17 +19,8 @@ pg_start tgt
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
 
-# free_port: a TCP port nobody listens on, for cluster.bind.
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
-    done
-    fail "no free TCP port found"
-}
-# no_sanitizer_reports FILE...: no ASan/LSan/UBSan report in FILE.
-no_sanitizer_reports() {
+# no_sanitizer_reports_in FILE...: no ASan/LSan/UBSan report in FILE.
+no_sanitizer_reports_in() {
     local f
     for f in "$@"; do
         if grep -qE 'Sanitizer|runtime error:' "$f"; then
@@ -103,7 +94,7 @@ for name in ext-a ext-b; do
     [[ $rc -eq 0 ]] || { show_logs; fail "worker $name exited with $rc after STOP, expected 0"; }
     assert_contains "$(cat "$HARNESS_TMP/$name.err")" "coordinator says STOP" "worker $name got STOP"
 done
-no_sanitizer_reports "$HARNESS_TMP/coord.err" "$HARNESS_TMP/ext-a.err" "$HARNESS_TMP/ext-b.err"
+no_sanitizer_reports_in "$HARNESS_TMP/coord.err" "$HARNESS_TMP/ext-a.err" "$HARNESS_TMP/ext-b.err"
 
 # The data.
 assert_same_rows src "SELECT * FROM x" tgt "SELECT * FROM x" "final == source"

@@ -24,23 +24,6 @@ pg_start tgt
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
 
-# no_sanitizer_reports TAG...: the stderr of run TAG (coordinator and the
-# local workers it started, which share it) holds no ASan/LSan/UBSan
-# report and no worker that died.
-no_sanitizer_reports() {
-    local tag f
-    for tag in "$@"; do
-        f="$HARNESS_TMP/$tag.err"
-        if grep -qE 'Sanitizer|runtime error:' "$f"; then
-            grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
-            fail "$tag: sanitizer report in the ferry processes' stderr (above)"
-        fi
-        if grep -qE 'local worker .* (exited with status|killed by signal)' "$f"; then
-            grep -E 'local worker' "$f" >&2
-            fail "$tag: a local worker died"
-        fi
-    done
-}
 # load RC TAG TABLE QUERY ON_MATCH WORKERS: runs the coordinator loading
 # QUERY (key id) into TABLE with on_match ON_MATCH, expecting exit RC.
 load() {

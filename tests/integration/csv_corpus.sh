@@ -28,52 +28,6 @@ tgt_dsn=$(pg_dsn tgt)
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to build the corpus)"
 
-# free_port: a TCP port nobody listens on, for cluster.bind.
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
-    done
-    fail "no free TCP port found"
-}
-# no_sanitizer_reports TAG: the stderr of run TAG (coordinator and its
-# local workers) holds no sanitizer report and no worker that died.
-no_sanitizer_reports() {
-    local f="$HARNESS_TMP/$1.err"
-    if grep -qE 'Sanitizer|runtime error:' "$f"; then
-        grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
-        fail "$1: sanitizer report in the ferry processes' stderr (above)"
-    fi
-    if grep -qE 'local worker .* (exited with status|killed by signal)' "$f"; then
-        grep -E 'local worker' "$f" >&2
-        fail "$1: a local worker died"
-    fi
-}
-# run_job TAG JOB WANT_RC: runs JOB (a job file whose cluster.bind port is
-# written @PORT@) with 2 local workers as run TAG and expects exit WANT_RC.
-# Another process can take the free port before the coordinator binds it:
-# then the run is retried on a new port as run TAG-2 (TAG-3). Sets RUN to
-# the run id that counted; its outputs are $HARNESS_TMP/$RUN.{out,err,json}.
-run_job() {
-    local tag="$1" tmpl="$2" want="$3" try job
-    for try in 1 2 3; do
-        RUN="$tag"
-        [[ $try -eq 1 ]] || RUN="$tag-$try"
-        job="$HARNESS_TMP/$RUN.yaml"
-        sed "s/@PORT@/$(free_port)/" "$tmpl" >"$job"
-        run_capture "$RUN" "$coord" run "$job" --local-workers 2 --report "$HARNESS_TMP/$RUN.json" --run-id "$RUN"
-        grep -q 'cluster.bind: cannot bind .*Address already in use' "$HARNESS_TMP/$RUN.err" || break
-    done
-    if [[ "$RUN_RC" != "$want" ]]; then
-        echo "--- stdout of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.out" >&2
-        echo "--- stderr of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.err" >&2
-        fail "run $RUN: expected exit status $want, got $RUN_RC"
-    fi
-    no_sanitizer_reports "$RUN"
-}
 
 dir="$HARNESS_TMP/corpus"
 mkdir -p "$dir"
@@ -229,7 +183,7 @@ pg_psql tgt -c "CREATE TABLE corpus (
 pg_psql tgt -c "\\copy expected FROM '$dir/expected.tsv'"
 assert_eq "$ngood" "$(pg_psql tgt -Atc 'SELECT count(*) FROM expected')" "expected rows"
 
-job="$HARNESS_TMP/corpus.tmpl"
+job="$HARNESS_TMP/corpus.yaml"
 cat >"$job" <<EOF
 source:
   kind: csv
@@ -243,14 +197,13 @@ target:
   merge: { key: [id] }
 pipeline: { chunk_size: 50, min_rows_for_parallel: 0, batch_size: 100, read_buffer: 4096 }
 retry: { max_retries: 2, initial_delay: 0.2, backoff: 2.0, max_delay: 1 }
-cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
+cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }
 EOF
 
 # The plan: ranges tile the file from the end of the header, start on
 # record starts (with the right first line), and the first two boundaries
 # are just after the multi-line records, not inside them.
-sed "s/@PORT@/$(free_port)/" "$job" >"$HARNESS_TMP/plan.yaml"
-run_expect 0 plan "$coord" plan "$HARNESS_TMP/plan.yaml"
+run_expect 0 plan "$coord" plan "$job"
 "$py" - "$csv" "$HARNESS_TMP/plan.out" "$dir" <<'EOF' || fail "plan: wrong ranges ($(cat "$HARNESS_TMP/plan.out"))"
 import sys
 data = open(sys.argv[1], "rb").read()
@@ -277,7 +230,7 @@ assert pos == len(data), (pos, len(data))
 assert [r[0] for r in ranges[:3]] == boundary, ("boundaries", [r[0] for r in ranges[:3]], boundary)
 EOF
 
-run_job corpus "$job" 0
+ferry_run_job corpus "$job" 0
 
 # Every bad line rejected once, with its line, raw bytes and reason.
 pg_psql tgt -At -F $'\t' -c "SELECT line, reason, encode(raw, 'hex'), file FROM ferry.rejects

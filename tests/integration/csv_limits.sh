@@ -18,59 +18,12 @@
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 
-coord=$(ferry_bin ferry-coordinator)
 ferry_bin ferry-worker >/dev/null
 pg_start tgt
 tgt_dsn=$(pg_dsn tgt)
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
 
-# free_port: a TCP port nobody listens on, for cluster.bind.
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
-    done
-    fail "no free TCP port found"
-}
-# no_sanitizer_reports TAG: the stderr of run TAG (coordinator and its
-# local workers) holds no sanitizer report and no worker that died.
-no_sanitizer_reports() {
-    local f="$HARNESS_TMP/$1.err"
-    if grep -qE 'Sanitizer|runtime error:' "$f"; then
-        grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
-        fail "$1: sanitizer report in the ferry processes' stderr (above)"
-    fi
-    if grep -qE 'local worker .* (exited with status|killed by signal)' "$f"; then
-        grep -E 'local worker' "$f" >&2
-        fail "$1: a local worker died"
-    fi
-}
-# run_job TAG JOB WANT_RC: runs JOB (a job file whose cluster.bind port is
-# written @PORT@) with 2 local workers as run TAG and expects exit WANT_RC.
-# Another process can take the free port before the coordinator binds it:
-# then the run is retried on a new port as run TAG-2 (TAG-3). Sets RUN to
-# the run id that counted; its outputs are $HARNESS_TMP/$RUN.{out,err,json}.
-run_job() {
-    local tag="$1" tmpl="$2" want="$3" try job
-    for try in 1 2 3; do
-        RUN="$tag"
-        [[ $try -eq 1 ]] || RUN="$tag-$try"
-        job="$HARNESS_TMP/$RUN.yaml"
-        sed "s/@PORT@/$(free_port)/" "$tmpl" >"$job"
-        run_capture "$RUN" "$coord" run "$job" --local-workers 2 --report "$HARNESS_TMP/$RUN.json" --run-id "$RUN"
-        grep -q 'cluster.bind: cannot bind .*Address already in use' "$HARNESS_TMP/$RUN.err" || break
-    done
-    if [[ "$RUN_RC" != "$want" ]]; then
-        echo "--- stdout of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.out" >&2
-        echo "--- stderr of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.err" >&2
-        fail "run $RUN: expected exit status $want, got $RUN_RC"
-    fi
-    no_sanitizer_reports "$RUN"
-}
 # report FIELD...: fields of the JSON report of run $RUN, space-separated.
 report() {
     "$py" -c 'import json, sys
@@ -81,7 +34,7 @@ print(" ".join(str(r.get(k)) for k in sys.argv[2:]))' "$HARNESS_TMP/$RUN.json" "
 output() {
     cat "$HARNESS_TMP/$RUN.out" "$HARNESS_TMP/$RUN.err"
 }
-# job TAG TABLE PATH [YAML_LINE...]: writes the job template $HARNESS_TMP/TAG.tmpl
+# job TAG TABLE PATH [YAML_LINE...]: writes the job file $HARNESS_TMP/TAG.yaml
 # for a CSV file with a header into public.TABLE (merge on id); the
 # YAML_LINEs are added under source:.
 job() {
@@ -97,8 +50,8 @@ job() {
         echo "target: { conninfo: '$tgt_dsn', table: public.$table, publish: merge, merge: { key: [id] } }"
         echo "pipeline: { chunk_size: 100, min_rows_for_parallel: 0, batch_size: 50 }"
         echo "retry: { max_retries: 2, initial_delay: 0.2, backoff: 2.0, max_delay: 1 }"
-        echo "cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }"
-    } >"$HARNESS_TMP/$tag.tmpl"
+        echo "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }"
+    } >"$HARNESS_TMP/$tag.yaml"
 }
 count() {
     pg_psql tgt -Atc "SELECT count(*) FROM $1"
@@ -126,7 +79,7 @@ pg_psql tgt -c "CREATE TABLE lim_errors (id int PRIMARY KEY, v int NOT NULL, s t
 
 # max_errors: 2, 3 bad records: failed, nothing published.
 job max_errors lim_errors "$bad3" "format: { header: true }" "max_errors: 2"
-run_job max_errors "$HARNESS_TMP/max_errors.tmpl" 1
+ferry_run_job max_errors "$HARNESS_TMP/max_errors.yaml" 1
 assert_contains "$(output)" "source.max_errors" "max_errors: message"
 assert_contains "$(report message)" "max_errors" "max_errors: report message"
 assert_eq failed "$(report status)" "max_errors: report status"
@@ -136,7 +89,7 @@ assert_eq 0 "$(count lim_errors)" "max_errors: final table empty (nothing publis
 
 # max_errors: 3, the same file: published, 297 rows.
 job ok_errors ok_errors "$bad3" "format: { header: true }" "max_errors: 3"
-run_job ok_errors "$HARNESS_TMP/ok_errors.tmpl" 0
+ferry_run_job ok_errors "$HARNESS_TMP/ok_errors.yaml" 0
 assert_eq "published 300 297 3" "$(report status rows_read rows_loaded rows_rejected)" "max_errors 3: report"
 assert_eq "297|0" "$(pg_psql tgt -Atc "SELECT count(*), count(*) FILTER (WHERE v <> id * 2 OR s <> 'good ' || id)
     FROM ok_errors")" "max_errors 3: the good rows"
@@ -145,14 +98,14 @@ assert_eq "50 150 250" "$(pg_psql tgt -Atc "SELECT string_agg(line - 1 || '', ' 
 
 # max_error_rate: 0.01, 5% bad: failed, nothing published.
 job max_rate lim_rate "$rate" "format: { header: true }" "max_error_rate: 0.01"
-run_job max_rate "$HARNESS_TMP/max_rate.tmpl" 1
+ferry_run_job max_rate "$HARNESS_TMP/max_rate.yaml" 1
 assert_contains "$(output)" "source.max_error_rate" "max_error_rate: message"
 assert_eq failed "$(report status)" "max_error_rate: report status"
 assert_eq 0 "$(count lim_rate)" "max_error_rate: final table empty (nothing published)"
 
 # max_error_rate: 0.05, the same file (exactly 5%): published.
 job ok_rate ok_rate "$rate" "format: { header: true }" "max_error_rate: 0.05"
-run_job ok_rate "$HARNESS_TMP/ok_rate.tmpl" 0
+ferry_run_job ok_rate "$HARNESS_TMP/ok_rate.yaml" 0
 assert_eq "published 400 380 20" "$(report status rows_read rows_loaded rows_rejected)" "max_error_rate 0.05: report"
 assert_eq 380 "$(count ok_rate)" "max_error_rate 0.05: the good rows"
 
@@ -170,7 +123,7 @@ pg_psql tgt -c "CREATE TABLE tsv (id int PRIMARY KEY, t text, n text, d date);
         (1, 'say \"hi\", ok', NULL, '2024-01-01'), (2, '', '5', NULL), (3, '\"quoted\"', '7', '2024-02-29'),
         (4, E'back\\\\slash, \"', '-8', '2000-01-01'), (5, NULL, '', '1999-12-31')"
 job tsv tsv "$tsv" 'format: { header: true, delimiter: "\t", quote: "", null: "\\N" }'
-run_job tsv "$HARNESS_TMP/tsv.tmpl" 0
+ferry_run_job tsv "$HARNESS_TMP/tsv.yaml" 0
 assert_eq "published 5 5 0" "$(report status rows_read rows_loaded rows_rejected)" "tsv: report"
 assert_same_rows tgt "SELECT * FROM tsv_expected" tgt "SELECT * FROM tsv" "tsv: final == expected"
 
@@ -186,14 +139,14 @@ pg_psql tgt -c "CREATE TABLE cols (id int PRIMARY KEY, a int, b text, c date, d 
         (1, 10, 'one', '2024-03-01', 'dflt'), (2, 20, 'two, quoted', '2024-03-02', 'dflt'),
         (3, 30, NULL, NULL, 'dflt')"
 job cols cols "$cols" "format: { header: true }" 'columns: [id, c, "-", a, b]'
-run_job cols "$HARNESS_TMP/cols.tmpl" 0
+ferry_run_job cols "$HARNESS_TMP/cols.yaml" 0
 assert_eq "published 3 3 0" "$(report status rows_read rows_loaded rows_rejected)" "columns: report"
 assert_same_rows tgt "SELECT * FROM cols_expected" tgt "SELECT * FROM cols" "columns: final == expected"
 
 # source.columns naming a missing column: fails before any data moves.
 pg_psql tgt -c "CREATE TABLE cols2 (LIKE cols INCLUDING ALL)"
 job missing cols2 "$cols" "format: { header: true }" 'columns: [id, c, "-", nope, b]'
-run_job missing "$HARNESS_TMP/missing.tmpl" 1
+ferry_run_job missing "$HARNESS_TMP/missing.yaml" 1
 assert_contains "$(output)" 'column "nope"' "missing column: message names it"
 assert_contains "$(output)" "does not exist" "missing column: message"
 assert_eq 0 "$(count cols2)" "missing column: final table empty"

@@ -19,59 +19,12 @@
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 
-coord=$(ferry_bin ferry-coordinator)
 ferry_bin ferry-worker >/dev/null
 pg_start tgt
 tgt_dsn=$(pg_dsn tgt)
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to build the files)"
 
-# free_port: a TCP port nobody listens on, for cluster.bind.
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
-    done
-    fail "no free TCP port found"
-}
-# no_sanitizer_reports TAG: the stderr of run TAG (coordinator and its
-# local workers) holds no sanitizer report and no worker that died.
-no_sanitizer_reports() {
-    local f="$HARNESS_TMP/$1.err"
-    if grep -qE 'Sanitizer|runtime error:' "$f"; then
-        grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
-        fail "$1: sanitizer report in the ferry processes' stderr (above)"
-    fi
-    if grep -qE 'local worker .* (exited with status|killed by signal)' "$f"; then
-        grep -E 'local worker' "$f" >&2
-        fail "$1: a local worker died"
-    fi
-}
-# run_job TAG JOB WANT_RC: runs JOB (a job file whose cluster.bind port is
-# written @PORT@) with 2 local workers as run TAG and expects exit WANT_RC.
-# Another process can take the free port before the coordinator binds it:
-# then the run is retried on a new port as run TAG-2 (TAG-3). Sets RUN to
-# the run id that counted; its outputs are $HARNESS_TMP/$RUN.{out,err,json}.
-run_job() {
-    local tag="$1" tmpl="$2" want="$3" try job
-    for try in 1 2 3; do
-        RUN="$tag"
-        [[ $try -eq 1 ]] || RUN="$tag-$try"
-        job="$HARNESS_TMP/$RUN.yaml"
-        sed "s/@PORT@/$(free_port)/" "$tmpl" >"$job"
-        run_capture "$RUN" "$coord" run "$job" --local-workers 2 --report "$HARNESS_TMP/$RUN.json" --run-id "$RUN"
-        grep -q 'cluster.bind: cannot bind .*Address already in use' "$HARNESS_TMP/$RUN.err" || break
-    done
-    if [[ "$RUN_RC" != "$want" ]]; then
-        echo "--- stdout of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.out" >&2
-        echo "--- stderr of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.err" >&2
-        fail "run $RUN: expected exit status $want, got $RUN_RC"
-    fi
-    no_sanitizer_reports "$RUN"
-}
 
 dir="$HARNESS_TMP/files"
 mkdir -p "$dir"
@@ -132,14 +85,14 @@ print(r["status"], r.get("rows_read"), r["rows_loaded"], r.get("rows_rejected"))
 }
 
 # Every file column loaded: the records go as CSV.
-cat >"$HARNESS_TMP/q.tmpl" <<EOF
+cat >"$HARNESS_TMP/q.yaml" <<EOF
 source: { kind: csv, path: '$dir/q*.csv', format: { header: true } }
 target: { conninfo: '$tgt_dsn', table: public.q, merge: { key: [id] } }
 pipeline: { read_buffer: 4096, batch_size: 50 }
 retry: { max_retries: 2, initial_delay: 0.2, backoff: 2.0, max_delay: 1 }
-cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
+cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }
 EOF
-run_job q "$HARNESS_TMP/q.tmpl" 0
+ferry_run_job q "$HARNESS_TMP/q.yaml" 0
 check_run "all columns" "$nrec"
 assert_same_rows tgt "SELECT * FROM expected" tgt "SELECT id, a, b FROM q" "all columns: final == the files"
 assert_eq "$nrec" "$(pg_psql tgt -Atc "SELECT count(*) FROM q WHERE c = 'skipped'")" "all columns: column c"
@@ -147,29 +100,29 @@ assert_eq "$nrec" "$(pg_psql tgt -Atc "SELECT count(*) FROM q WHERE c = 'skipped
 # Column c skipped: the rows go as COPY text.
 sed -e 's/table: public.q,/table: public.q_text,/' \
     -e 's/format: { header: true } }/format: { header: true }, columns: [id, a, b, "-"] }/' \
-    "$HARNESS_TMP/q.tmpl" >"$HARNESS_TMP/q_text.tmpl"
-grep -qF 'columns: [id, a, b, "-"]' "$HARNESS_TMP/q_text.tmpl" || fail "q_text.tmpl: no columns"
-run_job q_text "$HARNESS_TMP/q_text.tmpl" 0
+    "$HARNESS_TMP/q.yaml" >"$HARNESS_TMP/q_text.yaml"
+grep -qF 'columns: [id, a, b, "-"]' "$HARNESS_TMP/q_text.yaml" || fail "q_text.yaml: no columns"
+ferry_run_job q_text "$HARNESS_TMP/q_text.yaml" 0
 check_run "column skipped" "$nrec"
 assert_same_rows tgt "SELECT * FROM expected" tgt "SELECT * FROM q_text" "column skipped: final == the files"
 
 # One column: "\." alone on a line is a value, not the end of the data.
-cat >"$HARNESS_TMP/one.tmpl" <<EOF
+cat >"$HARNESS_TMP/one.yaml" <<EOF
 source: { kind: csv, path: '$dir/one.txt' }
 target: { conninfo: '$tgt_dsn', table: public.one, publish: direct }
-cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
+cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }
 EOF
-run_job one "$HARNESS_TMP/one.tmpl" 0
+ferry_run_job one "$HARNESS_TMP/one.yaml" 0
 check_run "one column" 4
 assert_same_rows tgt "SELECT * FROM one_expected" tgt "SELECT * FROM one" "one column: final == the file"
 
 # escape '\': the records go as CSV with ESCAPE, read as ferry reads them.
-cat >"$HARNESS_TMP/esc.tmpl" <<EOF
+cat >"$HARNESS_TMP/esc.yaml" <<EOF
 source: { kind: csv, path: '$dir/esc.csv', format: { header: true, escape: '\\' } }
 target: { conninfo: '$tgt_dsn', table: public.esc, publish: direct }
-cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
+cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }
 EOF
-run_job esc "$HARNESS_TMP/esc.tmpl" 0
+ferry_run_job esc "$HARNESS_TMP/esc.yaml" 0
 check_run "escape" 5
 assert_same_rows tgt "SELECT * FROM esc_expected" tgt "SELECT * FROM esc" "escape: final == the file"
 

@@ -22,52 +22,6 @@ py=/usr/bin/python3
 
 rows=20000
 
-# free_port: a TCP port nobody listens on, for cluster.bind.
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
-    done
-    fail "no free TCP port found"
-}
-# no_sanitizer_reports TAG: the stderr of run TAG (coordinator and its
-# local workers) holds no sanitizer report and no worker that died.
-no_sanitizer_reports() {
-    local f="$HARNESS_TMP/$1.err"
-    if grep -qE 'Sanitizer|runtime error:' "$f"; then
-        grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
-        fail "$1: sanitizer report in the ferry processes' stderr (above)"
-    fi
-    if grep -qE 'local worker .* (exited with status|killed by signal)' "$f"; then
-        grep -E 'local worker' "$f" >&2
-        fail "$1: a local worker died"
-    fi
-}
-# run_job TAG JOB WANT_RC: runs JOB (a job file whose cluster.bind port is
-# written @PORT@) with 2 local workers as run TAG and expects exit WANT_RC.
-# Another process can take the free port before the coordinator binds it:
-# then the run is retried on a new port as run TAG-2 (TAG-3). Sets RUN to
-# the run id that counted; its outputs are $HARNESS_TMP/$RUN.{out,err,json}.
-run_job() {
-    local tag="$1" tmpl="$2" want="$3" try job
-    for try in 1 2 3; do
-        RUN="$tag"
-        [[ $try -eq 1 ]] || RUN="$tag-$try"
-        job="$HARNESS_TMP/$RUN.yaml"
-        sed "s/@PORT@/$(free_port)/" "$tmpl" >"$job"
-        run_capture "$RUN" "$coord" run "$job" --local-workers 2 --report "$HARNESS_TMP/$RUN.json" --run-id "$RUN"
-        grep -q 'cluster.bind: cannot bind .*Address already in use' "$HARNESS_TMP/$RUN.err" || break
-    done
-    if [[ "$RUN_RC" != "$want" ]]; then
-        echo "--- stdout of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.out" >&2
-        echo "--- stderr of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.err" >&2
-        fail "run $RUN: expected exit status $want, got $RUN_RC"
-    fi
-    no_sanitizer_reports "$RUN"
-}
 # report TAG FIELD...: the fields of run TAG's JSON report, space-separated.
 report() {
     local tag="$1"
@@ -79,7 +33,7 @@ print(" ".join(str(r.get(k)) for k in sys.argv[2:]))' "$HARNESS_TMP/$tag.json" "
 # load TAG PATH TABLE PUBLISH CHUNK_SIZE: writes the job and runs it with 2
 # local workers; checks exit 0, the ledger and the report.
 load() {
-    local tag="$1" path="$2" table="$3" publish="$4" chunk="$5" job="$HARNESS_TMP/$1.tmpl"
+    local tag="$1" path="$2" table="$3" publish="$4" chunk="$5" job="$HARNESS_TMP/$1.yaml"
     cat >"$job" <<EOF
 source:
   kind: csv
@@ -92,9 +46,9 @@ target:
   merge: { key: [acct_id] }
 pipeline: { chunk_size: $chunk, min_rows_for_parallel: 0, batch_size: 1000 }
 retry: { max_retries: 3, initial_delay: 0.2, backoff: 2.0, max_delay: 1 }
-cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
+cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }
 EOF
-    run_job "$tag" "$job" 0
+    ferry_run_job "$tag" "$job" 0
     tag=$RUN
     local ledger
     ledger=$(pg_psql tgt -Atc "SELECT count(*), sum(rows), sum(rejected), count(committed_at)

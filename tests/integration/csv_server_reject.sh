@@ -16,59 +16,12 @@
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 
-coord=$(ferry_bin ferry-coordinator)
 ferry_bin ferry-worker >/dev/null
 pg_start tgt
 tgt_dsn=$(pg_dsn tgt)
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to build the file)"
 
-# free_port: a TCP port nobody listens on, for cluster.bind.
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
-    done
-    fail "no free TCP port found"
-}
-# no_sanitizer_reports TAG: the stderr of run TAG (coordinator and its
-# local workers) holds no sanitizer report and no worker that died.
-no_sanitizer_reports() {
-    local f="$HARNESS_TMP/$1.err"
-    if grep -qE 'Sanitizer|runtime error:' "$f"; then
-        grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
-        fail "$1: sanitizer report in the ferry processes' stderr (above)"
-    fi
-    if grep -qE 'local worker .* (exited with status|killed by signal)' "$f"; then
-        grep -E 'local worker' "$f" >&2
-        fail "$1: a local worker died"
-    fi
-}
-# run_job TAG JOB WANT_RC: runs JOB (a job file whose cluster.bind port is
-# written @PORT@) with 2 local workers as run TAG and expects exit WANT_RC.
-# Another process can take the free port before the coordinator binds it:
-# then the run is retried on a new port as run TAG-2 (TAG-3). Sets RUN to
-# the run id that counted; its outputs are $HARNESS_TMP/$RUN.{out,err,json}.
-run_job() {
-    local tag="$1" tmpl="$2" want="$3" try job
-    for try in 1 2 3; do
-        RUN="$tag"
-        [[ $try -eq 1 ]] || RUN="$tag-$try"
-        job="$HARNESS_TMP/$RUN.yaml"
-        sed "s/@PORT@/$(free_port)/" "$tmpl" >"$job"
-        run_capture "$RUN" "$coord" run "$job" --local-workers 2 --report "$HARNESS_TMP/$RUN.json" --run-id "$RUN"
-        grep -q 'cluster.bind: cannot bind .*Address already in use' "$HARNESS_TMP/$RUN.err" || break
-    done
-    if [[ "$RUN_RC" != "$want" ]]; then
-        echo "--- stdout of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.out" >&2
-        echo "--- stderr of run $RUN (last 40 lines):" >&2
-        tail -n 40 "$HARNESS_TMP/$RUN.err" >&2
-        fail "run $RUN: expected exit status $want, got $RUN_RC"
-    fi
-    no_sanitizer_reports "$RUN"
-}
 
 dir="$HARNESS_TMP/data"
 mkdir -p "$dir"
@@ -116,15 +69,15 @@ pg_psql tgt -c "CREATE TABLE hosts (id int, addr inet, note text);
     CREATE TABLE expected (LIKE hosts)"
 pg_psql tgt -c "\\copy expected FROM '$dir/expected.tsv'"
 
-job="$HARNESS_TMP/hosts.tmpl"
+job="$HARNESS_TMP/hosts.yaml"
 cat >"$job" <<EOF
 source: { kind: csv, path: '$csv', format: { header: true } }
 target: { conninfo: '$tgt_dsn', table: public.hosts, publish: direct }
 pipeline: { chunk_size: 50, min_rows_for_parallel: 0, batch_size: 100 }
 retry: { max_retries: 2, initial_delay: 0.2, backoff: 2.0, max_delay: 1 }
-cluster: { bind: 'tcp://127.0.0.1:@PORT@', heartbeat_ms: 200 }
+cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }
 EOF
-run_job hosts "$job" 0
+ferry_run_job hosts "$job" 0
 # Chunks stream as one COPY; those with a refused row are copied again in
 # groups (the careful mode), the others are not.
 careful=$(grep -c "copying it again in groups of 100 rows to isolate the refused row(s)" "$HARNESS_TMP/$RUN.err" || true)

@@ -88,6 +88,21 @@
 #                                and KEY (snapshot: none), target TGT's DSN
 #                                and TABLE, a quick retry section (5 retries,
 #                                0.2 s doubling to 2 s), then the YAML_LINEs.
+#   no_sanitizer_reports TAG...  the stderr of each run TAG ($HARNESS_TMP/
+#                                TAG.err: a coordinator and the local
+#                                workers it started, which share it) holds
+#                                no ASan/LSan/UBSan report and no local
+#                                worker that died.
+#   ferry_run_job TAG JOB RC     ferry-coordinator run JOB --local-workers 2
+#                                as run TAG (--run-id TAG, --report
+#                                $HARNESS_TMP/TAG.json), run_expect RC, then
+#                                no_sanitizer_reports TAG. Sets RUN=TAG. A
+#                                job whose workers are all local binds
+#                                'tcp://127.0.0.1:*' (no port to race for).
+#   free_port                    echoes a TCP port nobody listens on now
+#                                (for a coordinator that external workers
+#                                must find; another process may still take
+#                                it first).
 
 set -euo pipefail
 
@@ -443,6 +458,38 @@ ferry_write_job() {
             echo "$line"
         done
     } >"$file"
+}
+
+no_sanitizer_reports() {
+    local tag f
+    for tag in "$@"; do
+        f="$HARNESS_TMP/$tag.err"
+        if grep -qE 'Sanitizer|runtime error:' "$f"; then
+            grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
+            fail "$tag: sanitizer report in the ferry processes' stderr (above)"
+        fi
+        if grep -qE 'local worker .* (exited with status|killed by signal)' "$f"; then
+            grep -E 'local worker' "$f" >&2
+            fail "$tag: a local worker died"
+        fi
+    done
+}
+
+ferry_run_job() {
+    [[ $# -eq 3 ]] || fail "usage: ferry_run_job TAG JOB RC"
+    RUN="$1"
+    run_expect "$3" "$1" "$(ferry_bin ferry-coordinator)" run "$2" --local-workers 2 \
+        --report "$HARNESS_TMP/$1.json" --run-id "$1"
+    no_sanitizer_reports "$1"
+}
+
+free_port() {
+    local p
+    for _ in $(seq 50); do
+        p=$((20000 + RANDOM % 40000))
+        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
+    done
+    fail "no free TCP port found"
 }
 
 ferry_bin() {
