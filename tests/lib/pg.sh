@@ -477,6 +477,7 @@ no_sanitizer_reports() {
 
 ferry_run_job() {
     [[ $# -eq 3 ]] || fail "usage: ferry_run_job TAG JOB RC"
+    # shellcheck disable=SC2034 # RUN is for the scenario
     RUN="$1"
     run_expect "$3" "$1" "$(ferry_bin ferry-coordinator)" run "$2" --local-workers 2 \
         --report "$HARNESS_TMP/$1.json" --run-id "$1"
