@@ -510,11 +510,6 @@ copyjob_prepare_csv (copyjob_t *self, pg_conn_t *target, char *err, size_t errle
     self->column_list = list;
     self->nfields = mapped;
     self->binary = false;
-    /*  With every file column loaded in file order, UTF-8 (the checks
-        above hold) and options PostgreSQL takes, a good record can go to
-        the server as written, in CSV format: no re-encoding. */
-    self->csv_forward = utf8 && mapped == self->nfile_columns
-                     && csv_format_pg_compatible (&self->csv);
     self->prepared = true;
     return 0;
 }
@@ -522,16 +517,6 @@ copyjob_prepare_csv (copyjob_t *self, pg_conn_t *target, char *err, size_t errle
 char *
 copyjob_copy_in_sql (const copyjob_t *self)
 {
-    if (self->kind == SOURCE_KIND_CSV && self->csv_forward) {
-        char *opts = csv_format_pg_options (&self->csv);
-        char *sql = util_strdupf ("COPY %s (%s) FROM STDIN (%s%s%s%s)", self->copy_table,
-                                  self->column_list, opts,
-                                  self->encoding ? ", ENCODING '" : "",
-                                  self->encoding ? self->encoding : "",
-                                  self->encoding ? "'" : "");
-        free (opts);
-        return sql;
-    }
     if (self->kind == SOURCE_KIND_CSV && self->encoding)
         return util_strdupf ("COPY %s (%s) FROM STDIN (ENCODING '%s')", self->copy_table,
                              self->column_list, self->encoding);

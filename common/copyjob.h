@@ -61,8 +61,6 @@ typedef struct {
     int nfile_columns;         /* fields every record must have */
     char **file_targets;       /* per file column: target column, NULL = skip */
     validate_column_t *validators;   /* per file column (prepared) */
-    bool csv_forward;          /* (prepared) rows go as COPY (FORMAT csv), a
-                                  record mostly as written; else COPY text */
     int batch_size;            /* rows per COPY group (savepoint) */
 } copyjob_t;
 

@@ -67,7 +67,6 @@ struct csv_record_t {
     int nfields;
     int lines;
     bool has_nul;
-    bool pg_compatible;
 };
 
 void
@@ -144,28 +143,26 @@ s_put (csv_record_t *self, char c)
     self->arena [self->arena_used++] = c;
 }
 
-/*  Copies bytes from p to the arena up to the first byte equal to a, b, c,
-    d or e (pass one twice for fewer), or to end; returns where it stopped,
+/*  Copies bytes from p to the arena up to the first byte equal to a, b, c
+    or d (pass one twice for three), or to end; returns where it stopped,
     the stop byte not copied. Scanning and copying are one pass: with SSE2
     each 16 bytes are stored whole before looking for a stop in them, and
     only arena_used tells how many of them belong to the field. */
 static inline __attribute__ ((always_inline)) const char *
 s_copy_until (csv_record_t *self, const char *p, const char *end,
-              char a, char b, char c, char d, char e)
+              char a, char b, char c, char d)
 {
 #if defined (CSV_SSE2)
     const __m128i va = _mm_set1_epi8 (a);
     const __m128i vb = _mm_set1_epi8 (b);
     const __m128i vc = _mm_set1_epi8 (c);
     const __m128i vd = _mm_set1_epi8 (d);
-    const __m128i ve = _mm_set1_epi8 (e);
     while (end - p >= 16) {
         s_reserve (self, 16);
         __m128i x = _mm_loadu_si128 ((const __m128i *) (const void *) p);
         _mm_storeu_si128 ((__m128i *) (void *) (self->arena + self->arena_used), x);
         __m128i m = _mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 (x, va), _mm_cmpeq_epi8 (x, vb)),
                                   _mm_or_si128 (_mm_cmpeq_epi8 (x, vc), _mm_cmpeq_epi8 (x, vd)));
-        m = _mm_or_si128 (m, _mm_cmpeq_epi8 (x, ve));
         unsigned bits = (unsigned) _mm_movemask_epi8 (m);
         if (bits) {
             unsigned k = (unsigned) __builtin_ctz (bits);
@@ -177,7 +174,7 @@ s_copy_until (csv_record_t *self, const char *p, const char *end,
     }
 #endif
     const char *s = p;
-    while (s < end && *s != a && *s != b && *s != c && *s != d && *s != e)
+    while (s < end && *s != a && *s != b && *s != c && *s != d)
         s++;
     size_t n = (size_t) (s - p);
     if (n) {
@@ -245,7 +242,6 @@ csv_parse_record (const csv_format_t *fmt, const char *buf, size_t len, bool eof
     rec->arena_used = 0;
     rec->lines = 1;
     rec->has_nul = false;
-    rec->pg_compatible = false;
     *consumed = 0;
     /*  No bytes at all, even at eof, is no record: 0 with nothing
         consumed (callers loop while bytes remain). */
@@ -272,8 +268,6 @@ csv_parse_record (const csv_format_t *fmt, const char *buf, size_t len, bool eof
     const char *p = buf;
     int lines = 1;
     bool has_nul = false;
-    /*  "\." then the line end ends PostgreSQL's COPY data. */
-    bool pg_compatible = !(len >= 2 && buf [0] == '\\' && buf [1] == '.');
 
     for (;;) {
         s_field_t *field = s_field_open (rec);
@@ -282,7 +276,7 @@ csv_parse_record (const csv_format_t *fmt, const char *buf, size_t len, bool eof
         if (quoted) {
             q = p + 1;
             for (;;) {
-                const char *s = s_copy_until (rec, q, end, quote, esc, '\n', '\0', '\0');
+                const char *s = s_copy_until (rec, q, end, quote, esc, '\n', '\0');
                 if (s == end)
                     goto unterminated;
                 char c = *s;
@@ -329,34 +323,20 @@ csv_parse_record (const csv_format_t *fmt, const char *buf, size_t len, bool eof
                 q = s + 1;
             }
         }
-        /*  The unquoted field, or what follows the closing quote: up to
-            the delimiter or the line end. A quote, a NUL or a '\r' that
-            is not a CRLF's is data, marked on the way. */
+        /*  The unquoted field, or what follows the closing quote. */
         const char *s = q;
-        const size_t run_start = rec->arena_used;
         for (;;) {
-            s = s_copy_until (rec, s, end, delim, '\n', '\0', quote, '\r');
-            if (s == end || *s == delim || *s == '\n')
+            s = s_copy_until (rec, s, end, delim, '\n', '\0', '\0');
+            if (s == end || *s != '\0')
                 break;
-            char c = *s;
-            if (c == '\0')
-                has_nul = true;
-            else if (c == '\r') {
-                if (s + 1 < end && s [1] == '\n') {
-                    s++;                /* the CR of a CRLF: not data */
-                    break;
-                }
-                pg_compatible = false;
-            }
-            else
-                pg_compatible = false;  /* a quote inside an unquoted run */
-            s_put (rec, c);
+            has_nul = true;
+            s_put (rec, '\0');
             s++;
         }
         if (s == end && !eof)
             goto need_more;
-        if (quoted && rec->arena_used != run_start)
-            pg_compatible = false;      /* bytes after the closing quote */
+        if (s < end && *s == '\n' && s > q && s [-1] == '\r')
+            rec->arena_used--;          /* the CR of a CRLF */
         size_t off = field->off;
         size_t n = rec->arena_used - off;
         if (!quoted && n == null_len
@@ -374,7 +354,6 @@ csv_parse_record (const csv_format_t *fmt, const char *buf, size_t len, bool eof
         *consumed = s < end ? (size_t) (s + 1 - buf) : len;
         rec->lines = lines;
         rec->has_nul = has_nul;
-        rec->pg_compatible = pg_compatible;
         return 1;
     }
 
@@ -433,80 +412,6 @@ csv_record_has_nul (const csv_record_t *rec)
 {
     FERRY_ASSERT (rec);
     return rec->has_nul;
-}
-
-bool
-csv_record_pg_compatible (const csv_record_t *rec)
-{
-    FERRY_ASSERT (rec);
-    return rec->pg_compatible;
-}
-
-/* ---- PostgreSQL's CSV format ---- */
-
-static bool
-s_ascii (char c)
-{
-    return c > 0 && (unsigned char) c < 0x80;
-}
-
-bool
-csv_format_pg_compatible (const csv_format_t *fmt)
-{
-    FERRY_ASSERT (fmt);
-    char esc = fmt->escape ? fmt->escape : fmt->quote;
-    if (!s_ascii (fmt->delimiter) || !s_ascii (fmt->quote) || !s_ascii (esc))
-        return false;
-    if (fmt->delimiter == fmt->quote || fmt->delimiter == '\r' || fmt->delimiter == '\n'
-    ||  fmt->quote == '\r' || fmt->quote == '\n' || esc == '\r' || esc == '\n')
-        return false;
-    const char *null_marker = fmt->null_marker ? fmt->null_marker : "";
-    if (null_marker [0] == '\\' && null_marker [1] == '.')
-        return false;                   /* alone on a line: end of data */
-    for (const char *p = null_marker; *p; p++)
-        if (!s_ascii (*p) || *p == fmt->delimiter || *p == fmt->quote || *p == '\r'
-        ||  *p == '\n')
-            return false;
-    return true;
-}
-
-/*  Appends E'<c as \xNN>...' for the bytes of s to out (room checked by
-    the caller). */
-static char *
-s_put_hex_literal (char *out, const char *s, size_t n)
-{
-    static const char hex[] = "0123456789abcdef";
-    *out++ = 'E';
-    *out++ = '\'';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char) s [i];
-        *out++ = '\\';
-        *out++ = 'x';
-        *out++ = hex [c >> 4];
-        *out++ = hex [c & 15];
-    }
-    *out++ = '\'';
-    return out;
-}
-
-char *
-csv_format_pg_options (const csv_format_t *fmt)
-{
-    FERRY_ASSERT (fmt && csv_format_pg_compatible (fmt));
-    const char *null_marker = fmt->null_marker ? fmt->null_marker : "";
-    char esc = fmt->escape ? fmt->escape : fmt->quote;
-    size_t null_len = strlen (null_marker);
-    char *out = xmalloc (96 + null_len * 4), *p = out;
-    p += sprintf (p, "FORMAT csv, DELIMITER ");
-    p = s_put_hex_literal (p, &fmt->delimiter, 1);
-    p += sprintf (p, ", QUOTE ");
-    p = s_put_hex_literal (p, &fmt->quote, 1);
-    p += sprintf (p, ", ESCAPE ");
-    p = s_put_hex_literal (p, &esc, 1);
-    p += sprintf (p, ", NULL ");
-    p = s_put_hex_literal (p, null_marker, null_len);
-    *p = 0;
-    return out;
 }
 
 /* ---- planning ---- */

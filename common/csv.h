@@ -44,9 +44,8 @@ void csv_record_destroy (csv_record_t **self_p);
           = len (the rest is one bad record) and err says why;
        2  a blank line (only "\n" or "\r\n"): *consumed is set, rec is
           empty; callers skip it.
-    A quote character inside an unquoted field is taken literally
-    (PostgreSQL's CSV mode would open a quoted part there; see
-    csv_record_pg_compatible).
+    A quote character inside an unquoted field is taken literally (as
+    PostgreSQL does not; such rows fail validation or the server).
     Fields of a quoted record keep embedded delimiters, quotes, CR and LF.
     Never reads outside buf. */
 int csv_parse_record (const csv_format_t *fmt, const char *buf, size_t len, bool eof,
@@ -66,29 +65,6 @@ int csv_record_lines (const csv_record_t *rec);
 /*  True when a field of the last record held a NUL byte (PostgreSQL text
     cannot store it). */
 bool csv_record_has_nul (const csv_record_t *rec);
-
-/*  True when PostgreSQL's COPY ... (FORMAT csv) with the same delimiter,
-    quote, escape and NULL string reads the last record's bytes (its line
-    terminator left out) as the same fields: no quote inside or after an
-    unquoted run (this grammar keeps it as data, PostgreSQL opens a quoted
-    part), no '\r' outside quotes other than a CRLF's, and the record does
-    not start with "\." (PostgreSQL's end-of-data marker). Such a record
-    can go to the server as it is written in the file. */
-bool csv_record_pg_compatible (const csv_record_t *rec);
-
-/* ---- PostgreSQL's CSV format ---- */
-
-/*  True when records of this format can go to PostgreSQL's COPY ...
-    (FORMAT csv) as written: a quote is set; delimiter, quote and escape
-    are ASCII; the NULL string is ASCII, holds no delimiter, quote, CR or
-    LF (PostgreSQL refuses these) and does not start with "\." (a NULL
-    written out alone on a line would end the data). */
-bool csv_format_pg_compatible (const csv_format_t *fmt);
-
-/*  The COPY options for such a format, each byte hex-escaped:
-    "FORMAT csv, DELIMITER E'\x2c', QUOTE E'\x22', ESCAPE E'\x22', NULL E''".
-    Caller frees. */
-char *csv_format_pg_options (const csv_format_t *fmt);
 
 /* ---- planning ---- */
 

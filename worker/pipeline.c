@@ -19,7 +19,7 @@ batch_new (size_t cap)
     b->cap = cap;
     b->rows = 0;
     b->first_line = 0;
-    b->row_info = NULL;
+    b->lines = NULL;
     b->rejects = NULL;
     b->nrejects = 0;
     return b;
@@ -31,7 +31,7 @@ batch_free (void *batch)
     batch_t *b = batch;
     if (!b)
         return;
-    free (b->row_info);
+    free (b->lines);
     reject_free_list (&b->rejects);
     free (b);
 }

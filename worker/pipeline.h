@@ -93,25 +93,17 @@ typedef struct reject_t {
     char reason[];
 } reject_t;
 
-/*  Where a row of a processed file batch ends in data, and the file line
-    it came from. */
-typedef struct {
-    size_t end;
-    int64_t line;
-} batch_row_t;
-
 /*  Rows in flight. PostgreSQL sources: whole binary or text COPY tuples.
     File sources: the reader's batches hold whole records of the file
     (first_line is the line of the first); the processors' batches hold
-    COPY rows (CSV or text, as copyjob_t.csv_forward says; a CSV row may
-    hold newlines), where each ends and its file line, and the records
-    they rejected. */
+    COPY text rows, the file line of each row, and the records they
+    rejected. */
 typedef struct {
     size_t len;
     size_t cap;
     uint32_t rows;
     int64_t first_line;
-    batch_row_t *row_info;     /* processed file batches: per row */
+    int64_t *lines;            /* processed file batches: line of each row */
     reject_t *rejects;         /* processed file batches */
     uint32_t nrejects;
     char data[];

@@ -2,17 +2,12 @@
 
     Parses the records of a raw batch (common/csv.c), checks the field
     count and every mapped field against its target column
-    (common/validate.c), and turns each good record into one COPY row,
-    keeping the file line of each row. When the job forwards CSV
-    (copyjob_t.csv_forward: every file column loaded, UTF-8, options
-    PostgreSQL takes), the row is the record as written, unless
-    PostgreSQL's CSV grammar would read it differently (a quote inside an
-    unquoted field, a bare CR, a leading "\."): then its fields are
-    written again, each quoted. Otherwise every row is COPY text
-    (tab-separated, \N for NULL, backslash escapes). A bad record becomes
-    a reject (line, raw bytes, reason) carried with the batch to the
-    writer, which stores it in ferry.rejects in the chunk's transaction.
-    Nothing is dropped: every record read is either a row or a reject. */
+    (common/validate.c), and encodes each good record as one row of COPY
+    text format (tab-separated, \N for NULL, backslash escapes), keeping
+    the file line of each row. A bad record becomes a reject (line, raw
+    bytes, reason) carried with the batch to the writer, which stores it
+    in ferry.rejects in the chunk's transaction. Nothing is dropped:
+    every record read is either a row or a reject. */
 #include "pipeline.h"
 #include "csv.h"
 #include "log.h"
@@ -57,85 +52,14 @@ s_put_field (batch_t *out, const char *v, size_t len)
     return out;
 }
 
-/*  Appends value as a quoted CSV field: quote, the value with every quote
-    and escape byte preceded by the escape, quote. A quoted field is never
-    NULL and keeps delimiters, CR and LF as data. */
-static batch_t *
-s_put_csv_field (batch_t *out, const csv_format_t *fmt, const char *v, size_t len)
-{
-    const char quote = fmt->quote, esc = fmt->escape ? fmt->escape : fmt->quote;
-    out = batch_reserve (out, len * 2 + 2);
-    char *d = out->data + out->len;
-    *d++ = quote;
-    for (size_t i = 0; i < len; i++) {
-        if (v[i] == quote || v[i] == esc)
-            *d++ = esc;
-        *d++ = v[i];
-    }
-    *d++ = quote;
-    out->len = (size_t) (d - out->data);
-    return out;
-}
-
-/*  Appends a good record's row: as written in the file (its line end made
-    "\n") when PostgreSQL reads it the same, else re-encoded field by
-    field (CSV when forwarding, COPY text otherwise). */
-static batch_t *
-s_put_row (batch_t *out, const copyjob_t *job, const csv_record_t *rec,
-           const char *raw, size_t rawlen)
-{
-    if (job->csv_forward && csv_record_pg_compatible (rec)) {
-        if (rawlen > 0 && raw[rawlen - 1] == '\n') {
-            rawlen--;
-            if (rawlen > 0 && raw[rawlen - 1] == '\r')
-                rawlen--;               /* a CR before the LF is the CRLF's */
-        }
-        out = batch_reserve (out, rawlen + 1);
-        memcpy (out->data + out->len, raw, rawlen);
-        out->len += rawlen;
-        out->data[out->len++] = '\n';
-        return out;
-    }
-    const char sep = job->csv_forward ? job->csv.delimiter : '\t';
-    const char *null_marker = !job->csv_forward ? "\\N"
-                            : job->csv.null_marker ? job->csv.null_marker : "";
-    size_t null_len = strlen (null_marker);
-    int nf = csv_record_nfields (rec);
-    bool first = true;
-    for (int i = 0; i < nf; i++) {
-        if (!job->file_targets[i])
-            continue;
-        out = batch_reserve (out, 1 + null_len);
-        if (!first)
-            out->data[out->len++] = sep;
-        first = false;
-        size_t len = 0;
-        const char *v = csv_record_field (rec, i, &len);
-        if (!v) {
-            memcpy (out->data + out->len, null_marker, null_len);
-            out->len += null_len;
-        }
-        else if (job->csv_forward)
-            out = s_put_csv_field (out, &job->csv, v, len);
-        else
-            out = s_put_field (out, v, len);
-    }
-    out = batch_reserve (out, 1);
-    out->data[out->len++] = '\n';
-    return out;
-}
-
-/*  Records where the row just appended ends, and its file line. */
 static void
-s_add_row (batch_t *out, uint32_t *cap, int64_t line)
+s_add_line (batch_t *out, uint32_t *lines_cap, int64_t line)
 {
-    if (out->rows >= *cap) {
-        *cap = *cap ? *cap * 2 : 512;
-        out->row_info = xrealloc (out->row_info, *cap * sizeof *out->row_info);
+    if (out->rows >= *lines_cap) {
+        *lines_cap = *lines_cap ? *lines_cap * 2 : 512;
+        out->lines = xrealloc (out->lines, *lines_cap * sizeof *out->lines);
     }
-    out->row_info[out->rows].end = out->len;
-    out->row_info[out->rows].line = line;
-    out->rows++;
+    out->lines[out->rows] = line;
 }
 
 static void
@@ -157,7 +81,7 @@ s_process (attempt_t *a, csv_record_t *rec, batch_t *in, int64_t *records)
 {
     const copyjob_t *job = a->job;
     batch_t *out = batch_new (in->len + in->len / 8 + 256);
-    uint32_t rows_cap = 0;
+    uint32_t lines_cap = 0;
     int64_t line = in->first_line;
     size_t pos = 0;
     char err[256], reason[512];
@@ -204,8 +128,29 @@ s_process (attempt_t *a, csv_record_t *rec, batch_t *in, int64_t *records)
             s_reject (out, line, raw, consumed, bad);
         }
         else {
-            out = s_put_row (out, job, rec, raw, consumed);
-            s_add_row (out, &rows_cap, line);
+            bool first = true;
+            for (int i = 0; i < nf; i++) {
+                if (!job->file_targets[i])
+                    continue;
+                if (!first) {
+                    out = batch_reserve (out, 1);
+                    out->data[out->len++] = '\t';
+                }
+                first = false;
+                size_t len = 0;
+                const char *v = csv_record_field (rec, i, &len);
+                if (!v) {
+                    out = batch_reserve (out, 2);
+                    out->data[out->len++] = '\\';
+                    out->data[out->len++] = 'N';
+                }
+                else
+                    out = s_put_field (out, v, len);
+            }
+            out = batch_reserve (out, 1);
+            out->data[out->len++] = '\n';
+            s_add_line (out, &lines_cap, line);
+            out->rows++;
         }
         pos += consumed;
         line += lines;

@@ -237,13 +237,15 @@ s_group_flush (attempt_t *a, group_t *g)
             size_t k = 0;
             for (size_t b = 0; rows && b < g->count; b++) {
                 batch_t *bt = g->batches[b];
-                size_t start = 0;
-                for (uint32_t r = 0; r < bt->rows; r++) {
-                    rows[k].data = bt->data + start;
-                    rows[k].len = bt->row_info[r].end - start;
-                    rows[k].line = bt->row_info[r].line;
-                    start = bt->row_info[r].end;
+                const char *p = bt->data, *end_p = bt->data + bt->len;
+                for (uint32_t r = 0; r < bt->rows && p < end_p; r++) {
+                    const char *nl = memchr (p, '\n', (size_t) (end_p - p));
+                    size_t len = nl ? (size_t) (nl - p) + 1 : (size_t) (end_p - p);
+                    rows[k].data = p;
+                    rows[k].len = len;
+                    rows[k].line = bt->lines[r];
                     k++;
+                    p += len;
                 }
             }
             if (rows)

@@ -65,9 +65,8 @@ s_str_add_result (s_str_t *self, int rc, const csv_record_t *rec)
     }
     assert_true (rc == 1 || rc == -1);
     char head [32];
-    snprintf (head, sizeof head, "%c%d%s%s:", rc == 1 ? 'L' : 'E', csv_record_lines (rec),
-              csv_record_has_nul (rec) ? "Z" : "",
-              rc == 1 && !csv_record_pg_compatible (rec) ? "X" : "");
+    snprintf (head, sizeof head, "%c%d%s:", rc == 1 ? 'L' : 'E', csv_record_lines (rec),
+              csv_record_has_nul (rec) ? "Z" : "");
     s_str_adds (self, head);
     for (int i = 0; i < csv_record_nfields (rec); i++) {
         if (i)
@@ -245,10 +244,10 @@ static const s_case_t s_corpus [] = {
     { F_CSV,   S("a,b\r\nc,d\ne\r\n"),             "L1:a|b ; L1:c|d ; L1:e" },
     { F_CSV,   S("\n\r\na\n\n\r\nb\r\n\n"),        "B ; B ; L1:a ; B ; B ; L1:b ; B" },
     { F_CSV,   S("\n"),                            "B" },
-    { F_CSV,   S("a\rb,c\r\n"),                    "L1X:a\\rb|c" },
-    { F_CSV,   S("a,b\r"),                         "L1X:a|b\\r" },
-    { F_CSV,   S("\r"),                            "L1X:\\r" },
-    { F_CSV,   S("\rx\n"),                         "L1X:\\rx" },
+    { F_CSV,   S("a\rb,c\r\n"),                    "L1:a\\rb|c" },
+    { F_CSV,   S("a,b\r"),                         "L1:a|b\\r" },
+    { F_CSV,   S("\r"),                            "L1:\\r" },
+    { F_CSV,   S("\rx\n"),                         "L1:\\rx" },
     { F_CSV,   S("\"a,b\",c\n"),                   "L1:a,b|c" },
     { F_CSV,   S("\"say \"\"hi\"\"\",x\n"),        "L1:say \"hi\"|x" },
     { F_CSV,   S("\"\"\"\"\n"),                    "L1:\"" },
@@ -260,13 +259,13 @@ static const s_case_t s_corpus [] = {
     { F_CSV,   S("\"\"\n"),                        "L1:" },
     { F_CSV,   S(",\n"),                           "L1:<N>|<N>" },
     { F_CSV,   S(" a , b \n"),                     "L1: a | b " },
-    { F_CSV,   S("ab\"cd\"\n"),                    "L1X:ab\"cd\"" },
-    { F_CSV,   S("a\"b,\"c\nd\"\n"),               "L2X:a\"b|c\\nd" },
-    { F_CSV,   S("x\"y\nz\"\n"),                   "L1X:x\"y ; L1X:z\"" },
-    { F_CSV,   S("\"ab\"cd,e\n"),                  "L1X:abcd|e" },
-    { F_CSV,   S("\"ab\"c\"d\n"),                  "L1X:abc\"d" },
+    { F_CSV,   S("ab\"cd\"\n"),                    "L1:ab\"cd\"" },
+    { F_CSV,   S("a\"b,\"c\nd\"\n"),               "L2:a\"b|c\\nd" },
+    { F_CSV,   S("x\"y\nz\"\n"),                   "L1:x\"y ; L1:z\"" },
+    { F_CSV,   S("\"ab\"cd,e\n"),                  "L1:abcd|e" },
+    { F_CSV,   S("\"ab\"c\"d\n"),                  "L1:abc\"d" },
     { F_CSV,   S("\"ab\"\r\n"),                    "L1:ab" },
-    { F_CSV,   S("\"ab\"\rx\n"),                   "L1X:ab\\rx" },
+    { F_CSV,   S("\"ab\"\rx\n"),                   "L1:ab\\rx" },
     { F_CSV,   S("\"a\",\"b\"\n\"c\"\n"),          "L1:a|b ; L1:c" },
     { F_CSV,   S("a,\"bc\nd"),                     "E2:a|bc\\nd" },
     { F_CSV,   S("a\n\"b\nc\n"),                   "L1:a ; E2:b\\nc\\n" },
@@ -275,12 +274,11 @@ static const s_case_t s_corpus [] = {
     { F_CSV,   S("a\\b,\\N\n"),                    "L1:a\\\\b|\\\\N" },
     { F_CSV,   S("a\0b,c\nd\n"),                   "L1Z:a\\0b|c ; L1:d" },
     { F_CSV,   S("\"\0\",\"x\n\"\n"),              "L2Z:\\0|x\\n" },
-    { F_CSV,   S("\\.\n\\.x,y\na,\\.\n"),         "L1X:\\\\. ; L1X:\\\\.x|y ; L1:a|\\\\." },
     { F_NULLN, S("\\N,,\"\\N\",\"\",N\n"),         "L1:<N>||\\\\N||N" },
     { F_NULLN, S("\\N\r\n\\Nx,x\\N\n"),            "L1:<N> ; L1:\\\\Nx|x\\\\N" },
     { F_ESC,   S("\"a\\\"b\",\"c\\\\d\"\n"),       "L1:a\"b|c\\\\d" },
-    { F_ESC,   S("\"e\\nf\",x\\y,\\\"\n"),         "L1X:e\\\\nf|x\\\\y|\\\\\"" },
-    { F_ESC,   S("\"a\"\"b\"\n"),                  "L1X:a\"b\"" },
+    { F_ESC,   S("\"e\\nf\",x\\y,\\\"\n"),         "L1:e\\\\nf|x\\\\y|\\\\\"" },
+    { F_ESC,   S("\"a\"\"b\"\n"),                  "L1:a\"b\"" },
     { F_ESC,   S("\"a\\\n\",b\n"),                 "L2:a\\\\\\n|b" },
     { F_ESC,   S("\"a\\\\\",\"\\\"\"\n"),          "L1:a\\\\|\"" },
     { F_ESC,   S("\"a\\\",\nb\"\nc\n"),            "L2:a\",\\nb ; L1:c" },
@@ -346,60 +344,6 @@ test_format_default (void **state)
     assert_int_equal (fmt.escape, '"');
     assert_false (fmt.header);
     assert_string_equal (fmt.null_marker, "");
-}
-
-/*  Which formats may go to PostgreSQL as CSV, and the options that say so. */
-static void
-test_pg_format (void **state)
-{
-    (void) state;
-    csv_format_t fmt = s_fmt (F_CSV);
-    assert_true (csv_format_pg_compatible (&fmt));
-    char *o = csv_format_pg_options (&fmt);
-    assert_string_equal (o, "FORMAT csv, DELIMITER E'\\x2c', QUOTE E'\\x22', "
-                            "ESCAPE E'\\x22', NULL E''");
-    free (o);
-    fmt = s_fmt (F_SEMI);               /* ';', quote '\'', null "NULL" */
-    assert_true (csv_format_pg_compatible (&fmt));
-    o = csv_format_pg_options (&fmt);
-    assert_string_equal (o, "FORMAT csv, DELIMITER E'\\x3b', QUOTE E'\\x27', "
-                            "ESCAPE E'\\x27', NULL E'\\x4e\\x55\\x4c\\x4c'");
-    free (o);
-    fmt = s_fmt (F_ESC);
-    fmt.escape = '\\';
-    fmt.delimiter = '\t';
-    assert_true (csv_format_pg_compatible (&fmt));
-    o = csv_format_pg_options (&fmt);
-    assert_string_equal (o, "FORMAT csv, DELIMITER E'\\x09', QUOTE E'\\x22', "
-                            "ESCAPE E'\\x5c', NULL E''");
-    free (o);
-    fmt = s_fmt (F_NULLN);
-    assert_true (csv_format_pg_compatible (&fmt));
-    o = csv_format_pg_options (&fmt);
-    assert_string_equal (o, "FORMAT csv, DELIMITER E'\\x2c', QUOTE E'\\x22', "
-                            "ESCAPE E'\\x22', NULL E'\\x5c\\x4e'");
-    free (o);
-    /*  No quoting; a NULL string starting with "\.", or with the quote,
-        the delimiter or a non-ASCII byte; a non-ASCII delimiter. */
-    fmt = s_fmt (F_TSV);
-    assert_false (csv_format_pg_compatible (&fmt));
-    fmt = s_fmt (F_CSV);
-    fmt.null_marker = "\\.";
-    assert_false (csv_format_pg_compatible (&fmt));
-    fmt.null_marker = "\\.N";
-    assert_false (csv_format_pg_compatible (&fmt));
-    fmt.null_marker = "N\\.";
-    assert_true (csv_format_pg_compatible (&fmt));
-    fmt.null_marker = "a\"b";
-    assert_false (csv_format_pg_compatible (&fmt));
-    fmt.null_marker = "a,b";
-    assert_false (csv_format_pg_compatible (&fmt));
-    fmt.null_marker = "\xc3\xa9";
-    assert_false (csv_format_pg_compatible (&fmt));
-    fmt.null_marker = "NULL";
-    assert_true (csv_format_pg_compatible (&fmt));
-    fmt.delimiter = (char) 0xa7;
-    assert_false (csv_format_pg_compatible (&fmt));
 }
 
 static int
@@ -1014,7 +958,6 @@ main (void)
 {
     const struct CMUnitTest tests [] = {
         cmocka_unit_test (test_format_default),
-        cmocka_unit_test (test_pg_format),
         cmocka_unit_test (test_corpus_whole),
         cmocka_unit_test (test_corpus_incremental),
         cmocka_unit_test (test_need_more),
