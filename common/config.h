@@ -59,7 +59,7 @@ typedef struct {
         publish_mode_t publish;      /* target.publish: merge (default) | direct */
     } target;
     struct {
-        int64_t chunk_size;          /* 500000, 1..1e9 */
+        int64_t chunk_size;          /* 500000 (csv: 2000000), 1..1e9 */
         int64_t min_rows_for_parallel; /* 100000, 0..1e12 */
         int writers;                 /* 2, 1..256: chunks in flight per worker */
         int processors;              /* 2, 1..64 */

@@ -1,6 +1,7 @@
 /*  coordinator/fileplan.c: see fileplan.h. Owns the file descriptors it
     opens while planning (one at a time). */
 #include "fileplan.h"
+#include "plan.h"
 #include "log.h"
 #include "util.h"
 
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int64_t
@@ -110,7 +112,8 @@ s_sample (const char *path, const csv_format_t *fmt, fileplan_t *self, double *b
 
 fileplan_t *
 fileplan_build (const char *pattern, const csv_format_t *fmt, int64_t chunk_size,
-                int64_t min_rows_for_parallel, bool sequential, char *err, size_t errlen)
+                int64_t min_rows_for_parallel, bool sequential, int slots, char *err,
+                size_t errlen)
 {
     glob_t g;
     memset (&g, 0, sizeof g);
@@ -129,7 +132,18 @@ fileplan_build (const char *pattern, const csv_format_t *fmt, int64_t chunk_size
         fileplan_destroy (&self);
         return NULL;
     }
+    /*  Equal ranges, as many as chunk_size asks (rounded up to a multiple
+        of the known slots): no short last chunk running alone. */
     int64_t chunk_bytes = (int64_t) (bytes_per_line * (double) chunk_size);
+    int64_t all_bytes = 0;
+    for (size_t f = 0; f < g.gl_pathc; f++) {
+        struct stat st;
+        if (stat (g.gl_pathv[f], &st) == 0)
+            all_bytes += (int64_t) st.st_size;
+    }
+    int64_t n = plan_file_ranges (all_bytes, chunk_bytes, slots);
+    if (n > 1)
+        chunk_bytes = all_bytes / n + (all_bytes % n != 0);
     if (chunk_bytes < 65536)
         chunk_bytes = 65536;
     size_t cap = 0;

@@ -39,7 +39,7 @@ typedef struct {
 /*  Plans `pattern`. Returns the plan, or NULL with a message naming the
     file in err (no match, unreadable, a header that cannot be parsed). */
 fileplan_t *fileplan_build (const char *pattern, const csv_format_t *fmt, int64_t chunk_size,
-                            int64_t min_rows_for_parallel, bool sequential,
+                            int64_t min_rows_for_parallel, bool sequential, int slots,
                             char *err, size_t errlen);
 
 void fileplan_destroy (fileplan_t **self_p);

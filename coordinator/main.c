@@ -271,9 +271,14 @@ s_prepare_file (run_t *r, char *message, size_t size)
         .escape = cfg->source.format.escape, .header = cfg->source.format.header,
         .null_marker = cfg->source.format.null_marker };
     char err[1024];
+    /*  The slots are known when the workers are ours (--local-workers). */
+    int slots = 0;
+    if (r->args->local_workers > 0)
+        slots = (int) r->args->local_workers
+              * (r->args->slots ? (int) r->args->slots : cfg->pipeline.writers);
     r->fplan = fileplan_build (cfg->source.path, &fmt, cfg->pipeline.chunk_size,
                                cfg->pipeline.min_rows_for_parallel, r->args->sequential,
-                               err, sizeof err);
+                               slots, err, sizeof err);
     if (!r->fplan) {
         snprintf (message, size, "%s", err);
         log_error ("%s", message);

@@ -201,12 +201,15 @@ test_csv_source (void **state)
     assert_null (cfg->source.conninfo);
     assert_int_equal (cfg->target.merge_key_count, 0);
     assert_null (cfg->target.merge_key);
+    assert_int_equal (cfg->pipeline.chunk_size, 2000000);   /* the csv default */
     config_destroy (&cfg);
 
     cfg = s_expect_ok (
         "source: {kind: csv, path: a.csv, key: id}\n"
-        "target: {conninfo: 'host=tgt', table: t, merge: {key: code}}\n");
+        "target: {conninfo: 'host=tgt', table: t, merge: {key: code}}\n"
+        "pipeline: {chunk_size: 500000}\n");
     assert_string_equal (cfg->source.key, "id");
+    assert_int_equal (cfg->pipeline.chunk_size, 500000);    /* set: kept */
     assert_int_equal (cfg->target.merge_key_count, 1);
     assert_string_equal (cfg->target.merge_key[0], "code");
     config_destroy (&cfg);

@@ -337,6 +337,30 @@ test_blocks (void **state)
     free (tid);
 }
 
+/*  File ranges: ceil (bytes / chunk_bytes), rounded up to a multiple of
+    the known slots. */
+static void
+test_file_ranges (void **state)
+{
+    (void) state;
+    /*  The bench's file: 908,748,010 bytes, 500k-row chunks of ~90.9 MB. */
+    assert_int_equal (plan_file_ranges (908748010, 90874801, 0), 10);
+    assert_int_equal (plan_file_ranges (908748010, 90874800, 0), 11);
+    assert_int_equal (plan_file_ranges (908748010, 90874800, 1), 11);
+    assert_int_equal (plan_file_ranges (908748010, 90874800, 2), 12);
+    assert_int_equal (plan_file_ranges (908748010, 90874800, 4), 12);
+    assert_int_equal (plan_file_ranges (908748010, 90874800, 3), 12);
+    assert_int_equal (plan_file_ranges (908748010, 90874800, 5), 15);
+    assert_int_equal (plan_file_ranges (908748010, 90874801, 2), 10);
+    /*  One range: small input, or nothing to split; slots do not add any. */
+    assert_int_equal (plan_file_ranges (1000, 1000, 4), 1);
+    assert_int_equal (plan_file_ranges (999, 1000, 4), 1);
+    assert_int_equal (plan_file_ranges (0, 1000, 4), 1);
+    assert_int_equal (plan_file_ranges (1000, 0, 4), 1);
+    assert_int_equal (plan_file_ranges (1001, 1000, 4), 4);
+    assert_int_equal (plan_file_ranges (INT64_MAX, 1, 0), INT64_MAX);
+}
+
 int
 main (void)
 {
@@ -350,6 +374,7 @@ main (void)
         cmocka_unit_test (test_keys_copied),
         cmocka_unit_test (test_chunk_count),
         cmocka_unit_test (test_blocks),
+        cmocka_unit_test (test_file_ranges),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
