@@ -63,10 +63,11 @@ int64_t plan_chunk_count (int64_t total_rows, int64_t chunk_size,
 
 /*  How many byte ranges to cut files of total_bytes into, for chunks of
     about chunk_bytes: ceil (total_bytes / chunk_bytes), at least 1, then
-    rounded up to a multiple of slots (when slots > 1 and there is more
-    than one range), so that the chunks of a run whose slots are known
-    (local workers) end together instead of leaving one slot with the
-    last chunk alone. */
+    rounded up to a multiple of slots when slots > 1, so that every slot of
+    a run whose slots are known (local workers) has work and they end
+    together instead of leaving one slot with the last chunk alone. (The
+    caller still merges the ranges of a file too small to be worth it:
+    min_rows_for_parallel, and 64 KiB at least per range.) */
 int64_t plan_file_ranges (int64_t total_bytes, int64_t chunk_bytes, int slots);
 
 #endif

@@ -352,11 +352,15 @@ test_file_ranges (void **state)
     assert_int_equal (plan_file_ranges (908748010, 90874800, 3), 12);
     assert_int_equal (plan_file_ranges (908748010, 90874800, 5), 15);
     assert_int_equal (plan_file_ranges (908748010, 90874801, 2), 10);
-    /*  One range: small input, or nothing to split; slots do not add any. */
-    assert_int_equal (plan_file_ranges (1000, 1000, 4), 1);
-    assert_int_equal (plan_file_ranges (999, 1000, 4), 1);
+    /*  Less than one chunk: one range, or one per slot when slots are
+        known; nothing to split: one. */
+    assert_int_equal (plan_file_ranges (1000, 1000, 0), 1);
+    assert_int_equal (plan_file_ranges (1000, 1000, 1), 1);
+    assert_int_equal (plan_file_ranges (1000, 1000, 4), 4);
+    assert_int_equal (plan_file_ranges (999, 1000, 2), 2);
     assert_int_equal (plan_file_ranges (0, 1000, 4), 1);
-    assert_int_equal (plan_file_ranges (1000, 0, 4), 1);
+    assert_int_equal (plan_file_ranges (1000, 0, 0), 1);
+    assert_int_equal (plan_file_ranges (1000, 0, 3), 3);
     assert_int_equal (plan_file_ranges (1001, 1000, 4), 4);
     assert_int_equal (plan_file_ranges (INT64_MAX, 1, 0), INT64_MAX);
 }

@@ -13,7 +13,6 @@
 #       creates TABLE (default t) with ROWS rows and slow(id) on src (a chunk
 #       worker sleeps SECS every EVERY keys), and the same TABLE, empty, on
 #       tgt. Exports FAULT_ROWS.
-#   free_port                    a TCP port nobody listens on.
 #   faults_job FILE TABLE CHUNK [YAML_LINE...]
 #       a job: SELECT * FROM t WHERE slow(id) ORDER BY id into TABLE, chunks
 #       of CHUNK rows, quick retries, heartbeat 200 ms x liveness 5 on a
@@ -66,15 +65,6 @@ EOF
     pg_psql tgt -c "$ddl"
     FAULT_ROWS="$rows"
     export FAULT_ROWS
-}
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
-        [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
-    done
-    fail "no free TCP port found"
 }
 
 faults_job() {
