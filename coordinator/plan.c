@@ -85,10 +85,8 @@ int64_t
 plan_file_ranges (int64_t total_bytes, int64_t chunk_bytes, int slots)
 {
     if (total_bytes <= 0)
-        return 1;
-    int64_t n = 1;
-    if (chunk_bytes > 0 && total_bytes > chunk_bytes)
-        n = total_bytes / chunk_bytes + (total_bytes % chunk_bytes != 0);
+        return 1;                       /* nothing to split */
+    int64_t n = plan_chunk_count (total_bytes, chunk_bytes, 0, 0);
     if (slots > 1 && n % slots != 0)
         n += slots - n % slots;
     return n;

@@ -93,24 +93,23 @@ ferry_run_job q "$HARNESS_TMP/q.yaml" 0
 check_run "quotes" "$nrec"
 assert_same_rows tgt "SELECT * FROM expected" tgt "SELECT * FROM q" "quotes: final == the files"
 
-# One column: "\." alone on a line is a value, not the end of the data.
-cat >"$HARNESS_TMP/one.yaml" <<EOF
-source: { kind: csv, path: '$dir/one.txt' }
-target: { conninfo: '$tgt_dsn', table: public.one, publish: direct }
+# small_load TABLE FILE FORMAT RECORDS WHAT: a direct load of FILE (source
+# format FORMAT) into public.TABLE as run TABLE: RECORDS loaded, none
+# rejected, TABLE == TABLE_expected.
+small_load() {
+    cat >"$HARNESS_TMP/$1.yaml" <<EOF
+source: { kind: csv, path: '$2', format: $3 }
+target: { conninfo: '$tgt_dsn', table: public.$1, publish: direct }
 cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }
 EOF
-ferry_run_job one "$HARNESS_TMP/one.yaml" 0
-check_run "one column" 4
-assert_same_rows tgt "SELECT * FROM one_expected" tgt "SELECT * FROM one" "one column: final == the file"
+    ferry_run_job "$1" "$HARNESS_TMP/$1.yaml" 0
+    check_run "$5" "$4"
+    assert_same_rows tgt "SELECT * FROM $1_expected" tgt "SELECT * FROM $1" "$5: final == the file"
+}
 
+# One column: "\." alone on a line is a value, not the end of the data.
+small_load one "$dir/one.txt" "{ header: false }" 4 "one column"
 # escape '\': read as ferry reads it.
-cat >"$HARNESS_TMP/esc.yaml" <<EOF
-source: { kind: csv, path: '$dir/esc.csv', format: { header: true, escape: '\\' } }
-target: { conninfo: '$tgt_dsn', table: public.esc, publish: direct }
-cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200 }
-EOF
-ferry_run_job esc "$HARNESS_TMP/esc.yaml" 0
-check_run "escape" 5
-assert_same_rows tgt "SELECT * FROM esc_expected" tgt "SELECT * FROM esc" "escape: final == the file"
+small_load esc "$dir/esc.csv" "{ header: true, escape: '\\' }" 5 "escape"
 
 echo "csv_quote_state: OK"
