@@ -1249,6 +1249,15 @@ s_finish (ctx_t *ctx, config_t *cfg, yaml_node_t *delay_node)
         cfg->target.merge_key[0] = xstrdup (cfg->source.key);
         cfg->target.merge_key_count = 1;
     }
+    if (cfg->target.merge_key_count == 0 && cfg->target.publish == PUBLISH_MERGE) {
+        /*  A merge matches staged rows with the final table's by key: with
+            no key there is nothing to match on (and no SQL to build). */
+        s_error (ctx, NULL, "target.merge.key: required for publish: merge when source.key is "
+                 "not set (the merge matches rows by key): set target.merge.key (or source.key) "
+                 "to the column(s) that identify a row, or use publish: direct to load into an "
+                 "empty table");
+        return -1;
+    }
     if (cfg->retry.max_delay < cfg->retry.initial_delay) {
         s_error (ctx, delay_node, "retry.max_delay: must be >= retry.initial_delay (%g), got %g",
                  cfg->retry.initial_delay, cfg->retry.max_delay);

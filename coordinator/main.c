@@ -8,22 +8,13 @@
     plan key ranges inside the run's exported snapshot, dispatch them to
     workers over ZeroMQ, check that every row is accounted for, publish in
     one transaction, report. Exit status per common/exit_codes.h. */
-#include "chunktab.h"
-#include "config.h"
-#include "copyjob.h"
-#include "dispatch.h"
 #include "exit_codes.h"
-#include "fileplan.h"
-#include "ledger.h"
 #include "log.h"
-#include "plan.h"
 #include "publish.h"
 #include "report.h"
+#include "run.h"
 #include "schema.h"
-#include "source.h"
-#include "spawner.h"
 #include "util.h"
-#include "vacuum_guard.h"
 
 #include <czmq.h>
 #include <getopt.h>
@@ -83,17 +74,6 @@ s_usage (FILE *out)
 "2 usage, 3 bad job file, 4 source unreachable, 5 target unreachable,\n"
 "8 interrupted (resumable).\n");
 }
-
-typedef struct {
-    const char *command;
-    const char *job;
-    const char *resume_id;
-    int64_t local_workers;
-    int64_t slots;
-    const char *report;
-    const char *run_id;
-    bool sequential;
-} args_t;
 
 static int
 s_parse_args (int argc, char **argv, args_t *a)
@@ -193,38 +173,11 @@ s_connect_endpoint (const char *bind, int port)
     return util_strdupf ("tcp://%.*s:%d", (int) hl, host, port);
 }
 
-/*  Everything one run holds, so cleanup is one function. */
-typedef struct {
-    args_t *args;
-    config_t *cfg;
-    char *run_id;
-    char *final_q;             /* quoted final table */
-    char *staging;             /* quoted staging, merge only */
-    ledger_t *ledger;
-    source_t *source;
-    copyjob_t *job;
-    plan_t *plan;
-    chunktab_t *chunks;
-    zsock_t *router;
-    char *endpoint;
-    spawner_t *spawn;
-    dispatch_t *dispatch;
-    protocol_job_t pjob;
-    int64_t rows_source;
-    bool snapshot_exact;
-    bool plan_estimated;       /* --sequential or ctid: row count is the planner's estimate */
-    source_heap_t heap;        /* the table a ctid split reads */
-    vacuum_guard_t *guard;     /* direct: keeps autovacuum off the final table while loading */
-    bool file;                 /* a file source (csv) */
-    char *file_columns;        /* JOB's csv_columns (owned) */
-    fileplan_t *fplan;
-    int64_t rejected;
-} run_t;
-
 static void
 s_run_cleanup (run_t *r)
 {
     vacuum_guard_destroy (&r->guard);
+    claim_destroy (&r->claim);
     dispatch_destroy (&r->dispatch);
     if (r->spawn) {
         spawner_stop (r->spawn, 5000);
@@ -243,6 +196,40 @@ s_run_cleanup (run_t *r)
     free (r->final_q);
     free (r->run_id);
     config_destroy (&r->cfg);
+}
+
+/*  Binds the ROUTER to cluster.bind. Done before the run is recorded or
+    anything is created on the target, so a port already in use (a second
+    run on the default port) fails with nothing to clean up. 0, or -1
+    with message. */
+static int
+s_bind (run_t *r, char *message, size_t size)
+{
+    r->router = zsock_new (ZMQ_ROUTER);
+    if (!r->router) {
+        snprintf (message, size, "cluster.bind: cannot create a ZeroMQ socket: %s",
+                  zmq_strerror (zmq_errno ()));
+        log_error ("%s", message);
+        return -1;
+    }
+    zsock_set_router_mandatory (r->router, 1);
+    /*  Anything may connect to this port: refuse absurd frames before
+        libzmq allocates them (a ZMTP 1.0 header can claim any size). */
+    zsock_set_maxmsgsize (r->router, PROTOCOL_MAX_FRAME);
+    int port = zsock_bind (r->router, "%s", r->cfg->cluster.bind);
+    if (port < 0) {
+        snprintf (message, size, "cluster.bind: cannot bind %s: %s (another ferry run on this "
+                  "port? give this job another cluster.bind); nothing was changed on the target",
+                  r->cfg->cluster.bind, zmq_strerror (zmq_errno ()));
+        log_error ("%s", message);
+        return -1;
+    }
+    if (port == 0) {
+        const char *colon = strrchr (r->cfg->cluster.bind, ':');
+        port = colon ? atoi (colon + 1) : 0;
+    }
+    r->port = port;
+    return 0;
 }
 
 static void
@@ -477,119 +464,15 @@ s_tick (void *arg)
     }
 }
 
-/*  resume: the run's row and plan from the target, committed chunks done
-    from the ledger. Returns 0 (exit_code set to OK when the run was
-    already published) or -1 with message. */
-static int
-s_resume_prepare (run_t *r, const retry_policy_t *policy, char *message, size_t size,
-                  int *exit_code)
+/*  True when some chunk was ever handed to a worker (it may have
+    committed rows). */
+static bool
+s_any_handed_out (chunktab_t *chunks)
 {
-    char *status = NULL, *staging = NULL, *publish = NULL, *split = NULL;
-    int rc = ledger_load_run (r->ledger, r->run_id, &status, &staging, &publish, &split);
-    if (rc != 0) {
-        if (rc == 1) {
-            snprintf (message, size, "run %s does not exist in ferry.runs on the target", r->run_id);
-            log_error ("%s", message);
-        }
-        return -1;
-    }
-    rc = -1;
-    bool direct = strcmp (publish, "direct") == 0;
-    if (strcmp (status, "published") == 0 || strcmp (status, "publishing") == 0) {
-        /*  'publishing' is only ever committed together with the publish. */
-        log_info ("run %s is already published; nothing to do", r->run_id);
-        *exit_code = EXIT_CODE_OK;
-        rc = 0;
-        goto done;
-    }
-    if (direct != (r->cfg->target.publish == PUBLISH_DIRECT)) {
-        snprintf (message, size, "run %s was started with publish: %s but the job file says %s",
-                  r->run_id, publish, direct ? "merge" : "direct");
-        log_error ("%s", message);
-        goto done;
-    }
-    free (r->staging);
-    r->staging = direct ? NULL : xstrdup (staging);
-    r->chunks = chunktab_new (policy, retry_seed ());
-    int n = ledger_load_plan (r->ledger, r->run_id, r->chunks);
-    if (n < 0)
-        goto done;
-    if (n == 0) {
-        snprintf (message, size, "run %s has no plan in ferry.chunks (it stopped while planning): "
-                  "start a new run", r->run_id);
-        log_error ("%s", message);
-        goto done;
-    }
-    int64_t *rows = xcalloc ((size_t) n, sizeof *rows);
-    if (ledger_committed_rows (r->ledger, r->run_id, (size_t) n, rows, NULL) != 0) {
-        free (rows);
-        goto done;
-    }
-    int committed = 0;
-    for (int i = 0; i < n; i++)
-        committed += rows[i] >= 0;
-    if (strcmp (split, "ctid") == 0) {
-        /*  Block ranges hold still only within one snapshot: a row updated
-            since the first snapshot may have moved into a block range
-            already committed (missed) or out of one (read twice). */
-        char why[1024] = "";
-        int p = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
-        if (p <= 0) {
-            snprintf (message, size, "run %s split the table by heap block (ctid), but %s",
-                      r->run_id, p < 0 ? "the source connection failed" : why);
-            log_error ("%s", message);
-            free (rows);
-            goto done;
-        }
-        r->job->ctid_split = true;
-        if (committed > 0 && committed < n && direct) {
-            snprintf (message, size, "run %s (publish: direct) split the table by heap block (ctid) "
-                      "and its snapshot is gone: the %d chunk(s) left cannot be read consistently "
-                      "with the %d committed. TRUNCATE %s and start a new run (source.split: key "
-                      "makes direct runs resumable)", r->run_id, n - committed, committed,
-                      r->cfg->target.table);
-            log_error ("%s", message);
-            free (rows);
-            goto done;
-        }
-        if (committed > 0 && committed < n) {
-            log_warn ("run %s split the table by heap block (ctid) and its snapshot is gone: "
-                      "starting its load over on a new snapshot (%d of %d chunk(s) had committed)",
-                      r->run_id, committed, n);
-            if (ledger_reset_load (r->ledger, r->run_id, r->staging) != 0) {
-                free (rows);
-                goto done;
-            }
-            for (int i = 0; i < n; i++)
-                rows[i] = -1;
-            committed = 0;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        if (rows[i] >= 0) {
-            chunktab_done (r->chunks, i, 0, -1, util_now_ms (), rows[i], 0, 0);
-            chunk_t *c = chunktab_get (r->chunks, i);
-            c->rows_from_ledger = true;
-        }
-    free (rows);
-    if (source_snapshot (r->source) && committed > 0 && committed < n)
-        log_warn ("resumed run: the %d chunk(s) still to copy read a new snapshot of the source; "
-                  "the %d committed before read the old one", n - committed, committed);
-    log_info ("resuming run %s: %d of %d chunk(s) already committed, %d to copy", r->run_id,
-              committed, n, n - committed);
-    /*  The source may have changed since the first count: no exact
-        source-count check on a resumed run (the ledger and staging still
-        must agree). */
-    r->rows_source = -1;
-    r->snapshot_exact = false;
-    ledger_set_status (r->ledger, r->run_id, "loading");
-    rc = 0;
-done:
-    free (status);
-    free (staging);
-    free (publish);
-    free (split);
-    return rc;
+    for (size_t i = 0; chunks && i < chunktab_size (chunks); i++)
+        if (chunktab_get (chunks, (int64_t) i)->attempt > 0)
+            return true;
+    return false;
 }
 
 static int
@@ -617,6 +500,8 @@ s_run (args_t *args)
         return EXIT_CODE_BAD_CONFIG;
     }
     r.file = r.cfg->source.kind == SOURCE_KIND_CSV;
+    jobprint_compute (r.cfg, &r.print);
+    log_first_error_reset ();
     r.run_id = args->run_id ? xstrdup (args->run_id) : util_run_id_new ();
     log_set_ident (r.run_id);
     r.final_q = pg_quote_qualified (r.cfg->target.table);
@@ -664,8 +549,10 @@ s_run (args_t *args)
                       r.job->text_columns);
     }
 
+    if (!plan_only && s_bind (&r, message, sizeof message) != 0)
+        goto out;
     if (resume) {
-        int rrc = s_resume_prepare (&r, &policy, message, sizeof message, &exit_code);
+        int rrc = resume_prepare (&r, &policy, &s_stop, message, sizeof message, &exit_code);
         if (rrc != 0)
             goto out;
         if (exit_code == EXIT_CODE_OK) {
@@ -726,11 +613,34 @@ s_run (args_t *args)
             exit_code = EXIT_CODE_OK;
             goto out;
         }
-        if (ledger_begin_run (r.ledger, r.run_id, r.cfg->target.table, r.staging,
-                              direct ? "direct" : "merge",
-                              r.file ? "file" : r.job->ctid_split ? "ctid" : "key", NULL) != 0)
+        if (direct) {
+            /*  Before the emptiness check, and held until the run ends: a
+                second direct run into the same table is refused. */
+            r.claim = claim_take (r.cfg->target.conninfo, r.cfg->target.table, r.run_id, &policy,
+                                  &s_stop, message, sizeof message);
+            if (!r.claim) {
+                log_error ("%s", message);
+                goto out;
+            }
+        }
+        char *job_keys = jobprint_keys_text (&r.print);
+        int brc = ledger_begin_run (r.ledger, r.run_id, r.cfg->target.table, r.staging,
+                                    direct ? "direct" : "merge",
+                                    r.file ? "file" : r.job->ctid_split ? "ctid" : "key",
+                                    r.print.hash, job_keys);
+        free (job_keys);
+        if (brc != 0)
             goto out;
         run_recorded = true;
+        if (shared && !args->sequential) {
+            /*  With which a resume checks that a ctid plan still holds. */
+            char *snap = source_txid_snapshot (r.source);
+            if (!snap || ledger_set_source_snapshot (r.ledger, r.run_id, snap) != 0) {
+                free (snap);
+                goto out;
+            }
+            free (snap);
+        }
         if (direct) {
             bool empty = false;
             if (ledger_table_is_empty (r.ledger, r.final_q, &empty) != 0)
@@ -772,6 +682,12 @@ s_run (args_t *args)
                       direct ? "direct" : "merge");
 
     }
+    if (!shared && !r.file && chunktab_size (r.chunks) > 1)
+        log_warn ("source.snapshot is none and the plan has %zu chunks: each chunk reads its own "
+                  "snapshot, so rows written while the load runs may be loaded twice (a row "
+                  "whose key moved between chunks), missed, or mixed old and new. Use snapshot: "
+                  "shared unless the source is not written during the load",
+                  chunktab_size (r.chunks));
     /*  Without a shared snapshot nothing needs the planning transaction:
         don't hold it open (and hold back vacuum) for the whole load. */
     if (r.source && !shared)
@@ -780,23 +696,7 @@ s_run (args_t *args)
     /*  4. Load. */
     t_load = util_now_s ();
     if (!chunktab_all_done (r.chunks)) {
-        r.router = zsock_new (ZMQ_ROUTER);
-        zsock_set_router_mandatory (r.router, 1);
-        /*  Anything may connect to this port: refuse absurd frames before
-            libzmq allocates them (a ZMTP 1.0 header can claim any size). */
-        zsock_set_maxmsgsize (r.router, PROTOCOL_MAX_FRAME);
-        int port = zsock_bind (r.router, "%s", r.cfg->cluster.bind);
-        if (port < 0) {
-            snprintf (message, sizeof message, "cluster.bind: cannot bind %s: %s",
-                      r.cfg->cluster.bind, zmq_strerror (zmq_errno ()));
-            log_error ("%s", message);
-            goto out;
-        }
-        if (port == 0) {
-            const char *colon = strrchr (r.cfg->cluster.bind, ':');
-            port = colon ? atoi (colon + 1) : 0;
-        }
-        r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, port);
+        r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, r.port);
         /*  Judge the BIND address: a wildcard (0.0.0.0, *) accepts remote
             peers even though local workers reach it on 127.0.0.1. */
         bool local = s_endpoint_is_local (r.cfg->cluster.bind);
@@ -907,6 +807,12 @@ s_run (args_t *args)
     t_loaded = util_now_s ();
 
     /*  5. Every row accounted for, then publish. */
+    if (r.claim && claim_check (r.claim, err, sizeof err) != 0) {
+        snprintf (message, sizeof message, "%s; the rows committed so far stay in %s", err,
+                  r.cfg->target.table);
+        log_error ("%s", message);
+        goto out;
+    }
     if (s_verify (&r, &loaded, err, sizeof err) != 0) {
         snprintf (message, sizeof message, "verification failed: %s; nothing was published", err);
         log_error ("%s", message);
@@ -960,6 +866,16 @@ s_run (args_t *args)
     exit_code = EXIT_CODE_OK;
 
 out:
+    /*  The reason travels to the run's record even when it was logged
+        where it happened (a ledger or spawner failure). */
+    if (exit_code != EXIT_CODE_OK && !message[0])
+        log_first_error (message, sizeof message);
+    /*  A new run that failed before any chunk was handed out loaded
+        nothing: drop what it created (staging, plan); its ferry.runs row
+        stays, failed, with the reason. */
+    if (run_recorded && !resume && !s_any_handed_out (r.chunks) && exit_code != EXIT_CODE_OK
+    &&  ledger_drop_unloaded (r.ledger, r.run_id, r.staging) == 0 && r.staging)
+        log_info ("dropped the staging table %s (nothing was loaded)", r.staging);
     if (!plan_only && r.cfg) {
         double now = util_now_s ();
         report_t rep = {

@@ -91,6 +91,56 @@ s_fail (pg_conn_t *c, char *err, size_t errlen, const char *what)
               e->message, e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
 }
 
+/*  Fails (err set) when a staged row has a NULL in a merge key column.
+    0 none, -1 some or error. */
+static int
+s_null_keys (pg_conn_t *c, const config_t *cfg, const char *staging, const char *keys,
+             const char *keyarr, char *err, size_t errlen)
+{
+    /*  Key columns that are NOT NULL in the final table refuse a NULL by
+        themselves (23502): no need to scan staging for it. */
+    const char *params[2] = { cfg->target.table, keyarr };
+    char *notnull = NULL;
+    if (pg_query_value (c, "SELECT coalesce(bool_and(attnotnull), false) FROM pg_attribute "
+                        "WHERE attrelid = $1::regclass AND attname = ANY ($2::text[])",
+                        2, params, &notnull) != 0) {
+        s_fail (c, err, errlen, "publish: reading the merge key's columns");
+        return -1;
+    }
+    bool skip = notnull && notnull[0] == 't';
+    free (notnull);
+    if (skip)
+        return 0;
+    sbuf_t cond = { 0 };
+    for (size_t i = 0; i < cfg->target.merge_key_count; i++) {
+        char *q = pg_quote_ident (cfg->target.merge_key[i]);
+        char *part = util_strdupf ("%ss.%s IS NULL", i ? " OR " : "", q);
+        s_add (&cond, part);
+        free (part);
+        free (q);
+    }
+    char *sql = util_strdupf ("SELECT count(*) FROM %s s WHERE %s", staging, cond.s);
+    free (cond.s);
+    PGresult *res = NULL;
+    int rc = pg_exec_params (c, sql, 0, NULL, &res);
+    free (sql);
+    if (rc != 0) {
+        s_fail (c, err, errlen, "publish: checking for NULL merge keys");
+        return -1;
+    }
+    const char *n = PQgetvalue (res, 0, 0);
+    rc = 0;
+    if (strcmp (n, "0") != 0) {
+        snprintf (err, errlen, "%s source row(s) have a NULL merge key (%s): a NULL key never "
+                  "matches a row of %s, so every merge would add them again; nothing was "
+                  "published. Filter them out in source.query, or choose a NOT NULL "
+                  "target.merge.key", n, keys, cfg->target.table);
+        rc = -1;
+    }
+    PQclear (res);
+    return rc;
+}
+
 int
 publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
                const char *staging, const char *run_id, int64_t expected_rows,
@@ -113,6 +163,11 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
 
     if (!final) {
         snprintf (err, errlen, "target.table: '%s' is not a valid table name", cfg->target.table);
+        goto cleanup;
+    }
+    if (cfg->target.merge_key_count == 0) {
+        snprintf (err, errlen, "target.merge.key is empty: a merge needs a key; nothing was "
+                  "published");
         goto cleanup;
     }
     if (s_columns (c, staging, &cols, &ncols) != 0) {
@@ -173,6 +228,10 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
             goto rollback;
         }
     }
+    /*  A NULL merge key never matches (NULL = NULL is not true), so a
+        repeated merge would add such rows again each time. */
+    if (s_null_keys (c, cfg, staging, keys.s, keyarr.s, err, errlen) != 0)
+        goto rollback;
     /*  A unique index whose columns are exactly the merge key. */
     bool unique = false, empty = false;
     {

@@ -194,7 +194,7 @@ test_csv_source (void **state)
 {
     config_t *cfg = s_expect_ok (
         "source: {kind: csv, path: '/data/*.csv'}\n"
-        "target: {conninfo: 'host=tgt', table: t}\n");
+        "target: {conninfo: 'host=tgt', table: t, publish: direct}\n");
     assert_int_equal (cfg->source.kind, SOURCE_KIND_CSV);
     assert_string_equal (cfg->source.path, "/data/*.csv");
     assert_null (cfg->source.key);
@@ -216,6 +216,13 @@ test_csv_source (void **state)
 
     s_expect_error ("source: {kind: csv}\ntarget: {conninfo: x, table: t}\n",
                     "job.yaml: source.path: required for kind csv");
+    /*  A merge with no key to match on is refused before any data moves
+        (it used to load everything, then fail to publish). */
+    s_expect_error ("source: {kind: csv, path: a.csv}\ntarget: {conninfo: x, table: t}\n",
+                    "job.yaml: target.merge.key: required for publish: merge when source.key is "
+                    "not set (the merge matches rows by key): set target.merge.key (or "
+                    "source.key) to the column(s) that identify a row, or use publish: direct "
+                    "to load into an empty table");
 }
 
 /*  The key derived from `query`, or NULL (then `err` holds the message). */
@@ -774,7 +781,8 @@ test_csv_format (void **state)
     assert_string_equal (cfg->source.rejects_file, "/tmp/rejects.txt");
     config_destroy (&cfg);
 
-    cfg = s_expect_ok ("source: { kind: csv, path: /tmp/x.csv }\ntarget: { conninfo: x, table: t }\n");
+    cfg = s_expect_ok ("source: { kind: csv, path: /tmp/x.csv }\n"
+                       "target: { conninfo: x, table: t, publish: direct }\n");
     assert_int_equal (cfg->source.format.delimiter, ',');
     assert_int_equal (cfg->source.format.quote, '"');
     assert_int_equal (cfg->source.format.escape, '"');
