@@ -32,7 +32,9 @@ s_holder (pg_conn_t *c, const char *table, char *who, size_t size)
                         "AND l.database = (SELECT oid FROM pg_database "
                         "                  WHERE datname = current_database()) "
                         "AND l.classid = " CLAIM_CLASS "::oid "
-                        "AND l.objid = (" CLAIM_OBJ ")::bigint::oid "
+                        /*  pg_locks shows the int4 key's bits as an oid. */
+                        "AND l.objid::bigint = ($1::regclass::oid::bigint + 2147483648) "
+                        "                      % 4294967296 "
                         "LIMIT 1", 1, params, &res) != 0)
         return;
     if (PQntuples (res) == 1) {
