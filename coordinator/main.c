@@ -337,8 +337,15 @@ static int
 s_choose_split (run_t *r, bool shared, char *message, size_t size)
 {
     split_mode_t mode = r->cfg->source.split;
-    if (mode == SPLIT_KEY || !shared)
+    if (mode == SPLIT_KEY) {
+        snprintf (r->split_why, sizeof r->split_why, "source.split: key");
         return 0;
+    }
+    if (!shared) {
+        snprintf (r->split_why, sizeof r->split_why, "source.split: auto: snapshot none (block "
+                  "ranges need one snapshot)");
+        return 0;
+    }
     char why[1024] = "";
     int rc = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
     if (rc < 0) {
@@ -352,11 +359,15 @@ s_choose_split (run_t *r, bool shared, char *message, size_t size)
             log_error ("%s", message);
             return -1;
         }
-        log_debug ("splitting by key %s, not by ctid: %s", r->job->key, why);
+        snprintf (r->split_why, sizeof r->split_why, "source.split: auto: %s", why);
+        log_info ("splitting by key %s, not by heap block (%s)", r->job->key, r->split_why);
         return 0;
     }
-    log_info ("splitting %s by heap block (ctid): %" PRId64 " blocks, about %" PRId64 " rows",
-              r->heap.relation, r->heap.nblocks, r->heap.est_rows);
+    snprintf (r->split_why, sizeof r->split_why, "source.split: %s: a plain scan of one table; "
+              "resumable while nobody inserts or updates its rows, else set source.split: key",
+              mode == SPLIT_CTID ? "ctid" : "auto");
+    log_info ("splitting %s by heap block (ctid): %" PRId64 " blocks, about %" PRId64 " rows (%s)",
+              r->heap.relation, r->heap.nblocks, r->heap.est_rows, r->split_why);
     return 1;
 }
 
@@ -370,6 +381,8 @@ s_print_plan (run_t *r)
         printf ("plan for %s: %s%" PRId64 " rows, %zu chunk(s), key %s (%s)\n", r->cfg->target.table,
                 r->plan_estimated ? "about " : "", r->plan->total_rows, r->plan->count, r->job->key,
                 r->job->key_type);
+    if (r->split_why[0])
+        printf ("split: %s (%s)\n", r->job->ctid_split ? "ctid" : "key", r->split_why);
     printf ("%6s  %-28s %-28s %12s\n", "chunk", "from (>=)", "to (<)", "rows");
     for (size_t i = 0; i < r->plan->count; i++) {
         plan_range_t *p = &r->plan->ranges[i];

@@ -55,6 +55,7 @@ typedef struct {
     bool snapshot_exact;
     bool plan_estimated;       /* --sequential or ctid: row count is the planner's estimate */
     source_heap_t heap;        /* the table a ctid split reads */
+    char split_why[1100];      /* why the plan splits the way it does */
     vacuum_guard_t *guard;     /* direct: keeps autovacuum off the final table while loading */
     claim_t *claim;            /* direct: no other direct run into the same table */
     jobprint_t print;          /* the job's fingerprint */

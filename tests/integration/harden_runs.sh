@@ -14,6 +14,8 @@
 #  2. NULL merge keys in a merge run (ctid split, on_match update, a
 #     nullable unique key) are refused at publish, naming the count;
 #     nothing is published (a repeated run used to add them again);
+#  4. the plan says which split it took and why (a plain scan: ctid,
+#     resumable while the table is not written; a filtered query: key);
 #  5. snapshot: none with more than one chunk warns at run time;
 #  6. a CSV job without source.key or target.merge.key, publish: merge, is
 #     refused before any data moves (exit 3; it used to load the whole file
@@ -119,6 +121,14 @@ assert_contains "$(output n)" "30 source row(s) have a NULL merge key (\"id\"): 
     "2: NULL merge keys refused at publish"
 assert_eq 0 "$(pg_psql tgt -Atc "SELECT count(*) FROM m")" "2: nothing published"
 no_sanitizer_reports n
+
+# --- 4: the plan names the split and why.
+run_expect 0 plan_n "$coord" plan "$HARNESS_TMP/n.yaml"
+assert_contains "$(output plan_n)" "split: ctid (source.split: auto: a plain scan of one table; resumable while nobody inserts or updates its rows, else set source.split: key)" \
+    "4: the plan says ctid and why"
+run_expect 0 plan_a "$coord" plan "$HARNESS_TMP/a.yaml"
+assert_contains "$(output plan_a)" "split: key (source.split: auto: the query is not a plain scan of one table" \
+    "4: the plan says key and why"
 
 # --- 5: snapshot none with several chunks.
 pg_psql tgt -c "TRUNCATE side"
