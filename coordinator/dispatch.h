@@ -74,6 +74,9 @@ int dispatch_run (dispatch_t *self);
     direct, on the final table's unique index). */
 void dispatch_set_fence_lost (dispatch_t *self, bool on);
 
+/*  The most chunks that were in flight at once. */
+int dispatch_peak_inflight (dispatch_t *self);
+
 /*  File sources: stop the run once more than max_errors records were
     rejected in all (-1: no limit). */
 void dispatch_set_max_errors (dispatch_t *self, int64_t max_errors);

@@ -383,6 +383,29 @@ ledger_run_free (ledger_run_t *run)
 }
 
 int
+ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char **run,
+                 double *wall)
+{
+    *run = NULL;
+    *wall = 0;
+    const char *params[2] = { job_hash, run_id };
+    PGresult *res = NULL;
+    if (s_exec (self, "SELECT run_id, (report->>'wall_seconds')::float8 FROM ferry.runs "
+                "WHERE job_hash = $1 AND run_id <> $2 AND status = 'published' "
+                "AND report->>'sequential' = 'true' AND report->>'wall_seconds' IS NOT NULL "
+                "ORDER BY finished_at DESC NULLS LAST LIMIT 1", 2, params, &res) != 0) {
+        ledger_log_error (self, "looking for a sequential baseline in ferry.runs");
+        return -1;
+    }
+    if (PQntuples (res) == 1) {
+        *run = xstrdup (PQgetvalue (res, 0, 0));
+        *wall = strtod (PQgetvalue (res, 0, 1), NULL);
+    }
+    PQclear (res);
+    return 0;
+}
+
+int
 ledger_set_source_snapshot (ledger_t *self, const char *run_id, const char *snapshot)
 {
     const char *params[2] = { run_id, snapshot };

@@ -77,6 +77,12 @@ typedef struct {
 int ledger_load_run (ledger_t *self, const char *run_id, ledger_run_t *run);
 void ledger_run_free (ledger_run_t *run);
 
+/*  The latest published --sequential run of the same job (job_hash),
+    other than run_id: its id (*run, caller frees; NULL when none) and
+    wall seconds. 0, or -1 on error (logged). */
+int ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char **run,
+                     double *wall);
+
 /*  Records the source snapshot the plan was cut in (pg_current_snapshot()
     as text). 0/-1 (logged). */
 int ledger_set_source_snapshot (ledger_t *self, const char *run_id, const char *snapshot);

@@ -501,7 +501,7 @@ s_run (args_t *args)
     const char *status = "failed";
     char message[2600] = "";
     char err[2048];
-    double t_start = util_now_s (), t_load = 0, t_loaded = 0;
+    double t_start = util_now_s (), t_load = 0, t_loaded = 0, t_verified = 0;
     publish_result_t pub;
     memset (&pub, 0, sizeof pub);
     int64_t loaded = 0;
@@ -831,6 +831,7 @@ s_run (args_t *args)
         log_error ("%s", message);
         goto out;
     }
+    t_verified = util_now_s ();
     if (r.plan_estimated)
         r.rows_source = loaded + r.rejected;  /* what the chunks read is the source */
     if (r.file) {
@@ -899,9 +900,18 @@ out:
             .wall_seconds = now - t_start,
             .load_seconds = t_load > 0 ? (t_loaded > 0 ? t_loaded : now) - t_load : 0,
             .merge_seconds = pub.seconds, .chunks = r.chunks,
-            .coordinator_peak_rss_kb = util_peak_rss_kb () };
-        if (r.dispatch)
+            .coordinator_peak_rss_kb = util_peak_rss_kb (),
+            .plan_seconds = (t_load > 0 ? t_load : now) - t_start, .load_started = t_load,
+            .verify_seconds = t_verified > 0 ? t_verified - t_loaded : 0,
+            .sequential = args->sequential };
+        if (r.dispatch) {
             rep.workers = dispatch_workers (r.dispatch, &rep.nworkers);
+            rep.peak_inflight = dispatch_peak_inflight (r.dispatch);
+        }
+        char *baseline = NULL;
+        if (exit_code == EXIT_CODE_OK && !args->sequential && run_recorded
+        &&  ledger_baseline (r.ledger, r.print.hash, r.run_id, &baseline, &rep.baseline_wall) == 0)
+            rep.baseline_run = baseline;
         char *json = report_json (&rep);
         if (run_recorded)
             ledger_end_run (r.ledger, r.run_id, status, rep.message, r.rows_source, loaded,
@@ -917,6 +927,7 @@ out:
             }
         }
         free (json);
+        free (baseline);
     }
     s_run_cleanup (&r);
     return exit_code;
