@@ -334,6 +334,8 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
         p->rows = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
         PQclear (res);
         res = NULL;
+        free (q);
+        q = NULL;
         if (p->rows != expected_rows) {
             p->fail = FAIL_COUNT;
             goto rollback;
@@ -363,8 +365,8 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
         goto rollback;
     }
     {
-        q = util_strdupf ("DROP TABLE %s", staging);
         const char *params[1] = { p->opts->run_id };
+        q = util_strdupf ("DROP TABLE %s", staging);
         if (pg_exec (c, q) != 0) {
             s_fail (p, c, err, errlen, "publish: dropping staging");
             goto rollback;
