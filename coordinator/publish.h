@@ -16,7 +16,12 @@
     Accounting: staging must hold exactly `expected_rows` (the ledger's
     sum). Where the statement touches every staging row (insert, upsert)
     its own row count proves it, at no extra cost; otherwise one count(*)
-    of staging runs first. A mismatch rolls everything back. */
+    of staging runs first. A mismatch rolls everything back.
+
+    Failures: the transaction waits at most target.lock_timeout for a lock;
+    a retryable SQLSTATE (a target restart) retries it as a whole; every
+    other failure is explained after the rollback by publish_why.c (lock
+    holders, statement_timeout, triggers, lost staging rows). */
 #ifndef FERRY_COORDINATOR_PUBLISH_H
 #define FERRY_COORDINATOR_PUBLISH_H
 
