@@ -477,6 +477,16 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
     }
     for (int attempt = 0;; attempt++) {
         pg_conn_t *c = ledger_conn (ledger);
+        if (!c && attempt > 0 && attempt < max_retries) {
+            /*  The target is still restarting after the connection was lost
+                mid-publish (ledger_conn's own retries ran out): wait once
+                more before giving up. */
+            double delay = retry_delay (opts->policy, attempt, &rng);
+            log_warn ("publish: the target is still unreachable; retry %d/%d in %.1fs",
+                      attempt + 1, max_retries, delay);
+            if (retry_sleep (delay, opts->stop) == 0)
+                continue;
+        }
         if (!c) {
             snprintf (err, errlen, "publish: cannot connect to the target (logged above); "
                       "nothing was published (staging %s kept). Once the target is reachable: "
