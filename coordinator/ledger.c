@@ -405,6 +405,33 @@ ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char 
     return 0;
 }
 
+int64_t
+ledger_forget_before (ledger_t *self, const char *run_id, const char *before)
+{
+    pg_conn_t *c = ledger_conn (self);
+    if (!c)
+        return -1;
+    const char *params[2] = { run_id, before };
+    PGresult *res = NULL;
+    int64_t n = -1;
+    if (pg_exec (c, "BEGIN") != 0
+    ||  pg_exec_params (c, "WITH gone AS (DELETE FROM ferry.chunk_commits WHERE run_id = $1 "
+                        "AND committed_at < $2::timestamptz RETURNING chunk_id), "
+                        "r AS (DELETE FROM ferry.rejects j USING gone "
+                        "      WHERE j.run_id = $1 AND j.chunk_id = gone.chunk_id), "
+                        "u AS (UPDATE ferry.chunks k SET status = 'planned', worker = NULL, "
+                        "      last_error = NULL, updated_at = now() FROM gone "
+                        "      WHERE k.run_id = $1 AND k.chunk_id = gone.chunk_id) "
+                        "SELECT count(*) FROM gone", 2, params, &res) != 0
+    ||  (n = strtoll (PQgetvalue (res, 0, 0), NULL, 10), pg_exec (c, "COMMIT")) != 0) {
+        ledger_log_error (self, "forgetting the chunks whose staged rows were lost");
+        pg_rollback (c);
+        n = -1;
+    }
+    PQclear (res);
+    return n;
+}
+
 int
 ledger_set_source_snapshot (ledger_t *self, const char *run_id, const char *snapshot)
 {

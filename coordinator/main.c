@@ -11,6 +11,7 @@
 #include "exit_codes.h"
 #include "log.h"
 #include "publish.h"
+#include "publish_why.h"
 #include "report.h"
 #include "run.h"
 #include "schema.h"
@@ -845,6 +846,11 @@ s_run (args_t *args)
         if (r.rejected > 0)
             log_warn ("%" PRId64 " of %" PRId64 " records rejected (%.3f%%); reasons in "
                       "ferry.rejects (run %s)", r.rejected, r.rows_source, 100.0 * rate, r.run_id);
+        if (publish_why_nothing_loaded (r.ledger, r.run_id, loaded, r.rejected, message,
+                                        sizeof message) != 0) {
+            log_error ("%s", message);
+            goto out;
+        }
         if (r.cfg->source.max_errors >= 0 && r.rejected > r.cfg->source.max_errors) {
             snprintf (message, sizeof message, "source.max_errors: %" PRId64 " records rejected "
                       "(limit %" PRId64 "); nothing was published", r.rejected,
@@ -861,7 +867,9 @@ s_run (args_t *args)
         }
     }
     if (!direct) {
-        if (publish_merge (r.ledger, r.cfg, r.job, r.staging, r.run_id, loaded, &pub, err, sizeof err) != 0) {
+        publish_opts_t po = { .run_id = r.run_id, .job_file = args->job, .expected_rows = loaded,
+                              .policy = &policy, .stop = &s_stop };
+        if (publish_merge (r.ledger, r.cfg, r.job, r.staging, &po, &pub, err, sizeof err) != 0) {
             snprintf (message, sizeof message, "%s", err);
             log_error ("publish failed: %s", message);
             goto out;

@@ -11,10 +11,13 @@
       snapshot (block ranges no longer hold the rows they held; a direct
       load cannot be started over).
     What it starts over (merge runs): a ctid-split run whose source table
-    changed, and a run whose staging table lost its rows (UNLOGGED tables
-    are emptied by a target's crash recovery). */
+    changed; and of a run whose staging table lost rows (UNLOGGED tables
+    are emptied by a target's crash recovery), the chunks committed before
+    the target's last start (all of them when that does not explain the
+    loss). */
 #include "exit_codes.h"
 #include "log.h"
+#include "publish_why.h"
 #include "run.h"
 #include "schema.h"
 #include "util.h"
@@ -80,10 +83,13 @@ s_claim_direct (run_t *r, const retry_policy_t *policy, volatile int *stop, char
     return 0;
 }
 
-/*  Merge runs: 1 when staging is missing or empty (its rows were lost),
-    0 when it holds rows, -1 on error. */
+/*  Merge runs: have staged rows been lost since their chunks committed
+    (a crash of the target empties UNLOGGED tables, staging included)?
+    Returns 0 (no), 1 (yes: every chunk must load again, why set), 2 (yes,
+    exactly the chunks committed before the target's last start: they were
+    forgotten from the ledger, the others stand), or -1 on error. */
 static int
-s_staging_lost (run_t *r)
+s_staging_lost (run_t *r, char *why, size_t whylen)
 {
     pg_conn_t *c = ledger_conn (r->ledger);
     if (!c)
@@ -96,19 +102,34 @@ s_staging_lost (run_t *r)
     }
     bool gone = missing && missing[0] == 't';
     free (missing);
-    if (gone)
+    if (gone) {
+        snprintf (why, whylen, "the staging table %s is gone", r->staging);
         return 1;
-    char *sql = util_strdupf ("SELECT NOT EXISTS (SELECT 1 FROM %s)", r->staging);
-    char *empty = NULL;
-    int rc = pg_query_value (c, sql, 0, NULL, &empty);
-    free (sql);
-    if (rc != 0) {
-        ledger_log_error (r->ledger, "reading the staging table");
+    }
+    publish_loss_t loss;
+    char err[512];
+    int lost = publish_why_staging_lost (r->ledger, r->run_id, r->staging, &loss, err, sizeof err);
+    if (lost < 0) {
+        log_error ("%s", err);
         return -1;
     }
-    rc = empty && empty[0] == 't';
-    free (empty);
-    return rc;
+    if (!lost)
+        return 0;
+    if (!loss.restart_explains) {
+        snprintf (why, whylen, "staging %s holds %lld rows but the ledger accounts for %lld "
+                  "committed rows: staged rows were lost (a crash of the target empties UNLOGGED "
+                  "tables such as staging; or rows were deleted from it)", r->staging,
+                  (long long) loss.staged, (long long) loss.ledger_rows);
+        return 1;
+    }
+    log_warn ("run %s: staging %s holds %lld rows but the ledger accounts for %lld committed "
+              "rows: the staged rows of the %lld chunk(s) committed before the target's restart "
+              "at %s were lost with it (crash recovery empties UNLOGGED tables, and staging is "
+              "one); loading those chunk(s) again", r->run_id, r->staging,
+              (long long) loss.staged, (long long) loss.ledger_rows,
+              (long long) loss.before_chunks, loss.started_at);
+    int64_t n = ledger_forget_before (r->ledger, r->run_id, loss.started_at);
+    return n < 0 ? -1 : 2;
 }
 
 /*  A ctid-split run: may its committed chunks stand? Sets *why to the
@@ -210,13 +231,18 @@ resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
                   "first snapshot, so the %d committed chunk(s) stand", r->run_id,
                   r->heap.relation, committed);
     if (!why[0] && !direct && committed > 0) {
-        int lost = s_staging_lost (r);
+        int lost = s_staging_lost (r, why, sizeof why);
         if (lost < 0)
             goto done;
-        if (lost)
-            snprintf (why, sizeof why, "the staged rows are gone (staging %s is missing or empty "
-                      "while %d chunk(s) committed): the target restarted after a crash, which "
-                      "empties UNLOGGED tables", r->staging, committed);
+        if (lost == 2) {
+            /*  Only the chunks committed before the restart were forgotten:
+                read the ledger again. */
+            if (ledger_committed_rows (r->ledger, r->run_id, (size_t) n, rows, NULL) != 0)
+                goto done;
+            committed = 0;
+            for (int i = 0; i < n; i++)
+                committed += rows[i] >= 0;
+        }
     }
     if (why[0] && partial && direct) {
         snprintf (message, size, "run %s (publish: direct) cannot be resumed: %s. The %d "

@@ -7,9 +7,9 @@
 #      source exactly (it used to exit 0 with rows of both queries mixed).
 #  (b) the target crashed (immediate stop, crash recovery empties UNLOGGED
 #      tables): the staged rows of the committed chunks are gone. resume
-#      says so and loads every chunk again; the run publishes the source
-#      exactly, each chunk committed once (it used to fail at publish with
-#      a count mismatch).
+#      says so and loads those chunks again (all committed before the
+#      restart); the run publishes the source exactly, each chunk committed
+#      once (it used to fail at publish with a count mismatch).
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
@@ -80,8 +80,11 @@ assert_eq 0 "$(pg_psql tgt -Atc 'SELECT count(*) FROM ferry."stage_rcrash"')" \
 run_expect 0 resume_crash "$COORD" resume rcrash --job "$job_b" --local-workers 2
 assert_clean_stderr "$HARNESS_TMP/resume_crash.err"
 assert_contains "$(cat "$HARNESS_TMP/resume_crash.err")" \
-    "the staged rows are gone (staging ferry.\"stage_rcrash\" is missing or empty while $n_before chunk(s) committed): the target restarted after a crash, which empties UNLOGGED tables; loading every chunk again" \
-    "(b) resume says the staged rows were lost and loads again"
+    "run rcrash: staging ferry.\"stage_rcrash\" holds 0 rows but the ledger accounts for $((n_before * 1000)) committed rows: the staged rows of the $n_before chunk(s) committed before the target's restart at" \
+    "(b) resume says the staged rows were lost"
+assert_contains "$(cat "$HARNESS_TMP/resume_crash.err")" \
+    "were lost with it (crash recovery empties UNLOGGED tables, and staging is one); loading those chunk(s) again" \
+    "(b) resume loads them again"
 assert_contains "$(cat "$HARNESS_TMP/resume_crash.err")" \
     "resuming run rcrash: 0 of $planned chunk(s) already committed, $planned to copy" \
     "(b) every chunk copied again"

@@ -19,6 +19,8 @@
 #define BASE \
     "source: {conninfo: 'host=src', query: 'SELECT * FROM t ORDER BY id'}\n" \
     "target: {conninfo: 'host=tgt', table: t}\n"
+#define BASE_SOURCE \
+    "source: {conninfo: 'host=src', query: 'SELECT * FROM t ORDER BY id'}\n"
 
 static config_t *
 s_parse (const char *text, char *err, size_t errlen)
@@ -161,6 +163,8 @@ test_minimal_defaults (void **state)
     assert_string_equal (cfg->target.merge_key[0], "acct_id");
     assert_int_equal (cfg->target.on_match, ON_MATCH_UPDATE);
     assert_int_equal (cfg->target.publish, PUBLISH_MERGE);
+    assert_true (cfg->target.lock_timeout == 60.0);
+    assert_true (cfg->source.max_error_rate == 0.1);
     assert_int_equal (cfg->pipeline.chunk_size, 500000);
     assert_int_equal (cfg->pipeline.min_rows_for_parallel, 100000);
     assert_int_equal (cfg->pipeline.writers, 2);
@@ -809,6 +813,25 @@ test_csv_format (void **state)
                     "job.yaml:1: source.max_error_rate: must be 0..1, got 2");
 }
 
+/*  target.lock_timeout: seconds, 0 (no limit) .. 86400, default 60. */
+static void
+test_lock_timeout (void **state)
+{
+    (void) state;
+    config_t *cfg = s_expect_ok (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: 1.5 }\n");
+    assert_true (cfg->target.lock_timeout == 1.5);
+    config_destroy (&cfg);
+    cfg = s_expect_ok (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: 0 }\n");
+    assert_true (cfg->target.lock_timeout == 0);
+    config_destroy (&cfg);
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: -1 }\n",
+                    "job.yaml:2: target.lock_timeout: must be 0..86400, got -1");
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: 90000 }\n",
+                    "job.yaml:2: target.lock_timeout: must be 0..86400, got 90000");
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: soon }\n",
+                    "job.yaml:2: target.lock_timeout: must be a number, got \"soon\"");
+}
+
 
 static void
 s_expect_unordered (const char *query, const char *expected)
@@ -876,6 +899,7 @@ main (void)
         cmocka_unit_test_setup (test_err_buffer, s_setup),
         cmocka_unit_test_setup (test_destroy, s_setup),
         cmocka_unit_test_setup (test_csv_format, s_setup),
+        cmocka_unit_test_setup (test_lock_timeout, s_setup),
         cmocka_unit_test (test_query_unordered),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
