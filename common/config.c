@@ -47,7 +47,7 @@ static const char *const s_target_keys[] =
     { "conninfo", "table", "merge", "publish", "lock_timeout", NULL };
 static const char *const s_merge_keys[] = { "key", "on_match", NULL };
 static const char *const s_pipeline_keys[] =
-    { "chunk_size", "min_rows_for_parallel", "writers", "processors",
+    { "chunk_size", "min_rows_for_parallel", "writers", "processors", "concurrency",
       "raw_queue_max", "processed_queue_max", "batch_size", "read_buffer",
       NULL };
 static const char *const s_retry_keys[] =
@@ -823,6 +823,24 @@ s_parse_pipeline (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
         if (strcmp (key, "processors") == 0)
             rc = s_get_int (ctx, value, "pipeline.processors", 1, 64,
                             &cfg->pipeline.processors);
+        else
+        if (strcmp (key, "concurrency") == 0) {
+            /*  "auto", or a whole number that pins it. */
+            if (value && value->type == YAML_SCALAR_NODE
+            &&  strcmp ((const char *) value->data.scalar.value, "auto") == 0)
+                cfg->pipeline.concurrency = 0;
+            else {
+                rc = s_get_int (ctx, value, "pipeline.concurrency", 1, 4096,
+                                &cfg->pipeline.concurrency);
+                /*  Say that "auto" is the other choice. */
+                char *at = rc && ctx->err ? strstr (ctx->err, ": must be ") : NULL;
+                if (at && strlen (ctx->err) + 8 < ctx->errlen) {
+                    at += strlen (": must be ");
+                    memmove (at + 8, at, strlen (at) + 1);
+                    memcpy (at, "auto or ", 8);
+                }
+            }
+        }
         else
         if (strcmp (key, "raw_queue_max") == 0)
             rc = s_get_int (ctx, value, "pipeline.raw_queue_max", 1, 10000,

@@ -508,3 +508,25 @@ pg_quote_qualified (const char *name)
     }
     return out;
 }
+
+int
+pg_connection_room (pg_conn_t *self, const char *app_prefix, const char *app_exclude,
+                    int *free_p, int *mine_p)
+{
+    const char *params[2] = { app_prefix ? app_prefix : "", app_exclude ? app_exclude : "" };
+    PGresult *res = NULL;
+    if (pg_exec (self, "SELECT pg_stat_clear_snapshot()") != 0
+    ||  pg_exec_params (self,
+            "SELECT current_setting('max_connections')::int "
+            "     - current_setting('superuser_reserved_connections')::int "
+            "     - count(*) FILTER (WHERE backend_type = 'client backend'), "
+            "       count(*) FILTER (WHERE $1 <> '' AND starts_with(application_name, $1) "
+            "                        AND ($2 = '' OR application_name NOT LIKE $2)) "
+            "FROM pg_stat_activity", 2, params, &res) != 0)
+        return -1;
+    *free_p = atoi (PQgetvalue (res, 0, 0));
+    if (mine_p)
+        *mine_p = atoi (PQgetvalue (res, 0, 1));
+    PQclear (res);
+    return 0;
+}

@@ -110,6 +110,15 @@ int pg_copy_in_put (pg_conn_t *self, const char *buf, size_t len);
     (the transaction is then in error and needs ROLLBACK). Returns 0 or -1. */
 int pg_copy_in_end (pg_conn_t *self, const char *errmsg, int64_t *rows_p);
 
+/*  How many more client connections the server would take now
+    (max_connections - superuser_reserved_connections - client backends),
+    and how many of the present ones have an application_name starting
+    with app_prefix (NULL: none counted) and not LIKE app_exclude (NULL:
+    none excluded). Clears the session's statistics snapshot first, so it
+    is fresh inside a long transaction. Returns 0 or -1 (error kept). */
+int pg_connection_room (pg_conn_t *self, const char *app_prefix, const char *app_exclude,
+                        int *free_p, int *mine_p);
+
 /*  Retryable SQLSTATE per the classification above. NULL or "" is not. */
 bool pg_sqlstate_is_retryable (const char *sqlstate);
 

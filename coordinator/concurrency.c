@@ -214,3 +214,10 @@ cc_limit (const cc_t *cc)
 {
     return cc->limit;
 }
+
+int
+cc_budget (int free, int mine, int margin)
+{
+    int n = free + mine - margin;
+    return n < 1 ? 1 : n;
+}

@@ -84,6 +84,13 @@ int cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated);
     limit). The limit drops at once when above it. */
 void cc_set_max (cc_t *cc, int max, int64_t now_ms);
 
+/*  The chunks in flight one server's connections allow: the connections
+    it would still take (`free`), plus those this run's workers hold now
+    (`mine`: a chunk reuses its slot's connection), less `margin` left for
+    others; at least 1 (a chunk that cannot connect is retried like any
+    connection failure). */
+int cc_budget (int free, int mine, int margin);
+
 /*  The limit now. */
 int cc_limit (const cc_t *cc);
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "chunktab.h"
+#include "concurrency.h"
 #include "ledger.h"
 #include "protocol.h"
 
@@ -73,6 +74,21 @@ int dispatch_run (dispatch_t *self);
     open transaction could otherwise block its successor: with publish:
     direct, on the final table's unique index). */
 void dispatch_set_fence_lost (dispatch_t *self, bool on);
+
+/*  How many chunks may be in flight across all workers: decided by cc
+    (borrowed; pipeline.concurrency: auto) from the measured throughput,
+    or fixed (cc NULL: `fixed` chunks, pinned). Either way never more than
+    the slots offered nor the connection budget (dispatch_set_budget).
+    Without this call every free slot gets a chunk. */
+void dispatch_set_concurrency (dispatch_t *self, cc_t *cc, int fixed);
+
+/*  The connection budget: at most this many chunks in flight (each holds
+    one connection to each server). Can be lowered or raised at any time
+    (the tick does, from the servers' free connections). */
+void dispatch_set_budget (dispatch_t *self, int budget);
+
+/*  Chunks in flight now. */
+int dispatch_inflight (dispatch_t *self);
 
 /*  The most chunks that were in flight at once. */
 int dispatch_peak_inflight (dispatch_t *self);

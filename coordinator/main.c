@@ -20,6 +20,7 @@
 #include <czmq.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -452,10 +453,36 @@ typedef struct {
     spawner_t *spawn;
     source_t *source;
     dispatch_t *dispatch;
+    ledger_t *ledger;
     const char *run_id;
     const char *job_file;
     int64_t last_check;
+    int64_t last_budget;
+    int budget;                /* last connection budget set (0: none yet) */
 } tick_t;
+
+/*  The connection budget: the chunks in flight both servers' connections
+    allow now (cc_budget), or INT_MAX when neither can be asked. Each chunk
+    holds one connection to each server; with source and target on one
+    server that over-counts by half, which only errs on the safe side. */
+static int
+s_connection_budget (ledger_t *ledger, source_t *source, const char *run_id)
+{
+    char *prefix = util_strdupf ("ferry/%s/", run_id);
+    int budget = INT_MAX;
+    pg_conn_t *conns[2] = { ledger_conn (ledger), source ? source_conn (source) : NULL };
+    for (int i = 0; i < 2; i++) {
+        int free = 0, mine = 0;
+        if (!conns[i] || !pg_is_connected (conns[i])
+        ||  pg_connection_room (conns[i], prefix, "%/coordinator-%", &free, &mine) != 0)
+            continue;
+        int b = cc_budget (free, mine, 1);
+        if (b < budget)
+            budget = b;
+    }
+    free (prefix);
+    return budget;
+}
 
 static void
 s_tick (void *arg)
@@ -464,6 +491,19 @@ s_tick (void *arg)
     if (t->spawn)
         spawner_reap (t->spawn, true);
     int64_t now = util_now_ms ();
+    if (now - t->last_budget >= 5000) {
+        /*  Another application may take connections while the run goes:
+            keep under both servers' limits. */
+        t->last_budget = now;
+        int budget = s_connection_budget (t->ledger, t->source, t->run_id);
+        if (budget != INT_MAX && budget != t->budget) {
+            if (t->budget && budget < dispatch_inflight (t->dispatch))
+                log_warn ("connection budget: the servers have room for %d chunk(s) in flight "
+                          "now; fewer chunks until others release connections", budget);
+            t->budget = budget;
+            dispatch_set_budget (t->dispatch, budget);
+        }
+    }
     if (t->source && source_snapshot (t->source) && now - t->last_check >= 2000) {
         t->last_check = now;
         if (!source_snapshot_alive (t->source)) {
@@ -476,6 +516,44 @@ s_tick (void *arg)
             dispatch_fail (t->dispatch, msg);
         }
     }
+}
+
+/*  What the report says of the concurrency: the mode, and the controller's
+    changes ("1->2 at 5.0 s (probing: ...)", ...). Caller frees both. */
+static void
+s_concurrency_text (run_t *r, char **mode, char **log)
+{
+    *mode = *log = NULL;
+    if (!r->dispatch)
+        return;
+    if (r->args->sequential) {
+        *mode = xstrdup ("--sequential: one chunk");
+        return;
+    }
+    if (r->cfg->pipeline.concurrency > 0) {
+        *mode = util_strdupf ("pinned at %d (pipeline.concurrency)", r->cfg->pipeline.concurrency);
+        return;
+    }
+    *mode = util_strdupf ("auto: ended at %d, at most %d", cc_limit (&r->cc), r->cc.peak_limit);
+    size_t n = r->cc.nhistory < CC_HISTORY_MAX ? r->cc.nhistory : CC_HISTORY_MAX;
+    if (n == 0) {
+        *log = xstrdup ("no change: the run was too short to measure another limit, or none paid");
+        return;
+    }
+    size_t cap = 64 + n * 160, len = 0;
+    char *text = xmalloc (cap);
+    text[0] = 0;
+    for (size_t i = 0; i < n; i++) {
+        const cc_change_t *h = &r->cc.history[i];
+        len += (size_t) snprintf (text + len, cap - len, "%s%d->%d at %.1f s (%s)", i ? "; " : "",
+                                  h->from, h->to, (double) (h->at_ms - r->cc_started_ms) / 1000.0,
+                                  h->why);
+        if (len >= cap)
+            break;
+    }
+    if (r->cc.nhistory > n && len < cap)
+        snprintf (text + len, cap - len, "; and %zu more", r->cc.nhistory - n);
+    *log = text;
 }
 
 /*  True when some chunk was ever handed to a worker (it may have
@@ -776,7 +854,26 @@ s_run (args_t *args)
                       local ? "" : "  (with FERRY_SOURCE_DSN and FERRY_TARGET_DSN set: "
                                    "conninfos are not sent over a non-loopback link)");
         tick_t tick = { .spawn = r.spawn, .source = r.source, .dispatch = r.dispatch,
-                        .run_id = r.run_id, .job_file = args->job, .last_check = util_now_ms () };
+                        .ledger = r.ledger, .run_id = r.run_id, .job_file = args->job,
+                        .last_check = util_now_ms () };
+        /*  How many chunks in flight: measured (auto) or pinned, within the
+            slots offered and the servers' connection budget. */
+        int pinned = args->sequential ? 1 : r.cfg->pipeline.concurrency;
+        r.cc_started_ms = util_now_ms ();
+        if (pinned == 0) {
+            cc_config_t ccc = cc_config_default (1);
+            cc_init (&r.cc, &ccc, r.cc_started_ms);
+        }
+        dispatch_set_concurrency (r.dispatch, pinned == 0 ? &r.cc : NULL, pinned);
+        tick.budget = s_connection_budget (r.ledger, r.source, r.run_id);
+        tick.last_budget = util_now_ms ();
+        if (tick.budget != INT_MAX) {
+            dispatch_set_budget (r.dispatch, tick.budget);
+            log_info ("concurrency %s, at most %d chunk(s) in flight by the servers' free "
+                      "connections", pinned ? "pinned" : "auto", tick.budget);
+        }
+        else
+            tick.budget = 0;
         dispatch_set_tick (r.dispatch, s_tick, &tick);
         progress_t progress;
         int64_t total = r.rows_source;
@@ -916,7 +1013,10 @@ out:
             rep.workers = dispatch_workers (r.dispatch, &rep.nworkers);
             rep.peak_inflight = dispatch_peak_inflight (r.dispatch);
         }
-        char *baseline = NULL;
+        char *baseline = NULL, *cmode = NULL, *clog = NULL;
+        s_concurrency_text (&r, &cmode, &clog);
+        rep.concurrency_mode = cmode;
+        rep.concurrency_log = clog;
         if (exit_code == EXIT_CODE_OK && !args->sequential && run_recorded
         &&  ledger_baseline (r.ledger, r.print.hash, r.run_id, &baseline, &rep.baseline_wall) == 0)
             rep.baseline_run = baseline;
@@ -936,6 +1036,8 @@ out:
         }
         free (json);
         free (baseline);
+        free (cmode);
+        free (clog);
     }
     s_run_cleanup (&r);
     return exit_code;

@@ -7,6 +7,7 @@
 
 #include "chunktab.h"
 #include "claim.h"
+#include "concurrency.h"
 #include "config.h"
 #include "copyjob.h"
 #include "dispatch.h"
@@ -59,6 +60,8 @@ typedef struct {
     vacuum_guard_t *guard;     /* direct: keeps autovacuum off the final table while loading */
     claim_t *claim;            /* direct: no other direct run into the same table */
     jobprint_t print;          /* the job's fingerprint */
+    cc_t cc;                   /* pipeline.concurrency: auto */
+    int64_t cc_started_ms;     /* when the controller started (for the report) */
     bool file;                 /* a file source (csv) */
     char *file_columns;        /* JOB's csv_columns (owned) */
     fileplan_t *fplan;

@@ -250,6 +250,16 @@ test_start_clamped_and_history (void **state)
     assert_true (cc2.history[0].at_ms >= 4000);    /* settle + two windows first */
 }
 
+static void
+test_connection_budget (void **state)
+{
+    (void) state;
+    assert_int_equal (cc_budget (10, 0, 1), 9);
+    assert_int_equal (cc_budget (2, 6, 1), 7);     /* our own connections count as room */
+    assert_int_equal (cc_budget (0, 0, 1), 1);     /* never below one */
+    assert_int_equal (cc_budget (-3, 2, 1), 1);
+}
+
 int
 main (void)
 {
@@ -263,6 +273,7 @@ main (void)
         cmocka_unit_test (test_budget),
         cmocka_unit_test (test_unsaturated_windows_ignored),
         cmocka_unit_test (test_start_clamped_and_history),
+        cmocka_unit_test (test_connection_budget),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

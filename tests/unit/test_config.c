@@ -173,6 +173,7 @@ test_minimal_defaults (void **state)
     assert_int_equal (cfg->pipeline.processed_queue_max, 10);
     assert_int_equal (cfg->pipeline.batch_size, 5000);
     assert_int_equal (cfg->pipeline.read_buffer, 65536);
+    assert_int_equal (cfg->pipeline.concurrency, 0);            /* auto */
     assert_int_equal (cfg->retry.max_retries, 3);
     assert_true (cfg->retry.initial_delay == 1.0);
     assert_true (cfg->retry.backoff == 2.0);
@@ -361,6 +362,25 @@ test_integer_errors (void **state)
                     "job.yaml:3: pipeline.chunk_size: must be 1..1000000000, got 99999999999999999999999");
     s_expect_error (BASE "pipeline: {min_rows_for_parallel: -1}\n",
                     "job.yaml:3: pipeline.min_rows_for_parallel: must be 0..1000000000000, got -1");
+    s_expect_error (BASE "pipeline: {concurrency: 0}\n",
+                    "job.yaml:3: pipeline.concurrency: must be auto or 1..4096, got 0");
+    s_expect_error (BASE "pipeline: {concurrency: fast}\n",
+                    "job.yaml:3: pipeline.concurrency: must be auto or an integer, got \"fast\"");
+    {
+        char err[512];
+        config_t *c = config_parse (BASE "pipeline: {concurrency: 8}\n",
+                                    strlen (BASE "pipeline: {concurrency: 8}\n"), "job.yaml",
+                                    err, sizeof err);
+        assert_non_null (c);
+        assert_int_equal (c->pipeline.concurrency, 8);
+        config_destroy (&c);
+        c = config_parse (BASE "pipeline: {concurrency: auto}\n",
+                          strlen (BASE "pipeline: {concurrency: auto}\n"), "job.yaml", err,
+                          sizeof err);
+        assert_non_null (c);
+        assert_int_equal (c->pipeline.concurrency, 0);
+        config_destroy (&c);
+    }
     s_expect_error (BASE "pipeline: {processors: 65}\n",
                     "job.yaml:3: pipeline.processors: must be 1..64, got 65");
     s_expect_error (BASE "pipeline: {raw_queue_max: 10001}\n",
