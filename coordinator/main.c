@@ -767,10 +767,10 @@ s_run (args_t *args)
                       "(publish %s)", chunktab_size (r.chunks), r.fplan->files,
                       r.fplan->total_lines, direct ? "direct" : "merge");
         else
-            log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s%s%s COPY, publish %s)",
+            log_info ("planned %zu chunk(s) over %s%" PRId64 " rows (%s%s, publish %s)",
                       r.plan->count, r.plan_estimated ? "about " : "", r.plan->total_rows,
-                      r.job->ctid_split ? "heap blocks of " : "",
-                      r.job->ctid_split ? r.heap.relation : "", r.job->ctid_split ? ", " : "",
+                      r.job->ctid_split ? "heap blocks of " : "ranges of key ",
+                      r.job->ctid_split ? r.heap.relation : r.job->key,
                       direct ? "direct" : "merge");
 
     }
@@ -856,6 +856,8 @@ s_run (args_t *args)
         tick_t tick = { .spawn = r.spawn, .source = r.source, .dispatch = r.dispatch,
                         .ledger = r.ledger, .run_id = r.run_id, .job_file = args->job,
                         .last_check = util_now_ms () };
+        if (direct)     /* before the budget: it holds a target connection */
+            r.guard = vacuum_guard_new (r.cfg->target.conninfo, r.final_q, r.run_id);
         /*  How many chunks in flight: measured (auto) or pinned, within the
             slots offered and the servers' connection budget. */
         int pinned = args->sequential ? 1 : r.cfg->pipeline.concurrency;
@@ -884,8 +886,6 @@ s_run (args_t *args)
         }
         progress_init (&progress, total);
         dispatch_set_progress (r.dispatch, progress_print, &progress);
-        if (direct)
-            r.guard = vacuum_guard_new (r.cfg->target.conninfo, r.final_q, r.run_id);
         int drc = dispatch_run (r.dispatch);
         vacuum_guard_destroy (&r.guard);
         progress_finish (&progress);

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# tests/integration/coord_budget.sh: the chunks in flight stay within the
+# servers' connection budget (issue 11). The target allows 8 connections,
+# 3 of them reserved for superusers; a direct run's coordinator holds 3
+# (ledger, table claim, autovacuum guard): room for 2 more, less a margin
+# of one, so at most 1 chunk may be in flight (the coordinator says so),
+# although 3 workers offer 6 slots and the job pins concurrency at 6. The
+# run publishes the source exactly, the report's slots_used (the most
+# chunks in flight at once) is within what the coordinator announced, and
+# no chunk was refused a connection ("too many clients", 53300) or
+# retried.
+# Then pipeline.concurrency: auto on the same budget: the same bound holds
+# and the report names the mode.
+# shellcheck source=../lib/pg.sh
+source "$(dirname "$0")/../lib/pg.sh"
+
+coord=$(ferry_bin ferry-coordinator)
+ferry_bin ferry-worker >/dev/null
+py=/usr/bin/python3
+[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
+pg_start src
+pg_start tgt "max_connections = 8"
+
+pg_psql src -v rows=40000 -f /work/shared/workloads/accounts.sql >/dev/null
+pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+pg_psql tgt -c "CREATE TABLE accounts_auto (LIKE accounts INCLUDING ALL)"
+
+check_run() {
+    local tag="$1" table="$2" mode="$3" budget
+    budget=$(grep -o "at most [0-9]* chunk(s) in flight by the servers' free connections" \
+        "$HARNESS_TMP/$tag.err" | head -n 1 | grep -o '[0-9]*')
+    assert_eq 1 "$budget" "$tag: the budget the coordinator announced"
+    "$py" - "$HARNESS_TMP/$tag.json" "$mode" "$budget" <<'PY' || fail "$tag: report check failed (above)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+errors = []
+if r["status"] != "published" or r["rows_loaded"] != 40000:
+    errors.append(f"status {r['status']} rows {r['rows_loaded']}")
+if not (1 <= r["slots_used"] <= int(sys.argv[3])):
+    errors.append(f"slots_used {r['slots_used']}: more chunks in flight than the budget of {sys.argv[3]}")
+if r["chunks_retried"] != 0:
+    errors.append(f"chunks_retried {r['chunks_retried']}")
+if r["slots_total"] != 6:
+    errors.append(f"slots_total {r['slots_total']} (3 workers x 2)")
+if not (r["concurrency_mode"] or "").startswith(sys.argv[2]):
+    errors.append(f"concurrency_mode {r['concurrency_mode']!r}, expected {sys.argv[2]!r}")
+if errors:
+    print("\n".join(errors), file=sys.stderr)
+    sys.exit(1)
+PY
+    assert_same_rows src "SELECT * FROM accounts" tgt "SELECT * FROM $table" "$tag: final == source"
+    if grep -qiE "too many clients|53300" "$HARNESS_TMP/$tag.err"; then
+        grep -iE "too many clients|53300" "$HARNESS_TMP/$tag.err" | head -n 5 >&2
+        fail "$tag: a connection was refused by the target's limit"
+    fi
+    no_sanitizer_reports "$tag"
+}
+
+for mode in pinned auto; do
+    table=accounts
+    [[ $mode == auto ]] && table=accounts_auto
+    conc=6
+    [[ $mode == auto ]] && conc=auto
+    ferry_write_job "$HARNESS_TMP/$mode.yaml" src tgt "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+        "pipeline: { chunk_size: 2000, min_rows_for_parallel: 1000, concurrency: $conc }" \
+        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+    sed -i '/^  table: /a\  publish: direct' "$HARNESS_TMP/$mode.yaml"
+    run_expect 0 "$mode" "$coord" run "$HARNESS_TMP/$mode.yaml" --local-workers 3 --slots 2 \
+        --report "$HARNESS_TMP/$mode.json" --run-id "b_$mode"
+    want=pinned
+    [[ $mode == auto ]] && want=auto
+    check_run "$mode" "$table" "$want"
+done
+echo "coord_budget: OK"
