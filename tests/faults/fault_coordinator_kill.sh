@@ -55,7 +55,6 @@ job_a="$HARNESS_TMP/local.yaml"
 FAULT_SNAPSHOT=shared faults_job "$job_a" public.t_local 1000
 start_coordinator local run "$job_a" --local-workers 2 --run-id ckill_local
 poll_until 60 "3 committed chunks" run_has_commits ckill_local 3
-have_workers() { [[ -n "$(workers_of_endpoint "$FAULT_EP")" ]]; }
 poll_until 10 "the local workers" have_workers
 workers=$(workers_of_endpoint "$FAULT_EP")
 kill -KILL "$COORD_PID"
@@ -133,20 +132,11 @@ echo "fault_coordinator_kill: (b) external worker OK ($((SECONDS - t0)) s)"
 # (c) The ctid split.
 pg_psql tgt -c "CREATE TABLE t_ctid (LIKE t INCLUDING ALL); CREATE TABLE t_ctid_direct (LIKE t INCLUDING ALL)"
 ctid_query="SELECT id, CASE WHEN slow(id) THEN name END AS name, amount, seen, attrs FROM t ORDER BY id"
-# kill_after_commits TAG RUN JOB: start RUN with 2 local workers, kill the
-# coordinator once 3 chunks committed, wait for the workers to leave.
-kill_after_commits() {
-    local tag="$1" run="$2" job="$3" pids
-    start_coordinator "$tag" run "$job" --local-workers 2 --run-id "$run"
-    poll_until 60 "3 committed chunks of $run" run_has_commits "$run" 3
-    poll_until 10 "the local workers" have_workers
-    pids=$(workers_of_endpoint "$FAULT_EP")
-    kill -KILL "$COORD_PID"
-    wait "$COORD_PID" 2>/dev/null || true
-    # shellcheck disable=SC2086 # a list of pids
-    wait_pid_gone 8 $pids
-    assert_clean_stderr "$HARNESS_TMP/$tag.err"
-    assert_contains "$(cat "$HARNESS_TMP/$tag.err")" "splitting public.t by heap block (ctid)" "$run: ctid split"
+# ctid_kill TAG RUN JOB: kill_after_commits, then check the run split by
+# heap block.
+ctid_kill() {
+    kill_after_commits "$@"
+    assert_contains "$(cat "$HARNESS_TMP/$1.err")" "splitting public.t by heap block (ctid)" "$2: ctid split"
 }
 # ctid_job FILE TABLE [direct]: a ctid-split job into TABLE.
 ctid_job() {
@@ -154,22 +144,13 @@ ctid_job() {
     sed -i "s|^  query: .*|  query: '$ctid_query'|" "$1"
     if [[ "${3:-}" == direct ]]; then sed -i '/^  table: /a\  publish: direct' "$1"; fi
 }
-# killed_partway RUN: 3..planned-1 chunks committed; sets N_BEFORE, PLANNED.
-killed_partway() {
-    N_BEFORE=$(committed "$1")
-    PLANNED=$(chunks_planned "$1")
-    [[ $N_BEFORE -ge 3 && $N_BEFORE -lt $PLANNED ]] ||
-        fail "$1: $N_BEFORE of $PLANNED chunks committed at the kill"
-    echo "fault_coordinator_kill: (c) killed $1 with $N_BEFORE of $PLANNED chunk(s) committed"
-}
 pg_psql tgt -c "CREATE TABLE t_ctid_keep (LIKE t INCLUDING ALL);
     CREATE TABLE t_ctid_keep_direct (LIKE t INCLUDING ALL)"
 
 # Unchanged source, merge: the committed chunks stand.
 job_c="$HARNESS_TMP/ctid_keep.yaml"
 ctid_job "$job_c" public.t_ctid_keep
-kill_after_commits ctid_keep ckill_ctid_keep "$job_c"
-killed_partway ckill_ctid_keep
+ctid_kill ctid_keep ckill_ctid_keep "$job_c"
 before=$(ledger_rows ckill_ctid_keep)
 run_expect 0 resume_ctid_keep "$COORD" resume ckill_ctid_keep --job "$job_c" --local-workers 2
 assert_clean_stderr "$HARNESS_TMP/resume_ctid_keep.err"
@@ -186,8 +167,7 @@ assert_ledger_exact ckill_ctid_keep "$FAULT_ROWS" "(c) ctid merge run killed, re
 # Unchanged source, direct: resumable too.
 job_c2="$HARNESS_TMP/ctid_keep_direct.yaml"
 ctid_job "$job_c2" public.t_ctid_keep_direct direct
-kill_after_commits ctid_keep_direct ckill_ctid_keep_direct "$job_c2"
-killed_partway ckill_ctid_keep_direct
+ctid_kill ctid_keep_direct ckill_ctid_keep_direct "$job_c2"
 before=$(ledger_rows ckill_ctid_keep_direct)
 run_expect 0 resume_ctid_keep_direct "$COORD" resume ckill_ctid_keep_direct --job "$job_c2" \
     --local-workers 2
@@ -202,8 +182,7 @@ assert_ledger_exact ckill_ctid_keep_direct "$FAULT_ROWS" "(c) ctid direct run ki
 # One row of t updated after the kill: a merge run starts over.
 job_c="$HARNESS_TMP/ctid.yaml"
 ctid_job "$job_c" public.t_ctid
-kill_after_commits ctid ckill_ctid "$job_c"
-killed_partway ckill_ctid
+ctid_kill ctid ckill_ctid "$job_c"
 n_before=$N_BEFORE
 planned=$PLANNED
 pg_psql src -c "UPDATE t SET name = name WHERE id = 5"
@@ -223,7 +202,7 @@ assert_ledger_exact ckill_ctid "$FAULT_ROWS" "(c) ctid run killed, resumed from 
 
 job_d="$HARNESS_TMP/ctid_direct.yaml"
 ctid_job "$job_d" public.t_ctid_direct direct
-kill_after_commits ctid_direct ckill_ctid_direct "$job_d"
+ctid_kill ctid_direct ckill_ctid_direct "$job_d"
 rows_before=$(pg_psql tgt -Atc "SELECT count(*) FROM t_ctid_direct")
 [[ "$rows_before" -gt 0 ]] || fail "(c) direct: no rows committed before the kill"
 pg_psql src -c "UPDATE t SET name = name WHERE id = 5"

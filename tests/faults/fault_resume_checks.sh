@@ -20,34 +20,12 @@ pg_start tgt
 faults_workload 12000 100 0.1
 pg_psql tgt -c "CREATE TABLE t_edit (LIKE t INCLUDING ALL); CREATE TABLE t_crash (LIKE t INCLUDING ALL)"
 t0=$SECONDS
-have_workers() { [[ -n "$(workers_of_endpoint "$FAULT_EP")" ]]; }
-
-# kill_after_commits TAG RUN JOB: start RUN with 2 local workers, kill the
-# coordinator once 3 chunks committed, wait for the workers to leave.
-kill_after_commits() {
-    local tag="$1" run="$2" job="$3" pids
-    start_coordinator "$tag" run "$job" --local-workers 2 --run-id "$run"
-    poll_until 60 "3 committed chunks of $run" run_has_commits "$run" 3
-    poll_until 10 "the local workers" have_workers
-    pids=$(workers_of_endpoint "$FAULT_EP")
-    kill -KILL "$COORD_PID"
-    wait "$COORD_PID" 2>/dev/null || true
-    # shellcheck disable=SC2086 # a list of pids
-    wait_pid_gone 8 $pids
-    assert_clean_stderr "$HARNESS_TMP/$tag.err"
-    local n planned
-    n=$(committed "$run")
-    planned=$(chunks_planned "$run")
-    [[ $n -ge 3 && $n -lt $planned ]] || fail "$run: $n of $planned chunks committed at the kill"
-    echo "fault_resume_checks: killed $run with $n of $planned chunk(s) committed"
-}
-
 # (a) An edited job file.
 job_a="$HARNESS_TMP/edit.yaml"
 FAULT_SNAPSHOT=shared faults_job "$job_a" public.t_edit 1000
 sed -i '/^  key: /a\  split: key' "$job_a"
 kill_after_commits edit redit "$job_a"
-committed_before=$(committed redit)
+committed_before=$N_BEFORE
 cp "$job_a" "$HARNESS_TMP/edited.yaml"
 sed -i "s|^  query: .*|  query: 'SELECT id, NULL::text AS name, amount, seen, attrs FROM t WHERE slow(id) ORDER BY id'|" \
     "$HARNESS_TMP/edited.yaml"
@@ -71,8 +49,8 @@ echo "fault_resume_checks: (a) OK ($((SECONDS - t0)) s)"
 job_b="$HARNESS_TMP/crash.yaml"
 FAULT_SNAPSHOT=shared faults_job "$job_b" public.t_crash 1000
 kill_after_commits crash rcrash "$job_b"
-n_before=$(committed rcrash)
-planned=$(chunks_planned rcrash)
+n_before=$N_BEFORE
+planned=$PLANNED
 pg_kill tgt
 pg_restart tgt
 assert_eq 0 "$(pg_psql tgt -Atc 'SELECT count(*) FROM ferry."stage_rcrash"')" \

@@ -35,6 +35,8 @@
 #   wait_pid_gone SECONDS PID... all PIDs gone within SECONDS, else fail.
 #   workers_of_endpoint EP       pids of `ferry-worker --coordinator EP`.
 #   show_tail FILE...            last lines of each file on stderr.
+#   kill_after_commits TAG RUN JOB   run, SIGKILL the coordinator after 3
+#                                commits (see below); sets N_BEFORE, PLANNED.
 
 [[ -n "${HARNESS_TMP:-}" ]] || { echo "FAIL: source tests/lib/pg.sh before faults.sh" >&2; exit 1; }
 
@@ -249,4 +251,29 @@ no_workers_left() {
     local pids
     mapfile -t pids < <(workers_of_endpoint "$FAULT_EP")
     [[ ${#pids[@]} -eq 0 ]] || wait_pid_gone "$1" "${pids[@]}"
+}
+
+# have_workers: some ferry-worker of $FAULT_EP is running.
+have_workers() { [[ -n "$(workers_of_endpoint "$FAULT_EP")" ]]; }
+
+# kill_after_commits TAG RUN JOB: starts RUN of JOB with 2 local workers
+# (output in $HARNESS_TMP/TAG.out/.err), kills the coordinator (SIGKILL)
+# once 3 chunks committed, waits for its workers to leave, and checks that
+# 3 or more but not all chunks had committed. Sets N_BEFORE and PLANNED.
+kill_after_commits() {
+    local tag="$1" run="$2" job="$3" pids
+    start_coordinator "$tag" run "$job" --local-workers 2 --run-id "$run"
+    poll_until 60 "3 committed chunks of $run" run_has_commits "$run" 3
+    poll_until 10 "the local workers" have_workers
+    pids=$(workers_of_endpoint "$FAULT_EP")
+    kill -KILL "$COORD_PID"
+    wait "$COORD_PID" 2>/dev/null || true
+    # shellcheck disable=SC2086 # a list of pids
+    wait_pid_gone 8 $pids
+    assert_clean_stderr "$HARNESS_TMP/$tag.err"
+    N_BEFORE=$(committed "$run")
+    PLANNED=$(chunks_planned "$run")
+    [[ $N_BEFORE -ge 3 && $N_BEFORE -lt $PLANNED ]] ||
+        fail "$run: $N_BEFORE of $PLANNED chunks committed at the kill"
+    echo "$(basename "$0" .sh): killed $run with $N_BEFORE of $PLANNED chunk(s) committed"
 }
