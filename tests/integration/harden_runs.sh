@@ -32,15 +32,15 @@ pg_start tgt
 output() { cat "$HARNESS_TMP/$1.out" "$HARNESS_TMP/$1.err"; }
 status_of() { pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = '$1'" 2>/dev/null || true; }
 
-# 20,000 rows; a chunk's COPY sleeps 0.3 s every 1,000 keys, so a chunk
-# of 5,000 rows takes about 1.5 s: long enough for a second run to start
+# 20,000 rows; a chunk's COPY sleeps 0.5 s every 1,000 keys, so a chunk
+# of 5,000 rows takes about 2.5 s: long enough for a second run to start
 # while the first has committed nothing.
 pg_psql src <<'EOF2'
 CREATE TABLE s (id bigint PRIMARY KEY, v text);
 INSERT INTO s SELECT g, 'v' || g FROM generate_series(1, 20000) g;
 CREATE FUNCTION slow(id bigint) RETURNS bool LANGUAGE plpgsql AS $f$
 BEGIN
-    IF id % 1000 = 0 AND current_query() LIKE 'COPY%' THEN PERFORM pg_sleep(0.3); END IF;
+    IF id % 1000 = 0 AND current_query() LIKE 'COPY%' THEN PERFORM pg_sleep(0.5); END IF;
     RETURN true;
 END $f$;
 CREATE TABLE n (id bigint, v text);
