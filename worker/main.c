@@ -91,6 +91,27 @@ typedef struct {
     bool orphan_exit;
 } args_t;
 
+/*  True when `ep` is an endpoint a worker can connect to: tcp://HOST:PORT
+    (a non-empty host, a port 1..65535) or ipc://PATH (a non-empty path).
+    libzmq would accept other strings only to fail every connect, and the
+    worker would retry for ever. */
+static bool
+s_endpoint_is_valid (const char *ep)
+{
+    for (const char *p = ep; *p; p++)
+        if ((unsigned char) *p <= ' ')
+            return false;
+    if (strncmp (ep, "ipc://", 6) == 0)
+        return ep[6] != 0;
+    if (strncmp (ep, "tcp://", 6) != 0)
+        return false;
+    const char *host = ep + 6;
+    const char *colon = strrchr (host, ':');
+    int64_t port = 0;
+    return colon && colon > host && util_parse_int64 (colon + 1, 1, 65535, &port) == 0
+        && strspn (colon + 1, "0123456789") == strlen (colon + 1);
+}
+
 static int
 s_parse_args (int argc, char **argv, args_t *args)
 {
@@ -171,6 +192,11 @@ s_parse_args (int argc, char **argv, args_t *args)
     }
     if (optind < argc) {
         fprintf (stderr, "ferry-worker: unexpected argument '%s'\nTry 'ferry-worker --help'.\n", argv[optind]);
+        return -1;
+    }
+    if (args->coordinator && !s_endpoint_is_valid (args->coordinator)) {
+        fprintf (stderr, "ferry-worker: --coordinator '%s': not an endpoint; expected "
+                 "tcp://HOST:PORT (port 1-65535) or ipc://PATH\n", args->coordinator);
         return -1;
     }
     if (args->standalone == (args->coordinator != NULL)) {
