@@ -47,7 +47,8 @@ s_usage (FILE *out)
 "a target PostgreSQL, each chunk in one transaction with its ledger row.\n"
 "\n"
 "Coordinated mode:\n"
-"  --coordinator ENDPOINT  the coordinator's ROUTER, e.g. tcp://10.0.0.5:5570\n"
+"  --coordinator ENDPOINT  the coordinator's ROUTER: tcp://HOST:PORT (e.g.\n"
+"                          tcp://10.0.0.5:5570) or ipc://PATH\n"
 "  --slots N               chunks in flight at once (default 2)\n"
 "  --name NAME             worker name in reports (default: host-pid)\n"
 "  --orphan-exit           leave when the parent process (a coordinator that\n"
@@ -72,7 +73,8 @@ s_usage (FILE *out)
 "\n"
 "Exit status: 0 committed, 1 failed (permanent error), 2 usage, 3 bad job\n"
 "file, 4 source unreachable, 5 target unreachable, 6 chunk already\n"
-"committed, 7 retries exhausted, 8 interrupted.\n");
+"committed, 7 retries exhausted, 8 interrupted, 9 cannot start its threads\n"
+"or socket (ulimit).\n");
 }
 
 typedef struct {
