@@ -109,6 +109,8 @@ s_send (self_t *self, protocol_msg_t *msg)
     char *data = NULL;
     size_t size = 0;
     char err[256];
+    if (!self->dealer)
+        return -1;                      /* no socket (s_connect failed and logged) */
     if (protocol_encode (msg, &data, &size, err, sizeof err) != 0) {
         log_error ("encoding %s: %s", protocol_type_name (msg->type), err);
         return -1;
@@ -143,11 +145,13 @@ static int
 s_connect (self_t *self)
 {
     zsock_destroy (&self->dealer);
-    self->dealer = threadcheck_fault ("socket") ? NULL : zsock_new (ZMQ_DEALER);
+    const char *fault = threadcheck_fault ("socket") ? "FERRY_FAULT=socket"
+                      : self->reconnects > 0 && threadcheck_fault ("socket-reconnect")
+                      ? "FERRY_FAULT=socket-reconnect" : NULL;
+    self->dealer = fault ? NULL : zsock_new (ZMQ_DEALER);
     if (!self->dealer) {
         log_error ("cannot create a ZeroMQ socket to %s: %s; raise the process's limits "
-                   "(ulimit -n, ulimit -v)", self->endpoint,
-                   threadcheck_fault ("socket") ? "FERRY_FAULT=socket" : zmq_strerror (zmq_errno ()));
+                   "(ulimit -n, ulimit -v)", self->endpoint, fault ? fault : zmq_strerror (zmq_errno ()));
         return -1;
     }
     /*  Don't let unsent messages to a dead coordinator block exit. */
@@ -564,6 +568,8 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
                       silent, endpoint, delay);
             self.reconnects++;
             if (s_connect (&self) != 0) {
+                /*  No link any more: running chunks roll back, and leave. */
+                self.abort = 1;
                 exit_code = EXIT_CODE_NO_RESOURCES;
                 break;
             }

@@ -14,7 +14,8 @@
     environment the check fails as if pthread_create had returned EAGAIN,
     with FERRY_FAULT=memory as if the headroom could not be allocated;
     with FERRY_FAULT=socket, threadcheck_fault ("socket") is true and the
-    session treats its first zsock_new as failed. Sanitized builds cannot
+    session treats its first zsock_new as failed (socket-reconnect: the
+    one of its first reconnection). Sanitized builds cannot
     be run under ulimit -v (ASan reserves terabytes of address space), so
     the tests use these. */
 #ifndef FERRY_WORKER_THREADCHECK_H

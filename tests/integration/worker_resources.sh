@@ -8,7 +8,9 @@
 #   - FERRY_FAULT=memory (the check's 8 MiB of headroom cannot be
 #     allocated): exit 9 and the exact message.
 #   - FERRY_FAULT=socket (the first zsock_new fails): exit 9 and the exact
-#     message, naming the endpoint.
+#     message, naming the endpoint; FERRY_FAULT=socket-reconnect (the
+#     socket of the first reconnection fails, after the 5 s of silence
+#     that make a worker reconnect): the same.
 #   - Real limits, when the binary is not sanitized: under ulimit -v from
 #     24 MB to 160 MB (8 MB steps) the worker never dies by a signal:
 #     it either exits 9 with the thread message or gets as far as
@@ -41,6 +43,11 @@ expect_exit memory 9 "ERROR: cannot start the worker's 4 threads (2 for ZeroMQ, 
 
 run_capture socket env FERRY_FAULT=socket timeout 20 "$worker" --coordinator "$ep"
 expect_exit socket 9 "ERROR: cannot create a ZeroMQ socket to $ep: FERRY_FAULT=socket; raise the process's limits (ulimit -n, ulimit -v)"
+
+# The socket of a reconnection (the coordinator stayed silent for
+# liveness x heartbeat_ms, 5 x 1000 ms before any JOB).
+run_capture reconnect env FERRY_FAULT=socket-reconnect timeout 60 "$worker" --coordinator "$ep"
+expect_exit reconnect 9 "ERROR: cannot create a ZeroMQ socket to $ep: FERRY_FAULT=socket-reconnect; raise the process's limits (ulimit -n, ulimit -v)"
 
 if ldd "$worker" 2>/dev/null | grep -qE 'lib(asan|tsan|ubsan)' \
    || nm -D "$worker" 2>/dev/null | grep -qE '__(asan|tsan)_init'; then
