@@ -49,8 +49,11 @@ expect_exit socket 9 "ERROR: cannot create a ZeroMQ socket to $ep: FERRY_FAULT=s
 run_capture reconnect env FERRY_FAULT=socket-reconnect timeout 60 "$worker" --coordinator "$ep"
 expect_exit reconnect 9 "ERROR: cannot create a ZeroMQ socket to $ep: FERRY_FAULT=socket-reconnect; raise the process's limits (ulimit -n, ulimit -v)"
 
-if ldd "$worker" 2>/dev/null | grep -qE 'lib(asan|tsan|ubsan)' \
-   || nm -D "$worker" 2>/dev/null | grep -qE '__(asan|tsan)_init'; then
+# (Captured first: with pipefail, `ldd | grep -q` fails when grep's early
+# exit makes ldd die of SIGPIPE.)
+libs=$(ldd "$worker" 2>/dev/null || true)
+syms=$(nm -D "$worker" 2>/dev/null || true)
+if grep -qE 'lib(asan|tsan|ubsan)' <<<"$libs" || grep -qE '__(asan|tsan)_init' <<<"$syms"; then
     echo "ulimit -v step: not run: $worker is built with a sanitizer (ASan reserves terabytes of address space, so ulimit -v cannot apply); the FERRY_FAULT steps above cover the same code paths"
 else
     refused=0
