@@ -13,6 +13,7 @@
 */
 #include "config.h"
 #include "log.h"
+#include "jobcheck.h"
 #include "util.h"
 
 #include <errno.h>
@@ -42,7 +43,7 @@ static const char *const s_source_keys[] =
     { "kind", "conninfo", "query", "key", "snapshot", "split", "path", "format", "columns",
       "rejects_file", "max_errors", "max_error_rate", NULL };
 static const char *const s_format_keys[] =
-    { "delimiter", "quote", "escape", "header", "null", "encoding", NULL };
+    { "delimiter", "quote", "escape", "header", "null", "encoding", "max_record_bytes", NULL };
 static const char *const s_target_keys[] =
     { "conninfo", "table", "merge", "publish", "lock_timeout", NULL };
 static const char *const s_merge_keys[] = { "key", "on_match", NULL };
@@ -566,6 +567,10 @@ s_parse_format (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
         if (strcmp (key, "header") == 0)
             rc = s_get_bool (ctx, value, "source.format.header", &cfg->source.format.header);
         else
+        if (strcmp (key, "max_record_bytes") == 0)
+            rc = s_get_int (ctx, value, "source.format.max_record_bytes", JOBCHECK_MAX_RECORD_MIN,
+                            JOBCHECK_MAX_RECORD_MAX, &cfg->source.format.max_record_bytes);
+        else
         if (strcmp (key, "null") == 0) {
             /*  `null: ""` is the common case; a bare `null:` means the same. */
             const char *v = (value->type == YAML_SCALAR_NODE && s_is_null (value))
@@ -595,16 +600,13 @@ s_parse_format (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
     }
     if (!escape_set)
         cfg->source.format.escape = cfg->source.format.quote;
-    const char *what = NULL;
-    char d = cfg->source.format.delimiter, q = cfg->source.format.quote;
-    if (d == '\n' || d == '\r')
-        what = "source.format.delimiter: must not be a line break";
-    else if (q && q == d)
-        what = "source.format.quote: must differ from the delimiter";
-    else if (q == '\n' || q == '\r')
-        what = "source.format.quote: must not be a line break";
+    /*  The same rules as a JOB from the wire (common/jobcheck.c). */
+    const char *field = NULL;
+    const char *what = jobcheck_csv_format ((unsigned char) cfg->source.format.delimiter,
+                                            (unsigned char) cfg->source.format.quote,
+                                            (unsigned char) cfg->source.format.escape, &field);
     if (what) {
-        s_error (ctx, map, "%s", what);
+        s_error (ctx, map, "source.format.%s: %s", field, what);
         return -1;
     }
     return 0;
@@ -821,7 +823,7 @@ s_parse_pipeline (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
                             &cfg->pipeline.writers);
         else
         if (strcmp (key, "processors") == 0)
-            rc = s_get_int (ctx, value, "pipeline.processors", 1, 64,
+            rc = s_get_int (ctx, value, "pipeline.processors", 1, JOBCHECK_MAX_PROCESSORS,
                             &cfg->pipeline.processors);
         else
         if (strcmp (key, "concurrency") == 0) {
@@ -1449,6 +1451,7 @@ config_new (void)
     self->source.format.delimiter = ',';
     self->source.format.quote = '"';
     self->source.format.escape = '"';
+    self->source.format.max_record_bytes = JOBCHECK_MAX_RECORD_DEFAULT;
     self->source.format.null_marker = xstrdup ("");
     self->source.format.encoding = xstrdup ("UTF8");
     self->source.max_errors = -1;

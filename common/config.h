@@ -40,6 +40,7 @@ typedef struct {
             bool header;             /* false */
             char *null_marker;       /* "" : an unquoted empty field is NULL */
             char *encoding;          /* "UTF8": the file's encoding (server converts) */
+            int max_record_bytes;    /* 16 MiB, 1024..1 GiB: a longer record is rejected */
         } format;
         char **columns;              /* source.columns (csv): target column per file
                                         column, in file order; NULL entries ("-")

@@ -1,6 +1,7 @@
 /*  common/copyjob.c: describe, match and decide binary vs text; see
     copyjob.h. */
 #include "copyjob.h"
+#include "jobcheck.h"
 #include "log.h"
 #include "util.h"
 
@@ -54,6 +55,7 @@ copyjob_from_config (const config_t *cfg, const char *run_id,
         self->csv_null = xstrdup (cfg->source.format.null_marker);
         self->csv.null_marker = self->csv_null;
         self->encoding = xstrdup (cfg->source.format.encoding);
+        self->max_record_bytes = cfg->source.format.max_record_bytes;
     }
     return self;
 }
@@ -113,6 +115,8 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
         self->csv_null = xstrdup (job->csv_null ? job->csv_null : "");
         self->csv.null_marker = self->csv_null;
         self->encoding = xstrdup (job->csv_encoding ? job->csv_encoding : "UTF8");
+        self->max_record_bytes = job->csv_max_record > 0 ? job->csv_max_record
+                                                         : JOBCHECK_MAX_RECORD_DEFAULT;
         /*  It goes into COPY ... (ENCODING '<name>'): names only. */
         for (const char *e = self->encoding; *e; e++)
             if (!((*e >= 'A' && *e <= 'Z') || (*e >= 'a' && *e <= 'z') || (*e >= '0' && *e <= '9')

@@ -62,6 +62,7 @@ typedef struct {
     char **file_targets;       /* per file column: target column, NULL = skip */
     validate_column_t *validators;   /* per file column (prepared) */
     int batch_size;            /* rows per COPY group (savepoint) */
+    int max_record_bytes;      /* a longer record is rejected, never held whole */
 } copyjob_t;
 
 /*  From a loaded job file; run_id and worker are copied. Can't fail. */

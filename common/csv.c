@@ -437,6 +437,9 @@ typedef struct {
     int64_t last;               /* offset of the last boundary */
     int64_t last_line;          /* track_last: the line of the record at `last` */
     bool track_last;            /* csv_scanner: only remember the last record end */
+    bool marked;                /* csv_scanner_mark: remember the first end from here */
+    int64_t first;              /* marked: the first record end since, or -1 */
+    int64_t first_line;
     bool header_pending;        /* the header record has not ended yet */
     csv_boundary_t *out;
     size_t count;
@@ -456,6 +459,10 @@ s_split_record_end (s_split_t *self, int64_t start, int64_t line)
         return;
     }
     if (self->track_last) {
+        if (self->marked && self->first < 0) {
+            self->first = start;
+            self->first_line = line;
+        }
         self->last = start;
         self->last_line = line;
         return;
@@ -791,6 +798,26 @@ csv_scanner_record_end (const csv_scanner_t *self, int64_t *line)
     if (line)
         *line = self->split.last_line;
     return self->split.last;
+}
+
+void
+csv_scanner_mark (csv_scanner_t *self)
+{
+    FERRY_ASSERT (self);
+    self->split.marked = true;
+    self->split.first = -1;
+    self->split.first_line = 0;
+}
+
+int64_t
+csv_scanner_first_end (const csv_scanner_t *self, int64_t *line)
+{
+    FERRY_ASSERT (self);
+    if (!self->split.marked || self->split.first < 0)
+        return -1;
+    if (line)
+        *line = self->split.first_line;
+    return self->split.first;
 }
 
 int64_t

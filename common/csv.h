@@ -106,6 +106,16 @@ void csv_scanner_feed (csv_scanner_t *self, const char *data, size_t n);
     at that offset (1 + the '\n' bytes before it). */
 int64_t csv_scanner_record_end (const csv_scanner_t *self, int64_t *line);
 
+/*  From now on, remember the first record end fed (for a reader that
+    drops the bytes of an over-long record and must find where it ends,
+    when later records may end in the same piece). Can't fail. */
+void csv_scanner_mark (csv_scanner_t *self);
+
+/*  The stream offset just past the first record-ending '\n' fed since the
+    last csv_scanner_mark, and in *line (may be NULL) its line as for
+    csv_scanner_record_end; -1 when none was fed yet (or no mark). */
+int64_t csv_scanner_first_end (const csv_scanner_t *self, int64_t *line);
+
 /*  '\n' bytes fed so far (inside quotes too). */
 int64_t csv_scanner_lines (const csv_scanner_t *self);
 

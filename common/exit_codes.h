@@ -15,6 +15,7 @@
 #define EXIT_CODE_ALREADY_COMMITTED  6  /* chunk already in the ledger */
 #define EXIT_CODE_RETRIES_EXHAUSTED  7  /* retryable errors past max_retries */
 #define EXIT_CODE_INTERRUPTED        8  /* SIGINT/SIGTERM; resumable */
+#define EXIT_CODE_NO_RESOURCES       9  /* cannot start threads or sockets (ulimit -v/-u/-n) */
 #define EXIT_CODE_INTERNAL          12  /* bug: please report */
 
 #endif

@@ -17,6 +17,7 @@
     what a hostile peer claims.
 */
 #include "protocol.h"
+#include "jobcheck.h"
 #include "log.h"
 #include "util.h"
 
@@ -109,7 +110,7 @@ static const s_rule_t s_job_rules[] = {
     J_FIELD (snapshot, S_OPT_TEXT),
     J_FIELD (copy_table, S_NAME),
     J_FIELD (final_table, S_NAME),
-    J_INT (processors, 1, INT32_MAX),
+    J_INT (processors, 1, JOBCHECK_MAX_PROCESSORS),   /* more cannot start (worker/pipeline.c) */
     J_INT (raw_queue_max, 1, INT32_MAX),
     J_INT (processed_queue_max, 1, INT32_MAX),
     J_INT (read_buffer, 1, INT32_MAX),
@@ -125,6 +126,8 @@ static const s_rule_t s_job_rules[] = {
     J_FIELD (csv_null, S_OPT_TEXT),
     J_FIELD (csv_encoding, S_OPT_TEXT),
     J_FIELD (csv_columns, S_OPT_TEXT),
+    { S_RULE (protocol_job_t, csv_max_record, S_OPT_INT), .min = JOBCHECK_MAX_RECORD_MIN,
+      .max = JOBCHECK_MAX_RECORD_MAX },
 };
 
 /*  What the job's kind requires beyond the field rules: a postgres job
@@ -151,6 +154,12 @@ s_check_job_kind (const protocol_job_t *job, const char *where, char *err, size_
         return s_fail (err, errlen, "%s: missing field \"csv_columns\"", where);
     if (job->csv_delimiter == 0)
         return s_fail (err, errlen, "%s: missing field \"csv_delimiter\"", where);
+    /*  What csv.c would assert on (a worker must refuse it, not abort). */
+    const char *field = NULL;
+    const char *what = jobcheck_csv_format (job->csv_delimiter, job->csv_quote, job->csv_escape,
+                                            &field);
+    if (what)
+        return s_fail (err, errlen, "%s.csv_%s: %s", where, field, what);
     return 0;
 }
 
@@ -781,7 +790,9 @@ s_decode_member (const msgpack_object_map *map, const s_rule_t *rule, void *base
                            where, rule->key, o->via.u64, rule->max);
         int64_t value = o->type == MSGPACK_OBJECT_POSITIVE_INTEGER
                       ? (int64_t) o->via.u64 : o->via.i64;
-        if (s_check_int (rule, value, where, err, errlen))
+        /*  An optional 0 means "none", as when absent, whatever the bounds. */
+        if (!(rule->kind == S_OPT_INT && value == 0)
+        &&  s_check_int (rule, value, where, err, errlen))
             return -1;
         s_set_int (base, rule, value);
         return 0;

@@ -77,6 +77,8 @@ typedef struct {
     char *csv_null;
     char *csv_encoding;
     char *csv_columns;
+    int32_t csv_max_record;     /* source.format.max_record_bytes; 0 (absent) = the
+                                   default, JOBCHECK_MAX_RECORD_DEFAULT */
 } protocol_job_t;
 
 /*  Separates column names in protocol_job_t.csv_columns (ASCII unit

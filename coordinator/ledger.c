@@ -518,32 +518,70 @@ ledger_load_plan (ledger_t *self, const char *run_id, chunktab_t *chunks)
     return n;
 }
 
+/*  Writes the rows of an open cursor to f, 1000 at a time: the file can
+    be far larger than memory (a reject keeps its record). Returns the row
+    count or -1 (connection error kept). */
+static int64_t
+s_write_rejects (pg_conn_t *c, FILE *f)
+{
+    int64_t n = 0;
+    for (;;) {
+        PGresult *res = NULL;
+        if (pg_exec_params (c, "FETCH 1000 FROM ferry_rejects", 0, NULL, &res) != 0)
+            return -1;
+        int rows = PQntuples (res);
+        for (int r = 0; r < rows; r++)
+            fprintf (f, "%s:%s: %s\t%s\n", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
+                     PQgetvalue (res, r, 2), PQgetvalue (res, r, 3));
+        PQclear (res);
+        n += rows;
+        if (rows == 0)
+            return n;
+    }
+}
+
 int64_t
 ledger_write_rejects_file (ledger_t *self, const char *run_id, const char *path)
 {
     const char *params[1] = { run_id };
+    pg_conn_t *c = ledger_conn (self);
+    if (!c)
+        return -1;
+    /*  Records as text when every one is UTF-8, else all as escaped bytes;
+        the check converts on the server and brings back one number. */
+    const char *raw = "convert_from(raw, 'UTF8')";
     PGresult *res = NULL;
-    if (s_exec (self, "SELECT file, line, reason, convert_from(raw, 'UTF8') FROM ferry.rejects "
-                "WHERE run_id = $1 ORDER BY file, line", 1, params, &res) != 0) {
-        /*  A raw record that is not UTF-8 cannot be converted: fall back to
-            its escaped bytes. */
-        if (s_exec (self, "SELECT file, line, reason, encode(raw, 'escape') FROM ferry.rejects "
-                    "WHERE run_id = $1 ORDER BY file, line", 1, params, &res) != 0) {
+    if (pg_exec_params (c, "SELECT count(convert_from(raw, 'UTF8')) FROM ferry.rejects "
+                        "WHERE run_id = $1", 1, params, &res) != 0) {
+        if (!pg_is_connected (c)) {
             ledger_log_error (self, "reading ferry.rejects");
             return -1;
         }
+        raw = "encode(raw, 'escape')";
     }
+    PQclear (res);
     FILE *f = fopen (path, "w");
     if (!f) {
         log_error ("source.rejects_file: cannot write %s: %s", path, strerror (errno));
-        PQclear (res);
         return -1;
     }
-    int64_t n = PQntuples (res);
-    for (int r = 0; r < PQntuples (res); r++)
-        fprintf (f, "%s:%s: %s\t%s\n", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
-                 PQgetvalue (res, r, 2), PQgetvalue (res, r, 3));
-    PQclear (res);
+    char *declare = util_strdupf ("DECLARE ferry_rejects NO SCROLL CURSOR FOR SELECT file, line, "
+                                  "reason, %s FROM ferry.rejects WHERE run_id = $1 "
+                                  "ORDER BY file, line", raw);
+    int64_t n = -1;
+    res = NULL;
+    if (pg_exec (c, "BEGIN READ ONLY") == 0
+    &&  pg_exec_params (c, declare, 1, params, &res) == 0) {
+        PQclear (res);
+        n = s_write_rejects (c, f);
+    }
+    free (declare);
+    if (n < 0 || pg_exec (c, "COMMIT") != 0) {
+        ledger_log_error (self, "reading ferry.rejects");
+        pg_rollback (c);
+        fclose (f);
+        return -1;
+    }
     if (fclose (f) != 0) {
         log_error ("source.rejects_file: cannot write %s: %s", path, strerror (errno));
         return -1;

@@ -813,6 +813,7 @@ s_run (args_t *args)
             pj->csv_null = r.cfg->source.format.null_marker;
             pj->csv_encoding = r.cfg->source.format.encoding;
             pj->csv_columns = file_columns = copyjob_file_columns_joined (r.job);
+            pj->csv_max_record = r.cfg->source.format.max_record_bytes;
         }
         pj->copy_table = direct ? r.final_q : r.staging;
         pj->final_table = r.cfg->target.table;

@@ -47,7 +47,8 @@ s_usage (FILE *out)
 "a target PostgreSQL, each chunk in one transaction with its ledger row.\n"
 "\n"
 "Coordinated mode:\n"
-"  --coordinator ENDPOINT  the coordinator's ROUTER, e.g. tcp://10.0.0.5:5570\n"
+"  --coordinator ENDPOINT  the coordinator's ROUTER: tcp://HOST:PORT (e.g.\n"
+"                          tcp://10.0.0.5:5570) or ipc://PATH\n"
 "  --slots N               chunks in flight at once (default 2)\n"
 "  --name NAME             worker name in reports (default: host-pid)\n"
 "  --orphan-exit           leave when the parent process (a coordinator that\n"
@@ -72,7 +73,8 @@ s_usage (FILE *out)
 "\n"
 "Exit status: 0 committed, 1 failed (permanent error), 2 usage, 3 bad job\n"
 "file, 4 source unreachable, 5 target unreachable, 6 chunk already\n"
-"committed, 7 retries exhausted, 8 interrupted.\n");
+"committed, 7 retries exhausted, 8 interrupted, 9 cannot start its threads\n"
+"or socket (ulimit).\n");
 }
 
 typedef struct {
@@ -90,6 +92,27 @@ typedef struct {
     bool standalone;
     bool orphan_exit;
 } args_t;
+
+/*  True when `ep` is an endpoint a worker can connect to: tcp://HOST:PORT
+    (a non-empty host, a port 1..65535) or ipc://PATH (a non-empty path).
+    libzmq would accept other strings only to fail every connect, and the
+    worker would retry for ever. */
+static bool
+s_endpoint_is_valid (const char *ep)
+{
+    for (const char *p = ep; *p; p++)
+        if ((unsigned char) *p <= ' ')
+            return false;
+    if (strncmp (ep, "ipc://", 6) == 0)
+        return ep[6] != 0;
+    if (strncmp (ep, "tcp://", 6) != 0)
+        return false;
+    const char *host = ep + 6;
+    const char *colon = strrchr (host, ':');
+    int64_t port = 0;
+    return colon && colon > host && util_parse_int64 (colon + 1, 1, 65535, &port) == 0
+        && strspn (colon + 1, "0123456789") == strlen (colon + 1);
+}
 
 static int
 s_parse_args (int argc, char **argv, args_t *args)
@@ -171,6 +194,11 @@ s_parse_args (int argc, char **argv, args_t *args)
     }
     if (optind < argc) {
         fprintf (stderr, "ferry-worker: unexpected argument '%s'\nTry 'ferry-worker --help'.\n", argv[optind]);
+        return -1;
+    }
+    if (args->coordinator && !s_endpoint_is_valid (args->coordinator)) {
+        fprintf (stderr, "ferry-worker: --coordinator '%s': not an endpoint; expected "
+                 "tcp://HOST:PORT (port 1-65535) or ipc://PATH\n", args->coordinator);
         return -1;
     }
     if (args->standalone == (args->coordinator != NULL)) {

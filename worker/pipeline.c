@@ -22,6 +22,7 @@ batch_new (size_t cap)
     b->lines = NULL;
     b->rejects = NULL;
     b->nrejects = 0;
+    b->oversize = 0;
     return b;
 }
 

@@ -106,6 +106,9 @@ typedef struct {
     int64_t *lines;            /* processed file batches: line of each row */
     reject_t *rejects;         /* processed file batches */
     uint32_t nrejects;
+    int64_t oversize;          /* raw file batches: 0, or this batch holds only the
+                                  first bytes of ONE record of `oversize` bytes,
+                                  longer than max_record_bytes: a reject */
     char data[];
 } batch_t;
 

@@ -10,10 +10,12 @@
     every record read is either a row or a reject. */
 #include "pipeline.h"
 #include "csv.h"
+#include "jobcheck.h"
 #include "log.h"
 #include "util.h"
 #include "validate.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +87,16 @@ s_process (attempt_t *a, csv_record_t *rec, batch_t *in, int64_t *records)
     int64_t line = in->first_line;
     size_t pos = 0;
     char err[256], reason[512];
+    const size_t max_record = (size_t) job->max_record_bytes;
+    if (in->oversize > 0) {
+        /*  The reader dropped this record but its first bytes. */
+        (*records)++;
+        snprintf (reason, sizeof reason, "record of %" PRId64 " bytes is longer than "
+                  "source.format.max_record_bytes (%zu); its first %zu bytes are kept",
+                  in->oversize, max_record, in->len);
+        s_reject (out, line, in->data, in->len, reason);
+        return out;
+    }
     while (pos < in->len) {
         size_t consumed = 0;
         const char *raw = in->data + pos;
@@ -98,6 +110,18 @@ s_process (attempt_t *a, csv_record_t *rec, batch_t *in, int64_t *records)
         if (consumed == 0)              /* cannot happen with eof = true; be safe */
             consumed = in->len - pos;
         (*records)++;
+        if (consumed > max_record) {
+            /*  Whole in this batch (the reader lets a batch run a read or
+                two past the limit), but over it all the same. */
+            size_t keep = consumed < JOBCHECK_REJECT_PREFIX ? consumed : JOBCHECK_REJECT_PREFIX;
+            snprintf (reason, sizeof reason, "record of %zu bytes is longer than "
+                      "source.format.max_record_bytes (%zu); its first %zu bytes are kept",
+                      consumed, max_record, keep);
+            s_reject (out, line, raw, keep, reason);
+            pos += consumed;
+            line += rc == 1 ? csv_record_lines (rec) : 1;
+            continue;
+        }
         if (rc < 0) {
             s_reject (out, line, raw, consumed, err);
             pos += consumed;

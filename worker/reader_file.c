@@ -7,9 +7,19 @@
     and ends on record boundaries). Each batch carries the physical line
     number of its first record, so a rejected record can be named by line.
     Only record boundaries are found here (csv_scanner: the planner's
-    scanner, SSE2, no field decoding): parsing is the processors' work. */
+    scanner, SSE2, no field decoding): parsing is the processors' work.
+
+    Memory: a batch holds whole records plus the start of the next one. A
+    record that grows past max_record_bytes (source.format
+    .max_record_bytes) without ending is not held whole: its first
+    JOBCHECK_REJECT_PREFIX bytes go out alone in an `oversize` batch,
+    which a processor turns into a reject (line, those bytes, the record's
+    length), and the rest of it is read and dropped until the scanner
+    sees it end. So a batch never exceeds max_record_bytes + 2 reads,
+    whatever the file holds (ARCHITECTURE.md section 10). */
 #include "pipeline.h"
 #include "csv.h"
+#include "jobcheck.h"
 #include "log.h"
 #include "util.h"
 
@@ -41,12 +51,28 @@ reader_file_end (attempt_t *a)
     a->fd = -1;
 }
 
+/*  Sends the oversize record's reject batch; false when the queue was
+    aborted (another stage failed). */
+static bool
+s_push_oversize (attempt_t *a, batch_t **over_p, int64_t bytes)
+{
+    batch_t *over = *over_p;
+    *over_p = NULL;
+    over->oversize = bytes;
+    if (queue_push (a->raw, over) != 0) {
+        batch_free (over);
+        return false;
+    }
+    return true;
+}
+
 void *
 reader_file_thread (void *arg)
 {
     attempt_t *a = arg;
     log_set_chunk (a->spec->chunk_id);
     const size_t block = (size_t) a->job->read_buffer;
+    const size_t max_record = (size_t) a->job->max_record_bytes;
     int64_t pos = a->spec->offset;
     const int64_t end = a->spec->offset + a->spec->length;
     int64_t t0 = util_now_ms ();
@@ -56,6 +82,8 @@ reader_file_thread (void *arg)
     batch_t *batch = batch_new (block * 2);
     batch->first_line = a->spec->first_line;
     int64_t batch_start = 0;            /* range offset of batch->data[0] */
+    batch_t *over = NULL;               /* dropping an over-long record: its reject */
+    int64_t over_bytes = 0;             /* its bytes so far */
 
     while (pos < end) {
         if (*a->stop) {
@@ -76,8 +104,44 @@ reader_file_thread (void *arg)
         pos += n;
         batch->len += (size_t) n;
         a->bytes_read += n;
+        if (over) {
+            int64_t line = 1;
+            int64_t first = csv_scanner_first_end (scan, &line);
+            if (first < 0) {
+                /*  Still inside it: drop what was read. */
+                over_bytes += (int64_t) batch->len;
+                batch_start += (int64_t) batch->len;
+                batch->len = 0;
+                continue;
+            }
+            /*  It ends here; what follows is the next records. */
+            size_t cut = (size_t) (first - batch_start);
+            over_bytes += (int64_t) cut;
+            memmove (batch->data, batch->data + cut, batch->len - cut);
+            batch->len -= cut;
+            batch_start = first;
+            batch->first_line = a->spec->first_line + line - 1;
+            if (!s_push_oversize (a, &over, over_bytes))
+                break;
+        }
         int64_t line = 1;
         int64_t record_end = csv_scanner_record_end (scan, &line);
+        if (record_end <= batch_start && batch->len > max_record) {
+            /*  One record (the batch holds nothing else), too long to hold:
+                keep its first bytes for the reject, drop the rest as it
+                comes, until it ends. */
+            size_t keep = batch->len < JOBCHECK_REJECT_PREFIX ? batch->len
+                                                              : JOBCHECK_REJECT_PREFIX;
+            over = batch_new (keep);
+            memcpy (over->data, batch->data, keep);
+            over->len = keep;
+            over->first_line = batch->first_line;
+            over_bytes = (int64_t) batch->len;
+            batch_start += (int64_t) batch->len;
+            batch->len = 0;
+            csv_scanner_mark (scan);
+            continue;
+        }
         if (record_end <= batch_start || pos >= end)
             continue;                   /* no whole record yet (or the end: below) */
         /*  Ship the whole records, carry the partial one into a new batch. */
@@ -96,6 +160,10 @@ reader_file_thread (void *arg)
         batch = next;
         batch_start = record_end;
     }
+    /*  An over-long record that runs to the end of the range. */
+    if (over && !a->failed)
+        s_push_oversize (a, &over, over_bytes);
+    batch_free (over);
     /*  The range's last record (with or without a final newline). */
     if (batch->len > 0 && !a->failed) {
         if (queue_push (a->raw, batch) != 0)

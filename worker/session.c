@@ -14,6 +14,7 @@
 #include "pipeline.h"
 #include "protocol.h"
 #include "retry.h"
+#include "threadcheck.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -108,6 +109,8 @@ s_send (self_t *self, protocol_msg_t *msg)
     char *data = NULL;
     size_t size = 0;
     char err[256];
+    if (!self->dealer)
+        return -1;                      /* no socket (s_connect failed and logged) */
     if (protocol_encode (msg, &data, &size, err, sizeof err) != 0) {
         log_error ("encoding %s: %s", protocol_type_name (msg->type), err);
         return -1;
@@ -135,11 +138,22 @@ s_hello (self_t *self)
     s_send (self, &m);                 /* borrowed fields: no reset */
 }
 
-static void
+/*  A new DEALER to the coordinator, and HELLO. Returns 0, or -1 (logged)
+    when the socket cannot be created (out of file descriptors or memory):
+    the caller exits. */
+static int
 s_connect (self_t *self)
 {
     zsock_destroy (&self->dealer);
-    self->dealer = zsock_new (ZMQ_DEALER);
+    const char *fault = threadcheck_fault ("socket") ? "FERRY_FAULT=socket"
+                      : self->reconnects > 0 && threadcheck_fault ("socket-reconnect")
+                      ? "FERRY_FAULT=socket-reconnect" : NULL;
+    self->dealer = fault ? NULL : zsock_new (ZMQ_DEALER);
+    if (!self->dealer) {
+        log_error ("cannot create a ZeroMQ socket to %s: %s; raise the process's limits "
+                   "(ulimit -n, ulimit -v)", self->endpoint, fault ? fault : zmq_strerror (zmq_errno ()));
+        return -1;
+    }
     /*  Don't let unsent messages to a dead coordinator block exit. */
     zsock_set_linger (self->dealer, 500);
     zsock_set_sndhwm (self->dealer, 1000);
@@ -149,6 +163,7 @@ s_connect (self_t *self)
         log_error ("cannot connect to %s: %s", self->endpoint, zmq_strerror (zmq_errno ()));
     self->last_recv_ms = util_now_ms ();
     s_hello (self);
+    return 0;
 }
 
 static void
@@ -211,6 +226,16 @@ s_prepare (self_t *self)
     if (self->prepare_error[0]) {
         log_error ("run %s: %s%s", self->run_id, self->prepare_error,
                    self->prepare_retryable ? " (will try again on the next chunk)" : "");
+        return -1;
+    }
+    /*  zactor_new waits for ever when its thread cannot start. */
+    char terr[256];
+    if (threadcheck_run (self->nslots, terr, sizeof terr) != 0) {
+        snprintf (self->prepare_error, sizeof self->prepare_error,
+                  "cannot start %d slot thread(s): %s", self->nslots, terr);
+        self->prepare_retryable = true;
+        log_error ("run %s: %s (will try again on the next chunk)", self->run_id,
+                   self->prepare_error);
         return -1;
     }
     self->slots = xcalloc ((size_t) self->nslots, sizeof *self->slots);
@@ -314,7 +339,8 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
         s_prepare (self);           /* the servers may be back */
     if (!self->job || self->prepare_error[0]) {
         s_failed (self, msg->chunk_id, msg->attempt, self->job ? self->prepare_retryable : false,
-                  self->prepare_retryable ? "08006" : "XX000",
+                  !self->prepare_retryable ? "XX000"
+                  : strncmp (self->prepare_error, "cannot start", 12) == 0 ? "53000" : "08006",
                   self->prepare_error[0] ? self->prepare_error : "ASSIGN before JOB");
         return;
     }
@@ -467,8 +493,18 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
     pid_t parent = getppid ();
     retry_policy_t reconnect = { .max_retries = 1000000, .initial_delay = 0.5,
                                  .backoff = 2.0, .max_delay = 15.0 };
+    /*  libzmq starts 2 threads with the first socket and aborts if it
+        cannot; each slot is one more (worker/threadcheck.h). */
+    char err[256];
+    if (threadcheck_run (2 + self.nslots, err, sizeof err) != 0) {
+        log_error ("cannot start the worker's %d threads (2 for ZeroMQ, 1 per slot): %s; raise "
+                   "the process's limits (ulimit -v, ulimit -u) or use fewer --slots",
+                   2 + self.nslots, err);
+        return EXIT_CODE_NO_RESOURCES;
+    }
     zsys_handler_set (NULL);
-    s_connect (&self);
+    if (s_connect (&self) != 0)
+        return EXIT_CODE_NO_RESOURCES;
     log_info ("connecting to %s with %d slot(s)", endpoint, self.nslots);
     int exit_code = EXIT_CODE_OK;
     int64_t next_reconnect = 0;
@@ -531,7 +567,12 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
             log_warn ("coordinator silent for %" PRId64 " ms; reconnecting to %s (next try in %.1fs)",
                       silent, endpoint, delay);
             self.reconnects++;
-            s_connect (&self);
+            if (s_connect (&self) != 0) {
+                /*  No link any more: running chunks roll back, and leave. */
+                self.abort = 1;
+                exit_code = EXIT_CODE_NO_RESOURCES;
+                break;
+            }
             /*  s_connect resets last_recv; wait at least the back-off. */
             next_reconnect = now + (int64_t) (delay * 1000);
             self.last_recv_ms = now - (int64_t) self.liveness * self.heartbeat_ms

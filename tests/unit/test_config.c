@@ -828,6 +828,37 @@ test_csv_format (void **state)
     s_expect_error ("source: { kind: csv, path: x, format: { quote: \",\" } }\n"
                     "target: { conninfo: x, table: t }\n",
                     "job.yaml:1: source.format.quote: must differ from the delimiter");
+    /*  What csv.c would assert on never gets past the job file (issue 10,
+        12b): the same rules as a JOB from the wire (common/jobcheck.c). */
+    s_expect_error ("source: { kind: csv, path: x, format: { delimiter: \"\\n\" } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.delimiter: must not be a line break");
+    s_expect_error ("source: { kind: csv, path: x, format: { delimiter: \"\\r\" } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.delimiter: must not be a line break");
+    s_expect_error ("source: { kind: csv, path: x, format: { delimiter: '\"' } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.quote: must differ from the delimiter");
+    s_expect_error ("source: { kind: csv, path: x, format: { quote: \"\\n\" } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.quote: must not be a line break");
+    s_expect_error ("source: { kind: csv, path: x, format: { escape: \"\\r\" } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.escape: must not be a line break");
+    /*  source.format.max_record_bytes (issue 10, item 9). */
+    cfg = s_expect_ok ("source: { kind: csv, path: x, format: { max_record_bytes: 1048576 } }\n"
+                       "target: { conninfo: x, table: t }\n");
+    assert_int_equal (cfg->source.format.max_record_bytes, 1048576);
+    config_destroy (&cfg);
+    cfg = s_expect_ok ("source: { kind: csv, path: x }\ntarget: { conninfo: x, table: t }\n");
+    assert_int_equal (cfg->source.format.max_record_bytes, 16 * 1024 * 1024);
+    config_destroy (&cfg);
+    s_expect_error ("source: { kind: csv, path: x, format: { max_record_bytes: 1023 } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.max_record_bytes: must be 1024..1073741824, got 1023");
+    s_expect_error ("source: { kind: csv, path: x, format: { max_record_bytes: 1073741825 } }\n"
+                    "target: { conninfo: x, table: t }\n",
+                    "job.yaml:1: source.format.max_record_bytes: must be 1024..1073741824, got 1073741825");
     s_expect_error ("source: { kind: csv, path: x, max_error_rate: 2 }\n"
                     "target: { conninfo: x, table: t }\n",
                     "job.yaml:1: source.max_error_rate: must be 0..1, got 2");

@@ -1260,7 +1260,9 @@ test_job_errors (void **state)
     } cases [] = {
         { KS ("query", ""), "protocol: JOB.job.query: expected non-empty string" },
         { KN ("key"), "protocol: JOB.job: missing field \"key\"" },   /* nil reads as absent */
-        { KI ("processors", 0), "protocol: JOB.job.processors: expected positive integer" },
+        { KI ("processors", 0), "protocol: JOB.job.processors: expected integer in [1, 64]" },
+        /*  More threads than a pipeline has room for (issue 10, 12d). */
+        { KI ("processors", 65), "protocol: JOB.job.processors: 65 out of range (max 64)" },
         { KI ("batch_size", -1), "protocol: JOB.job.batch_size: expected positive integer" },
         { KI ("max_retries", -1), "protocol: JOB.job.max_retries: expected non-negative integer" },
         { KD ("backoff", 0.5), "protocol: JOB.job.backoff: expected number in [1, 1e+09]" },
@@ -1301,6 +1303,87 @@ test_job_errors (void **state)
     assert_true (msg.job->max_delay == 60.0);
     assert_null (msg.job->source_conninfo);
     assert_string_equal (msg.job->split, "ctid");
+    protocol_msg_reset (&msg);
+}
+
+/*  A csv JOB: format characters csv.c would assert on are refused by the
+    decoder, so a worker never gets them (issue 10, 12b); the record limit
+    has bounds, and 0 or absent means the default. */
+static const kv_t s_csv_job_kvs [] = {
+    KS ("source_kind", "csv"), KS ("copy_table", "s.t"), KS ("final_table", "t"),
+    KI ("processors", 2), KI ("raw_queue_max", 20), KI ("processed_queue_max", 10),
+    KI ("read_buffer", 4096), KI ("batch_size", 100), KI ("max_retries", 0),
+    KD ("initial_delay", 1), KD ("backoff", 2), KD ("max_delay", 30),
+    KI ("csv_delimiter", ','), KI ("csv_quote", '"'), KI ("csv_escape", '"'),
+    KS ("csv_columns", "a\x1f" "b"), KI ("csv_max_record", 1048576),
+};
+
+static void
+test_csv_job_checks (void **state)
+{
+    const kv_t *j = s_job_msg_kvs;
+    size_t jn = COUNT (s_job_msg_kvs);
+    struct {
+        kv_t field;
+        const char *expected;     /* NULL: accepted */
+    } cases [] = {
+        { KI ("csv_delimiter", '"'), "protocol: JOB.job.csv_quote: must differ from the delimiter" },
+        { KI ("csv_delimiter", '\n'), "protocol: JOB.job.csv_delimiter: must not be a line break" },
+        { KI ("csv_delimiter", '\r'), "protocol: JOB.job.csv_delimiter: must not be a line break" },
+        { KI ("csv_delimiter", 0), "protocol: JOB.job: missing field \"csv_delimiter\"" },
+        { KI ("csv_quote", '\n'), "protocol: JOB.job.csv_quote: must not be a line break" },
+        { KI ("csv_quote", ','), "protocol: JOB.job.csv_quote: must differ from the delimiter" },
+        { KI ("csv_escape", '\r'), "protocol: JOB.job.csv_escape: must not be a line break" },
+        { KI ("csv_max_record", 1023),
+          "protocol: JOB.job.csv_max_record: expected integer in [1024, 1073741824]" },
+        { KI ("csv_max_record", 1073741825),
+          "protocol: JOB.job.csv_max_record: 1073741825 out of range (max 1073741824)" },
+        { KI ("processors", 65), "protocol: JOB.job.processors: 65 out of range (max 64)" },
+        { KI ("csv_quote", 0), NULL },          /* no quoting */
+        { KI ("csv_max_record", 0), NULL },     /* the default */
+        { KI ("processors", 64), NULL },
+        { KI ("csv_delimiter", '\t'), NULL },
+    };
+    for (size_t i = 0; i < COUNT (cases); i++) {
+        kv_t sub [COUNT (s_csv_job_kvs)];
+        memcpy (sub, s_csv_job_kvs, sizeof sub);
+        for (size_t s = 0; s < COUNT (sub); s++)
+            if (strcmp (sub [s].key, cases [i].field.key) == 0)
+                sub [s] = cases [i].field;
+        kv_t job = { .key = "job", .kind = V_MAP, .sub = sub, .nsub = COUNT (sub) };
+        if (cases [i].expected)
+            s_expect (j, jn, "job", &job, cases [i].expected);
+        else {
+            protocol_msg_t msg;
+            s_expect_ok (j, jn, "job", &job, &msg);
+            protocol_msg_reset (&msg);
+        }
+    }
+
+    /*  Round trip, and the encoder refuses what the decoder would. */
+    kv_t job = KM ("job", s_csv_job_kvs);
+    protocol_msg_t msg;
+    s_expect_ok (j, jn, "job", &job, &msg);
+    assert_int_equal (msg.job->csv_max_record, 1048576);
+    assert_int_equal (msg.job->csv_delimiter, ',');
+    char err [256];
+    char *data = NULL;
+    size_t size = 0;
+    assert_int_equal (protocol_encode (&msg, &data, &size, err, sizeof err), 0);
+    protocol_msg_t back;
+    memset (&back, 0, sizeof back);
+    assert_int_equal (protocol_decode (data, size, &back, err, sizeof err), 0);
+    assert_int_equal (back.job->csv_max_record, 1048576);
+    protocol_msg_reset (&back);
+    free (data);
+    msg.job->csv_quote = ',';
+    s_expect_encode_error (&msg, "protocol: JOB.job.csv_quote: must differ from the delimiter");
+    msg.job->csv_quote = '"';
+    msg.job->csv_delimiter = '\n';
+    s_expect_encode_error (&msg, "protocol: JOB.job.csv_delimiter: must not be a line break");
+    msg.job->csv_delimiter = ',';
+    msg.job->processors = 65;
+    s_expect_encode_error (&msg, "protocol: JOB.job.processors: 65 out of range (max 64)");
     protocol_msg_reset (&msg);
 }
 
@@ -1520,6 +1603,7 @@ main (void)
         cmocka_unit_test (test_structure_errors),
         cmocka_unit_test (test_field_errors),
         cmocka_unit_test (test_job_errors),
+        cmocka_unit_test (test_csv_job_checks),
         cmocka_unit_test (test_assign_ranges),
         cmocka_unit_test (test_duplicates_and_extras),
         cmocka_unit_test (test_err_buffer_handling),
