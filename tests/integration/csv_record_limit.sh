@@ -58,6 +58,8 @@ job() {
         echo "source:"
         echo "  kind: csv"
         echo "  path: '$path'"
+        # A few records out of a handful are rejected on purpose: no rate limit.
+        echo "  max_error_rate: 1"
         for line in "$@"; do
             echo "  $line"
         done
@@ -145,7 +147,10 @@ echo "plan of 50 MB of random bytes: coordinator peak RSS ${rss} kB"
 
 head -c 16000000 /dev/urandom >"$HARNESS_TMP/rnd16.bin"
 job rnd rnd "$HARNESS_TMP/rnd16.bin" "rejects_file: '$HARNESS_TMP/rnd.rejects'"
-ferry_run_job rnd "$HARNESS_TMP/rnd.yaml" 0
+# Nothing loads and every record is rejected: the run fails (it must not
+# look like a success), after writing the rejects file.
+ferry_run_job rnd "$HARNESS_TMP/rnd.yaml" 1
+assert_contains "$(cat "$HARNESS_TMP/rnd.err")" "were rejected and none loaded" "random bytes: refused"
 crss=$(report '"%.0f" % r["coordinator_peak_rss_mb"]')
 echo "run on 16 MB of random bytes: coordinator peak RSS $crss MB, rejects file $(stat -c %s "$HARNESS_TMP/rnd.rejects") bytes"
 assert_eq 0 "$(report 'r["rows_loaded"]')" "random bytes: nothing loaded"

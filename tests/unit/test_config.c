@@ -847,10 +847,11 @@ test_csv_format (void **state)
                     "job.yaml:1: source.format.escape: must not be a line break");
     /*  source.format.max_record_bytes (issue 10, item 9). */
     cfg = s_expect_ok ("source: { kind: csv, path: x, format: { max_record_bytes: 1048576 } }\n"
-                       "target: { conninfo: x, table: t }\n");
+                       "target: { conninfo: x, table: t, publish: direct }\n");
     assert_int_equal (cfg->source.format.max_record_bytes, 1048576);
     config_destroy (&cfg);
-    cfg = s_expect_ok ("source: { kind: csv, path: x }\ntarget: { conninfo: x, table: t }\n");
+    cfg = s_expect_ok ("source: { kind: csv, path: x }\n"
+                       "target: { conninfo: x, table: t, publish: direct }\n");
     assert_int_equal (cfg->source.format.max_record_bytes, 16 * 1024 * 1024);
     config_destroy (&cfg);
     s_expect_error ("source: { kind: csv, path: x, format: { max_record_bytes: 1023 } }\n"
