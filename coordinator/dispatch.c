@@ -397,12 +397,10 @@ s_handle (dispatch_t *self, zmsg_t *zmsg)
         if (msg.peak_rss_kb > w->peak_rss_kb)
             w->peak_rss_kb = msg.peak_rss_kb;
         switch (msg.type) {
-        case PROTO_MSG_PROGRESS: {
-            chunk_t *c = chunktab_get (self->chunks, msg.chunk_id);
-            if (c && c->state == CHUNK_STATE_ASSIGNED && c->attempt == msg.attempt)
-                c->progress_rows = msg.rows;
+        case PROTO_MSG_PROGRESS:
+            chunktab_progress (self->chunks, msg.chunk_id, msg.attempt, msg.rows, msg.bytes,
+                               util_now_ms ());
             break;
-        }
         case PROTO_MSG_DONE: s_on_done (self, w, &msg); break;
         case PROTO_MSG_FAILED: s_on_failed (self, w, &msg); break;
         case PROTO_MSG_HEARTBEAT: break;
