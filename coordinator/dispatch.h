@@ -74,6 +74,11 @@ int dispatch_run (dispatch_t *self);
     direct, on the final table's unique index). */
 void dispatch_set_fence_lost (dispatch_t *self, bool on);
 
+/*  A chunk whose rows and bytes do not advance for stall_ms (0: never)
+    is requeued elsewhere and its attempt abandoned, as for a lost worker
+    (cluster.chunk_stall_timeout). */
+void dispatch_set_stall_timeout (dispatch_t *self, int64_t stall_ms);
+
 /*  File sources: stop the run once more than max_errors records were
     rejected in all (-1: no limit). */
 void dispatch_set_max_errors (dispatch_t *self, int64_t max_errors);

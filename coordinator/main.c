@@ -840,6 +840,8 @@ s_run (args_t *args)
         if (r.file)
             dispatch_set_max_errors (r.dispatch, r.cfg->source.max_errors);
         dispatch_set_fence_lost (r.dispatch, direct);
+        dispatch_set_stall_timeout (r.dispatch,
+                                    (int64_t) (r.cfg->cluster.chunk_stall_timeout * 1000.0));
         if (args->local_workers > 0) {
             char *bin = spawner_find_worker ();
             if (!bin)
