@@ -94,6 +94,10 @@ gate_hello (gate_t *self, const void *id, size_t id_size, const protocol_msg_t *
         log_error ("cannot draw a challenge nonce (getrandom): %s", strerror (errno));
         return NULL;
     }
+    /*  A link that says HELLO again starts over, but stays logged: one
+        log line per link, however often it tries. */
+    gate_peer_t *was = gate_find (self, id, id_size);
+    bool logged = was && was->logged;
     gate_forget (self, id, id_size);
     if (self->count == GATE_MAX) {
         /*  Full: the oldest rejected record goes, else the oldest. */
@@ -117,6 +121,7 @@ gate_hello (gate_t *self, const void *id, size_t id_size, const protocol_msg_t *
     p->slots = hello->slots;
     p->addr = addr ? xstrdup (addr) : NULL;
     p->hello_ms = now_ms;
+    p->logged = logged;
     self->peers[self->count++] = p;
     return p;
 }
