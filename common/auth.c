@@ -45,14 +45,19 @@ auth_random_hex (char out[AUTH_HEX_LEN + 1])
 static int
 s_check (const char *secret, size_t len, const char *where, char *err, size_t errlen)
 {
-    if (strlen (secret) != len) {
-        snprintf (err, errlen, "%s: the cluster secret contains a NUL byte", where);
+    if (len < AUTH_SECRET_MIN || len > AUTH_SECRET_MAX) {
+        char got[32];
+        if (len > AUTH_SECRET_MAX)
+            snprintf (got, sizeof got, "more than %d", AUTH_SECRET_MAX);
+        else
+            snprintf (got, sizeof got, "%zu", len);
+        snprintf (err, errlen, "%s: the cluster secret must be %d..%d bytes, got %s "
+                  "(e.g. make one with: openssl rand -hex 32)", where, AUTH_SECRET_MIN,
+                  AUTH_SECRET_MAX, got);
         return -1;
     }
-    if (len < AUTH_SECRET_MIN || len > AUTH_SECRET_MAX) {
-        snprintf (err, errlen, "%s: the cluster secret must be %d..%d bytes, got %zu "
-                  "(e.g. make one with: openssl rand -hex 32)", where, AUTH_SECRET_MIN,
-                  AUTH_SECRET_MAX, len);
+    if (strlen (secret) != len) {
+        snprintf (err, errlen, "%s: the cluster secret contains a NUL byte", where);
         return -1;
     }
     return 0;
