@@ -481,41 +481,6 @@ s_timers (dispatch_t *self)
     }
 }
 
-/*  A chunk that heartbeats but whose rows and bytes stopped moving for
-    cluster.chunk_stall_timeout: its attempt is abandoned as if its worker
-    had died (requeued at once, the attempt counts, in direct mode the
-    worker's backends are ended). The ledger fence keeps a late commit of
-    the stalled attempt from duplicating anything. */
-static void
-s_stalls (dispatch_t *self)
-{
-    int64_t now = util_now_ms ();
-    chunk_t *c;
-    while ((c = chunktab_next_stalled (self->chunks, now, self->stall_ms)) != NULL) {
-        worker_t *w = c->worker >= 0 && (size_t) c->worker < self->nworkers
-                    ? self->workers[c->worker] : NULL;
-        const char *name = w ? w->name : "?";
-        char why[256];
-        snprintf (why, sizeof why, "no progress for %" PRId64 " s on worker %s (attempt %d, "
-                  "%" PRId64 " rows; cluster.chunk_stall_timeout %" PRId64 " s)",
-                  (now - c->progress_ms) / 1000, name, c->attempt, c->progress_rows,
-                  self->stall_ms / 1000);
-        int32_t attempt = c->attempt;
-        int rc = chunktab_stalled (self->chunks, c, why, now);
-        log_warn ("chunk %" PRId64 " stalled: %s; %s", c->id, why,
-                  rc == 1 ? "requeued to another slot" : "attempts exhausted");
-        ledger_chunk_update (self->ledger, self->run_id, c, name);
-        if (rc == 2)
-            s_fail_run (self, "chunk %" PRId64 " failed: attempts exhausted (last: %s)", c->id, why);
-        if (self->fence_lost && w) {
-            int ended = ledger_terminate_worker (self->ledger, self->run_id, w->name);
-            if (ended > 0)
-                log_warn ("ended %d target backend(s) of worker %s so stalled attempt %d of "
-                          "chunk %" PRId64 " cannot block the retry", ended, w->name, attempt, c->id);
-        }
-    }
-}
-
 static void
 s_progress (dispatch_t *self)
 {
@@ -572,7 +537,7 @@ dispatch_run (dispatch_t *self)
             }
         }
         s_timers (self);
-        s_stalls (self);
+        stall_check (self);
         if (self->tick_fn)
             self->tick_fn (self->tick_arg);
         s_assign (self);

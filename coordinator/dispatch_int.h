@@ -57,4 +57,8 @@ void admit_unproven (dispatch_t *self, zframe_t *identity, const char *peer, con
                      protocol_type_t type);
 void admit_expire (dispatch_t *self, int64_t max_ms);
 
+/*  stall.c: requeues the chunks whose attempt stopped advancing for
+    stall_ms, fencing the silent attempt; called once per loop turn. */
+void stall_check (dispatch_t *self);
+
 #endif
