@@ -2,7 +2,7 @@
 
         planned --assign--> assigned --DONE--> done
            ^                   |
-           +--retryable FAILED, worker dead (after back-off)
+           +--retryable FAILED (after back-off), worker dead or stalled (at once)
                                |
                                +--permanent FAILED or attempts exhausted--> failed
 
