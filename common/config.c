@@ -44,7 +44,7 @@ static const char *const s_source_keys[] =
 static const char *const s_format_keys[] =
     { "delimiter", "quote", "escape", "header", "null", "encoding", NULL };
 static const char *const s_target_keys[] =
-    { "conninfo", "table", "merge", "publish", NULL };
+    { "conninfo", "table", "merge", "publish", "lock_timeout", NULL };
 static const char *const s_merge_keys[] = { "key", "on_match", NULL };
 static const char *const s_pipeline_keys[] =
     { "chunk_size", "min_rows_for_parallel", "writers", "processors",
@@ -787,6 +787,10 @@ s_parse_target (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
             if (rc == 0)
                 cfg->target.publish = (publish_mode_t) v;
         }
+        else
+        if (strcmp (key, "lock_timeout") == 0)
+            rc = s_get_double (ctx, value, "target.lock_timeout", 0, 86400,
+                               &cfg->target.lock_timeout);
         if (rc)
             return -1;
     }
@@ -1258,6 +1262,15 @@ s_finish (ctx_t *ctx, config_t *cfg, yaml_node_t *delay_node)
         cfg->target.merge_key[0] = xstrdup (cfg->source.key);
         cfg->target.merge_key_count = 1;
     }
+    if (cfg->target.merge_key_count == 0 && cfg->target.publish == PUBLISH_MERGE) {
+        /*  A merge matches staged rows with the final table's by key: with
+            no key there is nothing to match on (and no SQL to build). */
+        s_error (ctx, NULL, "target.merge.key: required for publish: merge when source.key is "
+                 "not set (the merge matches rows by key): set target.merge.key (or source.key) "
+                 "to the column(s) that identify a row, or use publish: direct to load into an "
+                 "empty table");
+        return -1;
+    }
     if (cfg->retry.max_delay < cfg->retry.initial_delay) {
         s_error (ctx, delay_node, "retry.max_delay: must be >= retry.initial_delay (%g), got %g",
                  cfg->retry.initial_delay, cfg->retry.max_delay);
@@ -1430,9 +1443,10 @@ config_new (void)
     self->source.format.null_marker = xstrdup ("");
     self->source.format.encoding = xstrdup ("UTF8");
     self->source.max_errors = -1;
-    self->source.max_error_rate = 1.0;
+    self->source.max_error_rate = 0.1;
     self->target.on_match = ON_MATCH_UPDATE;
     self->target.publish = PUBLISH_MERGE;
+    self->target.lock_timeout = 60.0;
     self->pipeline.chunk_size = 0;            /* by kind, in s_finish */
     self->pipeline.min_rows_for_parallel = 100000;
     self->pipeline.writers = 2;

@@ -48,7 +48,7 @@ typedef struct {
         size_t column_count;
         char *rejects_file;          /* source.rejects_file: also write rejects there */
         int64_t max_errors;          /* source.max_errors: -1 (default) = no limit */
-        double max_error_rate;       /* source.max_error_rate: 0..1, default 1 = no limit */
+        double max_error_rate;       /* source.max_error_rate: 0..1, default 0.1 */
     } source;
     struct {
         char *conninfo;              /* target.conninfo (required); env FERRY_TARGET_DSN wins */
@@ -57,6 +57,8 @@ typedef struct {
         size_t merge_key_count;
         on_match_t on_match;         /* target.merge.on_match: update (default) | ignore | error */
         publish_mode_t publish;      /* target.publish: merge (default) | direct */
+        double lock_timeout;         /* target.lock_timeout: seconds the publish waits for
+                                        a lock, 0..86400, default 60; 0 = no limit */
     } target;
     struct {
         int64_t chunk_size;          /* 500000 (csv: 2000000), 1..1e9 */

@@ -4,6 +4,7 @@
     which keeps lines whole when several threads log at once. */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,11 @@ static log_level_t s_level = LOG_LEVEL_INFO;
 static _Thread_local int64_t s_chunk = -1;
 
 static const char *s_level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+
+/*  The first ERROR message since log_first_error_reset, so that a reason
+    logged deep down still reaches the run's record (ferry.runs.message). */
+static pthread_mutex_t s_first_lock = PTHREAD_MUTEX_INITIALIZER;
+static char s_first_error[1024] = "";
 
 void
 log_init (const char *role, const char *ident)
@@ -92,8 +98,15 @@ s_vemit (log_level_t level, const char *file, int line,
         n += snprintf (buf + n, sizeof buf - n, " chunk %lld", (long long) s_chunk);
     if (n < (int) sizeof buf)
         n += snprintf (buf + n, sizeof buf - n, " %s: ", s_level_names[level]);
+    int msg_at = n;
     if (n < (int) sizeof buf)
         n += vsnprintf (buf + n, sizeof buf - n, format, args);
+    if (level == LOG_LEVEL_ERROR && msg_at < (int) sizeof buf) {
+        pthread_mutex_lock (&s_first_lock);
+        if (!s_first_error[0])
+            snprintf (s_first_error, sizeof s_first_error, "%s", buf + msg_at);
+        pthread_mutex_unlock (&s_first_lock);
+    }
     if (n < (int) sizeof buf && level != LOG_LEVEL_INFO)
         n += snprintf (buf + n, sizeof buf - n, " (%s:%d)", base, line);
     if (n >= (int) sizeof buf - 1)
@@ -101,6 +114,22 @@ s_vemit (log_level_t level, const char *file, int line,
     buf[n++] = '\n';
     ssize_t ignored = write (STDERR_FILENO, buf, (size_t) n);
     (void) ignored;
+}
+
+void
+log_first_error_reset (void)
+{
+    pthread_mutex_lock (&s_first_lock);
+    s_first_error[0] = 0;
+    pthread_mutex_unlock (&s_first_lock);
+}
+
+void
+log_first_error (char *buf, size_t size)
+{
+    pthread_mutex_lock (&s_first_lock);
+    snprintf (buf, size, "%s", s_first_error);
+    pthread_mutex_unlock (&s_first_lock);
 }
 
 void

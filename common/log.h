@@ -9,6 +9,7 @@
 #ifndef FERRY_LOG_H
 #define FERRY_LOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum {
@@ -35,6 +36,12 @@ int log_level_parse (const char *text, log_level_t *level);
 
 /*  The chunk id shown on this thread's lines; -1 hides it. Thread-local. */
 void log_set_chunk (int64_t chunk_id);
+
+/*  The first ERROR message (without the line's prefix) logged by any thread
+    since the last reset, or "" when none was; always NUL-terminated. Lets a
+    reason logged where it happened reach the run's record. */
+void log_first_error_reset (void);
+void log_first_error (char *buf, size_t size);
 
 /*  Emits one line. Use the macros below instead. */
 void log_emit (log_level_t level, const char *file, int line,

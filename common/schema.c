@@ -63,7 +63,13 @@ static const char *s_ddl =
     "CREATE INDEX IF NOT EXISTS rejects_run ON ferry.rejects (run_id, chunk_id);"
     /*  Added after the first release: how the run split its source (key,
         ctid, file). */
-    "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS split text;";
+    "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS split text;"
+    /*  The job's fingerprint per key (common/jobprint.h), checked by
+        resume; and the source snapshot the plan was cut in
+        (pg_current_snapshot() text), with which resume checks that a ctid
+        plan still holds. */
+    "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS job_keys text;"
+    "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS source_snapshot text;";
 
 int
 schema_ensure (pg_conn_t *conn)
@@ -74,7 +80,7 @@ schema_ensure (pg_conn_t *conn)
     char *exists = NULL;
     if (pg_query_value (conn, "SELECT to_regclass('ferry.rejects') IS NOT NULL AND EXISTS ("
                         "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ferry.runs') "
-                        "AND attname = 'split')", 0, NULL, &exists) == 0) {
+                        "AND attname = 'source_snapshot')", 0, NULL, &exists) == 0) {
         int ready = exists && exists[0] == 't';
         free (exists);
         if (ready)

@@ -52,6 +52,12 @@ dispatch_set_max_errors (dispatch_t *self, int64_t max_errors)
     self->max_errors = max_errors;
 }
 
+int
+dispatch_peak_inflight (dispatch_t *self)
+{
+    return self->peak_inflight;
+}
+
 int64_t
 dispatch_rejected (dispatch_t *self)
 {
@@ -451,6 +457,11 @@ s_assign (dispatch_t *self)
             m.first_line = c->first_line;
             s_send (self, w, &m);          /* borrowed fields: no reset */
             w->busy++;
+            int inflight = 0;
+            for (size_t k = 0; k < self->nworkers; k++)
+                inflight += self->workers[k]->alive ? self->workers[k]->busy : 0;
+            if (inflight > self->peak_inflight)
+                self->peak_inflight = inflight;
             log_debug ("chunk %" PRId64 " attempt %d -> %s", c->id, c->attempt, w->name);
         }
     }

@@ -87,6 +87,9 @@ void dispatch_set_secret (dispatch_t *self, const char *secret);
     (cluster.chunk_stall_timeout). */
 void dispatch_set_stall_timeout (dispatch_t *self, int64_t stall_ms);
 
+/*  The most chunks that were in flight at once. */
+int dispatch_peak_inflight (dispatch_t *self);
+
 /*  File sources: stop the run once more than max_errors records were
     rejected in all (-1: no limit). */
 void dispatch_set_max_errors (dispatch_t *self, int64_t max_errors);

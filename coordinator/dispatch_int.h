@@ -29,6 +29,7 @@ struct dispatch_t {
     int64_t stall_ms;          /* cluster.chunk_stall_timeout; 0: never */
     gate_t *gate;              /* links that said HELLO, not proven yet */
     int64_t rejected;
+    int peak_inflight;         /* most chunks in flight at once */
 };
 
 /*  Encodes msg and sends it to link `identity` (borrowed); `to` names the

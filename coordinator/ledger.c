@@ -78,7 +78,7 @@ s_exec (ledger_t *self, const char *sql, int n, const char *const *params, PGres
 int
 ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
                   const char *staging, const char *publish, const char *split,
-                  const char *job_hash)
+                  const char *job_hash, const char *job_keys)
 {
     pg_conn_t *c = ledger_conn (self);
     if (!c)
@@ -87,11 +87,11 @@ ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
         ledger_log_error (self, "creating schema ferry");
         return -1;
     }
-    const char *params[6] = { run_id, final_table, staging, publish, job_hash, split };
+    const char *params[7] = { run_id, final_table, staging, publish, job_hash, split, job_keys };
     PGresult *res = NULL;
     if (s_exec (self, "INSERT INTO ferry.runs (run_id, status, final_table, staging_table, "
-                "publish, job_hash, split) VALUES ($1, 'planning', $2, $3, $4, $5, $6) "
-                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 6, params, &res) != 0) {
+                "publish, job_hash, split, job_keys) VALUES ($1, 'planning', $2, $3, $4, $5, $6, $7) "
+                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 7, params, &res) != 0) {
         ledger_log_error (self, "recording the run in ferry.runs");
         return -1;
     }
@@ -312,11 +312,16 @@ ledger_set_status (ledger_t *self, const char *run_id, const char *status)
     return rc;
 }
 
-int
-ledger_load_run (ledger_t *self, const char *run_id, char **status, char **staging,
-                 char **publish, char **split)
+static char *
+s_value (PGresult *res, int col)
 {
-    *status = *staging = *publish = *split = NULL;
+    return PQgetisnull (res, 0, col) ? NULL : xstrdup (PQgetvalue (res, 0, col));
+}
+
+int
+ledger_load_run (ledger_t *self, const char *run_id, ledger_run_t *run)
+{
+    memset (run, 0, sizeof *run);
     pg_conn_t *c = ledger_conn (self);
     if (!c)
         return -1;
@@ -331,25 +336,153 @@ ledger_load_run (ledger_t *self, const char *run_id, char **status, char **stagi
         return 1;
     const char *params[1] = { run_id };
     PGresult *res = NULL;
-    /*  A ferry.runs from before the split column: schema_ensure adds it. */
+    /*  A ferry.runs from before the newer columns: schema_ensure adds them. */
     if (schema_ensure (c) != 0) {
         ledger_log_error (self, "updating schema ferry");
         return -1;
     }
-    if (s_exec (self, "SELECT status, staging_table, publish, coalesce(split, 'key') "
+    if (s_exec (self, "SELECT status, staging_table, publish, coalesce(split, 'key'), "
+                "final_table, job_hash, job_keys, source_snapshot "
                 "FROM ferry.runs WHERE run_id = $1", 1, params, &res) != 0) {
         ledger_log_error (self, "reading ferry.runs");
         return -1;
     }
     int rc = 1;
     if (PQntuples (res) == 1) {
-        *status = xstrdup (PQgetvalue (res, 0, 0));
-        *staging = PQgetisnull (res, 0, 1) ? NULL : xstrdup (PQgetvalue (res, 0, 1));
-        *publish = xstrdup (PQgetvalue (res, 0, 2));
-        *split = xstrdup (PQgetvalue (res, 0, 3));
-        rc = 0;
+        run->status = s_value (res, 0);
+        run->staging = s_value (res, 1);
+        run->publish = s_value (res, 2);
+        run->split = s_value (res, 3);
+        run->final_table = s_value (res, 4);
+        run->job_hash = s_value (res, 5);
+        run->job_keys = s_value (res, 6);
+        run->source_snapshot = s_value (res, 7);
+        if (!run->status || !run->publish) {
+            ledger_run_free (run);
+            rc = 1;
+        }
+        else
+            rc = 0;
     }
     PQclear (res);
+    return rc;
+}
+
+void
+ledger_run_free (ledger_run_t *run)
+{
+    free (run->status);
+    free (run->staging);
+    free (run->publish);
+    free (run->split);
+    free (run->final_table);
+    free (run->job_hash);
+    free (run->job_keys);
+    free (run->source_snapshot);
+    memset (run, 0, sizeof *run);
+}
+
+int
+ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char **run,
+                 double *wall)
+{
+    *run = NULL;
+    *wall = 0;
+    const char *params[2] = { job_hash, run_id };
+    PGresult *res = NULL;
+    if (s_exec (self, "SELECT run_id, (report->>'wall_seconds')::float8 FROM ferry.runs "
+                "WHERE job_hash = $1 AND run_id <> $2 AND status = 'published' "
+                "AND report->>'sequential' = 'true' AND report->>'wall_seconds' IS NOT NULL "
+                "ORDER BY finished_at DESC NULLS LAST LIMIT 1", 2, params, &res) != 0) {
+        ledger_log_error (self, "looking for a sequential baseline in ferry.runs");
+        return -1;
+    }
+    if (PQntuples (res) == 1) {
+        *run = xstrdup (PQgetvalue (res, 0, 0));
+        *wall = strtod (PQgetvalue (res, 0, 1), NULL);
+    }
+    PQclear (res);
+    return 0;
+}
+
+int64_t
+ledger_forget_before (ledger_t *self, const char *run_id, const char *before)
+{
+    pg_conn_t *c = ledger_conn (self);
+    if (!c)
+        return -1;
+    const char *params[2] = { run_id, before };
+    PGresult *res = NULL;
+    int64_t n = -1;
+    if (pg_exec (c, "BEGIN") != 0
+    ||  pg_exec_params (c, "WITH gone AS (DELETE FROM ferry.chunk_commits WHERE run_id = $1 "
+                        "AND committed_at < $2::timestamptz RETURNING chunk_id), "
+                        "r AS (DELETE FROM ferry.rejects j USING gone "
+                        "      WHERE j.run_id = $1 AND j.chunk_id = gone.chunk_id), "
+                        "u AS (UPDATE ferry.chunks k SET status = 'planned', worker = NULL, "
+                        "      last_error = NULL, updated_at = now() FROM gone "
+                        "      WHERE k.run_id = $1 AND k.chunk_id = gone.chunk_id) "
+                        "SELECT count(*) FROM gone", 2, params, &res) != 0
+    ||  (n = strtoll (PQgetvalue (res, 0, 0), NULL, 10), pg_exec (c, "COMMIT")) != 0) {
+        ledger_log_error (self, "forgetting the chunks whose staged rows were lost");
+        pg_rollback (c);
+        n = -1;
+    }
+    PQclear (res);
+    return n;
+}
+
+int
+ledger_set_source_snapshot (ledger_t *self, const char *run_id, const char *snapshot)
+{
+    const char *params[2] = { run_id, snapshot };
+    if (s_exec (self, "UPDATE ferry.runs SET source_snapshot = $2 WHERE run_id = $1",
+                2, params, NULL) != 0) {
+        ledger_log_error (self, "recording the source snapshot in ferry.runs");
+        return -1;
+    }
+    return 0;
+}
+
+int
+ledger_later_direct_run (ledger_t *self, const char *run_id, const char *final_table,
+                         char **other)
+{
+    *other = NULL;
+    const char *params[2] = { run_id, final_table };
+    PGresult *res = NULL;
+    if (s_exec (self, "SELECT o.run_id FROM ferry.runs r JOIN ferry.runs o "
+                "ON o.publish = 'direct' AND o.run_id <> r.run_id "
+                "AND to_regclass(o.final_table) = to_regclass($2) AND o.started_at > r.started_at "
+                "WHERE r.run_id = $1 ORDER BY o.started_at LIMIT 1", 2, params, &res) != 0) {
+        ledger_log_error (self, "looking for later direct runs in ferry.runs");
+        return -1;
+    }
+    if (PQntuples (res) == 1)
+        *other = xstrdup (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    return 0;
+}
+
+int
+ledger_drop_unloaded (ledger_t *self, const char *run_id, const char *staging)
+{
+    pg_conn_t *c = ledger_conn (self);
+    if (!c)
+        return -1;
+    const char *params[1] = { run_id };
+    int rc = 0;
+    if (staging) {
+        char *sql = util_strdupf ("DROP TABLE IF EXISTS %s", staging);
+        rc = pg_exec (c, sql);
+        free (sql);
+        if (rc != 0)
+            ledger_log_error (self, "dropping the staging table");
+    }
+    if (s_exec (self, "DELETE FROM ferry.chunks WHERE run_id = $1", 1, params, NULL) != 0) {
+        ledger_log_error (self, "deleting the run's plan");
+        rc = -1;
+    }
     return rc;
 }
 

@@ -21,11 +21,12 @@ void ledger_destroy (ledger_t **self_p);
 pg_conn_t *ledger_conn (ledger_t *self);
 
 /*  Creates schema ferry if needed and records a new run (status
-    'planning') with its publish mode and split ("key", "ctid", "file").
-    A run id that already exists is an error. Returns 0/-1. */
+    'planning') with its publish mode, split ("key", "ctid", "file") and
+    the job's fingerprint (job_hash, job_keys: common/jobprint.h). A run
+    id that already exists is an error. Returns 0/-1. */
 int ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
                       const char *staging, const char *publish, const char *split,
-                      const char *job_hash);
+                      const char *job_hash, const char *job_keys);
 
 /*  *empty = the table has no rows. Returns 0/-1. */
 int ledger_table_is_empty (ledger_t *self, const char *table, bool *empty);
@@ -62,18 +63,52 @@ int ledger_end_run (ledger_t *self, const char *run_id, const char *status,
 /*  Sets the run's status (planning, loading, interrupted, ...). 0/-1. */
 int ledger_set_status (ledger_t *self, const char *run_id, const char *status);
 
-/*  Reads a run's row for resume: status, staging table (NULL for direct),
-    publish mode and split ("key" when not recorded); caller frees the
-    strings. Returns 0, 1 when the run does not exist, -1 on error
-    (logged). */
-int ledger_load_run (ledger_t *self, const char *run_id, char **status, char **staging,
-                     char **publish, char **split);
+/*  A run's row, as resume needs it. Strings owned; NULL where the column
+    is NULL (staging for direct runs; job_keys and source_snapshot for runs
+    recorded by an older ferry). split is "key" when not recorded. */
+typedef struct {
+    char *status, *staging, *publish, *split, *final_table;
+    char *job_hash, *job_keys, *source_snapshot;
+} ledger_run_t;
+
+/*  Reads a run's row. Returns 0, 1 when the run does not exist, -1 on
+    error (logged). ledger_run_free frees the strings (safe on a zeroed
+    struct). */
+int ledger_load_run (ledger_t *self, const char *run_id, ledger_run_t *run);
+void ledger_run_free (ledger_run_t *run);
+
+/*  The latest published --sequential run of the same job (job_hash),
+    other than run_id: its id (*run, caller frees; NULL when none) and
+    wall seconds. 0, or -1 on error (logged). */
+int ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char **run,
+                     double *wall);
+
+/*  Records the source snapshot the plan was cut in (pg_current_snapshot()
+    as text). 0/-1 (logged). */
+int ledger_set_source_snapshot (ledger_t *self, const char *run_id, const char *snapshot);
+
+/*  The id of a direct run into final_table other than run_id that was
+    started after run_id (a later run that found the table empty while
+    run_id was stopped), or NULL; -1 on error. Caller frees *other. */
+int ledger_later_direct_run (ledger_t *self, const char *run_id, const char *final_table,
+                             char **other);
+
+/*  Forgets what a run created before any chunk committed: drops the
+    staging table (when given) and deletes the run's plan. The ferry.runs
+    row stays, with the failure's reason. Best effort, 0/-1 (logged). */
+int ledger_drop_unloaded (ledger_t *self, const char *run_id, const char *staging);
 
 /*  Starts a merge run's load over: ends every target backend of the run
     (application_name "ferry/<run_id>/..."), then in one transaction
     empties the staging table, forgets the run's chunk commits and rejects
     and marks every chunk planned. Returns 0/-1 (logged). */
 int ledger_reset_load (ledger_t *self, const char *run_id, const char *staging);
+
+/*  Forgets the run's chunks committed before `before` (a timestamptz as
+    text: the target's last start, whose crash recovery emptied staging):
+    in one transaction deletes their ledger rows and rejects and marks them
+    planned. Returns how many, or -1 (logged). */
+int64_t ledger_forget_before (ledger_t *self, const char *run_id, const char *before);
 
 /*  Loads the run's plan from ferry.chunks into an empty chunk table (ids
     in order). Returns the number of chunks, or -1 (logged). */

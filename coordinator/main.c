@@ -9,22 +9,14 @@
     workers over ZeroMQ, check that every row is accounted for, publish in
     one transaction, report. Exit status per common/exit_codes.h. */
 #include "auth.h"
-#include "chunktab.h"
-#include "config.h"
-#include "copyjob.h"
-#include "dispatch.h"
 #include "exit_codes.h"
-#include "fileplan.h"
-#include "ledger.h"
 #include "log.h"
-#include "plan.h"
 #include "publish.h"
+#include "publish_why.h"
 #include "report.h"
+#include "run.h"
 #include "schema.h"
-#include "source.h"
-#include "spawner.h"
 #include "util.h"
-#include "vacuum_guard.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -87,17 +79,6 @@ s_usage (FILE *out)
 "2 usage, 3 bad job file, 4 source unreachable, 5 target unreachable,\n"
 "8 interrupted (resumable).\n");
 }
-
-typedef struct {
-    const char *command;
-    const char *job;
-    const char *resume_id;
-    int64_t local_workers;
-    int64_t slots;
-    const char *report;
-    const char *run_id;
-    bool sequential;
-} args_t;
 
 static int
 s_parse_args (int argc, char **argv, args_t *a)
@@ -197,35 +178,6 @@ s_connect_endpoint (const char *bind, int port)
     return util_strdupf ("tcp://%.*s:%d", (int) hl, host, port);
 }
 
-/*  Everything one run holds, so cleanup is one function. */
-typedef struct {
-    args_t *args;
-    config_t *cfg;
-    char *run_id;
-    char *final_q;             /* quoted final table */
-    char *staging;             /* quoted staging, merge only */
-    ledger_t *ledger;
-    source_t *source;
-    copyjob_t *job;
-    plan_t *plan;
-    chunktab_t *chunks;
-    zsock_t *router;
-    char *endpoint;
-    spawner_t *spawn;
-    dispatch_t *dispatch;
-    protocol_job_t pjob;
-    int64_t rows_source;
-    bool snapshot_exact;
-    bool plan_estimated;       /* --sequential or ctid: row count is the planner's estimate */
-    source_heap_t heap;        /* the table a ctid split reads */
-    vacuum_guard_t *guard;     /* direct: keeps autovacuum off the final table while loading */
-    bool file;                 /* a file source (csv) */
-    char *file_columns;        /* JOB's csv_columns (owned) */
-    fileplan_t *fplan;
-    int64_t rejected;
-    char *secret;              /* the cluster secret (never logged) */
-} run_t;
-
 /*  The secret every worker must prove (common/auth.h): the operator's
     (FERRY_CLUSTER_SECRET or cluster.secret_file), else, when all workers
     are ours, a random one for this run. External workers with no secret
@@ -267,6 +219,7 @@ s_run_cleanup (run_t *r)
     free (r->secret);
     r->secret = NULL;
     vacuum_guard_destroy (&r->guard);
+    claim_destroy (&r->claim);
     dispatch_destroy (&r->dispatch);
     if (r->spawn) {
         spawner_stop (r->spawn, 5000);
@@ -285,6 +238,40 @@ s_run_cleanup (run_t *r)
     free (r->final_q);
     free (r->run_id);
     config_destroy (&r->cfg);
+}
+
+/*  Binds the ROUTER to cluster.bind. Done before the run is recorded or
+    anything is created on the target, so a port already in use (a second
+    run on the default port) fails with nothing to clean up. 0, or -1
+    with message. */
+static int
+s_bind (run_t *r, char *message, size_t size)
+{
+    r->router = zsock_new (ZMQ_ROUTER);
+    if (!r->router) {
+        snprintf (message, size, "cluster.bind: cannot create a ZeroMQ socket: %s",
+                  zmq_strerror (zmq_errno ()));
+        log_error ("%s", message);
+        return -1;
+    }
+    zsock_set_router_mandatory (r->router, 1);
+    /*  Anything may connect to this port: refuse absurd frames before
+        libzmq allocates them (a ZMTP 1.0 header can claim any size). */
+    zsock_set_maxmsgsize (r->router, PROTOCOL_MAX_FRAME);
+    int port = zsock_bind (r->router, "%s", r->cfg->cluster.bind);
+    if (port < 0) {
+        snprintf (message, size, "cluster.bind: cannot bind %s: %s (another ferry run on this "
+                  "port? give this job another cluster.bind); nothing was changed on the target",
+                  r->cfg->cluster.bind, zmq_strerror (zmq_errno ()));
+        log_error ("%s", message);
+        return -1;
+    }
+    if (port == 0) {
+        const char *colon = strrchr (r->cfg->cluster.bind, ':');
+        port = colon ? atoi (colon + 1) : 0;
+    }
+    r->port = port;
+    return 0;
 }
 
 static void
@@ -392,8 +379,15 @@ static int
 s_choose_split (run_t *r, bool shared, char *message, size_t size)
 {
     split_mode_t mode = r->cfg->source.split;
-    if (mode == SPLIT_KEY || !shared)
+    if (mode == SPLIT_KEY) {
+        snprintf (r->split_why, sizeof r->split_why, "source.split: key");
         return 0;
+    }
+    if (!shared) {
+        snprintf (r->split_why, sizeof r->split_why, "source.split: auto: snapshot none (block "
+                  "ranges need one snapshot)");
+        return 0;
+    }
     char why[1024] = "";
     int rc = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
     if (rc < 0) {
@@ -407,11 +401,15 @@ s_choose_split (run_t *r, bool shared, char *message, size_t size)
             log_error ("%s", message);
             return -1;
         }
-        log_debug ("splitting by key %s, not by ctid: %s", r->job->key, why);
+        snprintf (r->split_why, sizeof r->split_why, "source.split: auto: %s", why);
+        log_info ("splitting by key %s, not by heap block (%s)", r->job->key, r->split_why);
         return 0;
     }
-    log_info ("splitting %s by heap block (ctid): %" PRId64 " blocks, about %" PRId64 " rows",
-              r->heap.relation, r->heap.nblocks, r->heap.est_rows);
+    snprintf (r->split_why, sizeof r->split_why, "source.split: %s: a plain scan of one table; "
+              "resumable while nobody inserts or updates its rows, else set source.split: key",
+              mode == SPLIT_CTID ? "ctid" : "auto");
+    log_info ("splitting %s by heap block (ctid): %" PRId64 " blocks, about %" PRId64 " rows (%s)",
+              r->heap.relation, r->heap.nblocks, r->heap.est_rows, r->split_why);
     return 1;
 }
 
@@ -425,6 +423,8 @@ s_print_plan (run_t *r)
         printf ("plan for %s: %s%" PRId64 " rows, %zu chunk(s), key %s (%s)\n", r->cfg->target.table,
                 r->plan_estimated ? "about " : "", r->plan->total_rows, r->plan->count, r->job->key,
                 r->job->key_type);
+    if (r->split_why[0])
+        printf ("split: %s (%s)\n", r->job->ctid_split ? "ctid" : "key", r->split_why);
     printf ("%6s  %-28s %-28s %12s\n", "chunk", "from (>=)", "to (<)", "rows");
     for (size_t i = 0; i < r->plan->count; i++) {
         plan_range_t *p = &r->plan->ranges[i];
@@ -519,119 +519,15 @@ s_tick (void *arg)
     }
 }
 
-/*  resume: the run's row and plan from the target, committed chunks done
-    from the ledger. Returns 0 (exit_code set to OK when the run was
-    already published) or -1 with message. */
-static int
-s_resume_prepare (run_t *r, const retry_policy_t *policy, char *message, size_t size,
-                  int *exit_code)
+/*  True when some chunk was ever handed to a worker (it may have
+    committed rows). */
+static bool
+s_any_handed_out (chunktab_t *chunks)
 {
-    char *status = NULL, *staging = NULL, *publish = NULL, *split = NULL;
-    int rc = ledger_load_run (r->ledger, r->run_id, &status, &staging, &publish, &split);
-    if (rc != 0) {
-        if (rc == 1) {
-            snprintf (message, size, "run %s does not exist in ferry.runs on the target", r->run_id);
-            log_error ("%s", message);
-        }
-        return -1;
-    }
-    rc = -1;
-    bool direct = strcmp (publish, "direct") == 0;
-    if (strcmp (status, "published") == 0 || strcmp (status, "publishing") == 0) {
-        /*  'publishing' is only ever committed together with the publish. */
-        log_info ("run %s is already published; nothing to do", r->run_id);
-        *exit_code = EXIT_CODE_OK;
-        rc = 0;
-        goto done;
-    }
-    if (direct != (r->cfg->target.publish == PUBLISH_DIRECT)) {
-        snprintf (message, size, "run %s was started with publish: %s but the job file says %s",
-                  r->run_id, publish, direct ? "merge" : "direct");
-        log_error ("%s", message);
-        goto done;
-    }
-    free (r->staging);
-    r->staging = direct ? NULL : xstrdup (staging);
-    r->chunks = chunktab_new (policy, retry_seed ());
-    int n = ledger_load_plan (r->ledger, r->run_id, r->chunks);
-    if (n < 0)
-        goto done;
-    if (n == 0) {
-        snprintf (message, size, "run %s has no plan in ferry.chunks (it stopped while planning): "
-                  "start a new run", r->run_id);
-        log_error ("%s", message);
-        goto done;
-    }
-    int64_t *rows = xcalloc ((size_t) n, sizeof *rows);
-    if (ledger_committed_rows (r->ledger, r->run_id, (size_t) n, rows, NULL) != 0) {
-        free (rows);
-        goto done;
-    }
-    int committed = 0;
-    for (int i = 0; i < n; i++)
-        committed += rows[i] >= 0;
-    if (strcmp (split, "ctid") == 0) {
-        /*  Block ranges hold still only within one snapshot: a row updated
-            since the first snapshot may have moved into a block range
-            already committed (missed) or out of one (read twice). */
-        char why[1024] = "";
-        int p = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
-        if (p <= 0) {
-            snprintf (message, size, "run %s split the table by heap block (ctid), but %s",
-                      r->run_id, p < 0 ? "the source connection failed" : why);
-            log_error ("%s", message);
-            free (rows);
-            goto done;
-        }
-        r->job->ctid_split = true;
-        if (committed > 0 && committed < n && direct) {
-            snprintf (message, size, "run %s (publish: direct) split the table by heap block (ctid) "
-                      "and its snapshot is gone: the %d chunk(s) left cannot be read consistently "
-                      "with the %d committed. TRUNCATE %s and start a new run (source.split: key "
-                      "makes direct runs resumable)", r->run_id, n - committed, committed,
-                      r->cfg->target.table);
-            log_error ("%s", message);
-            free (rows);
-            goto done;
-        }
-        if (committed > 0 && committed < n) {
-            log_warn ("run %s split the table by heap block (ctid) and its snapshot is gone: "
-                      "starting its load over on a new snapshot (%d of %d chunk(s) had committed)",
-                      r->run_id, committed, n);
-            if (ledger_reset_load (r->ledger, r->run_id, r->staging) != 0) {
-                free (rows);
-                goto done;
-            }
-            for (int i = 0; i < n; i++)
-                rows[i] = -1;
-            committed = 0;
-        }
-    }
-    for (int i = 0; i < n; i++)
-        if (rows[i] >= 0) {
-            chunktab_done (r->chunks, i, 0, -1, util_now_ms (), rows[i], 0, 0);
-            chunk_t *c = chunktab_get (r->chunks, i);
-            c->rows_from_ledger = true;
-        }
-    free (rows);
-    if (source_snapshot (r->source) && committed > 0 && committed < n)
-        log_warn ("resumed run: the %d chunk(s) still to copy read a new snapshot of the source; "
-                  "the %d committed before read the old one", n - committed, committed);
-    log_info ("resuming run %s: %d of %d chunk(s) already committed, %d to copy", r->run_id,
-              committed, n, n - committed);
-    /*  The source may have changed since the first count: no exact
-        source-count check on a resumed run (the ledger and staging still
-        must agree). */
-    r->rows_source = -1;
-    r->snapshot_exact = false;
-    ledger_set_status (r->ledger, r->run_id, "loading");
-    rc = 0;
-done:
-    free (status);
-    free (staging);
-    free (publish);
-    free (split);
-    return rc;
+    for (size_t i = 0; chunks && i < chunktab_size (chunks); i++)
+        if (chunktab_get (chunks, (int64_t) i)->attempt > 0)
+            return true;
+    return false;
 }
 
 static int
@@ -647,7 +543,7 @@ s_run (args_t *args)
     const char *status = "failed";
     char message[2600] = "";
     char err[2048];
-    double t_start = util_now_s (), t_load = 0, t_loaded = 0;
+    double t_start = util_now_s (), t_load = 0, t_loaded = 0, t_verified = 0;
     publish_result_t pub;
     memset (&pub, 0, sizeof pub);
     int64_t loaded = 0;
@@ -659,6 +555,8 @@ s_run (args_t *args)
         return EXIT_CODE_BAD_CONFIG;
     }
     r.file = r.cfg->source.kind == SOURCE_KIND_CSV;
+    jobprint_compute (r.cfg, &r.print);
+    log_first_error_reset ();
     r.run_id = args->run_id ? xstrdup (args->run_id) : util_run_id_new ();
     log_set_ident (r.run_id);
     r.final_q = pg_quote_qualified (r.cfg->target.table);
@@ -710,8 +608,10 @@ s_run (args_t *args)
                       r.job->text_columns);
     }
 
+    if (!plan_only && s_bind (&r, message, sizeof message) != 0)
+        goto out;
     if (resume) {
-        int rrc = s_resume_prepare (&r, &policy, message, sizeof message, &exit_code);
+        int rrc = resume_prepare (&r, &policy, &s_stop, message, sizeof message, &exit_code);
         if (rrc != 0)
             goto out;
         if (exit_code == EXIT_CODE_OK) {
@@ -772,11 +672,34 @@ s_run (args_t *args)
             exit_code = EXIT_CODE_OK;
             goto out;
         }
-        if (ledger_begin_run (r.ledger, r.run_id, r.cfg->target.table, r.staging,
-                              direct ? "direct" : "merge",
-                              r.file ? "file" : r.job->ctid_split ? "ctid" : "key", NULL) != 0)
+        if (direct) {
+            /*  Before the emptiness check, and held until the run ends: a
+                second direct run into the same table is refused. */
+            r.claim = claim_take (r.cfg->target.conninfo, r.cfg->target.table, r.run_id, &policy,
+                                  &s_stop, message, sizeof message);
+            if (!r.claim) {
+                log_error ("%s", message);
+                goto out;
+            }
+        }
+        char *job_keys = jobprint_keys_text (&r.print);
+        int brc = ledger_begin_run (r.ledger, r.run_id, r.cfg->target.table, r.staging,
+                                    direct ? "direct" : "merge",
+                                    r.file ? "file" : r.job->ctid_split ? "ctid" : "key",
+                                    r.print.hash, job_keys);
+        free (job_keys);
+        if (brc != 0)
             goto out;
         run_recorded = true;
+        if (shared && !args->sequential) {
+            /*  With which a resume checks that a ctid plan still holds. */
+            char *snap = source_txid_snapshot (r.source);
+            if (!snap || ledger_set_source_snapshot (r.ledger, r.run_id, snap) != 0) {
+                free (snap);
+                goto out;
+            }
+            free (snap);
+        }
         if (direct) {
             bool empty = false;
             if (ledger_table_is_empty (r.ledger, r.final_q, &empty) != 0)
@@ -818,6 +741,12 @@ s_run (args_t *args)
                       direct ? "direct" : "merge");
 
     }
+    if (!shared && !r.file && chunktab_size (r.chunks) > 1)
+        log_warn ("source.snapshot is none and the plan has %zu chunks: each chunk reads its own "
+                  "snapshot, so rows written while the load runs may be loaded twice (a row "
+                  "whose key moved between chunks), missed, or mixed old and new. Use snapshot: "
+                  "shared unless the source is not written during the load",
+                  chunktab_size (r.chunks));
     /*  Without a shared snapshot nothing needs the planning transaction:
         don't hold it open (and hold back vacuum) for the whole load. */
     if (r.source && !shared)
@@ -826,23 +755,7 @@ s_run (args_t *args)
     /*  4. Load. */
     t_load = util_now_s ();
     if (!chunktab_all_done (r.chunks)) {
-        r.router = zsock_new (ZMQ_ROUTER);
-        zsock_set_router_mandatory (r.router, 1);
-        /*  Anything may connect to this port: refuse absurd frames before
-            libzmq allocates them (a ZMTP 1.0 header can claim any size). */
-        zsock_set_maxmsgsize (r.router, PROTOCOL_MAX_FRAME);
-        int port = zsock_bind (r.router, "%s", r.cfg->cluster.bind);
-        if (port < 0) {
-            snprintf (message, sizeof message, "cluster.bind: cannot bind %s: %s",
-                      r.cfg->cluster.bind, zmq_strerror (zmq_errno ()));
-            log_error ("%s", message);
-            goto out;
-        }
-        if (port == 0) {
-            const char *colon = strrchr (r.cfg->cluster.bind, ':');
-            port = colon ? atoi (colon + 1) : 0;
-        }
-        r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, port);
+        r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, r.port);
         /*  Judge the BIND address: a wildcard (0.0.0.0, *) accepts remote
             peers even though local workers reach it on 127.0.0.1. */
         bool local = s_endpoint_is_local (r.cfg->cluster.bind);
@@ -958,11 +871,18 @@ s_run (args_t *args)
     t_loaded = util_now_s ();
 
     /*  5. Every row accounted for, then publish. */
+    if (r.claim && claim_check (r.claim, err, sizeof err) != 0) {
+        snprintf (message, sizeof message, "%s; the rows committed so far stay in %s", err,
+                  r.cfg->target.table);
+        log_error ("%s", message);
+        goto out;
+    }
     if (s_verify (&r, &loaded, err, sizeof err) != 0) {
         snprintf (message, sizeof message, "verification failed: %s; nothing was published", err);
         log_error ("%s", message);
         goto out;
     }
+    t_verified = util_now_s ();
     if (r.plan_estimated)
         r.rows_source = loaded + r.rejected;  /* what the chunks read is the source */
     if (r.file) {
@@ -976,6 +896,11 @@ s_run (args_t *args)
         if (r.rejected > 0)
             log_warn ("%" PRId64 " of %" PRId64 " records rejected (%.3f%%); reasons in "
                       "ferry.rejects (run %s)", r.rejected, r.rows_source, 100.0 * rate, r.run_id);
+        if (publish_why_nothing_loaded (r.ledger, r.run_id, loaded, r.rejected, message,
+                                        sizeof message) != 0) {
+            log_error ("%s", message);
+            goto out;
+        }
         if (r.cfg->source.max_errors >= 0 && r.rejected > r.cfg->source.max_errors) {
             snprintf (message, sizeof message, "source.max_errors: %" PRId64 " records rejected "
                       "(limit %" PRId64 "); nothing was published", r.rejected,
@@ -992,7 +917,9 @@ s_run (args_t *args)
         }
     }
     if (!direct) {
-        if (publish_merge (r.ledger, r.cfg, r.job, r.staging, r.run_id, loaded, &pub, err, sizeof err) != 0) {
+        publish_opts_t po = { .run_id = r.run_id, .job_file = args->job, .expected_rows = loaded,
+                              .policy = &policy, .stop = &s_stop };
+        if (publish_merge (r.ledger, r.cfg, r.job, r.staging, &po, &pub, err, sizeof err) != 0) {
             snprintf (message, sizeof message, "%s", err);
             log_error ("publish failed: %s", message);
             goto out;
@@ -1011,6 +938,16 @@ s_run (args_t *args)
     exit_code = EXIT_CODE_OK;
 
 out:
+    /*  The reason travels to the run's record even when it was logged
+        where it happened (a ledger or spawner failure). */
+    if (exit_code != EXIT_CODE_OK && !message[0])
+        log_first_error (message, sizeof message);
+    /*  A new run that failed before any chunk was handed out loaded
+        nothing: drop what it created (staging, plan); its ferry.runs row
+        stays, failed, with the reason. */
+    if (run_recorded && !resume && !s_any_handed_out (r.chunks) && exit_code != EXIT_CODE_OK
+    &&  ledger_drop_unloaded (r.ledger, r.run_id, r.staging) == 0 && r.staging)
+        log_info ("dropped the staging table %s (nothing was loaded)", r.staging);
     if (!plan_only && r.cfg) {
         double now = util_now_s ();
         report_t rep = {
@@ -1021,9 +958,18 @@ out:
             .wall_seconds = now - t_start,
             .load_seconds = t_load > 0 ? (t_loaded > 0 ? t_loaded : now) - t_load : 0,
             .merge_seconds = pub.seconds, .chunks = r.chunks,
-            .coordinator_peak_rss_kb = util_peak_rss_kb () };
-        if (r.dispatch)
+            .coordinator_peak_rss_kb = util_peak_rss_kb (),
+            .plan_seconds = (t_load > 0 ? t_load : now) - t_start, .load_started = t_load,
+            .verify_seconds = t_verified > 0 ? t_verified - t_loaded : 0,
+            .sequential = args->sequential };
+        if (r.dispatch) {
             rep.workers = dispatch_workers (r.dispatch, &rep.nworkers);
+            rep.peak_inflight = dispatch_peak_inflight (r.dispatch);
+        }
+        char *baseline = NULL;
+        if (exit_code == EXIT_CODE_OK && !args->sequential && run_recorded
+        &&  ledger_baseline (r.ledger, r.print.hash, r.run_id, &baseline, &rep.baseline_wall) == 0)
+            rep.baseline_run = baseline;
         char *json = report_json (&rep);
         if (run_recorded)
             ledger_end_run (r.ledger, r.run_id, status, rep.message, r.rows_source, loaded,
@@ -1039,6 +985,7 @@ out:
             }
         }
         free (json);
+        free (baseline);
     }
     s_run_cleanup (&r);
     return exit_code;

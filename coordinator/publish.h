@@ -16,7 +16,12 @@
     Accounting: staging must hold exactly `expected_rows` (the ledger's
     sum). Where the statement touches every staging row (insert, upsert)
     its own row count proves it, at no extra cost; otherwise one count(*)
-    of staging runs first. A mismatch rolls everything back. */
+    of staging runs first. A mismatch rolls everything back.
+
+    Failures: the transaction waits at most target.lock_timeout for a lock;
+    a retryable SQLSTATE (a target restart) retries it as a whole; every
+    other failure is explained after the rollback by publish_why.c (lock
+    holders, statement_timeout, triggers, lost staging rows). */
 #ifndef FERRY_COORDINATOR_PUBLISH_H
 #define FERRY_COORDINATOR_PUBLISH_H
 
@@ -31,12 +36,32 @@ typedef struct {
     const char *strategy;      /* "insert", "upsert", "insert-ignore", "merge" (static) */
     int64_t rows_affected;
     double seconds;
+    int attempts;              /* transactions tried (1 unless retried) */
 } publish_result_t;
 
-/*  Publishes `staging` into the final table. Returns 0, or -1 with a
-    message in err (nothing was published; staging is kept). */
+/*  What publish_merge needs besides the job. All borrowed. */
+typedef struct {
+    const char *run_id;
+    const char *job_file;            /* named in the resume command of messages */
+    int64_t expected_rows;           /* the ledger's sum */
+    const retry_policy_t *policy;    /* retries of the whole transaction; NULL: none */
+    volatile int *stop;              /* ends a back-off early; may be NULL */
+} publish_opts_t;
+
+/*  Publishes `staging` into the final table. The transaction runs under
+    SET LOCAL lock_timeout = target.lock_timeout, and is retried as a whole
+    (after the policy's back-off, on a fresh connection) when it fails with
+    a retryable SQLSTATE (pg_sqlstate_is_retryable): a target restart in
+    the middle of it costs a retry. A connection lost during COMMIT is
+    resolved by the run's status ('publishing' is set inside the
+    transaction) before trying again, so the rows are never published
+    twice. Returns 0, or -1 with a message in err that names the cause
+    (SQLSTATE; the blocking sessions for a lock timeout; the triggers when
+    the statement wrote fewer rows than staging holds; lost staging rows),
+    says that nothing was published and what to do (the resume command).
+    Staging is kept on failure. Logs retries only (the caller logs err). */
 int publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
-                   const char *staging, const char *run_id, int64_t expected_rows,
+                   const char *staging, const publish_opts_t *opts,
                    publish_result_t *result, char *err, size_t errlen);
 
 #endif

@@ -60,39 +60,103 @@ progress_finish (progress_t *p)
     }
 }
 
-/*  Chunk busy-time histogram (seconds) and the speedup numerator. */
+/*  Chunk busy-time histogram (seconds). */
 static hist_t *
-s_chunk_hist (const report_t *r, double *busy_sum)
+s_chunk_hist (const report_t *r)
 {
     hist_t *h = hist_new ();
-    *busy_sum = 0;
     size_t n = r->chunks ? chunktab_size (r->chunks) : 0;
     for (size_t i = 0; i < n; i++) {
         chunk_t *c = chunktab_get (r->chunks, (int64_t) i);
-        if (c->state != CHUNK_STATE_DONE || c->done_by < 0)
-            continue;
-        hist_record (h, (double) c->busy_ms / 1000.0);
-        *busy_sum += (double) c->busy_ms / 1000.0;
+        if (c->state == CHUNK_STATE_DONE && c->done_by >= 0)
+            hist_record (h, (double) c->busy_ms / 1000.0);
     }
     return h;
 }
 
+typedef struct { int64_t from, to; } span_t;
+
 static int
-s_slots (const report_t *r)
+s_span_cmp (const void *a, const void *b)
 {
-    int slots = 0;
+    const span_t *x = a, *y = b;
+    return x->from < y->from ? -1 : x->from > y->from;
+}
+
+void
+report_figures (const report_t *r, report_figures_t *f)
+{
+    memset (f, 0, sizeof *f);
+    size_t n = r->chunks ? chunktab_size (r->chunks) : 0;
+    span_t *spans = n ? calloc (n, sizeof *spans) : NULL;
+    size_t nspans = 0;
+    int64_t first_assign = -1;
+    for (size_t i = 0; i < n; i++) {
+        chunk_t *c = chunktab_get (r->chunks, (int64_t) i);
+        f->attempts += c->attempt;
+        if (c->attempt > 0 && (first_assign < 0 || c->assigned_ms < first_assign))
+            first_assign = c->assigned_ms;
+        if (c->state != CHUNK_STATE_DONE)
+            continue;
+        f->chunks_done++;
+        f->bytes += c->bytes;
+        if (c->done_by < 0)
+            continue;
+        f->busy_seconds += (double) c->busy_ms / 1000.0;
+        if (spans)
+            spans[nspans++] = (span_t) { c->assigned_ms, c->assigned_ms + c->busy_ms };
+    }
+    if (nspans)
+        qsort (spans, nspans, sizeof *spans, s_span_cmp);
+    int64_t running_ms = 0, end = INT64_MIN;
+    for (size_t i = 0; i < nspans; i++) {
+        int64_t from = spans[i].from > end ? spans[i].from : end;
+        if (spans[i].to > from)
+            running_ms += spans[i].to - from;
+        if (spans[i].to > end)
+            end = spans[i].to;
+    }
+    free (spans);
+    f->running_seconds = (double) running_ms / 1000.0;
+    f->concurrency = r->load_seconds > 0 ? f->busy_seconds / r->load_seconds : 0;
     for (size_t i = 0; i < r->nworkers; i++)
-        slots += r->workers[i]->slots;
-    return slots;
+        f->slots_offered += r->workers[i]->slots;
+    f->slots_used = r->peak_inflight > 0 ? r->peak_inflight : f->slots_offered;
+    f->has_baseline = r->baseline_run && r->baseline_wall > 0 && r->wall_seconds > 0;
+    if (f->has_baseline) {
+        f->speedup = r->baseline_wall / r->wall_seconds;
+        f->efficiency = f->slots_used > 0 ? f->speedup / f->slots_used : 0;
+    }
+    f->overhead_seconds = r->wall_seconds - f->running_seconds;
+    if (f->overhead_seconds < 0)
+        f->overhead_seconds = 0;
+    if (first_assign >= 0 && r->load_started > 0) {
+        f->dispatch_start_seconds = (double) first_assign / 1000.0 - r->load_started;
+        if (f->dispatch_start_seconds < 0)
+            f->dispatch_start_seconds = 0;
+    }
+    f->idle_seconds = r->load_seconds - f->running_seconds - f->dispatch_start_seconds;
+    if (f->idle_seconds < 0)
+        f->idle_seconds = 0;
+    f->other_seconds = f->overhead_seconds - r->plan_seconds - f->dispatch_start_seconds
+                     - f->idle_seconds - r->verify_seconds - r->merge_seconds;
+    if (f->other_seconds < 0)
+        f->other_seconds = 0;
+    if (r->wall_seconds > 0) {
+        f->chunks_per_second = (double) f->chunks_done / r->wall_seconds;
+        f->mb_per_second = (double) f->bytes / 1e6 / r->wall_seconds;
+        f->rows_per_second = (double) r->rows_loaded / r->wall_seconds;
+    }
+    int64_t read = r->rows_loaded + (r->rows_rejected > 0 ? r->rows_rejected : 0);
+    f->success_rate = read > 0 ? (double) r->rows_loaded / (double) read : 1.0;
 }
 
 void
 report_print (const report_t *r, FILE *out)
 {
-    double busy = 0;
-    hist_t *h = s_chunk_hist (r, &busy);
-    int slots = s_slots (r);
-    double speedup = r->load_seconds > 0 ? busy / r->load_seconds : 0;
+    report_figures_t f;
+    report_figures (r, &f);
+    hist_t *h = s_chunk_hist (r);
     size_t nchunks = r->chunks ? chunktab_size (r->chunks) : 0;
     fprintf (out, "\nferry run %s: %s\n", r->run_id, r->status);
     if (r->message)
@@ -106,8 +170,8 @@ report_print (const report_t *r, FILE *out)
              r->chunks ? chunktab_retried (r->chunks) : 0);
     fprintf (out, "  wall            %.2f s (load %.2f s, publish %.2f s)\n",
              r->wall_seconds, r->load_seconds, r->merge_seconds);
-    fprintf (out, "  throughput      %.0f rows/s\n",
-             r->wall_seconds > 0 ? (double) r->rows_loaded / r->wall_seconds : 0);
+    fprintf (out, "  throughput      %.0f rows/s, %.1f MB/s, %.2f chunks/s\n", f.rows_per_second,
+             f.mb_per_second, f.chunks_per_second);
     fprintf (out, "  publish         %s%s%s%s\n", r->publish, r->strategy ? " (" : "",
              r->strategy ? r->strategy : "", r->strategy ? ")" : "");
     if (!r->atomic)
@@ -115,8 +179,27 @@ report_print (const report_t *r, FILE *out)
     fprintf (out, "  chunk time      mean %.2f s, p50 %.2f, p95 %.2f, p99 %.2f\n",
              hist_mean (h), hist_percentile (h, 50), hist_percentile (h, 95),
              hist_percentile (h, 99));
-    fprintf (out, "  speedup         %.2f (efficiency %.0f%% of %d slots)\n", speedup,
-             slots > 0 ? 100.0 * speedup / slots : 0, slots);
+    fprintf (out, "  concurrency     %.2f chunks in flight on average (at most %d of %d slots)%s%s\n",
+             f.concurrency, f.slots_used, f.slots_offered, r->concurrency_mode ? "; " : "",
+             r->concurrency_mode ? r->concurrency_mode : "");
+    if (r->concurrency_log)
+        fprintf (out, "                  %s\n", r->concurrency_log);
+    if (r->sequential)
+        fprintf (out, "  speedup         this --sequential run is the baseline for later runs of "
+                 "this job\n");
+    else if (f.has_baseline)
+        fprintf (out, "  speedup         %.2fx vs sequential run %s (%.2f s); efficiency %.2f over "
+                 "%d slot(s) used\n", f.speedup, r->baseline_run, r->baseline_wall, f.efficiency,
+                 f.slots_used);
+    else
+        fprintf (out, "  speedup         none: no sequential baseline of this job on the target "
+                 "(run the same job once with --sequential to measure one)\n");
+    fprintf (out, "  overhead        %.2f s with no chunk running (plan %.2f, dispatch start "
+             "%.2f, idle %.2f, verify %.2f, publish %.2f, other %.2f)\n", f.overhead_seconds,
+             r->plan_seconds, f.dispatch_start_seconds, f.idle_seconds, r->verify_seconds,
+             r->merge_seconds, f.other_seconds);
+    fprintf (out, "  success rate    %.2f%% of rows read; %zu chunk(s) in %" PRId64
+             " attempt(s)\n", 100.0 * f.success_rate, f.chunks_done, f.attempts);
     if (r->nworkers) {
         fprintf (out, "  %-20s %7s %12s %9s %8s\n", "worker", "chunks", "rows", "busy s", "RSS MB");
         for (size_t i = 0; i < r->nworkers; i++) {
@@ -155,10 +238,9 @@ report_json (const report_t *r)
     size_t len = 0;
     FILE *f = open_memstream (&buf, &len);
     FERRY_ASSERT (f);
-    double busy = 0;
-    hist_t *h = s_chunk_hist (r, &busy);
-    int slots = s_slots (r);
-    double speedup = r->load_seconds > 0 ? busy / r->load_seconds : 0;
+    report_figures_t fg;
+    report_figures (r, &fg);
+    hist_t *h = s_chunk_hist (r);
     size_t nchunks = r->chunks ? chunktab_size (r->chunks) : 0;
     fputs ("{\"run_id\": ", f);
     s_json_str (f, r->run_id);
@@ -182,10 +264,30 @@ report_json (const report_t *r)
              r->rows_loaded, nchunks, r->chunks ? chunktab_retried (r->chunks) : 0);
     fprintf (f, ", \"wall_seconds\": %.3f, \"load_seconds\": %.3f, \"merge_seconds\": %.3f",
              r->wall_seconds, r->load_seconds, r->merge_seconds);
-    fprintf (f, ", \"rows_per_second\": %.1f",
-             r->wall_seconds > 0 ? (double) r->rows_loaded / r->wall_seconds : 0);
-    fprintf (f, ", \"speedup\": %.3f, \"efficiency\": %.3f, \"slots_total\": %d", speedup,
-             slots > 0 ? speedup / slots : 0, slots);
+    fprintf (f, ", \"rows_per_second\": %.1f, \"mb_per_second\": %.3f, \"chunks_per_second\": %.3f",
+             fg.rows_per_second, fg.mb_per_second, fg.chunks_per_second);
+    fprintf (f, ", \"bytes\": %" PRId64 ", \"sequential\": %s", fg.bytes,
+             r->sequential ? "true" : "false");
+    fprintf (f, ", \"concurrency\": %.3f, \"slots_total\": %d, \"slots_used\": %d",
+             fg.concurrency, fg.slots_offered, fg.slots_used);
+    fputs (", \"concurrency_mode\": ", f);
+    s_json_str (f, r->concurrency_mode);
+    fputs (", \"concurrency_changes\": ", f);
+    s_json_str (f, r->concurrency_log);
+    if (fg.has_baseline) {
+        fputs (", \"baseline\": {\"run_id\": ", f);
+        s_json_str (f, r->baseline_run);
+        fprintf (f, ", \"wall_seconds\": %.3f}, \"speedup\": %.3f, \"efficiency\": %.3f",
+                 r->baseline_wall, fg.speedup, fg.efficiency);
+    }
+    else
+        fputs (", \"baseline\": null, \"speedup\": null, \"efficiency\": null", f);
+    fprintf (f, ", \"overhead_seconds\": {\"total\": %.3f, \"plan\": %.3f, "
+             "\"dispatch_start\": %.3f, \"idle\": %.3f, \"verify\": %.3f, \"publish\": %.3f, "
+             "\"other\": %.3f}", fg.overhead_seconds, r->plan_seconds, fg.dispatch_start_seconds,
+             fg.idle_seconds, r->verify_seconds, r->merge_seconds, fg.other_seconds);
+    fprintf (f, ", \"success_rate\": %.6f, \"chunk_attempts\": %" PRId64, fg.success_rate,
+             fg.attempts);
     fprintf (f, ", \"chunk_seconds\": {\"mean\": %.3f, \"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f}",
              hist_mean (h), hist_percentile (h, 50), hist_percentile (h, 95),
              hist_percentile (h, 99));

@@ -3,9 +3,17 @@
 
     Progress goes to stderr: on a terminal one line rewritten in place
     (percent, rows, rows/s, ETA, chunks done/total, live workers);
-    otherwise one line every 10 s. Metrics are computed from the chunk
-    table and worker stats: speedup = sum of chunk busy time / load wall
-    time; efficiency = speedup / total slots. */
+    otherwise one line every 10 s.
+
+    The figures (report_figures, pure): concurrency = the chunks' busy
+    time (ASSIGN to DONE) summed over the load's wall time, the average
+    number of chunks in flight. That is not a speedup: speedup = the wall
+    time of a sequential run of the same job (same fingerprint, run with
+    --sequential) / this run's wall time, and efficiency = speedup / the
+    most chunks in flight at once; both appear only when such a baseline
+    exists. Overhead = wall time when no chunk was running, split into
+    plan (start to load), dispatch start (load to first ASSIGN), idle
+    (gaps while loading), verify, publish and other (ANALYZE, report). */
 #ifndef FERRY_COORDINATOR_REPORT_H
 #define FERRY_COORDINATOR_REPORT_H
 
@@ -29,11 +37,41 @@ typedef struct {
     double wall_seconds;
     double load_seconds;
     double merge_seconds;
+    double plan_seconds;        /* start to the load phase */
+    double load_started;        /* util_now_s () when the load began (0: none) */
+    double verify_seconds;      /* the checks of 2.5 before publish */
     chunktab_t *chunks;
     worker_t **workers;
     size_t nworkers;
     int64_t coordinator_peak_rss_kb;
+    bool sequential;            /* --sequential: a baseline for later runs */
+    int peak_inflight;          /* most chunks in flight at once (0: unknown) */
+    const char *baseline_run;   /* the sequential run compared with, or NULL */
+    double baseline_wall;       /* its wall seconds (when baseline_run) */
+    const char *concurrency_mode; /* "auto", "fixed N" or NULL */
+    const char *concurrency_log;  /* what the controller chose and when, or NULL */
 } report_t;
+
+/*  What report_print and report_json show, computed from report_t. */
+typedef struct {
+    double busy_seconds;        /* sum of chunk busy time */
+    double running_seconds;     /* union of the chunks' busy intervals */
+    double concurrency;         /* busy / load wall */
+    int slots_offered;
+    int slots_used;             /* peak in flight (or slots offered when unknown) */
+    bool has_baseline;
+    double speedup, efficiency; /* only when has_baseline */
+    double overhead_seconds;    /* wall - running */
+    double dispatch_start_seconds, idle_seconds, other_seconds;
+    double chunks_per_second, mb_per_second, rows_per_second;
+    int64_t bytes;
+    double success_rate;        /* rows loaded / rows read */
+    int64_t attempts;           /* chunk attempts handed out */
+    size_t chunks_done;
+} report_figures_t;
+
+/*  Pure: the figures of r. Can't fail. */
+void report_figures (const report_t *r, report_figures_t *f);
 
 /*  Progress printer state. */
 typedef struct {

@@ -206,6 +206,8 @@ source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
     const char *p = strstr (plan, "\"Plan Rows\": ");
     heap->est_rows = p ? strtoll (p + strlen ("\"Plan Rows\": "), NULL, 10) : 0;
     snprintf (heap->relation, sizeof heap->relation, "%s.%s", schema, name);
+    snprintf (heap->schema, sizeof heap->schema, "%s", schema);
+    snprintf (heap->name, sizeof heap->name, "%s", name);
 
     probe = util_strdupf ("%s\nWHERE ctid >= '(0,0)'::tid AND ctid < '(1,0)'::tid",
                           job->read_query);
@@ -338,4 +340,48 @@ source_close (source_t *self)
     if (pg_is_connected (self->conn))
         pg_exec (self->conn, "COMMIT");
     pg_disconnect (self->conn);
+}
+
+char *
+source_txid_snapshot (source_t *self)
+{
+    char *value = NULL;
+    if (pg_query_value (self->conn, "SELECT txid_current_snapshot()::text", 0, NULL, &value) != 0) {
+        s_log_error (self, "reading the transaction's snapshot");
+        return NULL;
+    }
+    return value;
+}
+
+int
+source_heap_changed_since (source_t *self, const source_heap_t *heap, const char *snapshot)
+{
+    /*  A tuple's xmin is a 32-bit xid: widen it with the epoch of the
+        current next xid (every live, unfrozen xmin is within 2^31 of it),
+        then ask whether that transaction was visible in the old snapshot.
+        Frozen tuples keep their raw xmin; a very old one may widen to a
+        recent xid and count as changed, which only errs on the safe side
+        (the caller then starts over). xids 0-2 are special (bootstrap,
+        frozen): always old. */
+    char *sch = pg_quote_ident (heap->schema), *nam = pg_quote_ident (heap->name);
+    char *sql = util_strdupf (
+            "WITH s AS (SELECT txid_snapshot_xmax(txid_current_snapshot()) AS nx) "
+            "SELECT EXISTS (SELECT 1 FROM ONLY %s.%s t, s, "
+            "  LATERAL (SELECT ((s.nx >> 32) << 32) + t.xmin::text::bigint AS w) x "
+            "  WHERE t.xmin::text::bigint > 2 AND NOT txid_visible_in_snapshot("
+            "    CASE WHEN x.w > s.nx THEN x.w - 4294967296 ELSE x.w END, $1::txid_snapshot))",
+            sch, nam);
+    const char *params[1] = { snapshot };
+    char *value = NULL;
+    int rc = pg_query_value (self->conn, sql, 1, params, &value);
+    free (sql);
+    free (sch);
+    free (nam);
+    if (rc != 0) {
+        s_log_error (self, "looking for rows changed since the run's first snapshot");
+        return -1;
+    }
+    rc = value && value[0] == 't';
+    free (value);
+    return rc;
 }

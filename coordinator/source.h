@@ -44,6 +44,7 @@ typedef struct {
     int64_t nblocks;           /* blocks in the table's heap at planning */
     int64_t est_rows;          /* the planner's row estimate for the query */
     char relation[300];        /* schema.table, for messages */
+    char schema[129], name[129]; /* the table's names, unquoted */
 } source_heap_t;
 
 /*  Whether the query can be split into ranges of heap blocks: its plan is
@@ -62,6 +63,18 @@ int source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap
     plan or NULL (logged). */
 plan_t *source_plan (source_t *self, const copyjob_t *job, int64_t chunk_size,
                      int64_t *total_rows, int64_t *null_keys);
+
+/*  The planning transaction's snapshot as txid_current_snapshot() text
+    (xmin:xmax:xip,...), recorded so that a resume can tell which rows
+    changed since. Caller frees; NULL on error (logged). */
+char *source_txid_snapshot (source_t *self);
+
+/*  Whether any row of heap's table was inserted or updated since snapshot
+    (a source_txid_snapshot text of an earlier transaction): one
+    sequential pass that stops at the first such row. Returns 1 (changed),
+    0 (not: every row there now was there, as it is, in that snapshot), -1
+    on error (logged). Deleted rows are not seen. */
+int source_heap_changed_since (source_t *self, const source_heap_t *heap, const char *snapshot);
 
 /*  True while the snapshot-holding transaction is still alive (a cheap
     round trip). */

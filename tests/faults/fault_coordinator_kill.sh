@@ -10,12 +10,17 @@
 #      and, when the resumed coordinator binds the same cluster.bind,
 #      reconnects by itself; the resumed run completes with it, and the
 #      worker exits 0 at STOP.
-#  (c) the ctid split (a plain scan of t, slow() in the select list):
-#      block ranges hold still only within one snapshot, so `resume` of a
-#      merge run starts its load over on the new snapshot (staging emptied,
-#      ledger forgotten; final == source, each chunk committed once), and
-#      `resume` of a direct run is refused with what to do, the final
-#      table left as it was.
+#  (c) the ctid split (a plain scan of t, slow() in the select list, the
+#      default split: auto): block ranges hold the same rows in a new
+#      snapshot only while nothing was inserted or updated in t since the
+#      run's first snapshot (ferry.runs.source_snapshot). Unchanged, a merge
+#      and a direct run resume like a key split: the chunks committed
+#      before the kill stand, as they were (issue 10 item 4: they used to
+#      be thrown away, and the direct run refused). After an UPDATE of one
+#      row of t, `resume` of a merge run starts its load over on the new
+#      snapshot (staging emptied, ledger forgotten; final == source, each
+#      chunk committed once), and `resume` of a direct run is refused
+#      with what to do, the final table left as it was.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
@@ -143,18 +148,72 @@ kill_after_commits() {
     assert_clean_stderr "$HARNESS_TMP/$tag.err"
     assert_contains "$(cat "$HARNESS_TMP/$tag.err")" "splitting public.t by heap block (ctid)" "$run: ctid split"
 }
+# ctid_job FILE TABLE [direct]: a ctid-split job into TABLE.
+ctid_job() {
+    FAULT_SNAPSHOT=shared faults_job "$1" "$2" 1000
+    sed -i "s|^  query: .*|  query: '$ctid_query'|" "$1"
+    if [[ "${3:-}" == direct ]]; then sed -i '/^  table: /a\  publish: direct' "$1"; fi
+}
+# killed_partway RUN: 3..planned-1 chunks committed; sets N_BEFORE, PLANNED.
+killed_partway() {
+    N_BEFORE=$(committed "$1")
+    PLANNED=$(chunks_planned "$1")
+    [[ $N_BEFORE -ge 3 && $N_BEFORE -lt $PLANNED ]] ||
+        fail "$1: $N_BEFORE of $PLANNED chunks committed at the kill"
+    echo "fault_coordinator_kill: (c) killed $1 with $N_BEFORE of $PLANNED chunk(s) committed"
+}
+pg_psql tgt -c "CREATE TABLE t_ctid_keep (LIKE t INCLUDING ALL);
+    CREATE TABLE t_ctid_keep_direct (LIKE t INCLUDING ALL)"
+
+# Unchanged source, merge: the committed chunks stand.
+job_c="$HARNESS_TMP/ctid_keep.yaml"
+ctid_job "$job_c" public.t_ctid_keep
+kill_after_commits ctid_keep ckill_ctid_keep "$job_c"
+killed_partway ckill_ctid_keep
+before=$(ledger_rows ckill_ctid_keep)
+run_expect 0 resume_ctid_keep "$COORD" resume ckill_ctid_keep --job "$job_c" --local-workers 2
+assert_clean_stderr "$HARNESS_TMP/resume_ctid_keep.err"
+assert_contains "$(cat "$HARNESS_TMP/resume_ctid_keep.err")" \
+    "the table is unchanged since the run's first snapshot, so the $N_BEFORE committed chunk(s) stand" \
+    "(c) merge, unchanged source: committed chunks kept"
+assert_contains "$(cat "$HARNESS_TMP/resume_ctid_keep.err")" \
+    "resuming run ckill_ctid_keep: $N_BEFORE of $PLANNED chunk(s) already committed" \
+    "(c) merge, unchanged source: only the missing chunks copied"
+assert_kept ckill_ctid_keep "$before"
+assert_final_is_source public.t_ctid_keep "(c) ctid merge run killed, resumed keeping its chunks"
+assert_ledger_exact ckill_ctid_keep "$FAULT_ROWS" "(c) ctid merge run killed, resumed keeping its chunks"
+
+# Unchanged source, direct: resumable too.
+job_c2="$HARNESS_TMP/ctid_keep_direct.yaml"
+ctid_job "$job_c2" public.t_ctid_keep_direct direct
+kill_after_commits ctid_keep_direct ckill_ctid_keep_direct "$job_c2"
+killed_partway ckill_ctid_keep_direct
+before=$(ledger_rows ckill_ctid_keep_direct)
+run_expect 0 resume_ctid_keep_direct "$COORD" resume ckill_ctid_keep_direct --job "$job_c2" \
+    --local-workers 2
+assert_clean_stderr "$HARNESS_TMP/resume_ctid_keep_direct.err"
+assert_contains "$(cat "$HARNESS_TMP/resume_ctid_keep_direct.err")" \
+    "resuming run ckill_ctid_keep_direct: $N_BEFORE of $PLANNED chunk(s) already committed" \
+    "(c) direct, unchanged source: resumed, only the missing chunks copied"
+assert_kept ckill_ctid_keep_direct "$before"
+assert_final_is_source public.t_ctid_keep_direct "(c) ctid direct run killed, resumed"
+assert_ledger_exact ckill_ctid_keep_direct "$FAULT_ROWS" "(c) ctid direct run killed, resumed"
+
+# One row of t updated after the kill: a merge run starts over.
 job_c="$HARNESS_TMP/ctid.yaml"
-FAULT_SNAPSHOT=shared faults_job "$job_c" public.t_ctid 1000
-sed -i "s|^  query: .*|  query: '$ctid_query'|" "$job_c"
+ctid_job "$job_c" public.t_ctid
 kill_after_commits ctid ckill_ctid "$job_c"
-n_before=$(committed ckill_ctid)
-planned=$(chunks_planned ckill_ctid)
-[[ $n_before -ge 3 && $n_before -lt $planned ]] || fail "(c) $n_before of $planned chunks committed at the kill"
-echo "fault_coordinator_kill: (c) killed the ctid run with $n_before of $planned chunk(s) committed"
+killed_partway ckill_ctid
+n_before=$N_BEFORE
+planned=$PLANNED
+pg_psql src -c "UPDATE t SET name = name WHERE id = 5"
 run_expect 0 resume_ctid "$COORD" resume ckill_ctid --job "$job_c" --local-workers 2
 assert_clean_stderr "$HARNESS_TMP/resume_ctid.err"
 assert_contains "$(cat "$HARNESS_TMP/resume_ctid.err")" \
-    "starting its load over on a new snapshot ($n_before of $planned chunk(s) had committed)" \
+    "rows of public.t were inserted or updated since the run's first snapshot" \
+    "(c) merge, changed source: says why"
+assert_contains "$(cat "$HARNESS_TMP/resume_ctid.err")" \
+    "loading every chunk again on a new snapshot ($n_before of $planned chunk(s) had committed)" \
     "(c) merge: the ctid run starts over"
 assert_contains "$(cat "$HARNESS_TMP/resume_ctid.err")" \
     "resuming run ckill_ctid: 0 of $planned chunk(s) already committed, $planned to copy" \
@@ -163,16 +222,16 @@ assert_final_is_source public.t_ctid "(c) ctid run killed, resumed from the star
 assert_ledger_exact ckill_ctid "$FAULT_ROWS" "(c) ctid run killed, resumed from the start"
 
 job_d="$HARNESS_TMP/ctid_direct.yaml"
-FAULT_SNAPSHOT=shared faults_job "$job_d" public.t_ctid_direct 1000
-sed -i "s|^  query: .*|  query: '$ctid_query'|" "$job_d"
-sed -i '/^  table: /a\  publish: direct' "$job_d"
+ctid_job "$job_d" public.t_ctid_direct direct
 kill_after_commits ctid_direct ckill_ctid_direct "$job_d"
 rows_before=$(pg_psql tgt -Atc "SELECT count(*) FROM t_ctid_direct")
 [[ "$rows_before" -gt 0 ]] || fail "(c) direct: no rows committed before the kill"
+pg_psql src -c "UPDATE t SET name = name WHERE id = 5"
 run_expect 1 resume_ctid_direct "$COORD" resume ckill_ctid_direct --job "$job_d" --local-workers 2
 assert_clean_stderr "$HARNESS_TMP/resume_ctid_direct.err"
 assert_contains "$(cat "$HARNESS_TMP/resume_ctid_direct.err")" \
-    "split the table by heap block (ctid) and its snapshot is gone" "(c) direct: resume refused"
+    "run ckill_ctid_direct (publish: direct) cannot be resumed: rows of public.t were inserted or updated" \
+    "(c) direct, changed source: resume refused"
 assert_contains "$(cat "$HARNESS_TMP/resume_ctid_direct.err")" \
     "TRUNCATE public.t_ctid_direct and start a new run" "(c) direct: what to do"
 assert_eq "$rows_before" "$(pg_psql tgt -Atc "SELECT count(*) FROM t_ctid_direct")" \

@@ -4,7 +4,12 @@
 # chunks of 700) into a fresh final table each time: final == source row
 # for row, the run's ledger and bookkeeping add up, staging is gone, and
 # the JSON report is consistent (status, row totals, chunk counts, one
-# entry per worker whose chunks and rows sum to the totals, sane timings).
+# entry per worker whose chunks and rows sum to the totals, sane timings,
+# concurrency = busy / load, and no speedup: there is no baseline). Then a
+# --sequential run of one job and a parallel run of the same job: the
+# second reports speedup = the sequential run's wall / its own wall and
+# efficiency = speedup / slots used (issue 11: speedup only against a
+# measured baseline).
 # Any sanitizer report from the coordinator or its workers fails the test.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
@@ -62,6 +67,8 @@ for n in 1 2 4; do
     out=$(cat "$HARNESS_TMP/$run.out")
     assert_contains "$out" "ferry run $run: published" "$n worker(s): summary"
     assert_contains "$out" "rows loaded     6000" "$n worker(s): summary rows"
+    assert_contains "$out" "speedup         none: no sequential baseline of this job on the target" \
+        "$n worker(s): no speedup without a baseline"
 
     # The report.
     "$py" - "$report" "$n" <<'EOF' || fail "$n worker(s): report check failed (above)"
@@ -99,16 +106,27 @@ check(abs(rps - 6000 / wall) <= 0.02 * rps + 1, f"rows_per_second {rps} vs 6000 
 cs = r["chunk_seconds"]
 check(0 < cs["mean"] and 0 < cs["p50"] <= cs["p95"] <= cs["p99"], f"chunk_seconds {cs}")
 check(cs["p99"] <= wall, f"chunk p99 {cs['p99']} > wall {wall}")
-# report.h: speedup = sum of chunk busy time / load wall time.
+# report.h: concurrency = sum of chunk busy time / load wall time.
 busy = sum(x["busy_seconds"] for x in w)
-check(abs(r["speedup"] - busy / load) <= 0.05 * r["speedup"] + 0.01,
-      f"speedup {r['speedup']} vs busy {busy} / load {load}")
+check(abs(r["concurrency"] - busy / load) <= 0.05 * r["concurrency"] + 0.01,
+      f"concurrency {r['concurrency']} vs busy {busy} / load {load}")
 check(abs(busy - cs["mean"] * r["chunks_total"]) <= 0.01 * r["chunks_total"],
       f"workers' busy {busy} vs mean chunk time {cs['mean']} x {r['chunks_total']}")
 slots = r.get("slots_total", n * 2)
 check(slots == n * 2, f"slots_total {slots}, expected {n} x 2 (pipeline.writers)")
-check(abs(r["efficiency"] - r["speedup"] / slots) <= 0.01, f"efficiency {r['efficiency']} vs speedup / {slots}")
-check(0 < r["efficiency"] <= 1.05, f"efficiency {r['efficiency']}")
+check(1 <= r["slots_used"] <= slots, f"slots_used {r['slots_used']} of {slots}")
+check(0 < r["concurrency"] <= r["slots_used"] + 0.05, f"concurrency {r['concurrency']} > slots used")
+# No sequential run of this job: no speedup, no efficiency.
+check(r["baseline"] is None and r["speedup"] is None and r["efficiency"] is None,
+      f"speedup without a baseline: {r['baseline']} {r['speedup']} {r['efficiency']}")
+o = r["overhead_seconds"]
+check(abs(o["total"] - (o["plan"] + o["dispatch_start"] + o["idle"] + o["verify"] + o["publish"] + o["other"])) <= 0.02,
+      f"overhead parts do not add up: {o}")
+check(0 <= o["total"] <= wall, f"overhead {o['total']} vs wall {wall}")
+check(r["success_rate"] == 1.0 and r["chunk_attempts"] == 9, f"success {r['success_rate']} attempts {r['chunk_attempts']}")
+check(r["bytes"] > 0 and r["mb_per_second"] > 0, f"bytes {r['bytes']} MB/s {r['mb_per_second']}")
+check(abs(r["chunks_per_second"] - 9 / wall) <= 0.02 * r["chunks_per_second"] + 0.01,
+      f"chunks_per_second {r['chunks_per_second']} vs 9 / {wall}")
 if errors:
     print("report " + sys.argv[1] + ":\n  " + "\n  ".join(errors), file=sys.stderr)
     print(json.dumps(r, indent=1), file=sys.stderr)
@@ -119,5 +137,39 @@ done
 # Every run wrote its own ledger and left the others alone.
 assert_eq "w1:9|w2:9|w4:9" "$(pg_psql tgt -Atc "SELECT string_agg(run_id || ':' || n, '|' ORDER BY run_id)
     FROM (SELECT run_id, count(*) AS n FROM ferry.chunk_commits GROUP BY run_id) s")" "ledger per run"
+
+# A sequential baseline, then the same job in parallel (merge into one
+# table: the second run upserts the same rows).
+pg_psql tgt -c "CREATE TABLE accounts_base (LIKE accounts INCLUDING ALL)"
+job="$HARNESS_TMP/base.yaml"
+ferry_write_job "$job" src tgt public.accounts_base "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+    "pipeline: { chunk_size: 700, min_rows_for_parallel: 1000 }" \
+    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+run_expect 0 seq "$coord" run "$job" --local-workers 1 --sequential --report "$HARNESS_TMP/seq.json" --run-id seq
+assert_contains "$(cat "$HARNESS_TMP/seq.out")" "this --sequential run is the baseline for later runs of this job" \
+    "the sequential run says it is the baseline"
+run_expect 0 par "$coord" run "$job" --local-workers 2 --report "$HARNESS_TMP/par.json" --run-id par
+no_sanitizer_reports seq par
+assert_contains "$(cat "$HARNESS_TMP/par.out")" "x vs sequential run seq (" "the parallel run names its baseline"
+"$py" - "$HARNESS_TMP/seq.json" "$HARNESS_TMP/par.json" <<'EOF' || fail "baseline: report check failed (above)"
+import json, sys
+seq = json.load(open(sys.argv[1]))
+par = json.load(open(sys.argv[2]))
+errors = []
+if not seq["sequential"] or seq["speedup"] is not None:
+    errors.append(f"sequential run: sequential {seq['sequential']} speedup {seq['speedup']}")
+b = par["baseline"]
+if not b or b["run_id"] != "seq" or abs(b["wall_seconds"] - seq["wall_seconds"]) > 0.002:
+    errors.append(f"baseline {b} vs the sequential run's wall {seq['wall_seconds']}")
+else:
+    want = seq["wall_seconds"] / par["wall_seconds"]
+    if abs(par["speedup"] - want) > 0.002 * want + 0.001:
+        errors.append(f"speedup {par['speedup']} vs {seq['wall_seconds']} / {par['wall_seconds']} = {want}")
+    if abs(par["efficiency"] - par["speedup"] / par["slots_used"]) > 0.002:
+        errors.append(f"efficiency {par['efficiency']} vs speedup / slots used {par['slots_used']}")
+if errors:
+    print("\n".join(errors), file=sys.stderr)
+    sys.exit(1)
+EOF
 
 echo "coord_workers: OK"

@@ -19,6 +19,8 @@
 #define BASE \
     "source: {conninfo: 'host=src', query: 'SELECT * FROM t ORDER BY id'}\n" \
     "target: {conninfo: 'host=tgt', table: t}\n"
+#define BASE_SOURCE \
+    "source: {conninfo: 'host=src', query: 'SELECT * FROM t ORDER BY id'}\n"
 
 static config_t *
 s_parse (const char *text, char *err, size_t errlen)
@@ -164,6 +166,8 @@ test_minimal_defaults (void **state)
     assert_string_equal (cfg->target.merge_key[0], "acct_id");
     assert_int_equal (cfg->target.on_match, ON_MATCH_UPDATE);
     assert_int_equal (cfg->target.publish, PUBLISH_MERGE);
+    assert_true (cfg->target.lock_timeout == 60.0);
+    assert_true (cfg->source.max_error_rate == 0.1);
     assert_int_equal (cfg->pipeline.chunk_size, 500000);
     assert_int_equal (cfg->pipeline.min_rows_for_parallel, 100000);
     assert_int_equal (cfg->pipeline.writers, 2);
@@ -199,7 +203,7 @@ test_csv_source (void **state)
 {
     config_t *cfg = s_expect_ok (
         "source: {kind: csv, path: '/data/*.csv'}\n"
-        "target: {conninfo: 'host=tgt', table: t}\n");
+        "target: {conninfo: 'host=tgt', table: t, publish: direct}\n");
     assert_int_equal (cfg->source.kind, SOURCE_KIND_CSV);
     assert_string_equal (cfg->source.path, "/data/*.csv");
     assert_null (cfg->source.key);
@@ -221,6 +225,13 @@ test_csv_source (void **state)
 
     s_expect_error ("source: {kind: csv}\ntarget: {conninfo: x, table: t}\n",
                     "job.yaml: source.path: required for kind csv");
+    /*  A merge with no key to match on is refused before any data moves
+        (it used to load everything, then fail to publish). */
+    s_expect_error ("source: {kind: csv, path: a.csv}\ntarget: {conninfo: x, table: t}\n",
+                    "job.yaml: target.merge.key: required for publish: merge when source.key is "
+                    "not set (the merge matches rows by key): set target.merge.key (or "
+                    "source.key) to the column(s) that identify a row, or use publish: direct "
+                    "to load into an empty table");
 }
 
 /*  The key derived from `query`, or NULL (then `err` holds the message). */
@@ -785,7 +796,8 @@ test_csv_format (void **state)
     assert_string_equal (cfg->source.rejects_file, "/tmp/rejects.txt");
     config_destroy (&cfg);
 
-    cfg = s_expect_ok ("source: { kind: csv, path: /tmp/x.csv }\ntarget: { conninfo: x, table: t }\n");
+    cfg = s_expect_ok ("source: { kind: csv, path: /tmp/x.csv }\n"
+                       "target: { conninfo: x, table: t, publish: direct }\n");
     assert_int_equal (cfg->source.format.delimiter, ',');
     assert_int_equal (cfg->source.format.quote, '"');
     assert_int_equal (cfg->source.format.escape, '"');
@@ -810,6 +822,25 @@ test_csv_format (void **state)
     s_expect_error ("source: { kind: csv, path: x, max_error_rate: 2 }\n"
                     "target: { conninfo: x, table: t }\n",
                     "job.yaml:1: source.max_error_rate: must be 0..1, got 2");
+}
+
+/*  target.lock_timeout: seconds, 0 (no limit) .. 86400, default 60. */
+static void
+test_lock_timeout (void **state)
+{
+    (void) state;
+    config_t *cfg = s_expect_ok (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: 1.5 }\n");
+    assert_true (cfg->target.lock_timeout == 1.5);
+    config_destroy (&cfg);
+    cfg = s_expect_ok (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: 0 }\n");
+    assert_true (cfg->target.lock_timeout == 0);
+    config_destroy (&cfg);
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: -1 }\n",
+                    "job.yaml:2: target.lock_timeout: must be 0..86400, got -1");
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: 90000 }\n",
+                    "job.yaml:2: target.lock_timeout: must be 0..86400, got 90000");
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: soon }\n",
+                    "job.yaml:2: target.lock_timeout: must be a number, got \"soon\"");
 }
 
 
@@ -879,6 +910,7 @@ main (void)
         cmocka_unit_test_setup (test_err_buffer, s_setup),
         cmocka_unit_test_setup (test_destroy, s_setup),
         cmocka_unit_test_setup (test_csv_format, s_setup),
+        cmocka_unit_test_setup (test_lock_timeout, s_setup),
         cmocka_unit_test (test_query_unordered),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);

@@ -1,0 +1,90 @@
+/*  coordinator/concurrency.h: how many chunks to keep in flight
+    (pipeline.concurrency: auto), decided from the throughput measured.
+
+    A hill climb on measured work per second (bytes loaded, from PROGRESS
+    and DONE): starting low, it adds chunks in flight (doubling while each
+    step pays, then one at a time) as long as a step raises throughput by
+    more than `gain`; a step that does not pay is undone and the controller
+    holds there. While holding it re-measures: a drop of more than `drop`
+    makes it probe one step down (kept if throughput does not fall), and
+    every `reprobe` windows it probes one step up again, so a change in the
+    servers' load mid-run is followed. A window only counts when the limit
+    was reached the whole time (the tail of a run, with fewer chunks left
+    than the limit, says nothing about the limit) and starts `settle_ms`
+    after a change (a new chunk needs a moment to reach speed). The limit
+    never leaves [1, max]; max is the slots offered and the servers'
+    connection budget, and may change at any time (cc_set_max).
+
+    Pure: no I/O, no clock; the caller passes the time. */
+#ifndef FERRY_COORDINATOR_CONCURRENCY_H
+#define FERRY_COORDINATOR_CONCURRENCY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    int start;                 /* first limit (clamped to [1, max]) */
+    int max;                   /* slots offered / connection budget */
+    int64_t window_ms;         /* one measurement: at least this long (3000) */
+    int windows;               /* windows per measurement; their median counts (2) */
+    int64_t settle_ms;         /* ignored after a change (1500) */
+    double gain;               /* a step up must raise throughput this much (0.08) */
+    double drop;               /* a fall this large while holding: probe down (0.25) */
+    int reprobe;               /* while holding, probe up every this many measurements (6) */
+} cc_config_t;
+
+/*  The defaults above for a budget of max slots. */
+cc_config_t cc_config_default (int max);
+
+/*  One change of the limit, for the report. */
+typedef struct {
+    int64_t at_ms;             /* when (the caller's clock) */
+    int from, to;
+    double rate_before, rate_after;    /* work/s at `from` and at `to`, 0 = not measured */
+    const char *why;           /* static text */
+} cc_change_t;
+
+#define CC_HISTORY_MAX 64
+
+typedef enum { CC_MEASURE, CC_PROBE_UP, CC_PROBE_DOWN, CC_HOLD } cc_phase_t;
+
+typedef struct {
+    cc_config_t cfg;
+    int limit;
+    cc_phase_t phase;
+    bool slow_start;           /* doubling until a step does not pay */
+    int from;                  /* the limit a probe started from */
+    double rate_from;          /* its rate */
+    double hold_rate;          /* the rate measured at the held limit */
+    int holds;                 /* measurements since the last probe */
+    int reprobes;              /* re-probes so far: they alternate up and down */
+    /* the window being measured */
+    int64_t settle_until_ms;
+    int64_t win_start_ms, win_start_work;
+    bool win_open;
+    double samples[8];
+    int nsamples;
+    /* what happened */
+    cc_change_t history[CC_HISTORY_MAX];
+    size_t nhistory;           /* may exceed CC_HISTORY_MAX: the first ones are kept */
+    int peak_limit;
+} cc_t;
+
+/*  Starts at cfg->start (clamped to [1, cfg->max]) at now_ms. */
+void cc_init (cc_t *cc, const cc_config_t *cfg, int64_t now_ms);
+
+/*  Feeds the cumulative work done so far (never decreasing) and the
+    chunks in flight now; `saturated` is false when fewer chunks were ready
+    than the limit allowed (such a window is discarded). Returns the limit
+    to use from now on. Call it often (every dispatch turn is fine). */
+int cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated);
+
+/*  A new budget (slots joined or left, a server near its connection
+    limit). The limit drops at once when above it. */
+void cc_set_max (cc_t *cc, int max, int64_t now_ms);
+
+/*  The limit now. */
+int cc_limit (const cc_t *cc);
+
+#endif

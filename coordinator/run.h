@@ -1,0 +1,79 @@
+/*  coordinator/run.h: what one coordinator run holds (the command line's
+    choices and every handle of the run), shared by the run's phases
+    (coordinator/main.c, coordinator/resume.c). Cleanup is one function in
+    main.c. */
+#ifndef FERRY_COORDINATOR_RUN_H
+#define FERRY_COORDINATOR_RUN_H
+
+#include "chunktab.h"
+#include "claim.h"
+#include "config.h"
+#include "copyjob.h"
+#include "dispatch.h"
+#include "fileplan.h"
+#include "jobprint.h"
+#include "ledger.h"
+#include "plan.h"
+#include "protocol.h"
+#include "source.h"
+#include "spawner.h"
+#include "vacuum_guard.h"
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *command;
+    const char *job;
+    const char *resume_id;
+    int64_t local_workers;
+    int64_t slots;
+    const char *report;
+    const char *run_id;
+    bool sequential;
+} args_t;
+
+typedef struct {
+    args_t *args;
+    config_t *cfg;
+    char *run_id;
+    char *final_q;             /* quoted final table */
+    char *staging;             /* quoted staging, merge only */
+    ledger_t *ledger;
+    source_t *source;
+    copyjob_t *job;
+    plan_t *plan;
+    chunktab_t *chunks;
+    zsock_t *router;
+    int port;                  /* the port bound (tcp) */
+    char *endpoint;
+    spawner_t *spawn;
+    dispatch_t *dispatch;
+    protocol_job_t pjob;
+    int64_t rows_source;
+    bool snapshot_exact;
+    bool plan_estimated;       /* --sequential or ctid: row count is the planner's estimate */
+    source_heap_t heap;        /* the table a ctid split reads */
+    char split_why[1100];      /* why the plan splits the way it does */
+    vacuum_guard_t *guard;     /* direct: keeps autovacuum off the final table while loading */
+    claim_t *claim;            /* direct: no other direct run into the same table */
+    jobprint_t print;          /* the job's fingerprint */
+    bool file;                 /* a file source (csv) */
+    char *file_columns;        /* JOB's csv_columns (owned) */
+    fileplan_t *fplan;
+    int64_t rejected;
+    char *secret;              /* the cluster secret (never logged) */
+} run_t;
+
+/*  resume (coordinator/resume.c): checks that the job file is the one the
+    run started with, takes a direct run's claim, loads the run's plan and
+    marks committed chunks done from the ledger; starts the load over where
+    what committed can no longer be trusted (a ctid plan whose table
+    changed, staging emptied by a target crash). Returns 0 (exit_code set
+    to OK when the run was already published: nothing to do) or -1 with
+    message. */
+int resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
+                    char *message, size_t size, int *exit_code);
+
+#endif

@@ -1,0 +1,268 @@
+/*  tests/unit/test_concurrency.c: coordinator/concurrency, the adaptive
+    limit of chunks in flight, fed synthetic throughput curves through a
+    small simulator (100 ms steps, work = rate x time): concave curves
+    peaking at 1, 3 and 12; flat; noisy (+-20%); a step change in the
+    middle of a run; a budget that shrinks; unsaturated windows ignored.
+    Each checks where the limit settles, the throughput reached against the
+    curve's peak, and that the limit never leaves [1, max]. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "concurrency.h"
+
+typedef double curve_fn (int limit, double t_s);
+
+typedef struct {
+    double mean_limit;         /* time-average limit over the measured tail */
+    double reached;            /* work rate over the tail / the curve's best rate */
+    int final_limit;
+    int max_seen;
+    size_t changes;
+} sim_t;
+
+static uint64_t s_rng = 1;
+
+static double
+s_uniform (void)
+{
+    s_rng = s_rng * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double) (s_rng >> 11) / (double) (1ULL << 53) * 2.0 - 1.0;
+}
+
+/*  Runs cc against curve for `seconds`; the tail is the last `tail` s. */
+static sim_t
+s_simulate (cc_t *cc, curve_fn *curve, double noise, double seconds, double tail, int max)
+{
+    sim_t r = { 0 };
+    double work = 0, tail_work = 0, tail_limit = 0, best_tail = 0;
+    double block_noise = 1;
+    int steps = (int) (seconds * 10);
+    for (int i = 0; i < steps; i++) {
+        double t = i / 10.0;
+        if (i % 20 == 0)           /* one draw per 2 s: a whole window off at once */
+            block_noise = 1 + noise * s_uniform ();
+        int limit = cc_limit (cc);
+        assert_true (limit >= 1 && limit <= max);
+        if (limit > r.max_seen)
+            r.max_seen = limit;
+        double rate = curve (limit, t) * block_noise;
+        work += rate * 0.1;
+        if (t >= seconds - tail) {
+            tail_work += curve (limit, t) * 0.1;      /* noise-free: what the choice is worth */
+            tail_limit += limit * 0.1;
+            double best = 0;
+            for (int l = 1; l <= max; l++)
+                if (curve (l, t) > best)
+                    best = curve (l, t);
+            best_tail += best * 0.1;
+        }
+        cc_update (cc, (int64_t) (t * 1000), (int64_t) work, true);
+    }
+    r.mean_limit = tail_limit / tail;
+    r.reached = tail_work / best_tail;
+    r.final_limit = cc_limit (cc);
+    r.changes = cc->nhistory;
+    return r;
+}
+
+static double c_peak1 (int l, double t) { (void) t; return 100.0 / (1 + 0.15 * (l - 1)); }
+static double c_peak3 (int l, double t) { (void) t; double v = 100 - 10.0 * (l - 3) * (l - 3); return v < 5 ? 5 : v; }
+static double c_peak12 (int l, double t) { (void) t; return l <= 12 ? 100.0 * l / 12 : 100 - 5.0 * (l - 12); }
+static double c_flat (int l, double t) { (void) t; (void) l; return 100; }
+static double
+c_step (int l, double t)
+{
+    if (t < 100)
+        return l <= 8 ? 100.0 * l / 8 : 100 - 6.0 * (l - 8);
+    double v = 100 - 12.0 * (l - 2) * (l - 2);
+    return v < 5 ? 5 : v;
+}
+
+static void
+s_start (cc_t *cc, int max)
+{
+    cc_config_t cfg = cc_config_default (max);
+    cc_init (cc, &cfg, 0);
+    s_rng = 12345;
+}
+
+static void
+test_peak_at_one (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start (&cc, 8);
+    sim_t r = s_simulate (&cc, c_peak1, 0, 180, 90, 8);
+    printf ("peak 1: mean limit %.2f, reached %.3f, changes %zu\n", r.mean_limit, r.reached, r.changes);
+    assert_true (r.mean_limit < 1.5);
+    assert_true (r.reached > 0.95);
+    assert_true (r.max_seen <= 2);         /* the first step up did not pay: no further */
+}
+
+static void
+test_peak_at_three (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start (&cc, 8);
+    sim_t r = s_simulate (&cc, c_peak3, 0, 180, 90, 8);
+    printf ("peak 3: mean limit %.2f, final %d, reached %.3f\n", r.mean_limit, r.final_limit, r.reached);
+    assert_int_equal (r.final_limit, 3);
+    assert_true (r.mean_limit > 2.5 && r.mean_limit < 3.5);
+    assert_true (r.reached > 0.95);
+}
+
+static void
+test_peak_at_twelve (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start (&cc, 16);
+    sim_t r = s_simulate (&cc, c_peak12, 0, 240, 90, 16);
+    printf ("peak 12: mean limit %.2f, final %d, reached %.3f\n", r.mean_limit, r.final_limit, r.reached);
+    assert_true (r.final_limit >= 10 && r.final_limit <= 14);
+    assert_true (r.reached > 0.9);
+}
+
+static void
+test_flat_holds_low (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start (&cc, 16);
+    sim_t r = s_simulate (&cc, c_flat, 0, 180, 150, 16);
+    printf ("flat: mean limit %.2f, max seen %d\n", r.mean_limit, r.max_seen);
+    assert_true (r.mean_limit < 1.5);      /* more chunks in flight buy nothing */
+    assert_true (r.max_seen <= 2);
+}
+
+static void
+test_noisy (void **state)
+{
+    (void) state;
+    double reached = 0, mean = 0;
+    for (uint64_t seed = 1; seed <= 5; seed++) {
+        cc_t cc;
+        s_start (&cc, 8);
+        s_rng = seed * 7919;
+        sim_t r = s_simulate (&cc, c_peak3, 0.2, 240, 120, 8);
+        printf ("noisy peak 3 (seed %llu): mean limit %.2f, reached %.3f\n",
+                (unsigned long long) seed, r.mean_limit, r.reached);
+        reached += r.reached / 5;
+        mean += r.mean_limit / 5;
+        assert_true (r.reached > 0.8);
+    }
+    assert_true (reached > 0.88);
+    assert_true (mean > 1.8 && mean < 4.5);
+}
+
+static void
+test_step_change (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start (&cc, 16);
+    sim_t r = s_simulate (&cc, c_step, 0, 100, 40, 16);
+    printf ("step, before: mean limit %.2f, reached %.3f\n", r.mean_limit, r.reached);
+    assert_true (r.reached > 0.85);
+    assert_true (r.mean_limit >= 6);
+    /*  The servers get busier: the best is now 2. */
+    double work = 0;
+    double tail_limit = 0, tail_work = 0;
+    for (int i = 1000; i < 3000; i++) {
+        double t = i / 10.0;
+        int limit = cc_limit (&cc);
+        work += c_step (limit, t) * 0.1;
+        if (t >= 240) {
+            tail_limit += limit * 0.1;
+            tail_work += c_step (limit, t) * 0.1;
+        }
+        cc_update (&cc, (int64_t) (t * 1000), (int64_t) work, true);
+    }
+    printf ("step, after: mean limit %.2f, reached %.3f\n", tail_limit / 60, tail_work / (100 * 60));
+    assert_true (tail_limit / 60 < 3.5);
+    assert_true (tail_work / (100 * 60) > 0.85);
+}
+
+static void
+test_budget (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start (&cc, 16);
+    s_simulate (&cc, c_peak12, 0, 120, 60, 16);
+    assert_true (cc_limit (&cc) > 4);
+    cc_set_max (&cc, 4, 120000);
+    assert_int_equal (cc_limit (&cc), 4);
+    assert_string_equal (cc.history[(cc.nhistory - 1) % CC_HISTORY_MAX].why,
+                         "budget: fewer slots or connections");
+    /*  It keeps working inside the new budget, never above it. */
+    double work = 0;
+    for (int i = 1200; i < 2400; i++) {
+        work += c_peak12 (cc_limit (&cc), i / 10.0) * 0.1;
+        cc_update (&cc, i * 100, (int64_t) work, true);
+        assert_true (cc_limit (&cc) <= 4);
+    }
+    assert_int_equal (cc_limit (&cc), 4);
+    cc_set_max (&cc, 0, 240000);          /* nonsense is clamped */
+    assert_int_equal (cc_limit (&cc), 1);
+}
+
+static void
+test_unsaturated_windows_ignored (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start (&cc, 8);
+    int64_t work = 0;
+    for (int i = 0; i < 2000; i++) {
+        work += 10;
+        cc_update (&cc, i * 100, work, false);
+    }
+    assert_int_equal (cc_limit (&cc), 1);
+    assert_int_equal (cc.nhistory, 0);
+}
+
+static void
+test_start_clamped_and_history (void **state)
+{
+    (void) state;
+    cc_config_t cfg = cc_config_default (3);
+    cfg.start = 10;
+    cc_t cc;
+    cc_init (&cc, &cfg, 0);
+    assert_int_equal (cc_limit (&cc), 3);
+    s_rng = 1;
+    cc_t cc2;
+    s_start (&cc2, 8);
+    s_simulate (&cc2, c_peak3, 0, 60, 30, 8);
+    assert_true (cc2.nhistory >= 2);
+    assert_int_equal (cc2.history[0].from, 1);
+    assert_int_equal (cc2.history[0].to, 2);
+    assert_non_null (cc2.history[0].why);
+    assert_true (cc2.history[0].at_ms >= 4000);    /* settle + two windows first */
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_peak_at_one),
+        cmocka_unit_test (test_peak_at_three),
+        cmocka_unit_test (test_peak_at_twelve),
+        cmocka_unit_test (test_flat_holds_low),
+        cmocka_unit_test (test_noisy),
+        cmocka_unit_test (test_step_change),
+        cmocka_unit_test (test_budget),
+        cmocka_unit_test (test_unsaturated_windows_ignored),
+        cmocka_unit_test (test_start_clamped_and_history),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
