@@ -3,6 +3,8 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PostgreSQL REQUIRED)
+# libcrypto: HMAC-SHA256 for FERRY/1's challenge-response (common/auth.c).
+find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 pkg_check_modules(CZMQ REQUIRED IMPORTED_TARGET libczmq)
 pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)
 pkg_check_modules(MSGPACK REQUIRED IMPORTED_TARGET msgpack)

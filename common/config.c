@@ -54,7 +54,7 @@ static const char *const s_pipeline_keys[] =
 static const char *const s_retry_keys[] =
     { "max_retries", "initial_delay", "backoff", "max_delay", NULL };
 static const char *const s_cluster_keys[] =
-    { "bind", "heartbeat_ms", "liveness", NULL };
+    { "bind", "heartbeat_ms", "liveness", "chunk_stall_timeout", "secret_file", NULL };
 
 /*  Enum spellings, indexed by the enum value. */
 static const char *const s_kind_names[] = { "postgres", "csv", NULL };
@@ -925,6 +925,15 @@ s_parse_cluster (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
         if (strcmp (key, "liveness") == 0)
             rc = s_get_int (ctx, value, "cluster.liveness", 1, 1000,
                             &cfg->cluster.liveness);
+        else
+        /*  At least twice the workers' 1 s PROGRESS period, so a healthy
+            chunk is never caught between two reports. */
+        if (strcmp (key, "chunk_stall_timeout") == 0)
+            rc = s_get_double (ctx, value, "cluster.chunk_stall_timeout", 2, 604800,
+                               &cfg->cluster.chunk_stall_timeout);
+        else
+        if (strcmp (key, "secret_file") == 0)
+            rc = s_get_string (ctx, value, "cluster.secret_file", &cfg->cluster.secret_file);
         if (rc)
             return -1;
     }
@@ -1474,6 +1483,7 @@ config_new (void)
     self->cluster.bind = xstrdup ("tcp://127.0.0.1:5570");
     self->cluster.heartbeat_ms = 1000;
     self->cluster.liveness = 5;
+    self->cluster.chunk_stall_timeout = 300;
     return self;
 }
 
@@ -1499,6 +1509,7 @@ config_destroy (config_t **self_p)
         free (self->target.merge_key[i]);
     free (self->target.merge_key);
     free (self->cluster.bind);
+    free (self->cluster.secret_file);
     free (self->origin);
     free (self);
     *self_p = NULL;

@@ -84,6 +84,9 @@ typedef struct {
         char *bind;                  /* "tcp://127.0.0.1:5570" */
         int heartbeat_ms;            /* 1000, 10..600000 */
         int liveness;                /* 5, 1..1000 */
+        double chunk_stall_timeout;  /* 300 s, 2..604800: a chunk whose rows and
+                                        bytes do not advance that long is requeued */
+        char *secret_file;           /* NULL: FERRY_CLUSTER_SECRET or a per-run secret */
     } cluster;
     char *origin;                    /* file name the config came from (for messages) */
 } config_t;

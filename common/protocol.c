@@ -234,6 +234,14 @@ static const s_rule_t s_stop_rules[] = {
     M_FIELD (reason, S_TEXT),
 };
 
+static const s_rule_t s_challenge_rules[] = {
+    M_FIELD (nonce, S_NAME),
+};
+
+static const s_rule_t s_auth_rules[] = {
+    M_FIELD (proof, S_NAME),
+};
+
 typedef struct {
     const char *name;
     const s_rule_t *rules;
@@ -252,6 +260,8 @@ static const s_type_t s_types[PROTO_MSG_COUNT_] = {
     [PROTO_MSG_HEARTBEAT] = S_TYPE ("HEARTBEAT", s_heartbeat_rules),
     [PROTO_MSG_STOP]      = S_TYPE ("STOP", s_stop_rules),
     [PROTO_MSG_BYE]       = { "BYE", NULL, 0 },
+    [PROTO_MSG_CHALLENGE] = S_TYPE ("CHALLENGE", s_challenge_rules),
+    [PROTO_MSG_AUTH]      = S_TYPE ("AUTH", s_auth_rules),
 };
 
 /*  Member accessors: base is a protocol_msg_t or a protocol_job_t. */
@@ -1011,6 +1021,8 @@ protocol_msg_reset (protocol_msg_t *msg)
     free (msg->path);
     free (msg->message);
     free (msg->reason);
+    free (msg->nonce);
+    free (msg->proof);
     memset (msg, 0, sizeof *msg);
 }
 

@@ -39,6 +39,8 @@ typedef enum {
     PROTO_MSG_HEARTBEAT,  /* both */
     PROTO_MSG_STOP,       /* C->W */
     PROTO_MSG_BYE,        /* W->C */
+    PROTO_MSG_CHALLENGE,  /* C->W: prove the cluster secret (answer to HELLO) */
+    PROTO_MSG_AUTH,       /* W->C: the proof */
     PROTO_MSG_COUNT_
 } protocol_type_t;
 
@@ -133,6 +135,11 @@ typedef struct {
 
     /* STOP */
     char *reason;
+
+    /* CHALLENGE: a fresh random nonce (hex); AUTH: the worker's proof,
+       hex HMAC-SHA256 (common/auth.h) */
+    char *nonce;
+    char *proof;
 } protocol_msg_t;
 
 /*  FAILED.sqlstate meaning "this chunk is already committed by another

@@ -104,9 +104,12 @@ chunktab_assign (chunktab_t *self, chunk_t *c, int worker, int64_t now_ms)
     FERRY_ASSERT (c->state == CHUNK_STATE_PLANNED);
     c->state = CHUNK_STATE_ASSIGNED;
     c->attempt++;
+    c->tries++;
     c->worker = worker;
     c->assigned_ms = now_ms;
     c->progress_rows = 0;
+    c->progress_bytes = 0;
+    c->progress_ms = now_ms;
 }
 
 int
@@ -144,14 +147,14 @@ static int
 s_requeue (chunktab_t *self, chunk_t *c, int64_t now_ms, bool backoff)
 {
     c->worker = -1;
-    if (c->attempt >= self->policy.max_retries + 1) {
+    if (c->tries >= self->policy.max_retries + 1) {
         c->state = CHUNK_STATE_FAILED;
         return 2;
     }
     c->state = CHUNK_STATE_PLANNED;
     c->not_before_ms = now_ms;
     if (backoff)
-        c->not_before_ms += (int64_t) (retry_delay (&self->policy, c->attempt - 1, &self->rng) * 1000.0);
+        c->not_before_ms += (int64_t) (retry_delay (&self->policy, c->tries - 1, &self->rng) * 1000.0);
     return 1;
 }
 
@@ -179,7 +182,9 @@ chunktab_unassign (chunktab_t *self, int64_t id, int32_t attempt, int64_t now_ms
     if (!c || c->state != CHUNK_STATE_ASSIGNED || c->attempt != attempt)
         return 0;
     c->state = CHUNK_STATE_PLANNED;
-    c->attempt--;
+    /*  The attempt number stays spent: handing it out again would let a
+        late FAILED of this assignment pass for the next one. */
+    c->tries--;
     c->worker = -1;
     c->not_before_ms = now_ms + delay_ms;
     return 1;
@@ -218,6 +223,42 @@ chunktab_worker_released (chunktab_t *self, int worker, int64_t now_ms)
     return n;
 }
 
+int
+chunktab_progress (chunktab_t *self, int64_t id, int32_t attempt, int64_t rows, int64_t bytes,
+                   int64_t now_ms)
+{
+    chunk_t *c = chunktab_get (self, id);
+    if (!c || c->state != CHUNK_STATE_ASSIGNED || c->attempt != attempt)
+        return 0;
+    if (rows > c->progress_rows || bytes > c->progress_bytes)
+        c->progress_ms = now_ms;
+    c->progress_rows = rows;
+    c->progress_bytes = bytes;
+    return 1;
+}
+
+chunk_t *
+chunktab_next_stalled (chunktab_t *self, int64_t now_ms, int64_t stall_ms)
+{
+    if (stall_ms <= 0)
+        return NULL;
+    for (size_t i = 0; i < self->count; i++) {
+        chunk_t *c = &self->chunks[i];
+        if (c->state == CHUNK_STATE_ASSIGNED && now_ms - c->progress_ms > stall_ms)
+            return c;
+    }
+    return NULL;
+}
+
+int
+chunktab_stalled (chunktab_t *self, chunk_t *c, const char *message, int64_t now_ms)
+{
+    if (c->state != CHUNK_STATE_ASSIGNED)
+        return 0;
+    s_set_error (c, message ? message : "stalled");
+    return s_requeue (self, c, now_ms, false);
+}
+
 size_t
 chunktab_count (chunktab_t *self, chunk_state_t state)
 {
@@ -239,7 +280,7 @@ chunktab_retried (chunktab_t *self)
 {
     size_t n = 0;
     for (size_t i = 0; i < self->count; i++)
-        if (self->chunks[i].attempt > 1)
+        if (self->chunks[i].tries > 1)
             n++;
     return n;
 }

@@ -2,12 +2,15 @@
 
         planned --assign--> assigned --DONE--> done
            ^                   |
-           +--retryable FAILED, worker dead (after back-off)
+           +--retryable FAILED (after back-off), worker dead or stalled (at once)
                                |
                                +--permanent FAILED or attempts exhausted--> failed
 
-    Attempts count assignments: attempt n+1 follows attempt n. A chunk may
-    be assigned at most max_retries + 1 times. Retryable failures come back
+    Every ASSIGN gets a new attempt number, never reused: attempt n+1
+    follows attempt n, even when attempt n did not count (no free slot, a
+    reconnect), so a late FAILED of an old assignment can never pass for
+    the current one. What counts against the retry budget is `tries`: a
+    chunk may be tried at most max_retries + 1 times. Retryable failures come back
     only after retry_delay (initial_delay x backoff^n, capped, jittered).
     Worker identity is an opaque int the dispatcher chooses. Time is in ms
     from any monotonic origin, passed in, so tests drive the clock. */
@@ -34,11 +37,15 @@ typedef struct {
     int64_t offset, length, first_line;
     int64_t est_rows;
     chunk_state_t state;
-    int32_t attempt;           /* last attempt number handed out (0: never) */
+    int32_t attempt;           /* last attempt number handed out (0: never);
+                                  unique per ASSIGN, never decremented */
+    int32_t tries;             /* attempts that count against max_retries */
     int worker;                /* current worker, -1 when none */
     int64_t not_before_ms;     /* earliest next assignment */
     int64_t assigned_ms;
     int64_t progress_rows;     /* from PROGRESS, current attempt */
+    int64_t progress_bytes;
+    int64_t progress_ms;       /* assignment, or the last PROGRESS that advanced */
     /* on DONE */
     int64_t rows, bytes, rejected;
     uint64_t checksum;
@@ -70,7 +77,7 @@ chunk_t *chunktab_get (chunktab_t *self, int64_t id);      /* NULL if out of ran
 /*  The lowest-id planned chunk whose back-off has passed, or NULL. */
 chunk_t *chunktab_next_ready (chunktab_t *self, int64_t now_ms);
 
-/*  Hands chunk to worker: state assigned, attempt + 1. */
+/*  Hands chunk to worker: state assigned, attempt + 1, tries + 1. */
 void chunktab_assign (chunktab_t *self, chunk_t *chunk, int worker, int64_t now_ms);
 
 /*  A DONE for (id, attempt) from worker. Accepted whenever the chunk is not
@@ -90,8 +97,9 @@ int chunktab_fail (chunktab_t *self, int64_t id, int32_t attempt, bool retryable
                    const char *message, int64_t now_ms);
 
 /*  The worker did not start attempt `attempt` (no free slot): back to
-    planned after `delay_ms`, and the attempt does not count. Returns 1 if
-    it applied, 0 if the attempt is not the chunk's current one. */
+    planned after `delay_ms`, and the attempt does not count (tries - 1;
+    the attempt number itself is never handed out again). Returns 1 if it
+    applied, 0 if the attempt is not the chunk's current one. */
 int chunktab_unassign (chunktab_t *self, int64_t id, int32_t attempt, int64_t now_ms,
                        int64_t delay_ms);
 
@@ -106,13 +114,31 @@ int chunktab_worker_lost (chunktab_t *self, int worker, int64_t now_ms, chunk_t 
     HELLO must not exhaust a chunk's attempts). Returns how many. */
 int chunktab_worker_released (chunktab_t *self, int worker, int64_t now_ms);
 
+/*  A PROGRESS for (id, attempt): when it is the current attempt of an
+    assigned chunk, records rows/bytes, and when either advanced restarts
+    the stall clock. Returns 1
+    if recorded, 0 if ignored. */
+int chunktab_progress (chunktab_t *self, int64_t id, int32_t attempt, int64_t rows,
+                       int64_t bytes, int64_t now_ms);
+
+/*  The lowest-id assigned chunk whose rows and bytes have not advanced
+    for more than stall_ms (since assignment or its last advancing
+    PROGRESS), or NULL. stall_ms <= 0: never. */
+chunk_t *chunktab_next_stalled (chunktab_t *self, int64_t now_ms, int64_t stall_ms);
+
+/*  The chunk's current attempt stalled: it goes back to planned at once
+    (the stall was the wait) and the attempt counts; out of tries, the
+    chunk fails. `message` is copied as last_error. Returns 1 requeued,
+    2 failed for good, 0 if the chunk is not assigned. */
+int chunktab_stalled (chunktab_t *self, chunk_t *chunk, const char *message, int64_t now_ms);
+
 /*  Counts by state. */
 size_t chunktab_count (chunktab_t *self, chunk_state_t state);
 
 /*  True when every chunk is done. */
 bool chunktab_all_done (chunktab_t *self);
 
-/*  Chunks that were assigned more than once (a retry or a reassignment). */
+/*  Chunks that were tried more than once (a retry or a reassignment). */
 size_t chunktab_retried (chunktab_t *self);
 
 #endif

@@ -1,5 +1,5 @@
 /*  coordinator/dispatch.c: see dispatch.h. */
-#include "dispatch.h"
+#include "dispatch_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -9,34 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct dispatch_t {
-    zsock_t *router;
-    const char *run_id;
-    const protocol_job_t *job;
-    chunktab_t *chunks;
-    ledger_t *ledger;
-    int heartbeat_ms;
-    int liveness;
-    volatile int *stop;
-    worker_t **workers;
-    size_t nworkers;
-    char error[2048];
-    dispatch_progress_fn *progress_fn;
-    void *progress_arg;
-    dispatch_tick_fn *tick_fn;
-    void *tick_arg;
-    int64_t garbage;           /* malformed messages dropped */
-    int64_t max_errors;        /* -1: no limit */
-    bool fence_lost;           /* end a lost worker's target backends */
-    int64_t rejected;
-    int peak_inflight;         /* most chunks in flight at once */
-    cc_t *cc;                  /* pipeline.concurrency: auto, or NULL */
-    int fixed;                 /* the limit without cc (INT_MAX: every free slot) */
-    int budget;                /* connection budget (INT_MAX: none known) */
-    int cc_max;                /* the max last given to cc */
-    bool saturated;            /* the limit was reached at the last assignment */
-    size_t cc_logged;          /* controller changes logged so far */
-};
 
 dispatch_t *
 dispatch_new (zsock_t *router, const char *run_id, const protocol_job_t *job,
@@ -62,6 +34,19 @@ void
 dispatch_set_fence_lost (dispatch_t *self, bool on)
 {
     self->fence_lost = on;
+}
+
+void
+dispatch_set_secret (dispatch_t *self, const char *secret)
+{
+    gate_destroy (&self->gate);
+    self->gate = gate_new (secret);
+}
+
+void
+dispatch_set_stall_timeout (dispatch_t *self, int64_t stall_ms)
+{
+    self->stall_ms = stall_ms;
 }
 
 void
@@ -168,6 +153,7 @@ dispatch_destroy (dispatch_t **self_p)
         for (size_t i = 0; i < self->nworkers; i++)
             s_worker_destroy (&self->workers[i]);
         free (self->workers);
+        gate_destroy (&self->gate);
         free (self);
         *self_p = NULL;
     }
@@ -213,31 +199,37 @@ s_peer_hex (zframe_t *id, char *out, size_t size)
         out[0] = 0;
 }
 
-static int
-s_send (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
+int
+dispatch_send_to (dispatch_t *self, zframe_t *identity, const char *to, protocol_msg_t *msg)
 {
     char *data = NULL;
     size_t size = 0;
     char err[256];
     if (protocol_encode (msg, &data, &size, err, sizeof err) != 0) {
-        log_error ("encoding %s for worker %s: %s", protocol_type_name (msg->type), w->name, err);
+        log_error ("encoding %s for %s: %s", protocol_type_name (msg->type), to, err);
         return -1;
     }
     zmsg_t *m = zmsg_new ();
-    zframe_t *id = zframe_dup (w->identity);
+    zframe_t *id = zframe_dup (identity);
     zmsg_append (m, &id);
     zmsg_addmem (m, data, size);
     free (data);
     int rc = zmsg_send (&m, self->router);
     if (rc != 0)
-        log_debug ("sending %s to %s failed (peer gone?)", protocol_type_name (msg->type), w->name);
+        log_debug ("sending %s to %s failed (peer gone?)", protocol_type_name (msg->type), to);
     zmsg_destroy (&m);
-    w->last_sent_ms = util_now_ms ();
     return rc;
 }
 
-static worker_t *
-s_find (dispatch_t *self, zframe_t *identity)
+static int
+s_send (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
+{
+    w->last_sent_ms = util_now_ms ();
+    return dispatch_send_to (self, w->identity, w->name, msg);
+}
+
+worker_t *
+dispatch_find (dispatch_t *self, zframe_t *identity)
 {
     for (size_t i = 0; i < self->nworkers; i++)
         if (zframe_eq (self->workers[i]->identity, identity))
@@ -298,19 +290,26 @@ s_lost (dispatch_t *self, worker_t *w, const char *why)
     }
 }
 
-static void
-s_on_hello (dispatch_t *self, zframe_t *identity, worker_t *w, protocol_msg_t *msg)
+void
+dispatch_restart (dispatch_t *self, worker_t *w)
+{
+    /*  The worker started over on the same link. Its chunks go back
+        without costing an attempt (a flood of HELLOs must not exhaust
+        them), and the link must prove the secret again. */
+    int n = chunktab_worker_released (self->chunks, s_index (self, w), util_now_ms ());
+    if (n > 0 || w->alive)
+        log_warn ("worker %s said HELLO again; %d chunk(s) requeued", w->name, n);
+    w->alive = false;
+    w->proven = false;
+    w->busy = 0;
+}
+
+void
+dispatch_join (dispatch_t *self, zframe_t *identity, const protocol_msg_t *msg)
 {
     int64_t now = util_now_ms ();
-    if (w) {
-        /*  HELLO again on the same link: the worker started over. Its
-            chunks go back without costing an attempt (a flood of HELLOs
-            must not exhaust them). */
-        int n = chunktab_worker_released (self->chunks, s_index (self, w), now);
-        if (n > 0 || w->alive)
-            log_warn ("worker %s said HELLO again; %d chunk(s) requeued", w->name, n);
-    }
-    else {
+    worker_t *w = dispatch_find (self, identity);
+    if (!w) {
         /*  The same worker name on a new link: it reconnected. Its old link
             is dead; whatever the old link had in flight is requeued. */
         for (size_t i = 0; i < self->nworkers; i++) {
@@ -336,6 +335,7 @@ s_on_hello (dispatch_t *self, zframe_t *identity, worker_t *w, protocol_msg_t *m
     w->pid = msg->pid;
     w->slots = msg->slots;
     w->alive = true;
+    w->proven = true;
     w->busy = 0;
     w->last_seen_ms = now;
     log_info ("worker %s joined from %s (pid %" PRId64 ", %d slots, build %s)", w->name, w->host,
@@ -458,12 +458,15 @@ s_handle (dispatch_t *self, zmsg_t *zmsg)
         log_warn ("peer %s: %s; dropped", peer, err);
         goto cleanup;
     }
-    worker_t *w = s_find (self, identity);
+    worker_t *w = dispatch_find (self, identity);
+    const char *addr = zframe_meta (body, "Peer-Address");
     if (msg.type == PROTO_MSG_HELLO)
-        s_on_hello (self, identity, w, &msg);
-    else if (!w) {
+        admit_hello (self, identity, peer, addr, &msg);
+    else if (msg.type == PROTO_MSG_AUTH)
+        admit_auth (self, identity, peer, addr, &msg);
+    else if (!w || !w->proven) {
         self->garbage++;
-        log_warn ("peer %s: %s before HELLO; dropped", peer, protocol_type_name (msg.type));
+        admit_unproven (self, identity, peer, addr, msg.type);
     }
     else {
         w->last_seen_ms = util_now_ms ();
@@ -477,12 +480,10 @@ s_handle (dispatch_t *self, zmsg_t *zmsg)
         if (msg.peak_rss_kb > w->peak_rss_kb)
             w->peak_rss_kb = msg.peak_rss_kb;
         switch (msg.type) {
-        case PROTO_MSG_PROGRESS: {
-            chunk_t *c = chunktab_get (self->chunks, msg.chunk_id);
-            if (c && c->state == CHUNK_STATE_ASSIGNED && c->attempt == msg.attempt)
-                c->progress_rows = msg.rows;
+        case PROTO_MSG_PROGRESS:
+            chunktab_progress (self->chunks, msg.chunk_id, msg.attempt, msg.rows, msg.bytes,
+                               util_now_ms ());
             break;
-        }
         case PROTO_MSG_DONE: s_on_done (self, w, &msg); break;
         case PROTO_MSG_FAILED: s_on_failed (self, w, &msg); break;
         case PROTO_MSG_HEARTBEAT: break;
@@ -508,7 +509,7 @@ s_least_busy (dispatch_t *self, size_t *index)
     worker_t *best = NULL;
     for (size_t i = 0; i < self->nworkers; i++) {
         worker_t *w = self->workers[i];
-        if (!w->alive || w->busy >= w->slots)
+        if (!w->alive || !w->proven || w->busy >= w->slots)
             continue;
         if (!best || (int64_t) w->busy * best->slots < (int64_t) best->busy * w->slots) {
             best = w;
@@ -558,9 +559,10 @@ s_timers (dispatch_t *self)
 {
     int64_t now = util_now_ms ();
     int64_t dead_after = (int64_t) self->liveness * self->heartbeat_ms;
+    admit_expire (self, dead_after);
     for (size_t i = 0; i < self->nworkers; i++) {
         worker_t *w = self->workers[i];
-        if (!w->alive)
+        if (!w->alive || !w->proven)
             continue;
         if (now - w->last_seen_ms > dead_after) {
             char why[96];
@@ -605,6 +607,7 @@ s_progress (dispatch_t *self)
 int
 dispatch_run (dispatch_t *self)
 {
+    FERRY_ASSERT (self->gate);      /* dispatch_set_secret: no unauthenticated mode */
     int64_t last_progress = 0, last_control = 0;
     while (!self->error[0]) {
         if (*self->stop) {
@@ -632,6 +635,7 @@ dispatch_run (dispatch_t *self)
             }
         }
         s_timers (self);
+        stall_check (self);
         if (self->tick_fn)
             self->tick_fn (self->tick_arg);
         s_assign (self);
@@ -672,7 +676,7 @@ dispatch_stop_workers (dispatch_t *self, const char *reason, int wait_ms)
         while ((zsock_events (self->router) & ZMQ_POLLIN)
            &&  (m = zmsg_recv (self->router)) != NULL) {
             zframe_t *id = zmsg_first (m);
-            worker_t *w = id ? s_find (self, id) : NULL;
+            worker_t *w = id ? dispatch_find (self, id) : NULL;
             bool was_alive = w && w->alive;
             s_handle (self, m);
             if (was_alive && !w->alive)

@@ -1,7 +1,9 @@
 /*  coordinator/dispatch.h: the coordinator's side of FERRY/1, owner of
     the ROUTER socket.
 
-    Workers say HELLO (name, slots) and get JOB, then up to `slots` ASSIGNs.
+    Workers say HELLO (name, slots), get CHALLENGE, prove the cluster
+    secret with AUTH (admit.c, gate.c) and only then get JOB, then up to
+    `slots` ASSIGNs. A link that does not prove it gets nothing else.
     Any message from a worker counts as a heartbeat; a worker silent for
     liveness x heartbeat_ms is lost and its chunks go back to the queue with
     attempt + 1 (its lease ends with its liveness). The coordinator sends
@@ -30,6 +32,7 @@ typedef struct {
     int slots;
     zframe_t *identity;
     bool alive;
+    bool proven;               /* proved the cluster secret on this link */
     int busy;                  /* assigned chunks without DONE/FAILED yet */
     int64_t last_seen_ms;
     int64_t last_sent_ms;
@@ -89,6 +92,16 @@ void dispatch_set_budget (dispatch_t *self, int budget);
 
 /*  Chunks in flight now. */
 int dispatch_inflight (dispatch_t *self);
+
+/*  The cluster secret (copied, never logged). Every link must prove it
+    (CHALLENGE / AUTH, common/auth.h) before it gets JOB or ASSIGN.
+    Required before dispatch_run. */
+void dispatch_set_secret (dispatch_t *self, const char *secret);
+
+/*  A chunk whose rows and bytes do not advance for stall_ms (0: never)
+    is requeued elsewhere and its attempt abandoned, as for a lost worker
+    (cluster.chunk_stall_timeout). */
+void dispatch_set_stall_timeout (dispatch_t *self, int64_t stall_ms);
 
 /*  The most chunks that were in flight at once. */
 int dispatch_peak_inflight (dispatch_t *self);

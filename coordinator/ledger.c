@@ -225,7 +225,7 @@ ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chunk, c
 {
     char id[24], attempts[16];
     snprintf (id, sizeof id, "%" PRId64, chunk->id);
-    snprintf (attempts, sizeof attempts, "%d", chunk->attempt);
+    snprintf (attempts, sizeof attempts, "%d", chunk->tries);
     const char *params[6] = { run_id, id, s_state_name (chunk->state), attempts, worker,
                               chunk->last_error };
     if (s_exec (self, "UPDATE ferry.chunks SET status = $3, attempts = $4, worker = $5, "

@@ -8,6 +8,7 @@
     plan key ranges inside the run's exported snapshot, dispatch them to
     workers over ZeroMQ, check that every row is accounted for, publish in
     one transaction, report. Exit status per common/exit_codes.h. */
+#include "auth.h"
 #include "exit_codes.h"
 #include "log.h"
 #include "publish.h"
@@ -18,6 +19,7 @@
 #include "util.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -70,7 +72,9 @@ s_usage (FILE *out)
 "  -h, --help         this help\n"
 "\n"
 "Environment: FERRY_SOURCE_DSN, FERRY_TARGET_DSN override the job file's\n"
-"conninfo; FERRY_WORKER_BIN names the worker executable; FERRY_LOG_LEVEL.\n"
+"conninfo; FERRY_CLUSTER_SECRET is the secret workers must prove (overrides\n"
+"cluster.secret_file; required without --local-workers); FERRY_WORKER_BIN\n"
+"names the worker executable; FERRY_LOG_LEVEL.\n"
 "\n"
 "Exit status: 0 published (or planned), 1 failed (nothing published),\n"
 "2 usage, 3 bad job file, 4 source unreachable, 5 target unreachable,\n"
@@ -175,9 +179,46 @@ s_connect_endpoint (const char *bind, int port)
     return util_strdupf ("tcp://%.*s:%d", (int) hl, host, port);
 }
 
+/*  The secret every worker must prove (common/auth.h): the operator's
+    (FERRY_CLUSTER_SECRET or cluster.secret_file), else, when all workers
+    are ours, a random one for this run. External workers with no secret
+    configured: refuse. 0 or -1 (logged). */
+static int
+s_cluster_secret (run_t *r)
+{
+    char err[1400];
+    int rc = auth_secret_load (r->cfg->cluster.secret_file, &r->secret, err, sizeof err);
+    if (rc < 0) {
+        log_error ("%s", err);
+        return -1;
+    }
+    if (rc == 1)
+        return 0;
+    if (r->args->local_workers > 0) {
+        char hex[AUTH_HEX_LEN + 1];
+        if (auth_random_hex (hex) != 0) {
+            log_error ("cannot draw the run's cluster secret (getrandom): %s", strerror (errno));
+            return -1;
+        }
+        r->secret = xstrdup (hex);
+        explicit_bzero (hex, sizeof hex);
+        return 0;
+    }
+    log_error ("no cluster secret: without --local-workers the coordinator waits for external "
+               "workers, and each must prove a secret it shares with the coordinator. Set "
+               "FERRY_CLUSTER_SECRET (e.g. the output of 'openssl rand -hex 32') in the "
+               "environment of the coordinator and of every worker, or name a file holding it "
+               "in the job file (cluster.secret_file) and start each worker with --secret-file FILE");
+    return -1;
+}
+
 static void
 s_run_cleanup (run_t *r)
 {
+    if (r->secret)
+        explicit_bzero (r->secret, strlen (r->secret));
+    free (r->secret);
+    r->secret = NULL;
     vacuum_guard_destroy (&r->guard);
     claim_destroy (&r->claim);
     dispatch_destroy (&r->dispatch);
@@ -602,6 +643,10 @@ s_run (args_t *args)
         s_run_cleanup (&r);
         return EXIT_CODE_BAD_CONFIG;
     }
+    if (!plan_only && s_cluster_secret (&r) != 0) {
+        s_run_cleanup (&r);
+        return EXIT_CODE_BAD_CONFIG;
+    }
     bool direct = r.cfg->target.publish == PUBLISH_DIRECT;
     if (!direct)
         r.staging = schema_staging_name (r.run_id);
@@ -833,6 +878,9 @@ s_run (args_t *args)
         if (r.file)
             dispatch_set_max_errors (r.dispatch, r.cfg->source.max_errors);
         dispatch_set_fence_lost (r.dispatch, direct);
+        dispatch_set_secret (r.dispatch, r.secret);
+        dispatch_set_stall_timeout (r.dispatch,
+                                    (int64_t) (r.cfg->cluster.chunk_stall_timeout * 1000.0));
         if (args->local_workers > 0) {
             char *bin = spawner_find_worker ();
             if (!bin)
@@ -845,13 +893,15 @@ s_run (args_t *args)
                 (never argv, never the wire), whatever the bind address. */
             spawner_set_dsns (r.spawn, r.file ? NULL : r.cfg->source.conninfo,
                               r.cfg->target.conninfo);
+            spawner_set_secret (r.spawn, r.secret);
             free (bin);
             if (spawner_start (r.spawn) != 0)
                 goto out;
         }
         else
             log_info ("waiting for workers; start them with:  ferry-worker --coordinator %s "
-                      "[--slots N] [--name NAME]%s", r.endpoint,
+                      "[--slots N] [--name NAME] (with the cluster secret: FERRY_CLUSTER_SECRET "
+                      "or --secret-file)%s", r.endpoint,
                       local ? "" : "  (with FERRY_SOURCE_DSN and FERRY_TARGET_DSN set: "
                                    "conninfos are not sent over a non-loopback link)");
         tick_t tick = { .spawn = r.spawn, .source = r.source, .dispatch = r.dispatch,

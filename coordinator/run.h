@@ -66,6 +66,7 @@ typedef struct {
     char *file_columns;        /* JOB's csv_columns (owned) */
     fileplan_t *fplan;
     int64_t rejected;
+    char *secret;              /* the cluster secret (never logged) */
 } run_t;
 
 /*  resume (coordinator/resume.c): checks that the job file is the one the

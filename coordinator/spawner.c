@@ -1,5 +1,6 @@
 /*  coordinator/spawner.c: see spawner.h. */
 #include "spawner.h"
+#include "auth.h"
 #include "log.h"
 #include "util.h"
 
@@ -25,6 +26,7 @@ struct spawner_t {
     pid_t *pids;
     int restarts_left;
     char *source_dsn;          /* "FERRY_SOURCE_DSN=..." or NULL */
+    char *secret;              /* "FERRY_CLUSTER_SECRET=..." or NULL */
     char *target_dsn;
 };
 
@@ -106,6 +108,9 @@ spawner_destroy (spawner_t **self_p)
         free (self->pids);
         free (self->source_dsn);
         free (self->target_dsn);
+        if (self->secret)
+            explicit_bzero (self->secret, strlen (self->secret));
+        free (self->secret);
         free (self);
         *self_p = NULL;
     }
@@ -120,19 +125,31 @@ spawner_set_dsns (spawner_t *self, const char *source, const char *target)
     self->target_dsn = target ? util_strdupf ("FERRY_TARGET_DSN=%s", target) : NULL;
 }
 
-/*  environ with our DSN variables replacing any inherited ones. Caller
-    frees the array (not the strings). */
+void
+spawner_set_secret (spawner_t *self, const char *secret)
+{
+    if (self->secret)
+        explicit_bzero (self->secret, strlen (self->secret));
+    free (self->secret);
+    self->secret = secret ? util_strdupf ("%s=%s", AUTH_ENV, secret) : NULL;
+}
+
+/*  environ with our DSN and secret variables replacing any inherited
+    ones. Caller frees the array (not the strings). */
 static char **
 s_child_env (spawner_t *self)
 {
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = xcalloc (n + 3, sizeof *env);
+    char **env = xcalloc (n + 4, sizeof *env);
+    size_t envlen = strlen (AUTH_ENV);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if ((self->source_dsn && strncmp (environ[i], "FERRY_SOURCE_DSN=", 17) == 0)
-        ||  (self->target_dsn && strncmp (environ[i], "FERRY_TARGET_DSN=", 17) == 0))
+        ||  (self->target_dsn && strncmp (environ[i], "FERRY_TARGET_DSN=", 17) == 0)
+        ||  (self->secret && strncmp (environ[i], AUTH_ENV, envlen) == 0
+                          && environ[i][envlen] == '='))
             continue;
         env[k++] = environ[i];
     }
@@ -140,6 +157,8 @@ s_child_env (spawner_t *self)
         env[k++] = self->source_dsn;
     if (self->target_dsn)
         env[k++] = self->target_dsn;
+    if (self->secret)
+        env[k++] = self->secret;
     env[k] = NULL;
     return env;
 }

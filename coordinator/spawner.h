@@ -26,6 +26,10 @@ void spawner_destroy (spawner_t **self_p);
     in their environment (copied; NULL leaves the variable as inherited). */
 void spawner_set_dsns (spawner_t *self, const char *source, const char *target);
 
+/*  The cluster secret the workers prove (copied); they get it in their
+    environment as FERRY_CLUSTER_SECRET, never in argv. */
+void spawner_set_secret (spawner_t *self, const char *secret);
+
 /*  Starts every worker. Returns 0 or -1 (logged). */
 int spawner_start (spawner_t *self);
 

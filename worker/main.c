@@ -5,6 +5,7 @@
       --coordinator  join a coordinator over ZeroMQ and run what it assigns
     The exit status follows common/exit_codes.h. */
 #include "copyjob.h"
+#include "auth.h"
 #include "exit_codes.h"
 #include "log.h"
 #include "pipeline.h"
@@ -38,7 +39,7 @@ s_usage (FILE *out)
 {
     fprintf (out,
 "Usage:\n"
-"  ferry-worker --coordinator ENDPOINT [--slots N] [--name NAME]\n"
+"  ferry-worker --coordinator ENDPOINT [--slots N] [--name NAME] [--secret-file FILE]\n"
 "  ferry-worker --standalone --job JOB.yaml (--range LO:HI | --lo LO --hi HI)\n"
 "               [--run-id ID] [--chunk-id N] [--attempt N] [--name NAME]\n"
 "               [--snapshot ID] [--into TABLE]\n"
@@ -53,6 +54,8 @@ s_usage (FILE *out)
 "  --name NAME             worker name in reports (default: host-pid)\n"
 "  --orphan-exit           leave when the parent process (a coordinator that\n"
 "                          started this worker) goes away\n"
+"  --secret-file FILE      the cluster secret to prove to the coordinator\n"
+"                          (default: $FERRY_CLUSTER_SECRET); never give it in argv\n"
 "\n"
 "Standalone mode (one chunk, no coordinator):\n"
 "  --job FILE              the job file (YAML)\n"
@@ -89,6 +92,7 @@ typedef struct {
     const char *name;
     const char *snapshot;
     const char *into;
+    const char *secret_file;
     bool standalone;
     bool orphan_exit;
 } args_t;
@@ -134,6 +138,7 @@ s_parse_args (int argc, char **argv, args_t *args)
         { "into", required_argument, NULL, 'i' },
         { "version", no_argument, NULL, 'V' },
         { "orphan-exit", no_argument, NULL, 'O' },
+        { "secret-file", required_argument, NULL, 'K' },
         { NULL, 0, NULL, 0 }
     };
     static char range_buf[4096];
@@ -147,6 +152,7 @@ s_parse_args (int argc, char **argv, args_t *args)
         case 'V': printf ("ferry-worker %s\n", FERRY_VERSION); exit (EXIT_CODE_OK);
         case 'S': args->standalone = true; break;
         case 'c': args->coordinator = optarg; break;
+        case 'K': args->secret_file = optarg; break;
         case 'j': args->job = optarg; break;
         case 'r': {
             snprintf (range_buf, sizeof range_buf, "%s", optarg);
@@ -362,8 +368,26 @@ main (int argc, char **argv)
     int rc;
     if (args.standalone)
         rc = s_run_standalone (&args, name);
-    else
-        rc = session_run (args.coordinator, name, (int) args.slots, args.orphan_exit, &s_stop);
+    else {
+        /*  The cluster secret: --secret-file, else FERRY_CLUSTER_SECRET.
+            Without one the worker can still join a coordinator that asks
+            for none; one that does tells it so (session.c). */
+        char *secret = NULL;
+        char err[1400];
+        int found = args.secret_file
+                  ? (auth_secret_read_file (args.secret_file, &secret, err, sizeof err) == 0 ? 1 : -1)
+                  : auth_secret_load (NULL, &secret, err, sizeof err);
+        if (found < 0) {
+            log_error ("%s", err);
+            free (name);
+            return EXIT_CODE_BAD_CONFIG;
+        }
+        rc = session_run (args.coordinator, name, (int) args.slots, args.orphan_exit, secret,
+                          &s_stop);
+        if (secret)
+            explicit_bzero (secret, strlen (secret));
+        free (secret);
+    }
     free (name);
     return rc;
 }

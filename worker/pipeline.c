@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 batch_t *
 batch_new (size_t cap)
@@ -152,6 +153,27 @@ s_ensure_connected (attempt_t *a, pg_conn_t *conn)
     return -1;
 }
 
+/*  TEST-ONLY fault hook (docs/OPERATIONS.md): FERRY_FAULT_STALL_CHUNK=N
+    freezes attempt 1 of chunk N after its target transaction began, until
+    the attempt is aborted (STOP or a signal), while the session keeps
+    heartbeating and sending PROGRESS without any advance: the coordinator's
+    cluster.chunk_stall_timeout must move the chunk elsewhere. Returns 0
+    when not armed, -1 (attempt failed, interrupted) once released. */
+static int
+s_fault_stall (attempt_t *a)
+{
+    const char *v = getenv ("FERRY_FAULT_STALL_CHUNK");
+    int64_t id;
+    if (!v || !*v || a->spec->attempt != 1 || util_parse_int64 (v, 0, INT64_MAX, &id) != 0
+    ||  id != a->spec->chunk_id)
+        return 0;
+    log_warn ("FERRY_FAULT_STALL_CHUNK: freezing chunk %" PRId64 " attempt 1 (test hook)", id);
+    while (!*a->stop)
+        usleep (50 * 1000);
+    attempt_fail (a, "57014", true, "frozen by FERRY_FAULT_STALL_CHUNK until stopped");
+    return -1;
+}
+
 /*  One attempt: fence, read, process, write, commit. Returns 0 when
     committed; otherwise the attempt's error fields say why. */
 static int
@@ -170,6 +192,10 @@ s_attempt (attempt_t *a, const char *token)
     bool file = a->job->kind == SOURCE_KIND_CSV;
     if (writer_begin (a, token) != 0)
         goto done;
+    if (s_fault_stall (a) != 0) {
+        writer_abort (a);
+        goto done;
+    }
     if ((file ? reader_file_begin (a) : reader_begin (a)) != 0) {
         writer_abort (a);
         if (!file)

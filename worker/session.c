@@ -8,6 +8,7 @@
     blocks in pipeline_run_chunk while a chunk runs; the abort flag, shared
     read-only with the session, makes a running chunk roll back. */
 #include "session.h"
+#include "auth.h"
 #include "copyjob.h"
 #include "exit_codes.h"
 #include "log.h"
@@ -101,6 +102,10 @@ typedef struct {
     protocol_job_t *pending_job;   /* a JOB that waits for the old run's chunks */
     char *pending_run_id;
     uint64_t rng;
+    const char *secret;        /* borrowed; NULL: none */
+    bool authed;               /* AUTH sent on this link */
+    bool refused;              /* the coordinator refused us: exit BAD_CONFIG */
+    int64_t pid;               /* in HELLO and the proof */
 } self_t;
 
 static int
@@ -132,7 +137,7 @@ s_hello (self_t *self)
     protocol_msg_init (&m, PROTO_MSG_HELLO);
     m.name = (char *) self->name;
     m.host = (char *) util_hostname ();
-    m.pid = getpid ();
+    m.pid = self->pid;
     m.slots = self->nslots;
     m.build = (char *) FERRY_VERSION;
     s_send (self, &m);                 /* borrowed fields: no reset */
@@ -162,7 +167,31 @@ s_connect (self_t *self)
     if (zsock_connect (self->dealer, "%s", self->endpoint) != 0)
         log_error ("cannot connect to %s: %s", self->endpoint, zmq_strerror (zmq_errno ()));
     self->last_recv_ms = util_now_ms ();
+    self->authed = false;
     s_hello (self);
+    return 0;
+}
+
+/*  CHALLENGE: prove the cluster secret (common/auth.h). Returns -1 when
+    this worker has no secret: the session ends. */
+static int
+s_on_challenge (self_t *self, protocol_msg_t *msg)
+{
+    if (!self->secret) {
+        log_error ("the coordinator at %s asks this worker to prove the cluster secret and it "
+                   "has none: set FERRY_CLUSTER_SECRET to the coordinator's secret, or pass "
+                   "--secret-file FILE (the file the job's cluster.secret_file names)",
+                   self->endpoint);
+        self->refused = true;
+        return -1;
+    }
+    protocol_msg_t m;
+    protocol_msg_init (&m, PROTO_MSG_AUTH);
+    char proof[AUTH_HEX_LEN + 1];
+    auth_proof (self->secret, msg->nonce, self->name, util_hostname (), self->pid, proof);
+    m.proof = proof;
+    s_send (self, &m);                 /* borrowed field: no reset */
+    self->authed = true;
     return 0;
 }
 
@@ -464,8 +493,16 @@ s_on_coordinator (self_t *self)
         case PROTO_MSG_JOB: s_on_job (self, &msg); break;
         case PROTO_MSG_ASSIGN: s_on_assign (self, &msg); break;
         case PROTO_MSG_HEARTBEAT: break;
+        case PROTO_MSG_CHALLENGE: rc = s_on_challenge (self, &msg); break;
         case PROTO_MSG_STOP:
-            log_info ("coordinator says STOP: %s", msg.reason ? msg.reason : "");
+            if (!self->run_id && self->authed) {
+                /*  Refused before any JOB: our proof did not match. */
+                log_error ("the coordinator refused this worker: %s",
+                           msg.reason ? msg.reason : "");
+                self->refused = true;
+            }
+            else
+                log_info ("coordinator says STOP: %s", msg.reason ? msg.reason : "");
             rc = -1;
             break;
         default:
@@ -479,10 +516,12 @@ s_on_coordinator (self_t *self)
 
 int
 session_run (const char *endpoint, const char *name, int slots, bool orphan_exit,
-             volatile int *stop)
+             const char *secret, volatile int *stop)
 {
     self_t self;
     memset (&self, 0, sizeof self);
+    self.secret = secret;
+    self.pid = getpid ();
     self.endpoint = endpoint;
     self.name = name;
     self.nslots = slots > 0 ? slots : 2;
@@ -589,5 +628,5 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
     free (self.run_id);
     zsock_destroy (&self.dealer);
     log_info ("left");
-    return exit_code;
+    return self.refused ? EXIT_CODE_BAD_CONFIG : exit_code;
 }

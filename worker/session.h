@@ -1,6 +1,7 @@
 /*  worker/session.h: the worker's side of FERRY/1 (DEALER loop).
 
-    Says HELLO, takes JOB (prepares the copy once: describe, type check),
+    Says HELLO, answers CHALLENGE with AUTH (a proof of the cluster
+    secret), takes JOB (prepares the copy once: describe, type check),
     runs each ASSIGN in a free slot actor, reports PROGRESS about once a
     second per running chunk, DONE or FAILED at the end of each chunk, and
     HEARTBEAT when nothing else was sent for heartbeat_ms. In coordinated
@@ -18,8 +19,11 @@
 /*  Joins the coordinator at `endpoint` as `name` with `slots` chunk slots
     (0: 2), runs until STOP or *stop, returns an exit code
     (exit_codes.h). With orphan_exit the worker also ends when its parent
-    process goes away (local workers of a coordinator that died). */
+    process goes away (local workers of a coordinator that died).
+    `secret` (borrowed, may be NULL) answers the coordinator's CHALLENGE
+    (common/auth.h); without one a CHALLENGE ends the session with
+    EXIT_CODE_BAD_CONFIG and a message that says what to set. */
 int session_run (const char *endpoint, const char *name, int slots, bool orphan_exit,
-                 volatile int *stop);
+                 const char *secret, volatile int *stop);
 
 #endif

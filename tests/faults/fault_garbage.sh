@@ -5,7 +5,8 @@
 #     ZMTP greeting with a bogus version, a connection that says nothing;
 #   - a real ZeroMQ DEALER (ferry_zmq_garbage) sending random frames,
 #     malformed msgpack, wrong protocol versions and multi-frame messages;
-#   - a fake worker that floods HELLOs and never runs a chunk.
+#   - a fake worker that floods HELLOs and never proves the cluster
+#     secret: it must get CHALLENGEs only, never a JOB or an ASSIGN.
 # The run must complete with the right result (final == source row for
 # row, each chunk once), the coordinator must log what it dropped, and it
 # must never crash: exit 0, no sanitizer report from any ferry process.
@@ -73,13 +74,13 @@ coord_alive
 exec 4>&-
 done_now=$(committed "$run")
 echo "fault_garbage: HELLO flood sent ($((SECONDS - t0)) s, $done_now chunk(s) committed so far)"
-# The garbage must have hit a run in progress, and the fake worker must
-# have been given chunks it never ran (they were requeued when it fell
-# silent).
+# The garbage must have hit a run in progress, and the fake worker, which
+# never proved the cluster secret, must have been challenged and given
+# nothing else.
 [[ $done_now -lt $(chunks_planned "$run") ]] ||
     fail "the run had finished before the garbage was all sent: make the chunks slower"
-grep -qE "received: .*[0-9]+ ASSIGN" "$HARNESS_TMP/garbage_flood.out" ||
-    { cat "$HARNESS_TMP/garbage_flood.out" >&2; fail "the fake worker was never assigned a chunk"; }
+grep -qE "^received: [0-9]+ CHALLENGE\$" "$HARNESS_TMP/garbage_flood.out" ||
+    { cat "$HARNESS_TMP/garbage_flood.out" >&2; fail "the fake worker got something besides CHALLENGEs"; }
 
 wait_rc "$COORD_PID" 120 "coordinator after the garbage"
 err="$HARNESS_TMP/coord.err"
@@ -97,9 +98,13 @@ for reason in "dropped" "expected one frame" "unsupported version" "malformed ms
         fail "the coordinator's stderr does not mention '$reason'"; }
 done
 echo "fault_garbage: $(grep -c 'dropped' "$err") drop(s) logged"
-grep -q "worker fake-flood joined" "$err" || fail "the fake worker's HELLO was never seen"
-grep -qE "worker fake-flood .* silent for [0-9]+ ms .*; [1-9][0-9]* chunk\(s\) requeued" "$err" ||
-    { grep "fake-flood" "$err" | tail -n 5 >&2; fail "the fake worker's chunks were not requeued when it fell silent"; }
+if grep -q "worker fake-flood joined" "$err"; then
+    fail "the fake worker joined without proving the cluster secret"
+fi
+# Logged once, however many HELLOs it sent.
+assert_eq 1 "$(grep -c 'as worker fake-flood' "$err")" "log lines about the fake worker"
+grep -qE "said HELLO as worker fake-flood .* did not prove the cluster secret" "$err" ||
+    { grep "fake-flood" "$err" | tail -n 5 >&2; fail "the unproven fake worker was not logged"; }
 # The local workers never died.
 if grep -qE 'local worker .* (exited with status|killed by signal)' "$err"; then
     grep -E 'local worker' "$err" >&2

@@ -60,6 +60,9 @@ done
 
 coord=$(ferry_bin ferry-coordinator)
 worker=$(ferry_bin ferry-worker)
+# The cluster secret the workers prove to the coordinator (both inherit it).
+FERRY_CLUSTER_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+export FERRY_CLUSTER_SECRET
 proxy=$(ferry_bin tests/tools/ferry_delay_proxy)
 bindir=$(pg_bindir)
 for prog in initdb pg_ctl postgres psql; do

@@ -18,9 +18,21 @@
                           ASSIGNs it gets are read and dropped)
         multi-frame [N]   N messages (default 100) of 2..4 frames: a valid
                           HELLO followed by junk frames
+        forge [MS]        a forged worker (name "forged", build "0.0-forged")
+                          that knows no cluster secret: HELLO, then forged
+                          PROGRESS and DONE for chunks 0..9 and a
+                          HEARTBEAT, reading what comes for MS ms (default
+                          3000)
+        forge-wrong-proof [MS]
+                          the same, but it answers CHALLENGE with AUTH made
+                          from a wrong secret
+
+    The forge modes print "received: N TYPE ..." (what the coordinator
+    sent), "job-conninfo: yes|no" (a JOB carried a conninfo) and exit 0.
 
     Prints what it sent on stdout. Exit status: 0 when everything was sent,
     1 on a socket error, 2 on a bad command line. */
+#include "auth.h"
 #include "protocol.h"
 
 #include <czmq.h>
@@ -61,9 +73,22 @@ s_send_one (zsock_t *sock, const void *data, size_t size)
     return s_send_frames (sock, d, s, 1);
 }
 
+/*  Encodes m with the real codec, or exits. Caller frees. */
+static char *
+s_encode (protocol_msg_t *m, size_t *size)
+{
+    char *data = NULL;
+    char err[256];
+    if (protocol_encode (m, &data, size, err, sizeof err) != 0) {
+        fprintf (stderr, "ferry_zmq_garbage: encoding %s: %s\n", protocol_type_name (m->type), err);
+        exit (1);
+    }
+    return data;
+}
+
 /*  A valid HELLO, encoded by the real codec. Caller frees. */
 static char *
-s_hello (const char *name, int slots, size_t *size)
+s_hello_build (const char *name, int slots, const char *build, size_t *size)
 {
     protocol_msg_t m;
     protocol_msg_init (&m, PROTO_MSG_HELLO);
@@ -71,14 +96,14 @@ s_hello (const char *name, int slots, size_t *size)
     m.host = (char *) "garbage-host";
     m.pid = getpid ();
     m.slots = slots;
-    m.build = (char *) "garbage";
-    char *data = NULL;
-    char err[256];
-    if (protocol_encode (&m, &data, size, err, sizeof err) != 0) {
-        fprintf (stderr, "ferry_zmq_garbage: encoding HELLO: %s\n", err);
-        exit (1);
-    }
-    return data;
+    m.build = (char *) build;
+    return s_encode (&m, size);
+}
+
+static char *
+s_hello (const char *name, int slots, size_t *size)
+{
+    return s_hello_build (name, slots, "garbage", size);
 }
 
 /*  Messages received from the coordinator, by type. */
@@ -321,12 +346,93 @@ s_multi_frame (zsock_t *sock, int n)
     return 0;
 }
 
+/*  A forged worker: HELLO, forged reports, and with `answer` an AUTH made
+    from a wrong secret for each CHALLENGE. Reads for ms milliseconds. */
+static int
+s_forge (zsock_t *sock, bool answer, int ms)
+{
+    size_t size = 0;
+    char *hello = s_hello_build ("forged", 4, "0.0-forged", &size);
+    int rc = s_send_one (sock, hello, size);
+    free (hello);
+    bool conninfo = false;
+    int64_t start = zclock_mono (), until = start + ms;
+    bool reported = false;
+    while (rc == 0 && zclock_mono () < until) {
+        if (!reported && zclock_mono () - start > 300) {
+            /*  Claims: every chunk it could name is done, with rows. */
+            reported = true;
+            for (int id = 0; id < 10 && rc == 0; id++) {
+                protocol_msg_t m;
+                protocol_msg_init (&m, PROTO_MSG_PROGRESS);
+                m.chunk_id = id;
+                m.attempt = 1;
+                m.rows = 999;
+                m.bytes = 999;
+                char *d = s_encode (&m, &size);
+                rc = s_send_one (sock, d, size);
+                free (d);
+                protocol_msg_init (&m, PROTO_MSG_DONE);
+                m.chunk_id = id;
+                m.attempt = 1;
+                m.rows = 50000;
+                m.checksum = 42;
+                d = s_encode (&m, &size);
+                if (rc == 0)
+                    rc = s_send_one (sock, d, size);
+                free (d);
+            }
+            protocol_msg_t hb;
+            protocol_msg_init (&hb, PROTO_MSG_HEARTBEAT);
+            char *d = s_encode (&hb, &size);
+            if (rc == 0)
+                rc = s_send_one (sock, d, size);
+            free (d);
+        }
+        if (!(zsock_events (sock) & ZMQ_POLLIN)) {
+            zclock_sleep (10);
+            continue;
+        }
+        zframe_t *f = zframe_recv (sock);
+        if (!f)
+            break;
+        protocol_msg_t m;
+        memset (&m, 0, sizeof m);
+        char err[256];
+        if (protocol_decode (zframe_data (f), zframe_size (f), &m, err, sizeof err) != 0) {
+            s_received[PROTO_MSG_INVALID]++;
+            zframe_destroy (&f);
+            continue;
+        }
+        s_received[m.type]++;
+        if (m.type == PROTO_MSG_JOB && (m.job->source_conninfo || m.job->target_conninfo))
+            conninfo = true;
+        if (m.type == PROTO_MSG_CHALLENGE && answer) {
+            protocol_msg_t a;
+            protocol_msg_init (&a, PROTO_MSG_AUTH);
+            char proof[AUTH_HEX_LEN + 1];
+            auth_proof ("not-the-cluster-secret-at-all", m.nonce, "forged", "garbage-host",
+                        getpid (), proof);
+            a.proof = proof;
+            char *d = s_encode (&a, &size);
+            rc = s_send_one (sock, d, size);
+            free (d);
+        }
+        protocol_msg_reset (&m);
+        zframe_destroy (&f);
+    }
+    printf ("forged worker: %s\n", answer ? "answered with a wrong proof" : "no proof");
+    s_print_received ();
+    printf ("job-conninfo: %s\n", conninfo ? "yes" : "no");
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
     if (argc < 3 || argc > 4) {
         fprintf (stderr, "usage: ferry_zmq_garbage ENDPOINT random-bytes|bad-msgpack|wrong-version|"
-                 "hello-flood|multi-frame [N]\n");
+                 "hello-flood|multi-frame|forge|forge-wrong-proof [N]\n");
         return 2;
     }
     const char *endpoint = argv[1], *mode = argv[2];
@@ -361,6 +467,10 @@ main (int argc, char **argv)
         rc = s_hello_flood (sock, n ? n : 500);
     else if (streq (mode, "multi-frame"))
         rc = s_multi_frame (sock, n ? n : 100);
+    else if (streq (mode, "forge"))
+        rc = s_forge (sock, false, n ? n : 3000);
+    else if (streq (mode, "forge-wrong-proof"))
+        rc = s_forge (sock, true, n ? n : 3000);
     else {
         fprintf (stderr, "ferry_zmq_garbage: unknown mode '%s'\n", mode);
         zsock_destroy (&sock);

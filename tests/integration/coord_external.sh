@@ -59,6 +59,25 @@ ferry_write_job "$job" src tgt public.x "SELECT * FROM x ORDER BY id" id \
     "cluster: { bind: '$endpoint', heartbeat_ms: 200, liveness: 10 }"
 report="$HARNESS_TMP/ext.json"
 
+# The cluster secret the workers must prove (issue 10, item 7): in a file
+# named by cluster.secret_file for the coordinator and worker ext-a
+# (--secret-file), in FERRY_CLUSTER_SECRET for worker ext-b.
+secret=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+secret_file="$HARNESS_TMP/cluster.secret"
+(umask 077; printf '%s\n' "$secret" >"$secret_file")
+
+# Without a secret, a coordinator that waits for external workers refuses
+# to start and says what to set.
+unset FERRY_CLUSTER_SECRET
+run_expect 3 nosecret "$coord" run "$job" --run-id ext-nosecret
+for what in "no cluster secret" FERRY_CLUSTER_SECRET cluster.secret_file --secret-file; do
+    assert_contains "$(cat "$HARNESS_TMP/nosecret.err")" "$what" "the refusal names $what"
+done
+echo "cluster: { bind: '$endpoint', heartbeat_ms: 200, liveness: 10, secret_file: '$secret_file' }" \
+    >>"$job"
+sed -i "0,/^cluster: { bind: '[^']*', heartbeat_ms: 200, liveness: 10 }\$/{//d}" "$job"
+grep -c '^cluster:' "$job" | grep -qx 1 || fail "job file: expected one cluster: line"
+
 # The coordinator first, as an operator would run it; it must wait.
 timeout 90 "$coord" run "$job" --report "$report" --run-id ext \
     >"$HARNESS_TMP/coord.out" 2>"$HARNESS_TMP/coord.err" </dev/null &
@@ -76,10 +95,13 @@ assert_eq 0 "$(pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunk_commits WHERE 
 # Two workers by hand, one slot each, so neither can take every chunk at
 # once.
 declare -A wpid
+timeout 90 "$worker" --coordinator "$endpoint" --slots 1 --name ext-a --secret-file "$secret_file" \
+    >"$HARNESS_TMP/ext-a.out" 2>"$HARNESS_TMP/ext-a.err" </dev/null &
+wpid[ext-a]=$!
+FERRY_CLUSTER_SECRET="$secret" timeout 90 "$worker" --coordinator "$endpoint" --slots 1 --name ext-b \
+    >"$HARNESS_TMP/ext-b.out" 2>"$HARNESS_TMP/ext-b.err" </dev/null &
+wpid[ext-b]=$!
 for name in ext-a ext-b; do
-    timeout 90 "$worker" --coordinator "$endpoint" --slots 1 --name "$name" \
-        >"$HARNESS_TMP/$name.out" 2>"$HARNESS_TMP/$name.err" </dev/null &
-    wpid[$name]=$!
     harness_on_exit "kill ${wpid[$name]} 2>/dev/null"
 done
 
@@ -100,6 +122,10 @@ no_sanitizer_reports_in "$HARNESS_TMP/coord.err" "$HARNESS_TMP/ext-a.err" "$HARN
 assert_same_rows src "SELECT * FROM x" tgt "SELECT * FROM x" "final == source"
 assert_contains "$(cat "$HARNESS_TMP/coord.out")" "ferry run ext: published" "summary"
 
+# The secret never shows in any output, or in the processes' argv.
+if grep -rlF -- "$secret" "$HARNESS_TMP"/*.out "$HARNESS_TMP"/*.err "$report" 2>/dev/null; then
+    fail "the cluster secret appears in the files above"
+fi
 # Both workers did chunks, by the report and by the ledger, and the two
 # agree.
 "$py" - "$report" >"$HARNESS_TMP/report_workers" <<'EOF' || { show_logs; fail "report check failed (above)"; }

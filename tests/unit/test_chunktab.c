@@ -451,7 +451,8 @@ test_unassign (void **state)
 
     assert_int_equal (chunktab_unassign (tab, 0, 1, now, 300), 1);
     assert_int_equal (c->state, CHUNK_STATE_PLANNED);
-    assert_int_equal (c->attempt, 0);
+    assert_int_equal (c->attempt, 1);      /* spent, never handed out again */
+    assert_int_equal (c->tries, 0);
     assert_int_equal (c->worker, -1);
     assert_int_equal (c->not_before_ms, now + 300);
     /*  Twice is a no-op. */
@@ -464,18 +465,99 @@ test_unassign (void **state)
     assert_ptr_equal (chunktab_next_ready (tab, now + 300), c);
 
     /*  The attempt was not burned: with max_retries 0 the chunk still has
-        its one real attempt, numbered 1 again, and is not "retried". */
+        its one real try, and is not "retried". Its number is new (2):
+        attempt numbers are never reused. */
     chunktab_assign (tab, c, 5, now + 300);
-    assert_int_equal (c->attempt, 1);
+    assert_int_equal (c->attempt, 2);
+    assert_int_equal (c->tries, 1);
     assert_int_equal (chunktab_retried (tab), 0);
-    assert_int_equal (chunktab_fail (tab, 0, 1, true, "timeout", now + 400), 2);
+    assert_int_equal (chunktab_fail (tab, 0, 1, true, "stale", now + 400), 0);
+    assert_int_equal (chunktab_fail (tab, 0, 2, true, "timeout", now + 400), 2);
     assert_int_equal (c->state, CHUNK_STATE_FAILED);
     /*  A failed or done chunk is not handed back either. */
     assert_int_equal (chunktab_unassign (tab, 0, 1, now + 500, 0), 0);
     assert_int_equal (c->state, CHUNK_STATE_FAILED);
     assert_int_equal (chunktab_done (tab, 1, 1, 5, now + 500, 10, 100, 0), 1);
     assert_int_equal (chunktab_unassign (tab, 1, 1, now + 500, 0), 0);
+    assert_int_equal (chunktab_unassign (tab, 0, 2, now + 500, 0), 0);
     assert_int_equal (chunktab_get (tab, 1)->state, CHUNK_STATE_DONE);
+    chunktab_destroy (&tab);
+}
+
+/*  Issue 10 item 12a: a worker reconnects (same name and pid) while its
+    chunk runs; the chunk is released without cost and handed out again,
+    perhaps to the same process. The old link's late FAILED carries the
+    old attempt number and must not fail (or requeue) the new assignment. */
+static void
+test_stale_failed_after_reassign (void **state)
+{
+    retry_policy_t policy = { .max_retries = 0, .initial_delay = 1.0, .backoff = 2.0, .max_delay = 8.0 };
+    chunktab_t *tab = s_table (1, &policy);
+    int64_t now = 1000;
+    chunk_t *c = chunktab_next_ready (tab, now);
+    chunktab_assign (tab, c, 0, now);                 /* old link */
+    int32_t old = c->attempt;
+    assert_int_equal (chunktab_worker_released (tab, 0, now + 10), 1);
+    chunktab_assign (tab, chunktab_next_ready (tab, now + 10), 1, now + 10);   /* new link */
+    assert_true (c->attempt != old);
+    assert_int_equal (c->tries, 1);
+    /*  The old link's FAILED (permanent or retryable) and FR002 unassign:
+        all ignored, the new assignment stands. */
+    assert_int_equal (chunktab_fail (tab, 0, old, false, "late", now + 20), 0);
+    assert_int_equal (chunktab_fail (tab, 0, old, true, "late", now + 20), 0);
+    assert_int_equal (chunktab_unassign (tab, 0, old, now + 20, 0), 0);
+    assert_int_equal (c->state, CHUNK_STATE_ASSIGNED);
+    assert_int_equal (c->worker, 1);
+    assert_null (c->last_error);
+    /*  Many FR002 round trips never bring an old number back either. */
+    for (int i = 0; i < 5; i++) {
+        int32_t a = c->attempt;
+        assert_int_equal (chunktab_unassign (tab, 0, a, now + 30, 0), 1);
+        chunktab_assign (tab, c, 1, now + 30);
+        assert_int_equal (c->attempt, a + 1);
+        assert_int_equal (chunktab_fail (tab, 0, a, false, "late", now + 30), 0);
+    }
+    assert_int_equal (c->tries, 1);
+    assert_int_equal (chunktab_done (tab, 0, c->attempt, 1, now + 40, 5, 50, 0), 1);
+    chunktab_destroy (&tab);
+}
+
+/*  A chunk whose rows and bytes stop advancing for stall_ms is found,
+    requeued at once to another worker with a new attempt, and counts a
+    try; PROGRESS of an old attempt neither feeds nor resets the clock. */
+static void
+test_stall (void **state)
+{
+    retry_policy_t policy = { .max_retries = 1, .initial_delay = 1.0, .backoff = 2.0, .max_delay = 8.0 };
+    chunktab_t *tab = s_table (2, &policy);
+    int64_t now = 1000;
+    chunk_t *c = chunktab_next_ready (tab, now);
+    chunktab_assign (tab, c, 7, now);
+    chunktab_assign (tab, chunktab_next_ready (tab, now), 8, now);
+    assert_null (chunktab_next_stalled (tab, now + 500, 500));
+    assert_null (chunktab_next_stalled (tab, now + 10000, 0));
+    /*  Chunk 1 advances, chunk 0 reports the same numbers (still counts
+        as silence). */
+    assert_int_equal (chunktab_progress (tab, 1, 1, 10, 100, now + 400), 1);
+    assert_int_equal (chunktab_progress (tab, 0, 1, 0, 0, now + 400), 1);
+    assert_int_equal (chunktab_progress (tab, 0, 9, 99, 99, now + 400), 0);   /* not current */
+    assert_ptr_equal (chunktab_next_stalled (tab, now + 501, 500), c);
+    assert_int_equal (chunktab_stalled (tab, c, "no progress", now + 501), 1);
+    assert_int_equal (c->state, CHUNK_STATE_PLANNED);
+    assert_int_equal (c->worker, -1);
+    assert_string_equal (c->last_error, "no progress");
+    assert_true (c->not_before_ms <= now + 501);              /* at once */
+    assert_null (chunktab_next_stalled (tab, now + 800, 500)); /* chunk 1 advanced at 400 */
+    assert_int_equal (chunktab_stalled (tab, c, "x", now + 501), 0);  /* not assigned */
+    /*  Reassigned: a new attempt; the stalled attempt's PROGRESS is ignored. */
+    chunktab_assign (tab, chunktab_next_ready (tab, now + 501), 8, now + 501);
+    assert_int_equal (c->attempt, 2);
+    assert_int_equal (chunktab_progress (tab, 0, 1, 50, 500, now + 600), 0);
+    assert_int_equal (c->progress_rows, 0);
+    /*  Stalled again: out of tries (max_retries 1), it fails. */
+    assert_int_equal (chunktab_stalled (tab, chunktab_next_stalled (tab, now + 1100, 500),
+                                        "no progress", now + 1100), 2);
+    assert_int_equal (c->state, CHUNK_STATE_FAILED);
     chunktab_destroy (&tab);
 }
 
@@ -514,6 +596,8 @@ main (void)
         cmocka_unit_test (test_worker_lost),
         cmocka_unit_test (test_unassign),
         cmocka_unit_test (test_seeded_backoff_reproducible),
+        cmocka_unit_test (test_stale_failed_after_reassign),
+        cmocka_unit_test (test_stall),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

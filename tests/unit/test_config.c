@@ -109,7 +109,8 @@ test_full_file (void **state)
         "  batch_size: 1000000\n"
         "  read_buffer: 4096\n"
         "retry: { max_retries: 0, initial_delay: 0.25, backoff: 1.5, max_delay: 2.5e1 }\n"
-        "cluster: { bind: \"tcp://*:6000\", heartbeat_ms: 10, liveness: 1000 }\n");
+        "cluster: { bind: \"tcp://*:6000\", heartbeat_ms: 10, liveness: 1000,\n"
+        "           chunk_stall_timeout: 2.5, secret_file: /etc/ferry/secret }\n");
     assert_string_equal (cfg->origin, "job.yaml");
     assert_int_equal (cfg->source.kind, SOURCE_KIND_POSTGRES);
     assert_string_equal (cfg->source.conninfo, "host=src dbname=app");
@@ -141,6 +142,8 @@ test_full_file (void **state)
     assert_string_equal (cfg->cluster.bind, "tcp://*:6000");
     assert_int_equal (cfg->cluster.heartbeat_ms, 10);
     assert_int_equal (cfg->cluster.liveness, 1000);
+    assert_true (cfg->cluster.chunk_stall_timeout == 2.5);
+    assert_string_equal (cfg->cluster.secret_file, "/etc/ferry/secret");
     config_destroy (&cfg);
     assert_null (cfg);
 }
@@ -181,6 +184,8 @@ test_minimal_defaults (void **state)
     assert_string_equal (cfg->cluster.bind, "tcp://127.0.0.1:5570");
     assert_int_equal (cfg->cluster.heartbeat_ms, 1000);
     assert_int_equal (cfg->cluster.liveness, 5);
+    assert_true (cfg->cluster.chunk_stall_timeout == 300.0);
+    assert_null (cfg->cluster.secret_file);
     config_destroy (&cfg);
 }
 
@@ -397,6 +402,12 @@ test_integer_errors (void **state)
                     "job.yaml:3: cluster.heartbeat_ms: must be 10..600000, got 9");
     s_expect_error (BASE "cluster: {liveness: 0}\n",
                     "job.yaml:3: cluster.liveness: must be 1..1000, got 0");
+    s_expect_error (BASE "cluster: {chunk_stall_timeout: 1}\n",
+                    "job.yaml:3: cluster.chunk_stall_timeout: must be 2..604800, got 1");
+    s_expect_error (BASE "cluster: {chunk_stall_timeout: 5m}\n",
+                    "job.yaml:3: cluster.chunk_stall_timeout: must be a number, got \"5m\"");
+    s_expect_error (BASE "cluster: {secret_file: [a]}\n",
+                    "job.yaml:3: cluster.secret_file: must be a string, got a sequence");
 }
 
 static void

@@ -71,7 +71,8 @@ s_msg_eq (const protocol_msg_t *a, const protocol_msg_t *b)
         && a->commit_ms == b->commit_ms && a->retries == b->retries
         && a->peak_rss_kb == b->peak_rss_kb && a->retryable == b->retryable
         && strcmp (a->sqlstate, b->sqlstate) == 0 && s_str_eq (a->message, b->message)
-        && s_str_eq (a->reason, b->reason);
+        && s_str_eq (a->reason, b->reason)
+        && s_str_eq (a->nonce, b->nonce) && s_str_eq (a->proof, b->proof);
 }
 
 /*  A zeroed message is what a failed decode must leave behind. */
@@ -274,6 +275,12 @@ s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
         break;
     case PROTO_MSG_STOP:
         msg->reason = xstrdup (variant == 0 ? "run finished" : "");
+        break;
+    case PROTO_MSG_CHALLENGE:
+        msg->nonce = xstrdup ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+        break;
+    case PROTO_MSG_AUTH:
+        msg->proof = xstrdup ("ab95c3c5e0bd5c3e0e7f8e1b0f6a3e6f4b8e2f1c0d9a8b7c6d5e4f3a2b1c0d9e");
         break;
     default:
         break;
@@ -559,7 +566,7 @@ static void
 test_type_names (void **state)
 {
     const char *names [] = { "INVALID", "HELLO", "JOB", "ASSIGN", "PROGRESS", "DONE",
-                             "FAILED", "HEARTBEAT", "STOP", "BYE" };
+                             "FAILED", "HEARTBEAT", "STOP", "BYE", "CHALLENGE", "AUTH" };
     for (int i = 0; i < PROTO_MSG_COUNT_; i++)
         assert_string_equal (protocol_type_name ((protocol_type_t) i), names [i]);
     assert_string_equal (protocol_type_name (PROTO_MSG_COUNT_), "INVALID");
@@ -1496,7 +1503,7 @@ test_encode_refuses (void **state)
     protocol_msg_init (&msg, PROTO_MSG_INVALID);
     s_expect_encode_error (&msg, "protocol: cannot encode message type 0");
     protocol_msg_init (&msg, PROTO_MSG_COUNT_);
-    s_expect_encode_error (&msg, "protocol: cannot encode message type 10");
+    s_expect_encode_error (&msg, "protocol: cannot encode message type 12");
 
     s_sample (&msg, PROTO_MSG_HELLO, 0);
     free (msg.name);

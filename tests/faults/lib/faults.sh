@@ -37,12 +37,20 @@
 #   show_tail FILE...            last lines of each file on stderr.
 #   kill_after_commits TAG RUN JOB   run, SIGKILL the coordinator after 3
 #                                commits (see below); sets N_BEFORE, PLANNED.
+#
+# It also exports a random FERRY_CLUSTER_SECRET for the coordinator and
+# the workers of the scenario.
 
 [[ -n "${HARNESS_TMP:-}" ]] || { echo "FAIL: source tests/lib/pg.sh before faults.sh" >&2; exit 1; }
 
 COORD=$(ferry_bin ferry-coordinator)
 WORKER=$(ferry_bin ferry-worker)
 export COORD WORKER
+# The cluster secret that workers prove to the coordinator (FERRY/1
+# CHALLENGE/AUTH): the coordinator and the external workers of
+# start_worker share it through the environment, as an operator would.
+FERRY_CLUSTER_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+export FERRY_CLUSTER_SECRET
 
 faults_workload() {
     local rows="$1" every="$2" secs="$3" table="${4:-t}"

@@ -1,0 +1,71 @@
+/*  coordinator/dispatch_int.h: the dispatcher's state, shared by
+    dispatch.c (chunks and workers) and admit.c (HELLO, CHALLENGE, AUTH:
+    who becomes a worker). Not for other modules. */
+#ifndef FERRY_COORDINATOR_DISPATCH_INT_H
+#define FERRY_COORDINATOR_DISPATCH_INT_H
+
+#include "dispatch.h"
+#include "gate.h"
+
+struct dispatch_t {
+    zsock_t *router;
+    const char *run_id;
+    const protocol_job_t *job;
+    chunktab_t *chunks;
+    ledger_t *ledger;
+    int heartbeat_ms;
+    int liveness;
+    volatile int *stop;
+    worker_t **workers;
+    size_t nworkers;
+    char error[2048];
+    dispatch_progress_fn *progress_fn;
+    void *progress_arg;
+    dispatch_tick_fn *tick_fn;
+    void *tick_arg;
+    int64_t garbage;           /* malformed messages dropped */
+    int64_t max_errors;        /* -1: no limit */
+    bool fence_lost;           /* end a lost worker's target backends */
+    int64_t stall_ms;          /* cluster.chunk_stall_timeout; 0: never */
+    gate_t *gate;              /* links that said HELLO, not proven yet */
+    int64_t rejected;
+    int peak_inflight;         /* most chunks in flight at once */
+    cc_t *cc;                  /* pipeline.concurrency: auto, or NULL */
+    int fixed;                 /* the limit without cc (INT_MAX: every free slot) */
+    int budget;                /* connection budget (INT_MAX: none known) */
+    int cc_max;                /* the max last given to cc */
+    bool saturated;            /* the limit was reached at the last assignment */
+    size_t cc_logged;          /* controller changes logged so far */
+};
+
+/*  Encodes msg and sends it to link `identity` (borrowed); `to` names the
+    peer in log lines. 0, or -1 (logged at debug: the peer is gone). */
+int dispatch_send_to (dispatch_t *self, zframe_t *identity, const char *to, protocol_msg_t *msg);
+
+/*  The worker on link `identity`, proven or not, or NULL. */
+worker_t *dispatch_find (dispatch_t *self, zframe_t *identity);
+
+/*  A worker proved the cluster secret on link `identity` with `hello`
+    (borrowed): registers it (or brings the link's worker back), requeues
+    what an older link of the same process held, and sends JOB. */
+void dispatch_join (dispatch_t *self, zframe_t *identity, const protocol_msg_t *hello);
+
+/*  Link `w` said HELLO again: its chunks go back without costing an
+    attempt, and it is no longer trusted until it proves the secret again. */
+void dispatch_restart (dispatch_t *self, worker_t *w);
+
+/*  admit.c: HELLO (a challenge), AUTH (a proof), anything else from a
+    link that has not proven itself, and challenges left unanswered. */
+void admit_hello (dispatch_t *self, zframe_t *identity, const char *peer, const char *addr,
+                  const protocol_msg_t *msg);
+void admit_auth (dispatch_t *self, zframe_t *identity, const char *peer, const char *addr,
+                 const protocol_msg_t *msg);
+void admit_unproven (dispatch_t *self, zframe_t *identity, const char *peer, const char *addr,
+                     protocol_type_t type);
+void admit_expire (dispatch_t *self, int64_t max_ms);
+
+/*  stall.c: requeues the chunks whose attempt stopped advancing for
+    stall_ms, fencing the silent attempt; called once per loop turn. */
+void stall_check (dispatch_t *self);
+
+#endif
