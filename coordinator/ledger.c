@@ -406,23 +406,23 @@ ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char 
 }
 
 int64_t
-ledger_forget_before (ledger_t *self, const char *run_id, const char *before)
+ledger_forget_before_restart (ledger_t *self, const char *run_id)
 {
     pg_conn_t *c = ledger_conn (self);
     if (!c)
         return -1;
-    const char *params[2] = { run_id, before };
+    const char *params[1] = { run_id };
     PGresult *res = NULL;
     int64_t n = -1;
     if (pg_exec (c, "BEGIN") != 0
     ||  pg_exec_params (c, "WITH gone AS (DELETE FROM ferry.chunk_commits WHERE run_id = $1 "
-                        "AND committed_at < $2::timestamptz RETURNING chunk_id), "
+                        "AND committed_at < pg_postmaster_start_time() RETURNING chunk_id), "
                         "r AS (DELETE FROM ferry.rejects j USING gone "
                         "      WHERE j.run_id = $1 AND j.chunk_id = gone.chunk_id), "
                         "u AS (UPDATE ferry.chunks k SET status = 'planned', worker = NULL, "
                         "      last_error = NULL, updated_at = now() FROM gone "
                         "      WHERE k.run_id = $1 AND k.chunk_id = gone.chunk_id) "
-                        "SELECT count(*) FROM gone", 2, params, &res) != 0
+                        "SELECT count(*) FROM gone", 1, params, &res) != 0
     ||  (n = strtoll (PQgetvalue (res, 0, 0), NULL, 10), pg_exec (c, "COMMIT")) != 0) {
         ledger_log_error (self, "forgetting the chunks whose staged rows were lost");
         pg_rollback (c);

@@ -104,11 +104,11 @@ int ledger_drop_unloaded (ledger_t *self, const char *run_id, const char *stagin
     and marks every chunk planned. Returns 0/-1 (logged). */
 int ledger_reset_load (ledger_t *self, const char *run_id, const char *staging);
 
-/*  Forgets the run's chunks committed before `before` (a timestamptz as
-    text: the target's last start, whose crash recovery emptied staging):
-    in one transaction deletes their ledger rows and rejects and marks them
+/*  Forgets the run's chunks committed before the target's last start
+    (pg_postmaster_start_time(): its crash recovery emptied staging): in
+    one transaction deletes their ledger rows and rejects and marks them
     planned. Returns how many, or -1 (logged). */
-int64_t ledger_forget_before (ledger_t *self, const char *run_id, const char *before);
+int64_t ledger_forget_before_restart (ledger_t *self, const char *run_id);
 
 /*  Loads the run's plan from ferry.chunks into an empty chunk table (ids
     in order). Returns the number of chunks, or -1 (logged). */

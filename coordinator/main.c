@@ -643,7 +643,9 @@ s_run (args_t *args)
         s_run_cleanup (&r);
         return EXIT_CODE_BAD_CONFIG;
     }
-    if (!plan_only && s_cluster_secret (&r) != 0) {
+    /*  A new run needs its workers: refuse before anything is recorded. A
+        resume may have nothing left to copy: it asks when it does. */
+    if (!plan_only && !resume && s_cluster_secret (&r) != 0) {
         s_run_cleanup (&r);
         return EXIT_CODE_BAD_CONFIG;
     }
@@ -832,6 +834,10 @@ s_run (args_t *args)
 
     /*  4. Load. */
     t_load = util_now_s ();
+    if (!chunktab_all_done (r.chunks) && !r.secret && s_cluster_secret (&r) != 0) {
+        exit_code = EXIT_CODE_BAD_CONFIG;
+        goto out;
+    }
     if (!chunktab_all_done (r.chunks)) {
         r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, r.port);
         /*  Judge the BIND address: a wildcard (0.0.0.0, *) accepts remote

@@ -128,7 +128,7 @@ s_staging_lost (run_t *r, char *why, size_t whylen)
               "one); loading those chunk(s) again", r->run_id, r->staging,
               (long long) loss.staged, (long long) loss.ledger_rows,
               (long long) loss.before_chunks, loss.started_at);
-    int64_t n = ledger_forget_before (r->ledger, r->run_id, loss.started_at);
+    int64_t n = ledger_forget_before_restart (r->ledger, r->run_id);
     return n < 0 ? -1 : 2;
 }
 

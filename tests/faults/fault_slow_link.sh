@@ -23,6 +23,7 @@
 #   bash tests/faults/fault_slow_link.sh            the scenario (root only)
 #   bash tests/faults/fault_slow_link.sh --measure [--rows N]
 #        [--writers "1 2 4"] [--chunks "5000 20000 50000"] [--repeat R]
+#        [--concurrency "all 1 2 4 8 auto"]
 #        [--delay-ms MS] [--rate-mbit M]
 #       the same topology, no assertions beyond row counts: loads N rows
 #       (default 300000) once per (writers, chunk_size) pair, with 2 workers
@@ -41,6 +42,7 @@ mode="test"
 rows=20000
 chunk_list="5000 20000 50000"
 writer_list="1 2 4"
+conc_list="all"
 repeat=1
 delay_ms=25
 rate_mbit=100
@@ -50,6 +52,7 @@ while [[ $# -gt 0 ]]; do
         --rows) rows="$2"; shift ;;
         --writers) writer_list="$2"; shift ;;
         --chunks) chunk_list="$2"; shift ;;
+        --concurrency) conc_list="$2"; shift ;;
         --repeat) repeat="$2"; shift ;;
         --delay-ms) delay_ms="$2"; shift ;;
         --rate-mbit) rate_mbit="$2"; shift ;;
@@ -295,11 +298,14 @@ exited() {
     ! kill -0 "$1" 2>/dev/null
 }
 
-# run_load RUN_ID WRITERS CHUNK_SIZE: one ferry run in the topology: the
-# coordinator in ferry_crd, then two workers (WRITERS slots each) in
-# ferry_wrk. Waits for all three; sets COORD_RC, WA_RC, WB_RC and REPORT.
+# run_load RUN_ID WRITERS CHUNK_SIZE [CONCURRENCY]: one ferry run in the
+# topology: the coordinator in ferry_crd, then two workers (WRITERS slots
+# each) in ferry_wrk. CONCURRENCY is pipeline.concurrency (a number,
+# "auto", or "all": pinned at every slot, 2 x WRITERS, the default). Waits
+# for all three; sets COORD_RC, WA_RC, WB_RC and REPORT.
 run_load() {
-    local run="$1" writers="$2" chunk="$3" job coord_pid wa_pid wb_pid
+    local run="$1" writers="$2" chunk="$3" conc="${4:-all}" job coord_pid wa_pid wb_pid
+    [[ "$conc" == all ]] && conc=$((2 * writers))
     job="$HARNESS_TMP/$run.yaml"
     REPORT="$HARNESS_TMP/$run.json"
     cat >"$job" <<EOF
@@ -310,7 +316,7 @@ source:
 target:
   conninfo: '$TGT_TCP'
   table: public.accounts
-pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000, writers: $writers }
+pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000, writers: $writers, concurrency: $conc }
 retry: { max_retries: 5, initial_delay: 0.2, backoff: 2.0, max_delay: 2 }
 cluster: { bind: 'tcp://$ADDR_CRD:$CLUSTER_PORT', heartbeat_ms: 500, liveness: 10 }
 EOF
@@ -368,18 +374,20 @@ if [[ "$mode" == measure ]]; then
     for r in $(seq "$repeat"); do
         for w in $writer_list; do
             for c in $chunk_list; do
-                run="m_w${w}_c${c}_$r"
+              for k in $conc_list; do
+                run="m_w${w}_c${c}_k${k}_$r"
                 pg_psql tgt -c "TRUNCATE accounts"
                 t0=$SECONDS
-                run_load "$run" "$w" "$c"
+                run_load "$run" "$w" "$c" "$k"
                 if [[ $COORD_RC -ne 0 ]]; then
                     show_logs "$run"
                     fail "$run: coordinator exit $COORD_RC"
                 fi
                 assert_eq "$rows" "$(pg_psql tgt -Atc 'SELECT count(*) FROM accounts')" "$run: final rows"
                 line=$(report_field "$REPORT" '"%d %d %.2f %.2f %.2f %.2f %.2f" % (r["chunks_total"], r.get("slots_total", 0), r["wall_seconds"], r["load_seconds"], r["merge_seconds"], r["chunk_seconds"]["p50"], r["chunk_seconds"]["p95"])')
-                echo "$w $c $r $line" >>"$results"
-                echo "writers=$w chunk_size=$c run $r: chunks slots wall load publish chunk-p50 chunk-p95 = $line ($((SECONDS - t0)) s with start-up)"
+                echo "$w/$k $c $r $line" >>"$results"
+                echo "writers=$w concurrency=$k chunk_size=$c run $r: chunks slots wall load publish chunk-p50 chunk-p95 = $line ($((SECONDS - t0)) s with start-up)"
+              done
             done
         done
     done
@@ -390,10 +398,10 @@ rows = int(sys.argv[2])
 runs = {}
 for line in open(sys.argv[1]):
     w, c, r, chunks, slots, wall, load, pub, p50, p95 = line.split()
-    runs.setdefault((int(w), int(c)), []).append(
+    runs.setdefault((w, int(c)), []).append(
         (int(chunks), int(slots), float(wall), float(load), float(pub), float(p50), float(p95)))
 print()
-print("| writers | chunk_size | chunks | slots | runs | wall s | load s | publish s | rows/s (wall) | rows/s (load) | chunk p50 s | chunk p95 s |")
+print("| writers/concurrency | chunk_size | chunks | slots | runs | wall s | load s | publish s | rows/s (wall) | rows/s (load) | chunk p50 s | chunk p95 s |")
 print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for (w, c), v in sorted(runs.items()):
     med = lambda i: statistics.median(x[i] for x in v)

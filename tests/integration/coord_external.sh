@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/integration/coord_external.sh: ferry-coordinator run without
 # --local-workers waits for workers; two ferry-worker --coordinator
-# processes started by hand (one slot each, 12 chunks) join, share the
+# processes started by hand (one slot each, 12 chunks, concurrency pinned
+# at 2 so both work) join, share the
 # chunks, and leave with exit 0 on STOP. The run publishes (exit 0), the
 # report and the ledger both credit each worker by name with its chunks
 # and rows, and final == source. Any sanitizer report from the
@@ -55,7 +56,7 @@ port=$(free_port)
 endpoint="tcp://127.0.0.1:$port"
 job="$HARNESS_TMP/ext.yaml"
 ferry_write_job "$job" src tgt public.x "SELECT * FROM x ORDER BY id" id \
-    "pipeline: { chunk_size: 500, min_rows_for_parallel: 1000 }" \
+    "pipeline: { chunk_size: 500, min_rows_for_parallel: 1000, concurrency: 2 }" \
     "cluster: { bind: '$endpoint', heartbeat_ms: 200, liveness: 10 }"
 report="$HARNESS_TMP/ext.json"
 
