@@ -64,6 +64,15 @@ void admit_unproven (dispatch_t *self, zframe_t *identity, const char *peer, con
                      protocol_type_t type);
 void admit_expire (dispatch_t *self, int64_t max_ms);
 
+/*  pace.c: the most chunks in flight allowed now; and, a few times a
+    second, the controller's range (slots offered, budget) and its feed
+    (rows committed plus in-flight PROGRESS rows), logging its changes. */
+int pace_limit (dispatch_t *self);
+/*  The live, proven worker with a free slot and the fewest chunks for its
+    slots (spreading chunks over processes), or NULL; its index in *index. */
+worker_t *pace_least_busy (dispatch_t *self, size_t *index);
+void pace_control (dispatch_t *self, int64_t now);
+
 /*  stall.c: requeues the chunks whose attempt stopped advancing for
     stall_ms, fencing the silent attempt; called once per loop turn. */
 void stall_check (dispatch_t *self);
