@@ -9,6 +9,7 @@
     workers over ZeroMQ, check that every row is accounted for, publish in
     one transaction, report. Exit status per common/exit_codes.h. */
 #include "auth.h"
+#include "endpoint.h"
 #include "exit_codes.h"
 #include "log.h"
 #include "publish.h"
@@ -17,6 +18,7 @@
 #include "run.h"
 #include "schema.h"
 #include "util.h"
+#include "verify.h"
 
 #include <czmq.h>
 #include <errno.h>
@@ -153,30 +155,6 @@ s_parse_args (int argc, char **argv, args_t *a)
         return -1;
     }
     return 0;
-}
-
-/*  True when the endpoint never leaves this host, so conninfos (which may
-    hold passwords) may travel in JOB. */
-static bool
-s_endpoint_is_local (const char *ep)
-{
-    return strncmp (ep, "ipc://", 6) == 0 || strncmp (ep, "inproc://", 9) == 0
-        || strncmp (ep, "tcp://127.", 10) == 0 || strncmp (ep, "tcp://localhost:", 16) == 0
-        || strncmp (ep, "tcp://[::1]:", 12) == 0;
-}
-
-/*  The endpoint workers on this host connect to, for a bound endpoint. */
-static char *
-s_connect_endpoint (const char *bind, int port)
-{
-    if (strncmp (bind, "tcp://", 6) != 0)
-        return xstrdup (bind);
-    const char *host = bind + 6;
-    const char *colon = strrchr (host, ':');
-    size_t hl = colon ? (size_t) (colon - host) : strlen (host);
-    if ((hl == 1 && host[0] == '*') || (hl == 7 && strncmp (host, "0.0.0.0", 7) == 0))
-        return util_strdupf ("tcp://127.0.0.1:%d", port);
-    return util_strdupf ("tcp://%.*s:%d", (int) hl, host, port);
 }
 
 /*  The secret every worker must prove (common/auth.h): the operator's
@@ -434,7 +412,8 @@ s_print_plan (run_t *r)
     }
 }
 
-/*  Checks that every row is accounted for. Returns 0, or -1 with err. */
+/*  Checks that every row is accounted for (verify_ledger). Returns 0, or
+    -1 with err. */
 static int
 s_verify (run_t *r, int64_t *loaded, char *err, size_t errlen)
 {
@@ -443,46 +422,11 @@ s_verify (run_t *r, int64_t *loaded, char *err, size_t errlen)
     int64_t *ledger_rejected = xcalloc (n + 1, sizeof *ledger_rejected);
     int rc = -1;
     r->rejected = 0;
-    if (ledger_committed_rows (r->ledger, r->run_id, n, ledger_rows, ledger_rejected) != 0) {
+    if (ledger_committed_rows (r->ledger, r->run_id, n, ledger_rows, ledger_rejected) != 0)
         snprintf (err, errlen, "cannot read the ledger to verify the run");
-        goto done;
-    }
-    int64_t sum_ledger = 0;
-    for (size_t i = 0; i < n; i++) {
-        chunk_t *c = chunktab_get (r->chunks, (int64_t) i);
-        if (ledger_rows[i] < 0) {
-            snprintf (err, errlen, "chunk %zu was reported done but has no committed ledger row", i);
-            goto done;
-        }
-        if (!c->rows_from_ledger && c->rows != ledger_rows[i]) {
-            snprintf (err, errlen, "chunk %zu: worker reported %" PRId64 " rows, ledger holds %"
-                      PRId64, i, c->rows, ledger_rows[i]);
-            goto done;
-        }
-        if (!c->rows_from_ledger && c->rejected != ledger_rejected[i]) {
-            snprintf (err, errlen, "chunk %zu: worker reported %" PRId64 " rejects, ledger holds %"
-                      PRId64, i, c->rejected, ledger_rejected[i]);
-            goto done;
-        }
-        if (c->rows_from_ledger) {
-            c->rows = ledger_rows[i];
-            c->rejected = ledger_rejected[i];
-        }
-        r->rejected += ledger_rejected[i];
-        sum_ledger += ledger_rows[i];
-    }
-    /*  The rows in staging are checked inside the publish transaction
-        (publish.c). In direct mode each chunk's transaction already checked
-        the server's COPY row count against the rows read, so the ledger
-        sum is what the final table received. */
-    if (r->snapshot_exact && sum_ledger != r->rows_source) {
-        snprintf (err, errlen, "the source snapshot holds %" PRId64 " rows but %" PRId64
-                  " were loaded", r->rows_source, sum_ledger);
-        goto done;
-    }
-    *loaded = sum_ledger;
-    rc = 0;
-done:
+    else
+        rc = verify_ledger (r->chunks, ledger_rows, ledger_rejected, r->snapshot_exact,
+                            r->rows_source, loaded, &r->rejected, err, errlen);
     free (ledger_rows);
     free (ledger_rejected);
     return rc;
@@ -839,10 +783,10 @@ s_run (args_t *args)
         goto out;
     }
     if (!chunktab_all_done (r.chunks)) {
-        r.endpoint = s_connect_endpoint (r.cfg->cluster.bind, r.port);
+        r.endpoint = endpoint_for_local_workers (r.cfg->cluster.bind, r.port);
         /*  Judge the BIND address: a wildcard (0.0.0.0, *) accepts remote
             peers even though local workers reach it on 127.0.0.1. */
-        bool local = s_endpoint_is_local (r.cfg->cluster.bind);
+        bool local = endpoint_is_local (r.cfg->cluster.bind);
 
         protocol_job_t *pj = &r.pjob;
         pj->source_conninfo = local ? r.cfg->source.conninfo : NULL;

@@ -1,0 +1,22 @@
+/*  coordinator/endpoint.h: what a cluster.bind address means. Pure.
+
+    endpoint_is_local decides whether conninfos (which may hold passwords)
+    may travel in JOB: only when the bound address never accepts a peer
+    from another host. The BIND address is judged, not the one local
+    workers connect to: a wildcard bind (tcp://0.0.0.0:P, or a * host)
+    accepts remote peers although local workers reach it on 127.0.0.1. */
+#ifndef FERRY_COORDINATOR_ENDPOINT_H
+#define FERRY_COORDINATOR_ENDPOINT_H
+
+#include <stdbool.h>
+
+/*  True for ipc://, inproc://, tcp://127.x.y.z:P (a literal IPv4 loopback
+    address), tcp://localhost:P and tcp://[::1]:P. */
+bool endpoint_is_local (const char *bind);
+
+/*  The endpoint workers on this host connect to, for `bind` bound on
+    `port` (the port the bind chose when it said '*'): a wildcard host
+    becomes 127.0.0.1. Caller frees. Can't fail. */
+char *endpoint_for_local_workers (const char *bind, int port);
+
+#endif

@@ -1,0 +1,31 @@
+/*  coordinator/verify.h: is every row accounted for before publishing?
+
+    Pure: compares the chunk table (what the workers reported in DONE)
+    with the ledger's committed rows (ferry.chunk_commits, read by the
+    caller) and, on a fresh run that counted its source in the run's
+    snapshot, the ledger's sum with that count. The rows staged are
+    checked later, inside the publish transaction (publish.c); in direct
+    mode each chunk's transaction already checked the server's COPY row
+    count against the rows read. */
+#ifndef FERRY_COORDINATOR_VERIFY_H
+#define FERRY_COORDINATOR_VERIFY_H
+
+#include "chunktab.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*  ledger_rows[i] / ledger_rejected[i]: chunk i's committed rows and
+    rejects (rows -1: no committed ledger row). Every chunk must have a
+    committed ledger row; a chunk whose DONE arrived must report the
+    ledger's rows and rejects; a chunk counted from the ledger takes them
+    (its chunk_t is updated). With exact (a fresh run's source count in its
+    snapshot), the ledger's sum must equal rows_source. Returns 0 with
+    *loaded and *rejected set, or -1 with the reason in err ("chunk 3: worker
+    reported 10 rows, ledger holds 9"). */
+int verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t *ledger_rejected,
+                   bool exact, int64_t rows_source, int64_t *loaded, int64_t *rejected,
+                   char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,63 @@
+/*  tests/unit/test_endpoint.c: coordinator/endpoint: which binds are
+    loopback (conninfos may travel in JOB only then: never for a wildcard,
+    a routable address or a host name that merely starts with "127."), and
+    the endpoint local workers connect to. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+
+#include "endpoint.h"
+
+static void
+test_is_local (void **state)
+{
+    (void) state;
+    assert_true (endpoint_is_local ("tcp://127.0.0.1:5570"));
+    assert_true (endpoint_is_local ("tcp://127.0.0.1:*"));
+    assert_true (endpoint_is_local ("tcp://127.1.2.3:1"));
+    assert_true (endpoint_is_local ("tcp://localhost:5570"));
+    assert_true (endpoint_is_local ("tcp://[::1]:5570"));
+    assert_true (endpoint_is_local ("ipc:///tmp/ferry.sock"));
+    assert_true (endpoint_is_local ("inproc://x"));
+    assert_false (endpoint_is_local ("tcp://0.0.0.0:5570"));       /* wildcard */
+    assert_false (endpoint_is_local ("tcp://*:5570"));
+    assert_false (endpoint_is_local ("tcp://10.0.0.5:5570"));
+    assert_false (endpoint_is_local ("tcp://127.example.com:5570")); /* a host name */
+    assert_false (endpoint_is_local ("tcp://localhost.evil.net:5570"));
+    assert_false (endpoint_is_local ("tcp://[::]:5570"));
+    assert_false (endpoint_is_local ("udp://127.0.0.1:1"));
+    assert_false (endpoint_is_local (""));
+}
+
+static void
+s_expect (const char *bind, int port, const char *want)
+{
+    char *got = endpoint_for_local_workers (bind, port);
+    assert_string_equal (got, want);
+    free (got);
+}
+
+static void
+test_for_local_workers (void **state)
+{
+    (void) state;
+    s_expect ("tcp://0.0.0.0:5570", 5570, "tcp://127.0.0.1:5570");
+    s_expect ("tcp://*:*", 40123, "tcp://127.0.0.1:40123");
+    s_expect ("tcp://127.0.0.1:*", 40123, "tcp://127.0.0.1:40123");
+    s_expect ("tcp://10.0.0.5:5570", 5570, "tcp://10.0.0.5:5570");
+    s_expect ("ipc:///tmp/f.sock", 0, "ipc:///tmp/f.sock");
+}
+
+int
+main (void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_is_local),
+        cmocka_unit_test (test_for_local_workers),
+    };
+    return cmocka_run_group_tests (tests, NULL, NULL);
+}
