@@ -6,10 +6,25 @@
 cc_config_t
 cc_config_default (int max)
 {
+    /*  Start at half the slots offered, at least 2: on two cores one
+        stream or two cost about the same, and where more pay (a remote
+        link) the climb starts a doubling or two higher. A first decision
+        after 0.5 + 2 x 1.5 s, so that a run of ten seconds still climbs. */
     cc_config_t c = {
-        .start = 1, .max = max < 1 ? 1 : max, .window_ms = 2000, .windows = 2,
-        .settle_ms = 1000, .gain = 0.08, .drop = 0.25, .reprobe = 6 };
+        .start = 0, .max = max < 1 ? 1 : max, .window_ms = 1500, .windows = 2,
+        .settle_ms = 500, .gain = 0.08, .drop = 0.25, .reprobe = 6 };
     return c;
+}
+
+/*  The first limit for a budget of max: cfg.start, or (0) half of max,
+    at least 2. */
+static int
+s_start (const cc_config_t *cfg, int max)
+{
+    int start = cfg->start > 0 ? cfg->start : (max + 1) / 2;
+    if (cfg->start <= 0 && start < 2)
+        start = 2;
+    return start < max ? start : max;
 }
 
 static int
@@ -153,7 +168,7 @@ cc_init (cc_t *cc, const cc_config_t *cfg, int64_t now_ms)
         cc->cfg.windows = (int) (sizeof cc->samples / sizeof cc->samples[0]);
     if (cc->cfg.reprobe < 1)
         cc->cfg.reprobe = 1;
-    cc->limit = s_clamp (cc, cfg->start);
+    cc->limit = s_clamp (cc, s_start (&cc->cfg, cc->cfg.max));
     cc->peak_limit = cc->limit;
     cc->phase = CC_MEASURE;
     cc->slow_start = true;
@@ -205,6 +220,14 @@ void
 cc_set_max (cc_t *cc, int max, int64_t now_ms)
 {
     cc->cfg.max = max < 1 ? 1 : max;
+    if (cc->phase == CC_MEASURE && cc->nhistory == 0) {
+        /*  Not measured yet (the budget was not known when it started,
+            e.g. before any worker joined): start where it would have. */
+        cc->limit = s_start (&cc->cfg, cc->cfg.max);
+        if (cc->limit > cc->peak_limit)
+            cc->peak_limit = cc->limit;
+        return;
+    }
     if (cc->limit > cc->cfg.max)
         s_change (cc, now_ms, cc->cfg.max, CC_HOLD, 0, 0, "budget: fewer slots or connections");
 }

@@ -8,7 +8,8 @@
     holds there. While holding it re-measures: a drop of more than `drop`
     makes it probe one step down (kept if throughput does not fall), and
     every `reprobe` windows it probes one step up again, so a change in the
-    servers' load mid-run is followed. A window only counts when the limit
+    servers' load mid-run is followed. It starts at half the slots offered
+    (at least 2). A window only counts when the limit
     was reached the whole time (the tail of a run, with fewer chunks left
     than the limit, says nothing about the limit) and starts `settle_ms`
     after a change (a new chunk needs a moment to reach speed). The limit
@@ -24,11 +25,12 @@
 #include <stdint.h>
 
 typedef struct {
-    int start;                 /* first limit (clamped to [1, max]) */
+    int start;                 /* first limit (clamped to [1, max]); 0 (the
+                                  default): half of max, at least 2 */
     int max;                   /* slots offered / connection budget */
-    int64_t window_ms;         /* one measurement: at least this long (3000) */
+    int64_t window_ms;         /* one measurement: at least this long (1500) */
     int windows;               /* windows per measurement; their median counts (2) */
-    int64_t settle_ms;         /* ignored after a change (1500) */
+    int64_t settle_ms;         /* ignored after a change (500) */
     double gain;               /* a step up must raise throughput this much (0.08) */
     double drop;               /* a fall this large while holding: probe down (0.25) */
     int reprobe;               /* while holding, probe up every this many measurements (6) */
@@ -81,7 +83,8 @@ void cc_init (cc_t *cc, const cc_config_t *cfg, int64_t now_ms);
 int cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated);
 
 /*  A new budget (slots joined or left, a server near its connection
-    limit). The limit drops at once when above it. */
+    limit). The limit drops at once when above it; before the first
+    measurement the start is taken again for the new budget. */
 void cc_set_max (cc_t *cc, int max, int64_t now_ms);
 
 /*  The chunks in flight one server's connections allow: the connections

@@ -103,7 +103,6 @@ test_peak_at_one (void **state)
     printf ("peak 1: mean limit %.2f, reached %.3f, changes %zu\n", r.mean_limit, r.reached, r.changes);
     assert_true (r.mean_limit < 1.5);
     assert_true (r.reached > 0.95);
-    assert_true (r.max_seen <= 2);         /* the first step up did not pay: no further */
 }
 
 static void
@@ -137,10 +136,11 @@ test_flat_holds_low (void **state)
     (void) state;
     cc_t cc;
     s_start (&cc, 16);
-    sim_t r = s_simulate (&cc, c_flat, 0, 180, 150, 16);
+    sim_t r = s_simulate (&cc, c_flat, 0, 240, 60, 16);
     printf ("flat: mean limit %.2f, max seen %d\n", r.mean_limit, r.max_seen);
-    assert_true (r.mean_limit < 1.5);      /* more chunks in flight buy nothing */
-    assert_true (r.max_seen <= 2);
+    /*  More chunks in flight buy nothing: from its start (8 of 16) it
+        steps down while fewer are as fast, and stays low. */
+    assert_true (r.mean_limit < 2.0);
 }
 
 static void
@@ -226,7 +226,7 @@ test_unsaturated_windows_ignored (void **state)
         work += 10;
         cc_update (&cc, i * 100, work, false);
     }
-    assert_int_equal (cc_limit (&cc), 1);
+    assert_int_equal (cc_limit (&cc), 4);   /* the start (half of 8), unchanged */
     assert_int_equal (cc.nhistory, 0);
 }
 
@@ -244,10 +244,25 @@ test_start_clamped_and_history (void **state)
     s_start (&cc2, 8);
     s_simulate (&cc2, c_peak3, 0, 60, 30, 8);
     assert_true (cc2.nhistory >= 2);
-    assert_int_equal (cc2.history[0].from, 1);
-    assert_int_equal (cc2.history[0].to, 2);
+    assert_int_equal (cc2.history[0].from, 4);     /* half of 8 */
+    assert_int_equal (cc2.history[0].to, 8);       /* slow start doubles */
     assert_non_null (cc2.history[0].why);
-    assert_true (cc2.history[0].at_ms >= 4000);    /* settle + two windows first */
+    assert_true (cc2.history[0].at_ms >= 3500);    /* settle + two windows first */
+}
+
+static void
+test_start_follows_the_budget (void **state)
+{
+    (void) state;
+    cc_config_t cfg = cc_config_default (1);   /* no worker joined yet */
+    cc_t cc;
+    cc_init (&cc, &cfg, 0);
+    assert_int_equal (cc_limit (&cc), 1);
+    cc_set_max (&cc, 8, 100);                  /* two workers x four slots */
+    assert_int_equal (cc_limit (&cc), 4);      /* half of them */
+    cc_set_max (&cc, 3, 200);
+    assert_int_equal (cc_limit (&cc), 2);      /* at least 2 */
+    assert_int_equal (cc.nhistory, 0);         /* not a decision */
 }
 
 static void
@@ -274,6 +289,7 @@ main (void)
         cmocka_unit_test (test_unsaturated_windows_ignored),
         cmocka_unit_test (test_start_clamped_and_history),
         cmocka_unit_test (test_connection_budget),
+        cmocka_unit_test (test_start_follows_the_budget),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
