@@ -1,6 +1,9 @@
 /*  coordinator/concurrency.c: see concurrency.h. */
 #include "concurrency.h"
 
+#include "util.h"
+
+#include <stdio.h>
 #include <string.h>
 
 cc_config_t
@@ -243,4 +246,23 @@ cc_budget (int free, int mine, int margin)
 {
     int n = free + mine - margin;
     return n < 1 ? 1 : n;
+}
+
+char *
+cc_history_text (const cc_t *cc, int64_t started_ms)
+{
+    size_t n = cc->nhistory < CC_HISTORY_MAX ? cc->nhistory : CC_HISTORY_MAX;
+    if (n == 0)
+        return xstrdup ("no change: the run was too short to measure another limit, or none paid");
+    size_t cap = 64 + n * 160, len = 0;
+    char *text = xmalloc (cap);
+    text[0] = 0;
+    for (size_t i = 0; i < n && len < cap; i++) {
+        const cc_change_t *h = &cc->history[i];
+        len += (size_t) snprintf (text + len, cap - len, "%s%d->%d at %.1f s (%s)", i ? "; " : "",
+                                  h->from, h->to, (double) (h->at_ms - started_ms) / 1000.0, h->why);
+    }
+    if (cc->nhistory > n && len < cap)
+        snprintf (text + len, cap - len, "; and %zu more", cc->nhistory - n);
+    return text;
 }

@@ -94,6 +94,11 @@ void cc_set_max (cc_t *cc, int max, int64_t now_ms);
     connection failure). */
 int cc_budget (int free, int mine, int margin);
 
+/*  The changes so far, for the report: "2->4 at 4.0 s (probing: more
+    chunks in flight); ..." with times from started_ms, or a sentence
+    saying there was none. Caller frees. Can't fail. */
+char *cc_history_text (const cc_t *cc, int64_t started_ms);
+
 /*  The limit now. */
 int cc_limit (const cc_t *cc);
 

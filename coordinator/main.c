@@ -17,6 +17,7 @@
 #include "report.h"
 #include "run.h"
 #include "schema.h"
+#include "tick.h"
 #include "util.h"
 #include "verify.h"
 
@@ -432,113 +433,22 @@ s_verify (run_t *r, int64_t *loaded, char *err, size_t errlen)
     return rc;
 }
 
-/*  Once per dispatch loop turn: reap (and restart) local workers, and
-    every 2 s make sure the source still holds the run's snapshot. */
-typedef struct {
-    spawner_t *spawn;
-    source_t *source;
-    dispatch_t *dispatch;
-    ledger_t *ledger;
-    const char *run_id;
-    const char *job_file;
-    int64_t last_check;
-    int64_t last_budget;
-    int budget;                /* last connection budget set (0: none yet) */
-} tick_t;
-
-/*  The connection budget: the chunks in flight both servers' connections
-    allow now (cc_budget), or INT_MAX when neither can be asked. Each chunk
-    holds one connection to each server; with source and target on one
-    server that over-counts by half, which only errs on the safe side. */
-static int
-s_connection_budget (ledger_t *ledger, source_t *source, const char *run_id)
-{
-    char *prefix = util_strdupf ("ferry/%s/", run_id);
-    int budget = INT_MAX;
-    pg_conn_t *conns[2] = { ledger_conn (ledger), source ? source_conn (source) : NULL };
-    for (int i = 0; i < 2; i++) {
-        int free = 0, mine = 0;
-        if (!conns[i] || !pg_is_connected (conns[i])
-        ||  pg_connection_room (conns[i], prefix, "%/coordinator-%", &free, &mine) != 0)
-            continue;
-        int b = cc_budget (free, mine, 1);
-        if (b < budget)
-            budget = b;
-    }
-    free (prefix);
-    return budget;
-}
-
-static void
-s_tick (void *arg)
-{
-    tick_t *t = arg;
-    if (t->spawn)
-        spawner_reap (t->spawn, true);
-    int64_t now = util_now_ms ();
-    if (now - t->last_budget >= 5000) {
-        /*  Another application may take connections while the run goes:
-            keep under both servers' limits. */
-        t->last_budget = now;
-        int budget = s_connection_budget (t->ledger, t->source, t->run_id);
-        if (budget != INT_MAX && budget != t->budget) {
-            if (t->budget && budget < dispatch_inflight (t->dispatch))
-                log_warn ("connection budget: the servers have room for %d chunk(s) in flight "
-                          "now; fewer chunks until others release connections", budget);
-            t->budget = budget;
-            dispatch_set_budget (t->dispatch, budget);
-        }
-    }
-    if (t->source && source_snapshot (t->source) && now - t->last_check >= 2000) {
-        t->last_check = now;
-        if (!source_snapshot_alive (t->source)) {
-            char msg[512];
-            snprintf (msg, sizeof msg, "source: the run's exported snapshot %s is gone (the source "
-                      "server restarted or dropped the coordinator's connection); chunks can no "
-                      "longer read one consistent cut. Nothing was published. Resume with: "
-                      "ferry-coordinator resume %s --job %s (remaining chunks read a new snapshot)",
-                      source_snapshot (t->source), t->run_id, t->job_file);
-            dispatch_fail (t->dispatch, msg);
-        }
-    }
-}
-
-/*  What the report says of the concurrency: the mode, and the controller's
-    changes ("1->2 at 5.0 s (probing: ...)", ...). Caller frees both. */
+/*  What the report says of the concurrency: the mode, and the
+    controller's changes. Caller frees both. */
 static void
 s_concurrency_text (run_t *r, char **mode, char **log)
 {
     *mode = *log = NULL;
     if (!r->dispatch)
         return;
-    if (r->args->sequential) {
+    if (r->args->sequential)
         *mode = xstrdup ("--sequential: one chunk");
-        return;
-    }
-    if (r->cfg->pipeline.concurrency > 0) {
+    else if (r->cfg->pipeline.concurrency > 0)
         *mode = util_strdupf ("pinned at %d (pipeline.concurrency)", r->cfg->pipeline.concurrency);
-        return;
+    else {
+        *mode = util_strdupf ("auto: ended at %d, at most %d", cc_limit (&r->cc), r->cc.peak_limit);
+        *log = cc_history_text (&r->cc, r->cc_started_ms);
     }
-    *mode = util_strdupf ("auto: ended at %d, at most %d", cc_limit (&r->cc), r->cc.peak_limit);
-    size_t n = r->cc.nhistory < CC_HISTORY_MAX ? r->cc.nhistory : CC_HISTORY_MAX;
-    if (n == 0) {
-        *log = xstrdup ("no change: the run was too short to measure another limit, or none paid");
-        return;
-    }
-    size_t cap = 64 + n * 160, len = 0;
-    char *text = xmalloc (cap);
-    text[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-        const cc_change_t *h = &r->cc.history[i];
-        len += (size_t) snprintf (text + len, cap - len, "%s%d->%d at %.1f s (%s)", i ? "; " : "",
-                                  h->from, h->to, (double) (h->at_ms - r->cc_started_ms) / 1000.0,
-                                  h->why);
-        if (len >= cap)
-            break;
-    }
-    if (r->cc.nhistory > n && len < cap)
-        snprintf (text + len, cap - len, "; and %zu more", r->cc.nhistory - n);
-    *log = text;
 }
 
 /*  True when some chunk was ever handed to a worker (it may have
@@ -854,9 +764,6 @@ s_run (args_t *args)
                       "or --secret-file)%s", r.endpoint,
                       local ? "" : "  (with FERRY_SOURCE_DSN and FERRY_TARGET_DSN set: "
                                    "conninfos are not sent over a non-loopback link)");
-        tick_t tick = { .spawn = r.spawn, .source = r.source, .dispatch = r.dispatch,
-                        .ledger = r.ledger, .run_id = r.run_id, .job_file = args->job,
-                        .last_check = util_now_ms () };
         if (direct)     /* before the budget: it holds a target connection */
             r.guard = vacuum_guard_new (r.cfg->target.conninfo, r.final_q, r.run_id);
         /*  How many chunks in flight: measured (auto) or pinned, within the
@@ -868,16 +775,12 @@ s_run (args_t *args)
             cc_init (&r.cc, &ccc, r.cc_started_ms);
         }
         dispatch_set_concurrency (r.dispatch, pinned == 0 ? &r.cc : NULL, pinned);
-        tick.budget = s_connection_budget (r.ledger, r.source, r.run_id);
-        tick.last_budget = util_now_ms ();
-        if (tick.budget != INT_MAX) {
-            dispatch_set_budget (r.dispatch, tick.budget);
+        tick_t tick;
+        int budget = tick_init (&tick, r.spawn, r.source, r.dispatch, r.ledger, r.run_id, args->job);
+        if (budget > 0)
             log_info ("concurrency %s, at most %d chunk(s) in flight by the servers' free "
-                      "connections", pinned ? "pinned" : "auto", tick.budget);
-        }
-        else
-            tick.budget = 0;
-        dispatch_set_tick (r.dispatch, s_tick, &tick);
+                      "connections", pinned ? "pinned" : "auto", budget);
+        dispatch_set_tick (r.dispatch, tick_run, &tick);
         progress_t progress;
         int64_t total = r.rows_source;
         if (total < 0) {            /* resumed or sequential: the plan's estimate */

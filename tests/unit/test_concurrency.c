@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "concurrency.h"
@@ -266,6 +267,24 @@ test_start_follows_the_budget (void **state)
 }
 
 static void
+test_history_text (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start (&cc, 8);
+    char *none = cc_history_text (&cc, 0);
+    assert_string_equal (none, "no change: the run was too short to measure another limit, or none paid");
+    free (none);
+    s_simulate (&cc, c_peak3, 0, 30, 10, 8);
+    char *text = cc_history_text (&cc, 0);
+    char want[128];
+    snprintf (want, sizeof want, "4->8 at %.1f s (probing: more chunks in flight)",
+              (double) cc.history[0].at_ms / 1000.0);
+    assert_memory_equal (text, want, strlen (want));
+    free (text);
+}
+
+static void
 test_connection_budget (void **state)
 {
     (void) state;
@@ -289,6 +308,7 @@ main (void)
         cmocka_unit_test (test_unsaturated_windows_ignored),
         cmocka_unit_test (test_start_clamped_and_history),
         cmocka_unit_test (test_connection_budget),
+        cmocka_unit_test (test_history_text),
         cmocka_unit_test (test_start_follows_the_budget),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
