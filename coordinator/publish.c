@@ -2,6 +2,7 @@
     cause of a failed publish (lock holders, triggers, lost staging rows)
     are in publish_why.c. */
 #include "publish.h"
+#include "publish_plan.h"
 #include "publish_why.h"
 #include "log.h"
 #include "util.h"
@@ -307,14 +308,9 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
         PQclear (res);
         res = NULL;
     }
-    on_match_t on_match = cfg->target.on_match;
-    /*  Only a plain INSERT (empty table, or on_match error after the check
-        below) and a real DO UPDATE fail on duplicate keys by themselves;
-        DO NOTHING (ignore, or update when every column is a key) and MERGE
-        would not. */
-    bool statement_catches_dups = unique && (empty || (on_match == ON_MATCH_UPDATE && p->nset > 0)
-                                             || on_match == ON_MATCH_ERROR);
-    if (!statement_catches_dups) {
+    publish_plan_t plan = publish_plan (unique, empty, cfg->target.on_match, p->nset);
+    result->strategy = plan.name;
+    if (plan.check_duplicates) {
         /*  Qualify nothing: keys are staging's own columns. */
         q = util_strdupf ("SELECT (%s)::text, count(*) FROM %s s GROUP BY %s "
                           "HAVING count(*) > 1 LIMIT 3", p->keys.s, staging, p->keys.s);
@@ -336,7 +332,7 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
         free (q);
         q = NULL;
     }
-    if (on_match == ON_MATCH_ERROR && !empty) {
+    if (plan.check_existing) {
         q = util_strdupf ("SELECT count(*) FROM %s s WHERE EXISTS "
                           "(SELECT 1 FROM %s f WHERE %s)", staging, final, p->on.s);
         if (s_query (p, c, q, &res, err, errlen, "publish: checking for existing keys") != 0)
@@ -355,25 +351,22 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
         q = NULL;
     }
 
-    if ((empty && unique) || (!unique && (on_match == ON_MATCH_ERROR || empty))) {
+    bool update = plan.statement == PUBLISH_SQL_UPSERT || (plan.statement == PUBLISH_SQL_MERGE
+                  && cfg->target.on_match == ON_MATCH_UPDATE && p->nset > 0);
+    if (plan.statement == PUBLISH_SQL_INSERT) {
         /*  No match is possible: the index refuses duplicates, or the check
             above proved none under the lock. */
-        result->strategy = "insert";
         q = util_strdupf ("INSERT INTO %s (%s) SELECT %s FROM %s s", final, p->ins.s, p->sel.s,
                           staging);
         s_add (&sql, q);
     }
-    else if (unique && on_match != ON_MATCH_ERROR) {
-        bool update = on_match == ON_MATCH_UPDATE && p->nset > 0;
-        result->strategy = update ? "upsert" : "insert-ignore";
+    else if (plan.statement != PUBLISH_SQL_MERGE) {
         q = util_strdupf ("INSERT INTO %s (%s) SELECT %s FROM %s s ON CONFLICT (%s) %s%s",
                           final, p->ins.s, p->sel.s, staging, p->keys.s,
                           update ? "DO UPDATE SET " : "DO NOTHING", update ? p->set.s : "");
         s_add (&sql, q);
     }
     else {
-        bool update = on_match == ON_MATCH_UPDATE && p->nset > 0;
-        result->strategy = "merge";
         q = util_strdupf ("MERGE INTO %s f USING %s s ON (%s) WHEN MATCHED THEN %s%s "
                           "WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)", final, staging,
                           p->on.s, update ? "UPDATE SET " : "DO NOTHING",
@@ -383,8 +376,7 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
     free (q);
     q = NULL;
 
-    bool counts_all = strcmp (result->strategy, "insert") == 0
-                   || strcmp (result->strategy, "upsert") == 0;
+    bool counts_all = plan.counts_all;
     if (!counts_all) {
         q = util_strdupf ("SELECT count(*) FROM %s", staging);
         if (s_query (p, c, q, &res, err, errlen, "publish: counting staging") != 0)
