@@ -9,6 +9,7 @@
     workers over ZeroMQ, check that every row is accounted for, publish in
     one transaction, report. Exit status per common/exit_codes.h. */
 #include "auth.h"
+#include "catalog.h"
 #include "endpoint.h"
 #include "exit_codes.h"
 #include "log.h"
@@ -294,9 +295,8 @@ s_prepare_file (run_t *r, char *message, size_t size)
         return -1;
     }
     r->job = copyjob_from_config (cfg, r->run_id, "coordinator", r->staging ? r->staging : r->final_q);
-    char **targets = NULL;
+    char **targets = NULL, **owned = NULL;
     int count = 0;
-    PGresult *res = NULL;
     if (cfg->source.column_count > 0) {
         targets = cfg->source.columns;
         count = (int) cfg->source.column_count;
@@ -307,36 +307,27 @@ s_prepare_file (run_t *r, char *message, size_t size)
     }
     else {
         /*  No header, no mapping: the file holds the table's columns in order. */
-        const char *params[1] = { cfg->target.table };
         pg_conn_t *c = ledger_conn (r->ledger);
-        if (!c || pg_exec_params (c, "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
-                                  "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-                                  1, params, &res) != 0) {
+        if (!c || catalog_columns (c, cfg->target.table, &owned, &count) != 0) {
             if (c)
                 ledger_log_error (r->ledger, cfg->target.table);
             snprintf (message, size, "cannot read the columns of %s", cfg->target.table);
             return -1;
         }
-        count = PQntuples (res);
-        targets = xcalloc ((size_t) count + 1, sizeof *targets);
-        for (int i = 0; i < count; i++)
-            targets[i] = PQgetvalue (res, i, 0);
+        targets = owned;
     }
-    for (int i = 0; i < count; i++)
+    int rc = 0;
+    for (int i = 0; i < count && rc == 0; i++)
         if (targets[i] && strchr (targets[i], PROTOCOL_COLUMN_SEP)) {
             snprintf (message, size, "column %d: the name holds a control character (0x1f)", i + 1);
             log_error ("%s", message);
-            if (res) {
-                free (targets);
-                PQclear (res);
-            }
-            return -1;
+            rc = -1;
         }
-    copyjob_set_file_columns (r->job, targets, count);
-    if (res) {
-        free (targets);
-        PQclear (res);
-    }
+    if (rc == 0)
+        copyjob_set_file_columns (r->job, targets, count);
+    catalog_names_free (owned, owned ? count : 0);
+    if (rc != 0)
+        return -1;
     bool retryable = false;
     pg_conn_t *c = ledger_conn (r->ledger);
     if (!c || copyjob_prepare_csv (r->job, c, err, sizeof err, &retryable) != 0) {

@@ -2,6 +2,7 @@
     cause of a failed publish (lock holders, triggers, lost staging rows)
     are in publish_why.c. */
 #include "publish.h"
+#include "catalog.h"
 #include "publish_plan.h"
 #include "publish_why.h"
 #include "log.h"
@@ -35,35 +36,6 @@ s_is_key (const config_t *cfg, const char *name)
         if (strcmp (cfg->target.merge_key[i], name) == 0)
             return true;
     return false;
-}
-
-/*  Splits job->column_list ("\"a\", \"b\"") back into names is fragile;
-    ask the staging table instead: its columns are the query's. */
-static int
-s_columns (pg_conn_t *c, const char *staging, char ***names_p, int *n_p)
-{
-    const char *params[1] = { staging };
-    PGresult *res = NULL;
-    if (pg_exec_params (c, "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass "
-                        "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-                        1, params, &res) != 0)
-        return -1;
-    int n = PQntuples (res);
-    char **names = xcalloc ((size_t) n + 1, sizeof *names);
-    for (int i = 0; i < n; i++)
-        names[i] = xstrdup (PQgetvalue (res, i, 0));
-    PQclear (res);
-    *names_p = names;
-    *n_p = n;
-    return 0;
-}
-
-static void
-s_free_names (char **names, int n)
-{
-    for (int i = 0; i < n; i++)
-        free (names[i]);
-    free (names);
 }
 
 /*  True when a query column is among the names; staging has the final
@@ -134,7 +106,7 @@ s_prepare (pub_t *p, pg_conn_t *c, char *err, size_t errlen)
         p->fail = FAIL_DONE;
         return -1;
     }
-    if (s_columns (c, p->staging, &p->cols, &p->ncols) != 0) {
+    if (catalog_columns (c, p->staging, &p->cols, &p->ncols) != 0) {
         s_fail (p, c, err, errlen, p->staging);
         return -1;
     }
@@ -574,7 +546,7 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
 
 cleanup:
     if (p.cols)
-        s_free_names (p.cols, p.ncols);
+        catalog_names_free (p.cols, p.ncols);
     free (p.final);
     free (p.keys.s);
     free (p.on.s);
