@@ -17,7 +17,8 @@
 #       initdb (-N, --auth=trust, -U postgres, -E UTF8, --locale=C) into a
 #       fresh dir under ${TMPDIR:-/tmp}; as root, initdb and pg_ctl run as the
 #       unprivileged `postgres` user through runuser (the dir is chowned to
-#       it). Picks a random free port in 20000-60000 (another port is tried
+#       it). Picks a random free port in 10000 up to the kernel's ephemeral
+#       range (32767 by default; another port is tried
 #       when the server fails to bind), listens on 127.0.0.1 only, puts its
 #       unix socket in the same dir, uses fast-but-unsafe settings (fsync,
 #       synchronous_commit, full_page_writes off; shared_buffers 64MB;
@@ -304,7 +305,7 @@ pg_start() {
     } >>"$dir/postgresql.conf"
 
     for _ in 1 2 3 4 5 6 7 8; do
-        port=$((20000 + (RANDOM * 32768 + RANDOM) % 40001))
+        port=$(_pg_random_port)
         _pg_port_in_use "$port" && continue
         echo "port = $port" >"$dir/ferry_port.conf"
         [[ $(id -u) -ne 0 ]] || chown postgres: "$dir/ferry_port.conf"
@@ -484,10 +485,23 @@ ferry_run_job() {
     no_sanitizer_reports "$1"
 }
 
+# _pg_random_port: a random port below the kernel's ephemeral range
+# (ip_local_port_range, 32768-60999 by default), from 10000 up: client
+# sockets and wildcard binds (tcp://127.0.0.1:*) take their ports from that
+# range, so a port picked there could be taken between the check and the
+# bind (seen: a coordinator's cluster.bind "Address already in use" while
+# tests ran in parallel).
+_pg_random_port() {
+    local low=32768 range
+    range=$(cat /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null) && low=${range%%[[:space:]]*}
+    ((low > 11000)) || low=32768
+    echo $((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
+}
+
 free_port() {
     local p
     for _ in $(seq 50); do
-        p=$((20000 + RANDOM % 40000))
+        p=$(_pg_random_port)
         [[ -n "$(ss -Htln "sport = :$p" 2>/dev/null)" ]] || { echo "$p"; return 0; }
     done
     fail "no free TCP port found"
