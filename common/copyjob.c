@@ -69,6 +69,46 @@ s_env_or (const char *value, const char *env)
     return (e && *e) ? xstrdup (e) : NULL;
 }
 
+void
+copyjob_to_protocol (const copyjob_t *self, const config_t *cfg, const char *copy_table,
+                     const char *snapshot, bool with_conninfos, protocol_job_t *pj,
+                     char **owned)
+{
+    memset (pj, 0, sizeof *pj);
+    *owned = NULL;
+    bool file = cfg->source.kind == SOURCE_KIND_CSV;
+    pj->target_conninfo = with_conninfos ? cfg->target.conninfo : NULL;
+    if (file) {
+        pj->source_kind = "csv";
+        pj->csv_delimiter = (unsigned char) cfg->source.format.delimiter;
+        pj->csv_quote = (unsigned char) cfg->source.format.quote;
+        pj->csv_escape = (unsigned char) cfg->source.format.escape;
+        pj->csv_header = cfg->source.format.header;
+        pj->csv_null = cfg->source.format.null_marker;
+        pj->csv_encoding = cfg->source.format.encoding;
+        pj->csv_columns = *owned = copyjob_file_columns_joined (self);
+        pj->csv_max_record = cfg->source.format.max_record_bytes;
+    }
+    else {
+        pj->source_conninfo = with_conninfos ? cfg->source.conninfo : NULL;
+        pj->query = cfg->source.query;
+        pj->key = self->key;
+        pj->split = self->ctid_split ? "ctid" : NULL;
+        pj->snapshot = (char *) snapshot;
+    }
+    pj->copy_table = (char *) copy_table;
+    pj->final_table = cfg->target.table;
+    pj->processors = cfg->pipeline.processors;
+    pj->raw_queue_max = cfg->pipeline.raw_queue_max;
+    pj->processed_queue_max = cfg->pipeline.processed_queue_max;
+    pj->read_buffer = cfg->pipeline.read_buffer;
+    pj->batch_size = cfg->pipeline.batch_size;
+    pj->max_retries = cfg->retry.max_retries;
+    pj->initial_delay = cfg->retry.initial_delay;
+    pj->backoff = cfg->retry.backoff;
+    pj->max_delay = cfg->retry.max_delay;
+}
+
 copyjob_t *
 copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
                        const char *worker, char *err, size_t errlen)

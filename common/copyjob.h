@@ -75,6 +75,17 @@ copyjob_t *copyjob_from_config (const config_t *cfg, const char *run_id,
 copyjob_t *copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
                                   const char *worker, char *err, size_t errlen);
 
+/*  The JOB message for the workers of a run (the inverse of
+    copyjob_from_protocol): from the job file (cfg), the prepared job (key,
+    split, file columns), the table chunks copy into and the exported
+    snapshot (or NULL). Conninfos go in only when with_conninfos (a
+    loopback bind; never a file source's). The strings are borrowed from
+    cfg and self, except *owned (the joined file columns, or NULL), which
+    the caller frees once the JOB is no longer sent. Can't fail. */
+void copyjob_to_protocol (const copyjob_t *self, const config_t *cfg, const char *copy_table,
+                          const char *snapshot, bool with_conninfos, protocol_job_t *pj,
+                          char **owned);
+
 void copyjob_destroy (copyjob_t **self_p);
 
 /*  Sets a csv job's file columns: targets[i] is the target column of file

@@ -690,38 +690,10 @@ s_run (args_t *args)
         bool local = endpoint_is_local (r.cfg->cluster.bind);
 
         protocol_job_t *pj = &r.pjob;
-        pj->source_conninfo = local ? r.cfg->source.conninfo : NULL;
-        pj->target_conninfo = local ? r.cfg->target.conninfo : NULL;
-        pj->query = r.cfg->source.query;
-        pj->key = r.job->key;
-        pj->split = r.job->ctid_split ? "ctid" : NULL;
-        pj->snapshot = r.source ? (char *) source_snapshot (r.source) : NULL;
         char *file_columns = NULL;
-        if (r.file) {
-            pj->source_kind = "csv";
-            pj->source_conninfo = NULL;
-            pj->query = NULL;
-            pj->key = NULL;
-            pj->csv_delimiter = (unsigned char) r.cfg->source.format.delimiter;
-            pj->csv_quote = (unsigned char) r.cfg->source.format.quote;
-            pj->csv_escape = (unsigned char) r.cfg->source.format.escape;
-            pj->csv_header = r.cfg->source.format.header;
-            pj->csv_null = r.cfg->source.format.null_marker;
-            pj->csv_encoding = r.cfg->source.format.encoding;
-            pj->csv_columns = file_columns = copyjob_file_columns_joined (r.job);
-            pj->csv_max_record = r.cfg->source.format.max_record_bytes;
-        }
-        pj->copy_table = direct ? r.final_q : r.staging;
-        pj->final_table = r.cfg->target.table;
-        pj->processors = r.cfg->pipeline.processors;
-        pj->raw_queue_max = r.cfg->pipeline.raw_queue_max;
-        pj->processed_queue_max = r.cfg->pipeline.processed_queue_max;
-        pj->read_buffer = r.cfg->pipeline.read_buffer;
-        pj->batch_size = r.cfg->pipeline.batch_size;
-        pj->max_retries = policy.max_retries;
-        pj->initial_delay = policy.initial_delay;
-        pj->backoff = policy.backoff;
-        pj->max_delay = policy.max_delay;
+        copyjob_to_protocol (r.job, r.cfg, direct ? r.final_q : r.staging,
+                             r.source ? source_snapshot (r.source) : NULL, local, pj,
+                             &file_columns);
 
         r.dispatch = dispatch_new (r.router, r.run_id, pj, r.chunks, r.ledger,
                                    r.cfg->cluster.heartbeat_ms, r.cfg->cluster.liveness, &s_stop);
