@@ -49,7 +49,7 @@ MERGE_CONFIGS=${MERGE_CONFIGS:-$CONFIGS}
 SEQUENTIAL=${SEQUENTIAL:-1}
 PGCOPYDB_JOBS=${PGCOPYDB_JOBS:-2}
 PGCOPYDB_PARTS=${PGCOPYDB_PARTS:-"2 5"}
-CHUNK_SIZE=${CHUNK_SIZE:-}            # empty: ferry's default (pipeline.chunk_size 50000)
+CHUNK_SIZE=${CHUNK_SIZE:-}            # empty: ferry's default (pipeline.chunk_size 500000)
 SPLIT=${SPLIT:-}                      # empty: ferry's default (source.split auto: ctid here); key | ctid
 TARGET_AUTOVACUUM=${TARGET_AUTOVACUUM:-on}   # off: autovacuum_enabled = false on the target's accounts (diagnostic)
 WAIT_FOR=${WAIT_FOR-bench_worker.sh}   # empty: do not wait for anyone
