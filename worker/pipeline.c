@@ -190,13 +190,14 @@ s_attempt (attempt_t *a, const char *token)
                               a->job->processors, batch_free);
     int rc = -1;
     bool file = a->job->kind == SOURCE_KIND_CSV;
+    const stages_t *st = file ? &stages_file : &stages_postgres;
     if (writer_begin (a, token) != 0)
         goto done;
     if (s_fault_stall (a) != 0) {
         writer_abort (a);
         goto done;
     }
-    if ((file ? reader_file_begin (a) : reader_begin (a)) != 0) {
+    if (st->reader_begin (a) != 0) {
         writer_abort (a);
         if (!file)
             pg_disconnect (a->slot->source);
@@ -205,15 +206,12 @@ s_attempt (attempt_t *a, const char *token)
 
     int nproc = a->job->processors;
     pthread_t reader, writer, procs[64];
-    bool reader_ok = pthread_create (&reader, NULL, file ? reader_file_thread : reader_thread,
-                                     a) == 0;
+    bool reader_ok = pthread_create (&reader, NULL, st->reader, a) == 0;
     int started = 0;
     for (int i = 0; i < nproc && i < 64; i++)
-        if (pthread_create (&procs[i], NULL, file ? processor_file_thread : processor_thread,
-                            a) == 0)
+        if (pthread_create (&procs[i], NULL, st->processor, a) == 0)
             started++;
-    bool writer_ok = pthread_create (&writer, NULL, file ? writer_file_thread : writer_thread,
-                                     a) == 0;
+    bool writer_ok = pthread_create (&writer, NULL, st->writer, a) == 0;
     if (!reader_ok || started < nproc || !writer_ok) {
         attempt_fail (a, "53000", true, "cannot start pipeline threads");
         /*  Stages that did start unwind on the aborted queues. A missing
@@ -228,16 +226,13 @@ s_attempt (attempt_t *a, const char *token)
     if (writer_ok)
         pthread_join (writer, NULL);
 
-    if (file)
-        reader_file_end (a);
-    else
-        reader_end (a);
+    st->reader_end (a);
     if (a->failed) {
         writer_abort (a);
         goto done;
     }
     int64_t t0 = util_now_ms ();
-    rc = file ? writer_file_commit (a) : writer_commit (a);
+    rc = st->commit (a);
     a->commit_ms = util_now_ms () - t0;
 
 done:
@@ -245,6 +240,15 @@ done:
     queue_destroy (&a->processed);
     return rc;
 }
+
+const stages_t stages_postgres = {
+    .reader_begin = reader_begin, .reader = reader_thread, .reader_end = reader_end,
+    .processor = processor_thread, .writer = writer_thread, .commit = writer_commit };
+
+const stages_t stages_file = {
+    .reader_begin = reader_file_begin, .reader = reader_file_thread,
+    .reader_end = reader_file_end, .processor = processor_file_thread,
+    .writer = writer_file_thread, .commit = writer_file_commit };
 
 /*  After a fence violation: whose row is it? Returns 1 when it is ours
     (a commit whose acknowledgement was lost), 0 when somebody else's

@@ -180,6 +180,21 @@ void *processor_file_thread (void *a);
 void *writer_file_thread (void *a);
 int writer_file_commit (attempt_t *a);
 
+/*  The stages of one kind of source, as one table: pipeline.c picks the
+    table once per attempt (PostgreSQL source or file source) instead of
+    choosing each stage apart. */
+typedef struct {
+    int (*reader_begin) (attempt_t *a);     /* open the source for the chunk */
+    void *(*reader) (void *a);              /* thread: source -> raw queue */
+    void (*reader_end) (attempt_t *a);      /* close the source's side */
+    void *(*processor) (void *a);           /* thread: raw -> processed queue */
+    void *(*writer) (void *a);              /* thread: processed queue -> target */
+    int (*commit) (attempt_t *a);           /* end COPY, checks, ledger row, COMMIT */
+} stages_t;
+
+extern const stages_t stages_postgres;     /* reader.c, processor.c, writer.c */
+extern const stages_t stages_file;         /* reader_file.c, processor_file.c, writer_file.c */
+
 /* writer.c */
 int writer_begin (attempt_t *a, const char *token);   /* BEGIN, ledger look-up, COPY IN */
 /*  The fence: inserts the chunk's ledger row with its totals; on a
