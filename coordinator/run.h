@@ -1,7 +1,15 @@
 /*  coordinator/run.h: what one coordinator run holds (the command line's
-    choices and every handle of the run), shared by the run's phases
-    (coordinator/main.c, coordinator/resume.c). Cleanup is one function in
-    main.c. */
+    choices, every handle of the run, and where it stands), shared by the
+    run's phases:
+
+        run.c          run_main: the phases in order, the record, cleanup
+        run_plan.c     run_open, run_plan, run_record: target, source, plan
+        resume.c       resume_prepare: a stopped run's plan and ledger
+        run_load.c     run_load: workers, dispatch, concurrency
+        run_finish.c   run_verify, run_publish: every row accounted for
+
+    Each phase returns 0, or -1 with r->message (and r->exit_code when it
+    is not EXIT_CODE_FAILED) set or the reason logged. */
 #ifndef FERRY_COORDINATOR_RUN_H
 #define FERRY_COORDINATOR_RUN_H
 
@@ -15,6 +23,7 @@
 #include "jobprint.h"
 #include "ledger.h"
 #include "plan.h"
+#include "publish.h"
 #include "protocol.h"
 #include "source.h"
 #include "spawner.h"
@@ -67,7 +76,48 @@ typedef struct {
     fileplan_t *fplan;
     int64_t rejected;
     char *secret;              /* the cluster secret (never logged) */
+    volatile int *stop;        /* set by SIGINT/SIGTERM */
+    retry_policy_t policy;
+    bool plan_only;            /* command plan */
+    bool resume;               /* command resume */
+    bool direct;               /* target.publish: direct */
+    bool shared;               /* one exported snapshot for every chunk */
+    bool run_recorded;         /* ferry.runs has our row */
+    int exit_code;
+    const char *status;        /* published, failed, interrupted */
+    char message[2600];        /* why it failed, for ferry.runs and the report */
+    double t_start, t_load, t_loaded, t_verified;
+    publish_result_t pub;
+    int64_t loaded;            /* rows the ledger holds */
 } run_t;
+
+/*  The whole run (run, plan, resume); returns its exit status. */
+int run_main (args_t *args, volatile int *stop);
+
+/*  The cluster secret workers must prove (common/auth.h). 0 or -1. */
+int run_cluster_secret (run_t *r);
+
+/*  Config read; opens the target (ledger) and the source (or plans the
+    files), prepares the copy job, binds the ROUTER. */
+int run_open (run_t *r);
+
+/*  Binds the ROUTER to cluster.bind (before anything is recorded). */
+int run_bind (run_t *r);
+
+/*  A new run's plan; for the plan command, prints it. */
+int run_plan (run_t *r);
+
+/*  A new run's record: the claim, ferry.runs, staging, ferry.chunks. */
+int run_record (run_t *r);
+
+/*  Hands every chunk not yet done to workers until all are committed. */
+int run_load (run_t *r);
+
+/*  Every row accounted for (and a file's rejects within limits). */
+int run_verify (run_t *r);
+
+/*  Merge: staging into the final table in one transaction; then ANALYZE. */
+int run_publish (run_t *r);
 
 /*  resume (coordinator/resume.c): checks that the job file is the one the
     run started with, takes a direct run's claim, loads the run's plan and

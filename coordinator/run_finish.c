@@ -1,0 +1,117 @@
+/*  coordinator/run_finish.c: after the load. run_verify checks that every
+    row is accounted for (the ledger against the plan, verify_ledger) and,
+    for a file, that the rejects stay within source.max_errors and
+    source.max_error_rate; run_publish moves staging into the final table
+    in one transaction (merge) and analyzes the final table. */
+#include "log.h"
+#include "publish_why.h"
+#include "run.h"
+#include "util.h"
+#include "verify.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/*  The ledger's committed rows per chunk against the plan. 0, or -1 with
+    err. */
+static int
+s_verify_ledger (run_t *r, char *err, size_t errlen)
+{
+    size_t n = chunktab_size (r->chunks);
+    int64_t *ledger_rows = xcalloc (n + 1, sizeof *ledger_rows);
+    int64_t *ledger_rejected = xcalloc (n + 1, sizeof *ledger_rejected);
+    int rc = -1;
+    r->rejected = 0;
+    if (ledger_committed_rows (r->ledger, r->run_id, n, ledger_rows, ledger_rejected) != 0)
+        snprintf (err, errlen, "cannot read the ledger to verify the run");
+    else
+        rc = verify_ledger (r->chunks, ledger_rows, ledger_rejected, r->snapshot_exact,
+                            r->rows_source, &r->loaded, &r->rejected, err, errlen);
+    free (ledger_rows);
+    free (ledger_rejected);
+    return rc;
+}
+
+/*  A file's rejects: written out, and within the job's limits. */
+static int
+s_check_rejects (run_t *r)
+{
+    config_t *cfg = r->cfg;
+    if (cfg->source.rejects_file) {
+        int64_t n = ledger_write_rejects_file (r->ledger, r->run_id, cfg->source.rejects_file);
+        if (n >= 0 && r->rejected > 0)
+            log_info ("%" PRId64 " rejected record(s) written to %s", n, cfg->source.rejects_file);
+    }
+    double rate = r->rows_source > 0 ? (double) r->rejected / (double) r->rows_source : 0;
+    if (r->rejected > 0)
+        log_warn ("%" PRId64 " of %" PRId64 " records rejected (%.3f%%); reasons in "
+                  "ferry.rejects (run %s)", r->rejected, r->rows_source, 100.0 * rate, r->run_id);
+    if (publish_why_nothing_loaded (r->ledger, r->run_id, r->loaded, r->rejected, r->message,
+                                    sizeof r->message) != 0) {
+        log_error ("%s", r->message);
+        return -1;
+    }
+    if (cfg->source.max_errors >= 0 && r->rejected > cfg->source.max_errors) {
+        snprintf (r->message, sizeof r->message, "source.max_errors: %" PRId64 " records "
+                  "rejected (limit %" PRId64 "); nothing was published", r->rejected,
+                  cfg->source.max_errors);
+        log_error ("%s", r->message);
+        return -1;
+    }
+    if (rate > cfg->source.max_error_rate) {
+        snprintf (r->message, sizeof r->message, "source.max_error_rate: %.4f of the records "
+                  "were rejected (limit %.4f); nothing was published", rate,
+                  cfg->source.max_error_rate);
+        log_error ("%s", r->message);
+        return -1;
+    }
+    return 0;
+}
+
+int
+run_verify (run_t *r)
+{
+    char err[2048];
+    if (r->claim && claim_check (r->claim, err, sizeof err) != 0) {
+        snprintf (r->message, sizeof r->message, "%s; the rows committed so far stay in %s", err,
+                  r->cfg->target.table);
+        log_error ("%s", r->message);
+        return -1;
+    }
+    if (s_verify_ledger (r, err, sizeof err) != 0) {
+        snprintf (r->message, sizeof r->message, "verification failed: %s; nothing was "
+                  "published", err);
+        log_error ("%s", r->message);
+        return -1;
+    }
+    r->t_verified = util_now_s ();
+    if (r->plan_estimated)
+        r->rows_source = r->loaded + r->rejected;  /* what the chunks read is the source */
+    return r->file ? s_check_rejects (r) : 0;
+}
+
+int
+run_publish (run_t *r)
+{
+    if (!r->direct) {
+        char err[2048];
+        publish_opts_t po = { .run_id = r->run_id, .job_file = r->args->job,
+                              .expected_rows = r->loaded, .policy = &r->policy,
+                              .stop = r->stop };
+        if (publish_merge (r->ledger, r->cfg, r->job, r->staging, &po, &r->pub, err,
+                           sizeof err) != 0) {
+            snprintf (r->message, sizeof r->message, "%s", err);
+            log_error ("publish failed: %s", r->message);
+            return -1;
+        }
+        log_info ("published %" PRId64 " rows into %s by %s in %.2fs", r->loaded,
+                  r->cfg->target.table, r->pub.strategy, r->pub.seconds);
+    }
+    char *an = util_strdupf ("ANALYZE %s", r->final_q);
+    pg_conn_t *c = ledger_conn (r->ledger);
+    if (c && pg_exec (c, an) != 0)
+        log_warn ("ANALYZE %s failed: %s", r->cfg->target.table, pg_conn_error (c)->message);
+    free (an);
+    return 0;
+}

@@ -1,0 +1,176 @@
+/*  coordinator/run_load.c: the load phase. run_bind binds the ROUTER
+    (before anything is recorded, so a port in use fails clean). run_load
+    builds the JOB every worker gets, starts local workers, sets the
+    concurrency (auto or pinned, within the connection budget) and runs
+    the dispatcher until every chunk is committed, or says why not and how
+    to resume. */
+#include "endpoint.h"
+#include "exit_codes.h"
+#include "log.h"
+#include "report.h"
+#include "run.h"
+#include "tick.h"
+#include "util.h"
+
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  Binds the ROUTER to cluster.bind. Done before the run is recorded or
+    anything is created on the target, so a port already in use (a second
+    run on the default port) fails with nothing to clean up. 0, or -1
+    with message. */
+int
+run_bind (run_t *r)
+{
+    r->router = zsock_new (ZMQ_ROUTER);
+    if (!r->router) {
+        snprintf (r->message, sizeof r->message, "cluster.bind: cannot create a ZeroMQ socket: %s",
+                  zmq_strerror (zmq_errno ()));
+        log_error ("%s", r->message);
+        return -1;
+    }
+    zsock_set_router_mandatory (r->router, 1);
+    /*  Anything may connect to this port: refuse absurd frames before
+        libzmq allocates them (a ZMTP 1.0 header can claim any size). */
+    zsock_set_maxmsgsize (r->router, PROTOCOL_MAX_FRAME);
+    int port = zsock_bind (r->router, "%s", r->cfg->cluster.bind);
+    if (port < 0) {
+        snprintf (r->message, sizeof r->message, "cluster.bind: cannot bind %s: %s (another ferry run on this "
+                  "port? give this job another cluster.bind); nothing was changed on the target",
+                  r->cfg->cluster.bind, zmq_strerror (zmq_errno ()));
+        log_error ("%s", r->message);
+        return -1;
+    }
+    if (port == 0) {
+        const char *colon = strrchr (r->cfg->cluster.bind, ':');
+        port = colon ? atoi (colon + 1) : 0;
+    }
+    r->port = port;
+    return 0;
+}
+
+/*  The JOB every worker gets, the dispatcher, and local workers. */
+static int
+s_start (run_t *r)
+{
+    config_t *cfg = r->cfg;
+    r->endpoint = endpoint_for_local_workers (cfg->cluster.bind, r->port);
+    /*  Judge the BIND address: a wildcard (0.0.0.0, *) accepts remote
+        peers even though local workers reach it on 127.0.0.1. */
+    bool local = endpoint_is_local (cfg->cluster.bind);
+    copyjob_to_protocol (r->job, cfg, r->direct ? r->final_q : r->staging,
+                         r->source ? source_snapshot (r->source) : NULL, local, &r->pjob,
+                         &r->file_columns);
+    r->dispatch = dispatch_new (r->router, r->run_id, &r->pjob, r->chunks, r->ledger,
+                                cfg->cluster.heartbeat_ms, cfg->cluster.liveness, r->stop);
+    if (r->file)
+        dispatch_set_max_errors (r->dispatch, cfg->source.max_errors);
+    dispatch_set_fence_lost (r->dispatch, r->direct);
+    dispatch_set_secret (r->dispatch, r->secret);
+    dispatch_set_stall_timeout (r->dispatch, (int64_t) (cfg->cluster.chunk_stall_timeout * 1000.0));
+    if (r->args->local_workers == 0) {
+        log_info ("waiting for workers; start them with:  ferry-worker --coordinator %s "
+                  "[--slots N] [--name NAME] (with the cluster secret: FERRY_CLUSTER_SECRET "
+                  "or --secret-file)%s", r->endpoint,
+                  local ? "" : "  (with FERRY_SOURCE_DSN and FERRY_TARGET_DSN set: "
+                               "conninfos are not sent over a non-loopback link)");
+        return 0;
+    }
+    char *bin = spawner_find_worker ();
+    if (!bin)
+        return -1;
+    int slots = r->args->slots ? (int) r->args->slots : cfg->pipeline.writers;
+    if (r->args->sequential)
+        slots = 1;
+    r->spawn = spawner_new (bin, r->endpoint, (int) r->args->local_workers, slots, r->run_id);
+    free (bin);
+    /*  Local workers get the conninfos through their environment (never
+        argv, never the wire), whatever the bind address. */
+    spawner_set_dsns (r->spawn, r->file ? NULL : cfg->source.conninfo, cfg->target.conninfo);
+    spawner_set_secret (r->spawn, r->secret);
+    return spawner_start (r->spawn);
+}
+
+/*  Why the load stopped, and how to go on from there. */
+static void
+s_load_failed (run_t *r)
+{
+    snprintf (r->message, sizeof r->message, "%s", dispatch_error (r->dispatch));
+    r->rejected = dispatch_rejected (r->dispatch);
+    if (*r->stop) {
+        r->status = "interrupted";
+        r->exit_code = EXIT_CODE_INTERRUPTED;
+        log_error ("run %s interrupted; nothing was published. Resume with: "
+                   "ferry-coordinator resume %s --job %s", r->run_id, r->run_id, r->args->job);
+    }
+    else if (r->direct)
+        log_error ("run %s failed: %s. publish is direct: the rows of the chunks committed so "
+                   "far are in %s (direct is not atomic; see ferry.chunk_commits); once the "
+                   "cause is fixed: ferry-coordinator resume %s --job %s", r->run_id, r->message,
+                   r->cfg->target.table, r->run_id, r->args->job);
+    else
+        log_error ("run %s failed: %s; nothing was published (staging kept for inspection; "
+                   "once the cause is fixed: ferry-coordinator resume %s --job %s)", r->run_id,
+                   r->message, r->run_id, r->args->job);
+}
+
+int
+run_load (run_t *r)
+{
+    r->t_load = util_now_s ();
+    if (chunktab_all_done (r->chunks))
+        goto loaded;
+    if (!r->secret && run_cluster_secret (r) != 0) {
+        r->exit_code = EXIT_CODE_BAD_CONFIG;
+        return -1;
+    }
+    if (s_start (r) != 0)
+        return -1;
+    if (r->direct)     /* before the budget: it holds a target connection */
+        r->guard = vacuum_guard_new (r->cfg->target.conninfo, r->final_q, r->run_id);
+    /*  How many chunks in flight: measured (auto) or pinned, within the
+        slots offered and the servers' connection budget. */
+    int pinned = r->args->sequential ? 1 : r->cfg->pipeline.concurrency;
+    r->cc_started_ms = util_now_ms ();
+    if (pinned == 0) {
+        cc_config_t ccc = cc_config_default (1);
+        cc_init (&r->cc, &ccc, r->cc_started_ms);
+    }
+    dispatch_set_concurrency (r->dispatch, pinned == 0 ? &r->cc : NULL, pinned);
+    tick_t tick;
+    int budget = tick_init (&tick, r->spawn, r->source, r->dispatch, r->ledger, r->run_id,
+                            r->args->job);
+    if (budget > 0)
+        log_info ("concurrency %s, at most %d chunk(s) in flight by the servers' free "
+                  "connections", pinned ? "pinned" : "auto", budget);
+    dispatch_set_tick (r->dispatch, tick_run, &tick);
+    progress_t progress;
+    int64_t total = r->rows_source;
+    if (total < 0) {            /* resumed or sequential: the plan's estimate */
+        total = 0;
+        for (size_t i = 0; i < chunktab_size (r->chunks); i++)
+            total += chunktab_get (r->chunks, (int64_t) i)->est_rows;
+    }
+    progress_init (&progress, total);
+    dispatch_set_progress (r->dispatch, progress_print, &progress);
+    int drc = dispatch_run (r->dispatch);
+    vacuum_guard_destroy (&r->guard);
+    progress_finish (&progress);
+    /*  tick and progress live on this stack: the dispatcher must not call
+        them once run_load returns. */
+    dispatch_set_tick (r->dispatch, NULL, NULL);
+    dispatch_set_progress (r->dispatch, NULL, NULL);
+    dispatch_stop_workers (r->dispatch, drc == 0 ? "run complete" : dispatch_error (r->dispatch),
+                           2000);
+    if (drc != 0) {
+        s_load_failed (r);
+        return -1;
+    }
+loaded:
+    if (r->source)
+        source_close (r->source);
+    r->t_loaded = util_now_s ();
+    return 0;
+}
