@@ -49,7 +49,7 @@ static const char *const s_target_keys[] =
 static const char *const s_merge_keys[] = { "key", "on_match", NULL };
 static const char *const s_pipeline_keys[] =
     { "chunk_size", "min_rows_for_parallel", "writers", "processors", "concurrency",
-      "raw_queue_max", "processed_queue_max", "batch_size", "read_buffer",
+      "group_rows", "raw_queue_max", "processed_queue_max", "batch_size", "read_buffer",
       NULL };
 static const char *const s_retry_keys[] =
     { "max_retries", "initial_delay", "backoff", "max_delay", NULL };
@@ -813,6 +813,10 @@ s_parse_pipeline (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
             rc = s_get_int64 (ctx, value, "pipeline.chunk_size",
                               1, 1000000000LL, &cfg->pipeline.chunk_size);
         else
+        if (strcmp (key, "group_rows") == 0)
+            rc = s_get_int64 (ctx, value, "pipeline.group_rows", 0, 1000000000000LL,
+                              &cfg->pipeline.group_rows);
+        else
         if (strcmp (key, "min_rows_for_parallel") == 0)
             rc = s_get_int64 (ctx, value, "pipeline.min_rows_for_parallel",
                               0, 1000000000000LL,
@@ -1470,6 +1474,7 @@ config_new (void)
     self->target.lock_timeout = 60.0;
     self->pipeline.chunk_size = 0;            /* by kind, in s_finish */
     self->pipeline.min_rows_for_parallel = 100000;
+    self->pipeline.group_rows = 500000;
     self->pipeline.writers = 2;
     self->pipeline.processors = 2;
     self->pipeline.raw_queue_max = 20;

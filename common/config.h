@@ -64,6 +64,9 @@ typedef struct {
     struct {
         int64_t chunk_size;          /* 500000 (csv: 2000000), 1..1e9 */
         int64_t min_rows_for_parallel; /* 100000, 0..1e12 */
+        int64_t group_rows;          /* 500000, 0..1e12: smaller adjacent chunks go out
+                                        together, one COPY for about this many rows;
+                                        0 = one COPY per chunk */
         int writers;                 /* 2, 1..256: chunks in flight per worker */
         int processors;              /* 2, 1..64 */
         int raw_queue_max;           /* 20, 1..10000 */

@@ -190,6 +190,8 @@ static const s_rule_t s_assign_rules[] = {
 static const s_rule_t s_assign_key_rules[] = {
     M_FIELD (lo, S_NULLABLE),
     M_FIELD (hi, S_NULLABLE),
+    M_INT (group_count, S_OPT_INT, 0, PROTOCOL_GROUP_MAX),
+    M_FIELD (group_bounds, S_OPT_TEXT),
 };
 static const s_rule_t s_assign_file_rules[] = {
     M_FIELD (path, S_NAME),
@@ -1019,6 +1021,7 @@ protocol_msg_reset (protocol_msg_t *msg)
     free (msg->lo);
     free (msg->hi);
     free (msg->path);
+    free (msg->group_bounds);
     free (msg->message);
     free (msg->reason);
     free (msg->nonce);

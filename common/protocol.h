@@ -28,6 +28,9 @@
     sockets drop bigger ones before they are read (ZMQ_MAXMSGSIZE). */
 #define PROTOCOL_MAX_FRAME (4 * 1024 * 1024)
 
+/*  The most chunks one ASSIGN may carry as a group. */
+#define PROTOCOL_GROUP_MAX 4096
+
 typedef enum {
     PROTO_MSG_INVALID = 0,
     PROTO_MSG_HELLO,      /* W->C */
@@ -117,6 +120,12 @@ typedef struct {
     int64_t offset;
     int64_t length;
     int64_t first_line;
+    /* ASSIGN, key ranges: a group of group_count adjacent chunks
+       chunk_id .. chunk_id + group_count - 1, [lo, hi) spanning them all,
+       split at the group_count - 1 interior bounds of group_bounds
+       (common/bounds.h). 0 or absent: one chunk. */
+    int32_t group_count;
+    char *group_bounds;
 
     /* PROGRESS, DONE */
     int64_t rows;

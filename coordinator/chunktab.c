@@ -56,6 +56,7 @@ chunktab_add (chunktab_t *self, const char *lo, const char *hi, int64_t est_rows
     c->est_rows = est_rows;
     c->worker = -1;
     c->done_by = -1;
+    c->group_lead = -1;
     self->count++;
     return c;
 }
@@ -110,6 +111,60 @@ chunktab_assign (chunktab_t *self, chunk_t *c, int worker, int64_t now_ms)
     c->progress_rows = 0;
     c->progress_bytes = 0;
     c->progress_ms = now_ms;
+    c->group_lead = -1;
+    c->group_size = 0;
+    c->group_open = 0;
+}
+
+int
+chunktab_ready_run (chunktab_t *self, const chunk_t *lead, int max, int64_t now_ms)
+{
+    int n = 1;
+    for (size_t i = (size_t) lead->id + 1; i < self->count && n < max; i++, n++) {
+        const chunk_t *c = &self->chunks[i];
+        if (c->state != CHUNK_STATE_PLANNED || c->not_before_ms > now_ms || c->tries != 0
+        ||  c->attempt != lead->attempt || c->path || lead->tries != 0)
+            break;
+    }
+    return n;
+}
+
+void
+chunktab_assign_group (chunktab_t *self, chunk_t *lead, int n, int worker, int64_t now_ms)
+{
+    for (int i = 0; i < n; i++)
+        chunktab_assign (self, &self->chunks[lead->id + i], worker, now_ms);
+    if (n < 2)
+        return;
+    for (int i = 0; i < n; i++)
+        self->chunks[lead->id + i].group_lead = lead->id;
+    lead->group_size = n;
+    lead->group_open = n;
+}
+
+void
+chunktab_group_progress (chunktab_t *self, int64_t lead_id, int32_t attempt)
+{
+    chunk_t *lead = chunktab_get (self, lead_id);
+    if (!lead || lead->group_lead != lead->id || lead->attempt != attempt)
+        return;
+    for (int32_t k = 1; k < lead->group_size; k++) {
+        chunk_t *c = chunktab_get (self, lead_id + k);
+        if (c && c->state == CHUNK_STATE_ASSIGNED && c->attempt == attempt
+        &&  c->group_lead == lead_id)
+            c->progress_ms = lead->progress_ms;
+    }
+}
+
+bool
+chunktab_report_closes (chunktab_t *self, chunk_t *c, int32_t attempt)
+{
+    chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self, c->group_lead) : NULL;
+    if (!lead || lead->group_open <= 0)
+        return true;            /* alone (or a late report): as before groups */
+    if (attempt != lead->attempt)
+        return false;           /* a report of an older assignment */
+    return --lead->group_open == 0;
 }
 
 int

@@ -54,6 +54,11 @@ typedef struct {
     int done_by;               /* worker that committed, -1 if unknown */
     bool rows_from_ledger;     /* DONE never arrived: rows known from the ledger */
     char *last_error;          /* owned */
+    /* a group: adjacent chunks handed out in one ASSIGN, copied through one
+       COPY in one target transaction, one ledger row each */
+    int64_t group_lead;        /* the group's first chunk, -1 when alone */
+    int32_t group_size;        /* lead only: chunks in its group */
+    int32_t group_open;        /* lead only: members not reported yet */
 } chunk_t;
 
 typedef struct chunktab_t chunktab_t;
@@ -76,6 +81,25 @@ chunk_t *chunktab_get (chunktab_t *self, int64_t id);      /* NULL if out of ran
 
 /*  The lowest-id planned chunk whose back-off has passed, or NULL. */
 chunk_t *chunktab_next_ready (chunktab_t *self, int64_t now_ms);
+
+/*  How many chunks from `lead` on (at most max) could go out with it as a
+    group: consecutive, ready now, never tried (a chunk that failed goes
+    alone, so one bad chunk costs no other an attempt), with lead's
+    attempt number. At least 1. */
+int chunktab_ready_run (chunktab_t *self, const chunk_t *lead, int max, int64_t now_ms);
+
+/*  Assigns lead and the n - 1 chunks after it as one group (n from
+    chunktab_ready_run). n = 1 is chunktab_assign. */
+void chunktab_assign_group (chunktab_t *self, chunk_t *lead, int n, int worker, int64_t now_ms);
+
+/*  A member's report (DONE or FAILED) of attempt `attempt` arrived: true
+    when it closes the assignment it came with (a chunk alone, or the last
+    member of its group to report), i.e. the worker's slot is free. */
+/*  A PROGRESS of a group's lead (attempt `attempt`) is progress of every
+    member: their stall clocks follow the lead's. */
+void chunktab_group_progress (chunktab_t *self, int64_t lead_id, int32_t attempt);
+
+bool chunktab_report_closes (chunktab_t *self, chunk_t *chunk, int32_t attempt);
 
 /*  Hands chunk to worker: state assigned, attempt + 1, tries + 1. */
 void chunktab_assign (chunktab_t *self, chunk_t *chunk, int worker, int64_t now_ms);

@@ -1,5 +1,7 @@
 /*  coordinator/dispatch.c: see dispatch.h. */
 #include "dispatch_int.h"
+#include "bounds.h"
+#include "plan.h"
 #include "log.h"
 #include "util.h"
 
@@ -47,6 +49,13 @@ void
 dispatch_set_stall_timeout (dispatch_t *self, int64_t stall_ms)
 {
     self->stall_ms = stall_ms;
+}
+
+void
+dispatch_set_group_rows (dispatch_t *self, int64_t rows, int expected_slots)
+{
+    self->group_rows = rows > 0 ? rows : 0;
+    self->expected_slots = expected_slots > 0 ? expected_slots : 0;
 }
 
 void
@@ -295,12 +304,17 @@ s_on_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
         log_warn ("worker %s: DONE for unknown chunk %" PRId64 " ignored", w->name, msg->chunk_id);
         return;
     }
-    if (w->busy > 0)
+    chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self->chunks, c->group_lead) : NULL;
+    if (chunktab_report_closes (self->chunks, c, msg->attempt) && w->busy > 0)
         w->busy--;
     int rc = chunktab_done (self->chunks, msg->chunk_id, msg->attempt, s_index (self, w), now,
                             msg->rows, msg->bytes, msg->checksum);
     if (rc != 1)
         return;
+    /*  A group's chunks shared one COPY: each gets its share of the
+        group's time, so busy time stays the time slots were busy. */
+    if (lead && lead->group_size > 1)
+        c->busy_ms /= lead->group_size;
     c->rejected = msg->rejected;
     self->rejected += msg->rejected;
     w->rejected += msg->rejected;
@@ -329,7 +343,7 @@ s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
         log_warn ("worker %s: FAILED for unknown chunk %" PRId64 " ignored", w->name, msg->chunk_id);
         return;
     }
-    if (w->busy > 0)
+    if (chunktab_report_closes (self->chunks, c, msg->attempt) && w->busy > 0)
         w->busy--;
     if (strcmp (msg->sqlstate, PROTOCOL_ALREADY_COMMITTED) == 0 && c->state != CHUNK_STATE_DONE) {
         /*  "Already committed": another attempt of this chunk committed
@@ -419,6 +433,7 @@ s_handle (dispatch_t *self, zmsg_t *zmsg)
         case PROTO_MSG_PROGRESS:
             chunktab_progress (self->chunks, msg.chunk_id, msg.attempt, msg.rows, msg.bytes,
                                util_now_ms ());
+            chunktab_group_progress (self->chunks, msg.chunk_id, msg.attempt);
             break;
         case PROTO_MSG_DONE: s_on_done (self, w, &msg); break;
         case PROTO_MSG_FAILED: s_on_failed (self, w, &msg); break;
@@ -437,6 +452,36 @@ cleanup:
     zframe_destroy (&body);
 }
 
+/*  How many adjacent chunks go out with c (plan_group_size): key and
+    block ranges only; a group needs every member's lower bound. */
+static int
+s_group_size (dispatch_t *self, chunk_t *c, int64_t now)
+{
+    if (c->path || self->group_rows <= 0)
+        return 1;
+    int64_t ready = 0;
+    for (size_t i = (size_t) c->id; i < chunktab_size (self->chunks); i++)
+        if (chunktab_get (self->chunks, (int64_t) i)->state == CHUNK_STATE_PLANNED)
+            ready++;
+    /*  Spread over the slots offered, or those still to come: the slots
+        of the local workers, and at least DISPATCH_GROUP_MIN_SLOTS (the
+        first worker to join must not take the whole job while others are
+        still starting). */
+    int slots = 0;
+    for (size_t i = 0; i < self->nworkers; i++)
+        slots += self->workers[i]->alive ? self->workers[i]->slots : 0;
+    if (slots < self->expected_slots)
+        slots = self->expected_slots;
+    if (slots < DISPATCH_GROUP_MIN_SLOTS)
+        slots = DISPATCH_GROUP_MIN_SLOTS;
+    int want = plan_group_size (c->est_rows, self->group_rows, ready, slots);
+    int n = want > 1 ? chunktab_ready_run (self->chunks, c, want, now) : 1;
+    for (int k = 1; k < n; k++)
+        if (!chunktab_get (self->chunks, c->id + k)->lo)
+            return k;
+    return n;
+}
+
 static void
 s_assign (dispatch_t *self)
 {
@@ -451,23 +496,39 @@ s_assign (dispatch_t *self)
         chunk_t *c = chunktab_next_ready (self->chunks, now);
         if (!c)
             break;
-        chunktab_assign (self->chunks, c, (int) i, now);
+        int n = s_group_size (self, c, now);
+        chunktab_assign_group (self->chunks, c, n, (int) i, now);
         protocol_msg_t m;
         protocol_msg_init (&m, PROTO_MSG_ASSIGN);
         m.chunk_id = c->id;
         m.attempt = c->attempt;
         m.lo = c->lo;
-        m.hi = c->hi;
+        m.hi = n > 1 ? chunktab_get (self->chunks, c->id + n - 1)->hi : c->hi;
         m.path = c->path;
         m.offset = c->offset;
         m.length = c->length;
         m.first_line = c->first_line;
+        char *bounds = NULL;
+        if (n > 1) {
+            char **inner = xcalloc ((size_t) n, sizeof *inner);
+            for (int k = 1; k < n; k++)
+                inner[k - 1] = chunktab_get (self->chunks, c->id + k)->lo;
+            bounds = bounds_join (inner, (size_t) n - 1);
+            free (inner);
+            m.group_count = n;
+            m.group_bounds = bounds;
+        }
         s_send (self, w, &m);          /* borrowed fields: no reset */
+        free (bounds);
         w->busy++;
         inflight++;
         if (inflight > self->peak_inflight)
             self->peak_inflight = inflight;
-        log_debug ("chunk %" PRId64 " attempt %d -> %s", c->id, c->attempt, w->name);
+        if (n > 1)
+            log_debug ("chunks %" PRId64 "-%" PRId64 " (a group) attempt %d -> %s", c->id,
+                       c->id + n - 1, c->attempt, w->name);
+        else
+            log_debug ("chunk %" PRId64 " attempt %d -> %s", c->id, c->attempt, w->name);
     }
     self->saturated = inflight >= limit;
 }

@@ -67,6 +67,13 @@ void dispatch_set_progress (dispatch_t *self, dispatch_progress_fn *fn, void *ar
 
 /*  Called once per loop turn (e.g. to reap local worker processes). */
 typedef void (dispatch_tick_fn) (void *arg);
+/*  pipeline.group_rows: adjacent small chunks go out as one group of
+    about this many rows (plan_group_size), spread over the slots offered,
+    expected_slots (the local workers' slots, 0 when unknown) and at least
+    DISPATCH_GROUP_MIN_SLOTS; rows 0 (the default) turns it off. */
+#define DISPATCH_GROUP_MIN_SLOTS 4
+void dispatch_set_group_rows (dispatch_t *self, int64_t rows, int expected_slots);
+
 void dispatch_set_tick (dispatch_t *self, dispatch_tick_fn *fn, void *arg);
 
 /*  Runs until every chunk is done (0), a chunk fails for good or *stop

@@ -27,6 +27,8 @@ struct dispatch_t {
     int64_t max_errors;        /* -1: no limit */
     bool fence_lost;           /* end a lost worker's target backends */
     int64_t stall_ms;          /* cluster.chunk_stall_timeout; 0: never */
+    int64_t group_rows;        /* pipeline.group_rows; 0: one chunk per ASSIGN */
+    int expected_slots;        /* slots of the local workers (0: external) */
     gate_t *gate;              /* links that said HELLO, not proven yet */
     int64_t rejected;
     int peak_inflight;         /* most chunks in flight at once */

@@ -137,3 +137,20 @@ plan_blocks (int64_t nblocks, int64_t est_rows, int64_t chunk_size,
     }
     return self;
 }
+
+int
+plan_group_size (int64_t chunk_rows, int64_t group_rows, int64_t ready, int slots)
+{
+    if (group_rows <= 0 || ready <= 1)
+        return 1;
+    if (chunk_rows < 1)
+        chunk_rows = 1;
+    /*  Rounded up without overflow. */
+    int64_t per = slots > 1 ? slots : 1;
+    int64_t want = group_rows / chunk_rows + (group_rows % chunk_rows != 0);
+    int64_t share = ready / per + (ready % per != 0);
+    int64_t n = want < share ? want : share;
+    if (n > 4096)
+        n = 4096;
+    return n < 1 ? 1 : (int) n;
+}

@@ -70,4 +70,16 @@ int64_t plan_chunk_count (int64_t total_rows, int64_t chunk_size,
     min_rows_for_parallel, and 64 KiB at least per range.) */
 int64_t plan_file_ranges (int64_t total_bytes, int64_t chunk_bytes, int slots);
 
+/*  Rows one COPY should carry at least, when chunks are smaller: below
+    that, the target's fixed cost per COPY statement shows (bench/RESULTS.md,
+    issue 11: ~40-55 ms per 50,000-row COPY on the reference table). */
+#define PLAN_GROUP_ROWS 500000
+
+/*  How many adjacent chunks of about chunk_rows each to hand out as one
+    group (one COPY, one transaction, one ledger row per chunk):
+    enough for group_rows rows, but no more than ready / slots rounded up,
+    so that every slot offered still gets work; at least 1. group_rows 0
+    (pipeline.group_rows: 0) turns grouping off. */
+int plan_group_size (int64_t chunk_rows, int64_t group_rows, int64_t ready, int slots);
+
 #endif

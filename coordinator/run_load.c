@@ -70,6 +70,10 @@ s_start (run_t *r)
     dispatch_set_fence_lost (r->dispatch, r->direct);
     dispatch_set_secret (r->dispatch, r->secret);
     dispatch_set_stall_timeout (r->dispatch, (int64_t) (cfg->cluster.chunk_stall_timeout * 1000.0));
+    if (!r->file && !r->args->sequential)
+        dispatch_set_group_rows (r->dispatch, cfg->pipeline.group_rows,
+                                 (int) r->args->local_workers
+                                 * (r->args->slots ? (int) r->args->slots : cfg->pipeline.writers));
     if (r->args->local_workers == 0) {
         log_info ("waiting for workers; start them with:  ferry-worker --coordinator %s "
                   "[--slots N] [--name NAME] (with the cluster secret: FERRY_CLUSTER_SECRET "

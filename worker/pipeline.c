@@ -24,6 +24,7 @@ batch_new (size_t cap)
     b->rejects = NULL;
     b->nrejects = 0;
     b->oversize = 0;
+    b->member = 0;
     return b;
 }
 
@@ -241,6 +242,14 @@ done:
     return rc;
 }
 
+void
+spec_member_range (const chunk_spec_t *spec, int32_t i, const char **lo, const char **hi)
+{
+    int32_t n = spec->count > 1 ? spec->count : 1;
+    *lo = i == 0 ? spec->lo : spec->bounds[i - 1];
+    *hi = i == n - 1 ? spec->hi : spec->bounds[i];
+}
+
 const stages_t stages_postgres = {
     .reader_begin = reader_begin, .reader = reader_thread, .reader_end = reader_end,
     .processor = processor_thread, .writer = writer_thread, .commit = writer_commit };
@@ -310,9 +319,18 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
         a.stop = stop;
         a.fd = -1;
         a.careful = careful;
+        a.count = spec->count > 1 ? spec->count : 1;
+        if (a.count > 1)
+            a.members = xcalloc ((size_t) a.count, sizeof *a.members);
         pthread_mutex_init (&a.error_lock, NULL);
         int rc = s_attempt (&a, token);
         pthread_mutex_destroy (&a.error_lock);
+        if (rc == 0 && a.members) {
+            result->members = a.members;    /* the caller's now */
+            a.members = NULL;
+        }
+        free (a.members);
+        a.members = NULL;
         result->read_ms += a.read_ms;
         result->process_ms += a.process_ms;
         result->write_ms += a.write_ms;
@@ -331,6 +349,11 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
                 log_info ("chunk %" PRId64 " committed: %" PRId64 " rows, %" PRId64 " rejected, "
                           "%.1f MB of %s in %.2fs (%d retries)", spec->chunk_id, result->rows,
                           a.rejected, (double) a.bytes_read / 1e6, spec->path, secs, retry);
+            else if (a.count > 1)
+                log_info ("chunks %" PRId64 "-%" PRId64 " (a group of %d) committed: %" PRId64
+                          " rows, %.1f MB in %.2fs (one %s COPY, %d retries)", spec->chunk_id,
+                          spec->chunk_id + a.count - 1, a.count, a.rows_read,
+                          (double) a.bytes_read / 1e6, secs, job->binary ? "binary" : "text", retry);
             else
                 log_info ("chunk %" PRId64 " committed: %" PRId64 " rows, %.1f MB in %.2fs "
                           "(%s COPY, %d retries)", spec->chunk_id, a.rows_read,
@@ -351,6 +374,22 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
             continue;
         }
 
+        if (a.already_committed && spec->count > 1) {
+            /*  A chunk of the group is committed: ours from a lost COMMIT
+                acknowledgement (then all are, in one transaction), or
+                another attempt's. Either way the chunks go back to the
+                coordinator one by one, which sorts out each (FR001 for a
+                committed one, our own ledger rows are counted from there). */
+            result->status = CHUNK_FAILED;
+            result->retryable = true;
+            snprintf (result->message, sizeof result->message, "chunks %" PRId64 "-%" PRId64
+                      ": a chunk of this group is already committed (%s); each chunk is "
+                      "retried alone", spec->chunk_id, spec->chunk_id + spec->count - 1,
+                      a.message);
+            log_warn ("%s", result->message);
+            log_set_chunk (-1);
+            return -1;
+        }
         if (a.already_committed) {
             int own = s_check_ledger (job, slot, spec, token, result);
             if (own == 1) {

@@ -41,6 +41,12 @@ typedef struct {
     int32_t attempt;
     const char *lo;            /* borrowed; NULL = unbounded */
     const char *hi;
+    /* a group (key ranges only): count adjacent chunks chunk_id ..
+       chunk_id + count - 1 through one COPY, one transaction, one ledger
+       row each; member i reads [i ? bounds[i - 1] : lo, i < count - 1 ?
+       bounds[i] : hi). count 1 (or 0): one chunk. */
+    int32_t count;
+    char *const *bounds;       /* borrowed, count - 1 of them */
     /* file sources: the byte range [offset, offset + length) of path,
        starting at physical line first_line */
     const char *path;          /* borrowed; NULL for key ranges */
@@ -49,8 +55,16 @@ typedef struct {
     int64_t first_line;
 } chunk_spec_t;
 
+/*  What one member of a group committed. */
+typedef struct {
+    int64_t rows, bytes;
+    uint64_t checksum;
+} member_result_t;
+
 typedef struct {
     chunk_status_t status;
+    member_result_t *members;  /* a group that committed: one per member
+                                  (owned by the receiver, free ()); else NULL */
     int64_t rows;              /* rows committed */
     int64_t rejected;          /* file sources: records rejected (in ferry.rejects) */
     int64_t bytes;
@@ -70,6 +84,9 @@ typedef struct {
     _Atomic int64_t rows_done;     /* rows through the writer, this attempt */
     _Atomic int64_t bytes_done;
 } slot_t;
+
+/*  The key range of member i of spec (0 for a single chunk). */
+void spec_member_range (const chunk_spec_t *spec, int32_t i, const char **lo, const char **hi);
 
 /*  Creates a slot with unconnected handles for the job's servers. */
 slot_t *slot_new (const copyjob_t *job);
@@ -103,6 +120,7 @@ typedef struct {
     size_t cap;
     uint32_t rows;
     int64_t first_line;
+    int32_t member;            /* PostgreSQL sources: the group member it belongs to */
     int64_t *lines;            /* processed file batches: line of each row */
     reject_t *rejects;         /* processed file batches */
     uint32_t nrejects;
@@ -136,6 +154,10 @@ typedef struct {
     char message[1536];
     bool retryable;
     bool already_committed;
+    /* a group: per member, rows and bytes read (reader) and the
+       fingerprint (processors, under the error lock); count entries */
+    int32_t count;
+    member_result_t *members;
     /* reader */
     int64_t rows_read, bytes_read, read_ms;
     /* processors, summed under the error lock */
@@ -200,6 +222,9 @@ int writer_begin (attempt_t *a, const char *token);   /* BEGIN, ledger look-up, 
 /*  The fence: inserts the chunk's ledger row with its totals; on a
     conflict sets already_committed. Returns 0 or -1 (failed, rolled back). */
 int writer_ledger_insert (attempt_t *a, int64_t rows, int64_t rejected);
+/*  The same for one chunk of a group, with its own figures. */
+int writer_ledger_insert_one (attempt_t *a, int64_t chunk_id, int64_t rows, int64_t bytes,
+                              uint64_t checksum, int64_t rejected);
 void *writer_thread (void *a);
 int writer_commit (attempt_t *a);        /* COPY end, checks, ledger update, COMMIT */
 void writer_abort (attempt_t *a);        /* abort COPY, ROLLBACK */

@@ -10,6 +10,7 @@
 #include "pipeline.h"
 #include "copyfmt.h"
 #include "log.h"
+#include <stdlib.h>
 #include "util.h"
 
 void *
@@ -20,22 +21,24 @@ processor_thread (void *arg)
     int64_t busy_ms = 0;
     int64_t rows_total = 0;
     uint64_t sum = 0;
+    /*  A group: each member's fingerprint apart (its ledger row has it). */
+    uint64_t *msum = a->count > 1 ? xcalloc ((size_t) a->count, sizeof *msum) : NULL;
 
     batch_t *batch;
     while ((batch = queue_pop (a->raw)) != NULL) {
         int64_t t0 = util_now_ms ();
-        uint64_t rows = 0;
+        uint64_t rows = 0, bsum = 0;
         int rc;
         if (a->job->binary) {
             size_t bad = 0;
             rc = copyfmt_binary_scan (batch->data, batch->len, a->job->nfields,
-                                      &rows, &sum, &bad);
+                                      &rows, &bsum, &bad);
             if (rc != 0)
                 attempt_fail (a, "XX001", false,
                               "source: broken binary tuple framing at batch offset %zu", bad);
         }
         else {
-            rc = copyfmt_text_scan (batch->data, batch->len, &rows, &sum);
+            rc = copyfmt_text_scan (batch->data, batch->len, &rows, &bsum);
             if (rc != 0)
                 attempt_fail (a, "XX001", false, "source: text COPY row without newline");
         }
@@ -51,6 +54,9 @@ processor_thread (void *arg)
             break;
         }
         rows_total += (int64_t) rows;
+        sum += bsum;
+        if (msum && batch->member >= 0 && batch->member < a->count)
+            msum[batch->member] += bsum;
         if (queue_push (a->processed, batch) != 0) {
             batch_free (batch);
             break;                      /* aborted */
@@ -59,8 +65,11 @@ processor_thread (void *arg)
     pthread_mutex_lock (&a->error_lock);
     a->rows_checked += rows_total;
     a->checksum += sum;
+    for (int32_t i = 0; msum && i < a->count; i++)
+        a->members[i].checksum += msum[i];
     a->process_ms += busy_ms;
     pthread_mutex_unlock (&a->error_lock);
+    free (msum);
     queue_producer_done (a->processed);
     return NULL;
 }

@@ -16,6 +16,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*  Starts the COPY TO of group member i (the chunk itself when alone). */
+static int
+s_copy_out (attempt_t *a, int32_t i)
+{
+    pg_conn_t *src = a->slot->source;
+    const char *lo, *hi;
+    spec_member_range (a->spec, i, &lo, &hi);
+    char *sql = copyjob_copy_out_sql (a->job, src, lo, hi);
+    int rc = sql ? pg_copy_out_begin (src, sql) : -1;
+    if (rc != 0)
+        attempt_fail_pg (a, src, "source COPY TO STDOUT");
+    free (sql);
+    return rc;
+}
+
 int
 reader_begin (attempt_t *a)
 {
@@ -45,12 +60,7 @@ reader_begin (attempt_t *a)
             return -1;
         }
     }
-    char *sql = copyjob_copy_out_sql (a->job, src, a->spec->lo, a->spec->hi);
-    int rc = sql ? pg_copy_out_begin (src, sql) : -1;
-    if (rc != 0)
-        attempt_fail_pg (a, src, "source COPY TO STDOUT");
-    free (sql);
-    return rc;
+    return s_copy_out (a, 0);
 }
 
 void *
@@ -64,6 +74,8 @@ reader_thread (void *arg)
     bool header_pending = binary;
     int64_t t0 = util_now_ms ();
     batch_t *batch = batch_new (target);
+    int32_t member = 0;
+    int64_t member_rows = 0, member_bytes = 0;
 
     while (1) {
         if (*a->stop) {
@@ -72,8 +84,34 @@ reader_thread (void *arg)
         }
         char *row = NULL;
         int n = pg_copy_out_row (src, &row);
-        if (n == -1)
+        if (n == -1 && member + 1 < a->count) {
+            /*  A group: this member's rows are all read; its batch leaves
+                alone (a batch belongs to one member), the next one starts
+                its own COPY in the same transaction and snapshot. */
+            a->members[member].rows = member_rows;
+            a->members[member].bytes = member_bytes;
+            member_rows = member_bytes = 0;
+            if (batch->len > 0) {
+                if (queue_push (a->raw, batch) != 0) {
+                    batch_free (batch);
+                    batch = NULL;
+                    break;
+                }
+                batch = batch_new (target);
+            }
+            batch->member = ++member;
+            header_pending = binary;
+            if (s_copy_out (a, member) != 0)
+                break;
+            continue;
+        }
+        if (n == -1) {
+            if (a->count > 1) {
+                a->members[member].rows = member_rows;
+                a->members[member].bytes = member_bytes;
+            }
             break;                      /* end of data, COPY succeeded */
+        }
         if (n < -1) {
             attempt_fail_pg (a, src, "source COPY");
             break;
@@ -107,18 +145,22 @@ reader_thread (void *arg)
                 break;                  /* aborted by another stage */
             }
             batch = batch_new (target > len ? target : len);
+            batch->member = member;
         }
         if (len > batch->cap) {
             /*  A row larger than read_buffer travels in a batch of its own. */
             batch_t *big = batch_new (len);
             batch_free (batch);
             batch = big;
+            batch->member = member;
         }
         memcpy (batch->data + batch->len, p, len);
         batch->len += len;
         batch->rows++;
         a->rows_read++;
         a->bytes_read += (int64_t) len;
+        member_rows++;
+        member_bytes += (int64_t) len;
         PQfreemem (row);
     }
     if (batch) {

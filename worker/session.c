@@ -2,13 +2,16 @@
 
     Slot actors (zactor), one per slot. Pipe protocol:
         session -> slot   "RUN" chunk_id attempt lo hi path offset length first_line
-                          (lo/hi/path: "N" = none, "V<text>")
+                          count bounds
+                          (lo/hi/path/bounds: "N" = none, "V<text>"; count and
+                          bounds: a group of adjacent chunks, common/bounds.h)
         slot -> session   "RESULT" chunk_id attempt <chunk_result_t bytes>
     plus czmq's "$TERM". A slot owns its two connections (slot_t) and
     blocks in pipeline_run_chunk while a chunk runs; the abort flag, shared
     read-only with the session, makes a running chunk roll back. */
 #include "session.h"
 #include "auth.h"
+#include "bounds.h"
 #include "copyjob.h"
 #include "exit_codes.h"
 #include "log.h"
@@ -40,11 +43,16 @@ s_slot_actor (zsock_t *pipe, void *arg)
         if (!msg)
             break;
         char *command = zmsg_popstr (msg);
-        if (command && streq (command, "RUN") && zmsg_size (msg) == 8) {
+        if (command && streq (command, "RUN") && zmsg_size (msg) == 10) {
             char *id = zmsg_popstr (msg), *att = zmsg_popstr (msg);
             char *lo = zmsg_popstr (msg), *hi = zmsg_popstr (msg);
             char *path = zmsg_popstr (msg), *off = zmsg_popstr (msg);
             char *len = zmsg_popstr (msg), *line = zmsg_popstr (msg);
+            char *cnt = zmsg_popstr (msg), *bnd = zmsg_popstr (msg);
+            int32_t count = (int32_t) strtol (cnt, NULL, 10);
+            char **bounds = count > 1 ? xcalloc ((size_t) count, sizeof *bounds) : NULL;
+            if (bounds && bounds_split (bnd + 1, (size_t) count - 1, bounds) != 0)
+                count = 1;      /* checked by the session already: not reached */
             chunk_spec_t spec = { .chunk_id = strtoll (id, NULL, 10),
                                   .attempt = (int32_t) strtol (att, NULL, 10),
                                   .lo = lo[0] == 'V' ? lo + 1 : NULL,
@@ -52,9 +60,15 @@ s_slot_actor (zsock_t *pipe, void *arg)
                                   .path = path[0] == 'V' ? path + 1 : NULL,
                                   .offset = strtoll (off, NULL, 10),
                                   .length = strtoll (len, NULL, 10),
-                                  .first_line = strtoll (line, NULL, 10) };
+                                  .first_line = strtoll (line, NULL, 10),
+                                  .count = count, .bounds = bounds };
             chunk_result_t result;
             pipeline_run_chunk (args->job, args->slot, &spec, &result, args->abort);
+            if (bounds)
+                bounds_free (bounds, count > 1 ? (size_t) count - 1 : 0);
+            free (bounds);
+            free (cnt);
+            free (bnd);
             zmsg_t *reply = zmsg_new ();
             zmsg_addstr (reply, "RESULT");
             zmsg_addstr (reply, id);
@@ -81,6 +95,7 @@ typedef struct {
     bool busy;
     int64_t chunk_id;
     int32_t attempt;
+    int32_t count;             /* chunks in the ASSIGN (a group: > 1) */
 } slotrec_t;
 
 typedef struct {
@@ -352,22 +367,48 @@ s_failed (self_t *self, int64_t chunk_id, int32_t attempt, bool retryable,
     s_send (self, &m);
 }
 
+/*  A group ASSIGN is well formed: key ranges, and group_bounds splits
+    into group_count - 1 bounds. */
+static bool
+s_group_ok (const protocol_msg_t *msg)
+{
+    if (msg->path || !msg->group_bounds)
+        return false;
+    size_t n = (size_t) msg->group_count - 1;
+    char **bounds = xcalloc (n, sizeof *bounds);
+    bool ok = bounds_split (msg->group_bounds, n, bounds) == 0;
+    if (ok)
+        bounds_free (bounds, n);
+    free (bounds);
+    return ok;
+}
+
+/*  s_failed for every chunk of an ASSIGN (a group: each member). */
+static void
+s_failed_assign (self_t *self, const protocol_msg_t *msg, bool retryable, const char *sqlstate,
+                 const char *message)
+{
+    int32_t count = msg->group_count > 1 ? msg->group_count : 1;
+    for (int32_t i = 0; i < count; i++)
+        s_failed (self, msg->chunk_id + i, msg->attempt, retryable, sqlstate, message);
+}
+
 static void
 s_on_assign (self_t *self, protocol_msg_t *msg)
 {
     if (self->stopping) {
-        s_failed (self, msg->chunk_id, msg->attempt, true, "57P01", "worker is stopping");
+        s_failed_assign (self, msg, true, "57P01", "worker is stopping");
         return;
     }
     if (self->pending_job) {
-        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT,
+        s_failed_assign (self, msg, true, PROTOCOL_NO_SLOT,
                   "worker is finishing the chunks of another run");
         return;
     }
     if (self->job && self->prepare_error[0] && self->prepare_retryable)
         s_prepare (self);           /* the servers may be back */
     if (!self->job || self->prepare_error[0]) {
-        s_failed (self, msg->chunk_id, msg->attempt, self->job ? self->prepare_retryable : false,
+        s_failed_assign (self, msg, self->job ? self->prepare_retryable : false,
                   !self->prepare_retryable ? "XX000"
                   : strncmp (self->prepare_error, "cannot start", 12) == 0 ? "53000" : "08006",
                   self->prepare_error[0] ? self->prepare_error : "ASSIGN before JOB");
@@ -378,7 +419,7 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
         if (!self->slots[i].busy)
             free_slot = &self->slots[i];
     if (!free_slot) {
-        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT, "no free slot");
+        s_failed_assign (self, msg, true, PROTOCOL_NO_SLOT, "no free slot");
         return;
     }
     zmsg_t *run = zmsg_new ();
@@ -391,21 +432,57 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
     zmsg_addstrf (run, "%" PRId64, msg->offset);
     zmsg_addstrf (run, "%" PRId64, msg->length);
     zmsg_addstrf (run, "%" PRId64, msg->first_line);
+    int32_t count = msg->group_count > 1 ? msg->group_count : 1;
+    zmsg_addstrf (run, "%d", count);
+    if (msg->group_bounds) zmsg_addstrf (run, "V%s", msg->group_bounds); else zmsg_addstr (run, "N");
+    if (count > 1 && !s_group_ok (msg)) {
+        zmsg_destroy (&run);
+        s_failed_assign (self, msg, false, "XX000",
+                         "ASSIGN: group_bounds does not hold group_count - 1 bounds");
+        return;
+    }
     if ((msg->path != NULL) != (self->job->kind == SOURCE_KIND_CSV)) {
         zmsg_destroy (&run);
-        s_failed (self, msg->chunk_id, msg->attempt, false, "XX000",
+        s_failed_assign (self, msg, false, "XX000",
                   msg->path ? "a file range for a run that is not a file source"
                             : "a key range for a run that is a file source");
         return;
     }
     if (zmsg_send (&run, free_slot->actor) != 0) {
         zmsg_destroy (&run);
-        s_failed (self, msg->chunk_id, msg->attempt, true, PROTOCOL_NO_SLOT, "slot unavailable");
+        s_failed_assign (self, msg, true, PROTOCOL_NO_SLOT, "slot unavailable");
         return;
     }
     free_slot->busy = true;
     free_slot->chunk_id = msg->chunk_id;
     free_slot->attempt = msg->attempt;
+    free_slot->count = count;
+}
+
+/*  A group committed: one DONE per chunk, with the chunk's own rows,
+    bytes and fingerprint (as its ledger row has them); the stage times
+    ride on the first, whose COPY it was. */
+static void
+s_done_group (self_t *self, slotrec_t *s, const chunk_result_t *r)
+{
+    for (int32_t i = 0; i < s->count; i++) {
+        protocol_msg_t m;
+        protocol_msg_init (&m, PROTO_MSG_DONE);
+        m.chunk_id = s->chunk_id + i;
+        m.attempt = s->attempt;
+        m.rows = r->members[i].rows;
+        m.bytes = r->members[i].bytes;
+        m.checksum = r->members[i].checksum;
+        if (i == 0) {
+            m.read_ms = r->read_ms;
+            m.process_ms = r->process_ms;
+            m.write_ms = r->write_ms;
+            m.commit_ms = r->commit_ms;
+            m.retries = r->retries;
+        }
+        m.peak_rss_kb = util_peak_rss_kb ();
+        s_send (self, &m);
+    }
 }
 
 static void
@@ -420,7 +497,9 @@ s_on_result (self_t *self, slotrec_t *s)
         chunk_result_t r;
         memcpy (&r, zframe_data (body), sizeof r);
         s->busy = false;
-        if (r.status == CHUNK_OK) {
+        if (r.status == CHUNK_OK && s->count > 1 && r.members)
+            s_done_group (self, s, &r);
+        else if (r.status == CHUNK_OK) {
             protocol_msg_t m;
             protocol_msg_init (&m, PROTO_MSG_DONE);
             m.chunk_id = s->chunk_id;
@@ -445,8 +524,11 @@ s_on_result (self_t *self, slotrec_t *s)
                 in the copy table (publish: direct). */
             const char *state = r.status == CHUNK_ALREADY_COMMITTED ? PROTOCOL_ALREADY_COMMITTED
                               : r.status == CHUNK_INTERRUPTED ? "57014" : r.sqlstate;
-            s_failed (self, s->chunk_id, s->attempt, retryable, state, r.message);
+            /*  A group fails whole: each of its chunks is told apart. */
+            for (int32_t i = 0; i < (s->count > 1 ? s->count : 1); i++)
+                s_failed (self, s->chunk_id + i, s->attempt, retryable, state, r.message);
         }
+        free (r.members);
     }
     free (command);
     zframe_destroy (&id);

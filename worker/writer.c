@@ -40,12 +40,15 @@ writer_begin (attempt_t *a, const char *token)
     /*  A cheap look first (a plain read takes no lock): a chunk that is
         already committed is not copied again. The fence itself is the
         INSERT at commit time (writer_ledger_insert). */
-    char chunk[24];
+    char chunk[24], last[24];
     snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
-    const char *params[2] = { a->job->run_id, chunk };
+    snprintf (last, sizeof last, "%" PRId64,
+              a->spec->chunk_id + (a->count > 1 ? a->count - 1 : 0));
+    const char *params[3] = { a->job->run_id, chunk, last };
     char *found = NULL;
     if (pg_query_value (tgt, "SELECT count(*) FROM ferry.chunk_commits "
-                        "WHERE run_id = $1 AND chunk_id = $2", 2, params, &found) != 0) {
+                        "WHERE run_id = $1 AND chunk_id BETWEEN $2 AND $3", 3, params,
+                        &found) != 0) {
         attempt_fail_pg (a, tgt, "ledger look-up");
         pg_rollback (tgt);
         return -1;
@@ -108,13 +111,21 @@ writer_thread (void *arg)
 int
 writer_ledger_insert (attempt_t *a, int64_t rows, int64_t rejected)
 {
+    return writer_ledger_insert_one (a, a->spec->chunk_id, rows, a->bytes_read, a->checksum,
+                                     rejected);
+}
+
+int
+writer_ledger_insert_one (attempt_t *a, int64_t chunk_id, int64_t rows, int64_t nbytes,
+                          uint64_t checksum, int64_t rejected)
+{
     pg_conn_t *tgt = a->slot->target;
     char chunk[24], attempt[16], nrows[24], bytes[24], sum[24], nrej[24];
-    snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
+    snprintf (chunk, sizeof chunk, "%" PRId64, chunk_id);
     snprintf (attempt, sizeof attempt, "%d", a->spec->attempt);
     snprintf (nrows, sizeof nrows, "%" PRId64, rows);
-    snprintf (bytes, sizeof bytes, "%" PRId64, a->bytes_read);
-    snprintf (sum, sizeof sum, "%016" PRIx64, a->checksum);
+    snprintf (bytes, sizeof bytes, "%" PRId64, nbytes);
+    snprintf (sum, sizeof sum, "%016" PRIx64, checksum);
     snprintf (nrej, sizeof nrej, "%" PRId64, rejected);
     const char *params[9] = { a->job->run_id, chunk, attempt, a->job->worker, a->token,
                               nrows, bytes, sum, nrej };
@@ -161,7 +172,16 @@ writer_commit (attempt_t *a)
         pg_rollback (tgt);
         return -1;
     }
-    if (writer_ledger_insert (a, server_rows, 0) != 0)
+    if (a->count > 1) {
+        /*  A group: one ledger row per member, each its own fence. */
+        for (int32_t i = 0; i < a->count; i++) {
+            member_result_t *m = &a->members[i];
+            if (writer_ledger_insert_one (a, a->spec->chunk_id + i, m->rows, m->bytes,
+                                          m->checksum, 0) != 0)
+                return -1;
+        }
+    }
+    else if (writer_ledger_insert (a, server_rows, 0) != 0)
         return -1;
     if (pg_exec (tgt, "COMMIT") != 0) {
         attempt_fail_pg (a, tgt, "target COMMIT");

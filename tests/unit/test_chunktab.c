@@ -582,6 +582,61 @@ test_seeded_backoff_reproducible (void **state)
     chunktab_destroy (&b);
 }
 
+/*  Groups: adjacent, ready, never-tried chunks go out together; a
+    member's report closes the slot only when it is the group's last; the
+    lead's PROGRESS moves the members' stall clocks; a failed member is
+    not grouped again. */
+static void
+test_groups (void **state)
+{
+    (void) state;
+    chunktab_t *tab = s_table (6, &s_policy);
+    int64_t now = 1000;
+    chunk_t *c0 = chunktab_next_ready (tab, now);
+    assert_int_equal (chunktab_ready_run (tab, c0, 4, now), 4);
+    assert_int_equal (chunktab_ready_run (tab, c0, 100, now), 6);
+    assert_int_equal (chunktab_ready_run (tab, c0, 1, now), 1);
+    chunktab_assign_group (tab, c0, 3, 7, now);
+    for (int i = 0; i < 3; i++) {
+        chunk_t *c = chunktab_get (tab, i);
+        assert_int_equal (c->state, CHUNK_STATE_ASSIGNED);
+        assert_int_equal (c->attempt, 1);
+        assert_int_equal (c->worker, 7);
+        assert_int_equal (c->group_lead, 0);
+    }
+    assert_int_equal (c0->group_size, 3);
+    assert_int_equal (chunktab_get (tab, 3)->state, CHUNK_STATE_PLANNED);
+    assert_int_equal (chunktab_get (tab, 3)->group_lead, -1);
+
+    /*  The lead's progress is every member's. */
+    assert_int_equal (chunktab_progress (tab, 0, 1, 50, 500, now + 900), 1);
+    chunktab_group_progress (tab, 0, 1);
+    assert_int_equal (chunktab_get (tab, 2)->progress_ms, now + 900);
+    chunktab_group_progress (tab, 0, 2);        /* another attempt: ignored */
+
+    /*  Reports: a stale attempt never closes; the third member closes. */
+    assert_false (chunktab_report_closes (tab, chunktab_get (tab, 1), 2));
+    assert_false (chunktab_report_closes (tab, c0, 1));
+    assert_false (chunktab_report_closes (tab, chunktab_get (tab, 2), 1));
+    assert_true (chunktab_report_closes (tab, chunktab_get (tab, 1), 1));
+    /*  A late duplicate after the group closed: treated as a lone report. */
+    assert_true (chunktab_report_closes (tab, chunktab_get (tab, 1), 1));
+
+    /*  Chunk 3 failed once: it goes alone, and stops a run from chunk 2. */
+    chunk_t *c3 = chunktab_get (tab, 3);
+    chunktab_assign (tab, c3, 7, now);
+    assert_int_equal (chunktab_fail (tab, 3, 1, true, "boom", now), 1);
+    chunk_t *c4 = chunktab_get (tab, 4);
+    assert_int_equal (chunktab_ready_run (tab, c4, 10, now), 2);
+    int64_t later = c3->not_before_ms;
+    assert_ptr_equal (chunktab_next_ready (tab, later), c3);
+    assert_int_equal (chunktab_ready_run (tab, c3, 10, later), 1);
+    /*  A lone chunk's report always closes. */
+    chunktab_assign (tab, c3, 7, later);
+    assert_true (chunktab_report_closes (tab, c3, c3->attempt));
+    chunktab_destroy (&tab);
+}
+
 int
 main (void)
 {
@@ -598,6 +653,7 @@ main (void)
         cmocka_unit_test (test_seeded_backoff_reproducible),
         cmocka_unit_test (test_stale_failed_after_reassign),
         cmocka_unit_test (test_stall),
+        cmocka_unit_test (test_groups),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

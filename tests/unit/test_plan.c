@@ -365,6 +365,33 @@ test_file_ranges (void **state)
     assert_int_equal (plan_file_ranges (INT64_MAX, 1, 0), INT64_MAX);
 }
 
+/*  plan_group_size: enough chunks for group_rows, never more than the
+    ready chunks per slot (rounded up), at least 1; 0 = off. */
+static void
+test_group_size (void **state)
+{
+    (void) state;
+    /*  1M rows as 20 chunks of 50k on 4 slots: 5 per group (250k rows). */
+    assert_int_equal (plan_group_size (50000, 500000, 20, 4), 5);
+    /*  On 2 slots: 10 (500k rows, the default chunk size). */
+    assert_int_equal (plan_group_size (50000, 500000, 20, 2), 10);
+    /*  Enough for group_rows first: 1,000 chunks of 1,000 on 2 slots. */
+    assert_int_equal (plan_group_size (1000, 500000, 1000, 2), 500);
+    assert_int_equal (plan_group_size (1000, 500001, 100000, 1), 501);
+    /*  Chunks as big as a group or bigger: alone. */
+    assert_int_equal (plan_group_size (500000, 500000, 20, 2), 1);
+    assert_int_equal (plan_group_size (900000, 500000, 20, 2), 1);
+    /*  The tail: fewer ready chunks than slots. */
+    assert_int_equal (plan_group_size (50000, 500000, 3, 4), 1);
+    assert_int_equal (plan_group_size (50000, 500000, 5, 4), 2);
+    assert_int_equal (plan_group_size (50000, 500000, 1, 4), 1);
+    /*  Off, nothing known, odd inputs. */
+    assert_int_equal (plan_group_size (50000, 0, 20, 2), 1);
+    assert_int_equal (plan_group_size (0, 500000, 20, 0), 20);
+    assert_int_equal (plan_group_size (-5, 500000, 7, -1), 7);
+    assert_int_equal (plan_group_size (1, INT64_MAX, INT64_MAX, 1), 4096);
+}
+
 int
 main (void)
 {
@@ -379,6 +406,7 @@ main (void)
         cmocka_unit_test (test_chunk_count),
         cmocka_unit_test (test_blocks),
         cmocka_unit_test (test_file_ranges),
+        cmocka_unit_test (test_group_size),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

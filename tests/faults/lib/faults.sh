@@ -83,8 +83,11 @@ faults_job() {
     FAULT_PORT=$(free_port)
     FAULT_EP="tcp://127.0.0.1:$FAULT_PORT"
     export FAULT_PORT FAULT_EP
+    # group_rows: the scenarios freeze, kill and fence ONE chunk at a time
+    # (FAULT_GROUP_ROWS=N runs them with small chunks grouped, as by
+    # default; tests/integration/coord_groups.sh covers groups).
     ferry_write_job "$file" src tgt "$table" "SELECT * FROM t WHERE slow(id) ORDER BY id" id \
-        "pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000 }" \
+        "pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000, group_rows: ${FAULT_GROUP_ROWS:-0} }" \
         "cluster: { bind: '$FAULT_EP', heartbeat_ms: 200, liveness: 5 }" "$@"
     # ferry_write_job writes "snapshot: none" and a 0.2 s .. 2 s retry;
     # the brief asks for max_delay 1.
