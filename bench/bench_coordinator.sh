@@ -11,6 +11,7 @@
 #   fresh: a fresh load into the empty final table `accounts` (PK):
 #     ferry-direct-WxS  ferry-coordinator run (publish: direct)
 #                       --local-workers W --slots S, for WxS in $CONFIGS
+#                       (WxS@N: with pipeline.chunk_size N, e.g. 2x2@50000)
 #     ferry-seq         the same with --local-workers 1 --sequential
 #     pgcopydb-Np       pgcopydb copy table-data --table-jobs $PGCOPYDB_JOBS,
 #                       the table split in N parts (PGCOPYDB_SPLIT_TABLES_
@@ -62,7 +63,8 @@ OUT_ROOT=${OUT_DIR:-$ROOT/bench/out}
 [[ -x /usr/bin/time ]] || { echo "/usr/bin/time missing (apt-get install time)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "python3 missing (summary)" >&2; exit 2; }
 for c in $CONFIGS $MERGE_CONFIGS; do
-    [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]] || { echo "bad WxS config '$c' (e.g. 2x1)" >&2; exit 2; }
+    [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*(@[1-9][0-9]*)?$ ]] \
+        || { echo "bad WxS[@CHUNK] config '$c' (e.g. 2x1, or 2x2@50000 for chunk_size 50000)" >&2; exit 2; }
 done
 if [[ " $PARTS " == *" fresh "* && -n "$PGCOPYDB_PARTS" ]]; then
     command -v pgcopydb >/dev/null || { echo "pgcopydb missing (apt-get install -y pgcopydb)" >&2; exit 2; }
@@ -163,7 +165,8 @@ if [[ "$TARGET_AUTOVACUUM" == off ]]; then
     pg_psql tgt -c "ALTER TABLE accounts SET (autovacuum_enabled = false)"
 fi
 
-write_job() {   # FILE PUBLISH
+write_job() {   # FILE PUBLISH [CHUNK_SIZE]
+    local chunk=${3:-$CHUNK_SIZE}
     cat >"$1" <<EOF
 source:
   conninfo: "$src_DSN"
@@ -176,7 +179,18 @@ ${SPLIT:+  split: $SPLIT
 cluster:
   bind: "tcp://127.0.0.1:*"
 EOF
-    [[ -z "$CHUNK_SIZE" ]] || printf 'pipeline:\n  chunk_size: %s\n' "$CHUNK_SIZE" >>"$1"
+    [[ -z "$chunk" ]] || printf 'pipeline:\n  chunk_size: %s\n' "$chunk" >>"$1"
+}
+# job_for PUBLISH CONFIG: the job file of a WxS[@CHUNK] config.
+job_for() {
+    local publish=$1 c=$2 f
+    if [[ "$c" != *@* ]]; then
+        [[ "$publish" == direct ]] && echo "$JOB_DIRECT" || echo "$JOB_MERGE"
+        return
+    fi
+    f="$OUT/job-$publish-c${c#*@}.yaml"
+    [[ -f "$f" ]] || write_job "$f" "$publish" "${c#*@}"
+    echo "$f"
 }
 JOB_DIRECT="$OUT/job-direct.yaml"
 JOB_MERGE="$OUT/job-merge.yaml"
@@ -409,14 +423,14 @@ run_raw_merge() {
 }
 
 run_one() {   # LABEL CONTENDER
-    local label=$1 who=$2 w s
+    local label=$1 who=$2 w s c
     case "$who" in
-        ferry-direct-*) w=${who#ferry-direct-}; s=${w#*x}; w=${w%x*}
-            run_ferry "$label" fresh "$who" "$JOB_DIRECT" --local-workers "$w" --slots "$s" ;;
+        ferry-direct-*) c=${who#ferry-direct-}; w=${c%@*}; s=${w#*x}; w=${w%x*}
+            run_ferry "$label" fresh "$who" "$(job_for direct "$c")" --local-workers "$w" --slots "$s" ;;
         ferry-seq) run_ferry "$label" fresh "$who" "$JOB_DIRECT" --local-workers 1 --sequential ;;
         ferry-merge-seq) run_ferry "$label" merge "$who" "$JOB_MERGE" --local-workers 1 --sequential ;;
-        ferry-merge-*) w=${who#ferry-merge-}; s=${w#*x}; w=${w%x*}
-            run_ferry "$label" merge "$who" "$JOB_MERGE" --local-workers "$w" --slots "$s" ;;
+        ferry-merge-*) c=${who#ferry-merge-}; w=${c%@*}; s=${w#*x}; w=${w%x*}
+            run_ferry "$label" merge "$who" "$(job_for merge "$c")" --local-workers "$w" --slots "$s" ;;
         pgcopydb-*p) w=${who#pgcopydb-}; run_pgcopydb "$label" "${w%p}" ;;
         raw-pipe) run_raw_pipe "$label" ;;
         raw-merge1) run_raw_merge "$label" 1 ;;
