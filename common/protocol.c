@@ -230,6 +230,7 @@ static const s_rule_t s_done_rules[] = {
     M_INT (commit_ms, S_INT, 0, INT64_MAX),
     M_INT (retries, S_INT, 0, INT32_MAX),
     M_INT (peak_rss_kb, S_INT, 0, INT64_MAX),
+    M_FIGURES,
 };
 
 static const s_rule_t s_failed_rules[] = {

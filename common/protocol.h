@@ -137,7 +137,7 @@ typedef struct {
     int32_t retries;
     int64_t peak_rss_kb;        /* also optional in PROGRESS and HEARTBEAT */
 
-    /* PROGRESS, HEARTBEAT (W->C, all optional): the worker's own figures,
+    /* PROGRESS, HEARTBEAT, DONE (W->C, all optional): the worker's own figures,
        for the coordinator's metrics and its bottleneck monitor */
     int64_t cpu_ms;             /* CPU time of the worker process (user + system) */
     int32_t pipelines;          /* chunk attempts whose queues are counted below */

@@ -515,7 +515,9 @@ s_on_result (self_t *self, slotrec_t *s)
             m.commit_ms = r.commit_ms;
             m.retries = r.retries;
             m.peak_rss_kb = util_peak_rss_kb ();
+            wstats_fill (&m);
             s_send (self, &m);
+            protocol_msg_reset (&m);    /* batch_hist; the rest is not owned */
         }
         else {
             bool retryable = r.status == CHUNK_RETRIES_EXHAUSTED || r.status == CHUNK_INTERRUPTED

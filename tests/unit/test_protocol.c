@@ -272,6 +272,8 @@ s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
         msg->commit_ms = 44;
         msg->retries = 1;
         msg->peak_rss_kb = 30720;
+        if (variant == 0)
+            msg->batch_hist = xstrdup ("0 0 0 0 0 0 0 0 0 0 0 0 1");
         break;
     case PROTO_MSG_FAILED:
         msg->chunk_id = 0;
