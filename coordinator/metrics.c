@@ -91,8 +91,13 @@ s_num (FILE *f, double v)
         fputs ("NaN", f);
     else if (isinf (v))
         fputs (v > 0 ? "+Inf" : "-Inf", f);
-    else
-        fprintf (f, "%.17g", v);
+    else {
+        char b[40];
+        snprintf (b, sizeof b, "%.15g", v);     /* shortest that reads back */
+        if (strtod (b, NULL) != v)
+            snprintf (b, sizeof b, "%.17g", v);
+        fputs (b, f);
+    }
 }
 
 static void
