@@ -212,6 +212,7 @@ s_attempt (attempt_t *a, const char *token)
     queue_set_gauge (a->raw, wstats_raw_gauge ());
     queue_set_gauge (a->processed, wstats_processed_gauge ());
     wstats_pipeline (1);
+    bool streaming = true;         /* counted in wstats' pipelines */
     int rc = -1;
     bool file = a->job->kind == SOURCE_KIND_CSV;
     const stages_t *st = file ? &stages_file : &stages_postgres;
@@ -249,6 +250,11 @@ s_attempt (attempt_t *a, const char *token)
         pthread_join (procs[i], NULL);
     if (writer_ok)
         pthread_join (writer, NULL);
+    /*  The commit waits on the server, not on the queues: no longer a
+        pipeline whose (empty) queues would read as "the read side is the
+        limit". */
+    wstats_pipeline (-1);
+    streaming = false;
 
     st->reader_end (a);
     if (a->failed) {
@@ -262,7 +268,8 @@ s_attempt (attempt_t *a, const char *token)
 done:
     queue_destroy (&a->raw);
     queue_destroy (&a->processed);
-    wstats_pipeline (-1);
+    if (streaming)
+        wstats_pipeline (-1);
     return rc;
 }
 
