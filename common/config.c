@@ -54,7 +54,8 @@ static const char *const s_pipeline_keys[] =
 static const char *const s_retry_keys[] =
     { "max_retries", "initial_delay", "backoff", "max_delay", NULL };
 static const char *const s_cluster_keys[] =
-    { "bind", "heartbeat_ms", "liveness", "chunk_stall_timeout", "secret_file", NULL };
+    { "bind", "heartbeat_ms", "liveness", "chunk_stall_timeout", "secret_file", "metrics",
+      "metrics_linger", NULL };
 
 /*  Enum spellings, indexed by the enum value. */
 static const char *const s_kind_names[] = { "postgres", "csv", NULL };
@@ -938,6 +939,13 @@ s_parse_cluster (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
         else
         if (strcmp (key, "secret_file") == 0)
             rc = s_get_string (ctx, value, "cluster.secret_file", &cfg->cluster.secret_file);
+        else
+        if (strcmp (key, "metrics") == 0)
+            rc = s_get_string (ctx, value, "cluster.metrics", &cfg->cluster.metrics);
+        else
+        if (strcmp (key, "metrics_linger") == 0)
+            rc = s_get_double (ctx, value, "cluster.metrics_linger", 0, 3600,
+                               &cfg->cluster.metrics_linger);
         if (rc)
             return -1;
     }
@@ -1515,6 +1523,7 @@ config_destroy (config_t **self_p)
     free (self->target.merge_key);
     free (self->cluster.bind);
     free (self->cluster.secret_file);
+    free (self->cluster.metrics);
     free (self->origin);
     free (self);
     *self_p = NULL;

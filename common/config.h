@@ -90,6 +90,9 @@ typedef struct {
         double chunk_stall_timeout;  /* 300 s, 2..604800: a chunk whose rows and
                                         bytes do not advance that long is requeued */
         char *secret_file;           /* NULL: FERRY_CLUSTER_SECRET or a per-run secret */
+        char *metrics;               /* NULL: no endpoint; "HOST:PORT" of /metrics,
+                                        /healthz, /readyz (--metrics overrides) */
+        double metrics_linger;       /* 0 s, 0..3600: keep serving after the run */
     } cluster;
     char *origin;                    /* file name the config came from (for messages) */
 } config_t;

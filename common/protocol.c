@@ -200,11 +200,22 @@ static const s_rule_t s_assign_file_rules[] = {
     M_INT (first_line, S_INT, 0, INT64_MAX),
 };
 
+/*  The worker's figures, optional in PROGRESS and HEARTBEAT (added within
+    v 1: older coordinators ignore them, older workers leave them out). */
+#define M_FIGURES \
+    M_INT (cpu_ms, S_OPT_INT, 0, INT64_MAX), \
+    M_INT (pipelines, S_OPT_INT, 0, INT32_MAX), \
+    M_INT (raw_queued, S_OPT_INT, 0, INT64_MAX), \
+    M_INT (processed_queued, S_OPT_INT, 0, INT64_MAX), \
+    M_FIELD (batch_hist, S_OPT_TEXT), \
+    M_INT (batch_us, S_OPT_INT, 0, INT64_MAX)
+
 static const s_rule_t s_progress_rules[] = {
     M_CHUNK,
     M_INT (rows, S_INT, 0, INT64_MAX),
     M_INT (bytes, S_INT, 0, INT64_MAX),
     M_INT (peak_rss_kb, S_OPT_INT, 0, INT64_MAX),
+    M_FIGURES,
 };
 
 static const s_rule_t s_done_rules[] = {
@@ -219,6 +230,7 @@ static const s_rule_t s_done_rules[] = {
     M_INT (commit_ms, S_INT, 0, INT64_MAX),
     M_INT (retries, S_INT, 0, INT32_MAX),
     M_INT (peak_rss_kb, S_INT, 0, INT64_MAX),
+    M_FIGURES,
 };
 
 static const s_rule_t s_failed_rules[] = {
@@ -230,6 +242,7 @@ static const s_rule_t s_failed_rules[] = {
 
 static const s_rule_t s_heartbeat_rules[] = {
     M_INT (peak_rss_kb, S_OPT_INT, 0, INT64_MAX),
+    M_FIGURES,
 };
 
 static const s_rule_t s_stop_rules[] = {
@@ -1026,7 +1039,46 @@ protocol_msg_reset (protocol_msg_t *msg)
     free (msg->reason);
     free (msg->nonce);
     free (msg->proof);
+    free (msg->batch_hist);
     memset (msg, 0, sizeof *msg);
+}
+
+const double protocol_batch_bounds_ms[PROTOCOL_BATCH_BOUNDS] = {
+    1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000
+};
+
+char *
+protocol_batch_hist_format (const uint64_t counts[PROTOCOL_BATCH_BOUNDS + 1])
+{
+    char buf[(PROTOCOL_BATCH_BOUNDS + 1) * 21 + 1];
+    size_t o = 0;
+    for (int i = 0; i <= PROTOCOL_BATCH_BOUNDS; i++)
+        o += (size_t) snprintf (buf + o, sizeof buf - o, "%s%" PRIu64, i ? " " : "", counts[i]);
+    return xstrdup (buf);
+}
+
+int
+protocol_batch_hist_parse (const char *text, uint64_t counts[PROTOCOL_BATCH_BOUNDS + 1])
+{
+    memset (counts, 0, (PROTOCOL_BATCH_BOUNDS + 1) * sizeof counts[0]);
+    const char *p = text;
+    for (int i = 0; p && i <= PROTOCOL_BATCH_BOUNDS; i++) {
+        if (i > 0 && *p++ != ' ')
+            break;
+        if (*p < '0' || *p > '9')
+            break;
+        uint64_t v = 0;
+        int digits = 0;
+        while (*p >= '0' && *p <= '9' && digits < 19) {
+            v = v * 10 + (uint64_t) (*p++ - '0');
+            digits++;
+        }
+        counts[i] = v;
+        if (i == PROTOCOL_BATCH_BOUNDS && *p == 0)
+            return 0;
+    }
+    memset (counts, 0, (PROTOCOL_BATCH_BOUNDS + 1) * sizeof counts[0]);
+    return -1;
 }
 
 protocol_job_t *

@@ -137,6 +137,15 @@ typedef struct {
     int32_t retries;
     int64_t peak_rss_kb;        /* also optional in PROGRESS and HEARTBEAT */
 
+    /* PROGRESS, HEARTBEAT, DONE (W->C, all optional): the worker's own figures,
+       for the coordinator's metrics and its bottleneck monitor */
+    int64_t cpu_ms;             /* CPU time of the worker process (user + system) */
+    int32_t pipelines;          /* chunk attempts whose queues are counted below */
+    int64_t raw_queued;         /* batches in their raw queues now (summed) */
+    int64_t processed_queued;   /* batches in their processed queues now (summed) */
+    char *batch_hist;           /* batch write latencies: protocol_batch_hist_format */
+    int64_t batch_us;           /* sum of those latencies, in microseconds */
+
     /* FAILED */
     bool retryable;
     char sqlstate[6];           /* "" when none */
@@ -160,6 +169,21 @@ typedef struct {
     is finishing another run)": the coordinator requeues the chunk without
     counting an attempt. */
 #define PROTOCOL_NO_SLOT "FR002"
+
+/*  The batch write latency histogram a worker sends (batch_hist): counts
+    per bucket, bucket i holding latencies <= protocol_batch_bounds_ms[i]
+    and above the bound before; the last bucket holds what is above every
+    bound. Counts are cumulative since the worker took the run's JOB. */
+#define PROTOCOL_BATCH_BOUNDS 12
+extern const double protocol_batch_bounds_ms[PROTOCOL_BATCH_BOUNDS];
+
+/*  batch_hist's text: PROTOCOL_BATCH_BOUNDS + 1 decimal counts separated
+    by single spaces ("3 0 1 0 0 0 0 0 0 0 0 0 0"). Caller owns the result. */
+char *protocol_batch_hist_format (const uint64_t counts[PROTOCOL_BATCH_BOUNDS + 1]);
+
+/*  Parses batch_hist's text into counts. Returns 0, or -1 (counts zeroed)
+    when the text is not exactly that shape. */
+int protocol_batch_hist_parse (const char *text, uint64_t counts[PROTOCOL_BATCH_BOUNDS + 1]);
 
 /*  Zeroes a message to type `type` (no allocation). */
 void protocol_msg_init (protocol_msg_t *msg, protocol_type_t type);

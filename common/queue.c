@@ -25,7 +25,16 @@ struct queue_t {
     int closed;
     int aborted;
     queue_free_fn *free_fn;
+    _Atomic int64_t *gauge;         /* NULL, or follows count (queue_set_gauge) */
 };
+
+/*  Moves the gauge by delta. Lock held. */
+static void
+s_gauge (queue_t *self, int64_t delta)
+{
+    if (self->gauge)
+        atomic_fetch_add (self->gauge, delta);
+}
 
 /*  Frees every queued item with free_fn and empties the ring. Called with
     the lock held (or with no other thread left, from destroy). */
@@ -37,6 +46,7 @@ s_queue_discard (queue_t *self)
         self->ring[self->head] = NULL;
         self->head = (self->head + 1) % self->capacity;
         self->count--;
+        s_gauge (self, -1);
         if (self->free_fn)
             self->free_fn (item);
     }
@@ -93,6 +103,7 @@ queue_push (queue_t *self, void *item)
     }
     self->ring[(self->head + self->count) % self->capacity] = item;
     self->count++;
+    s_gauge (self, 1);
     if (self->count > self->high_water)
         self->high_water = self->count;
     pthread_cond_signal (&self->not_empty);
@@ -115,6 +126,7 @@ queue_pop (queue_t *self)
         self->ring[self->head] = NULL;
         self->head = (self->head + 1) % self->capacity;
         self->count--;
+        s_gauge (self, -1);
         pthread_cond_signal (&self->not_full);
     }
     pthread_mutex_unlock (&self->lock);
@@ -186,6 +198,18 @@ queue_size (queue_t *self)
     size_t count = self->count;
     pthread_mutex_unlock (&self->lock);
     return count;
+}
+
+void
+queue_set_gauge (queue_t *self, _Atomic int64_t *gauge)
+{
+    FERRY_ASSERT (self);
+    pthread_mutex_lock (&self->lock);
+    if (self->gauge)
+        atomic_fetch_sub (self->gauge, (int64_t) self->count);
+    self->gauge = gauge;
+    s_gauge (self, (int64_t) self->count);
+    pthread_mutex_unlock (&self->lock);
 }
 
 size_t

@@ -10,7 +10,9 @@
 #ifndef FERRY_QUEUE_H
 #define FERRY_QUEUE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct queue_t queue_t;
 typedef void (queue_free_fn) (void *item);
@@ -48,5 +50,11 @@ int queue_is_aborted (queue_t *self);
 /*  Items currently queued, and the most ever queued at once. */
 size_t queue_size (queue_t *self);
 size_t queue_high_water (queue_t *self);
+
+/*  From now on *gauge (NULL: none) moves with the number of queued items:
+    +1 on a push, -1 on a pop, a discard or destroy. Several queues may
+    share one gauge (a worker's sum over its pipelines). The gauge must
+    outlive the queue. */
+void queue_set_gauge (queue_t *self, _Atomic int64_t *gauge);
 
 #endif

@@ -3,6 +3,7 @@
 #include "bounds.h"
 #include "plan.h"
 #include "log.h"
+#include "observe.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -371,6 +372,8 @@ s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     char err[2300];
     snprintf (err, sizeof err, "[%s] %s", msg->sqlstate[0] ? msg->sqlstate : "-----", msg->message);
     int rc = chunktab_fail (self->chunks, msg->chunk_id, msg->attempt, msg->retryable, err, now);
+    if (rc == 1 || rc == 2)
+        metrics_fails_add (&self->fails, msg->sqlstate, rc == 1);
     if (rc == 1) {
         log_warn ("chunk %" PRId64 " attempt %d on %s failed, will retry: %s", c->id,
                   msg->attempt, w->name, err);
@@ -427,8 +430,7 @@ s_handle (dispatch_t *self, zmsg_t *zmsg)
             log_info ("worker %s is back", w->name);
             w->alive = true;
         }
-        if (msg.peak_rss_kb > w->peak_rss_kb)
-            w->peak_rss_kb = msg.peak_rss_kb;
+        observe_worker_message (w, &msg);
         switch (msg.type) {
         case PROTO_MSG_PROGRESS:
             chunktab_progress (self->chunks, msg.chunk_id, msg.attempt, msg.rows, msg.bytes,

@@ -41,6 +41,12 @@ typedef struct {
     int64_t rejected;
     int64_t busy_ms;
     int64_t peak_rss_kb;
+    /* the worker's own figures (PROGRESS, HEARTBEAT; observe_worker_message) */
+    int64_t cpu_ms;
+    int pipelines;
+    int64_t raw_queued, processed_queued;
+    uint64_t batch_hist[PROTOCOL_BATCH_BOUNDS + 1];
+    int64_t batch_us;
 } worker_t;
 
 typedef struct dispatch_t dispatch_t;

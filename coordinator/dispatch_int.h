@@ -6,6 +6,7 @@
 
 #include "dispatch.h"
 #include "gate.h"
+#include "metrics.h"
 
 struct dispatch_t {
     zsock_t *router;
@@ -38,6 +39,7 @@ struct dispatch_t {
     int cc_max;                /* the max last given to cc */
     bool saturated;            /* the limit was reached at the last assignment */
     size_t cc_logged;          /* controller changes logged so far */
+    metrics_fails_t fails;     /* failed attempts by SQLSTATE class (observe.c) */
 };
 
 /*  Encodes msg and sends it to link `identity` (borrowed); `to` names the

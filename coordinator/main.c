@@ -42,7 +42,8 @@ s_usage (FILE *out)
     fprintf (out,
 "Usage:\n"
 "  ferry-coordinator run JOB.yaml [--local-workers N] [--slots N] [--report FILE.json]\n"
-"                                 [--run-id ID] [--sequential]\n"
+"                                 [--run-id ID] [--sequential] [--metrics ADDR]\n"
+"                                 [--metrics-linger S]\n"
 "  ferry-coordinator plan JOB.yaml [--sequential]\n"
 "  ferry-coordinator resume RUN_ID --job JOB.yaml [--local-workers N] [--slots N]\n"
 "                                 [--report FILE.json]\n"
@@ -65,6 +66,10 @@ s_usage (FILE *out)
 "  --run-id ID        run id (default: a new one, YYYYMMDD_HHMMSS_xxxx)\n"
 "  --sequential       one chunk, one slot, whatever the row count\n"
 "  --job FILE         the job file (resume)\n"
+"  --metrics ADDR     serve /metrics, /healthz, /readyz on HOST:PORT (overrides\n"
+"                     cluster.metrics; e.g. 127.0.0.1:9187)\n"
+"  --metrics-linger S keep serving the final values S seconds after the run\n"
+"                     (overrides cluster.metrics_linger; default 0)\n"
 "  -h, --help         this help\n"
 "\n"
 "Environment: FERRY_SOURCE_DSN, FERRY_TARGET_DSN override the job file's\n"
@@ -89,6 +94,8 @@ s_parse_args (int argc, char **argv, args_t *a)
         { "sequential", no_argument, NULL, 'q' },
         { "job", required_argument, NULL, 'j' },
         { "version", no_argument, NULL, 'V' },
+        { "metrics", required_argument, NULL, 'M' },
+        { "metrics-linger", required_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 }
     };
     int c;
@@ -112,6 +119,15 @@ s_parse_args (int argc, char **argv, args_t *a)
         case 'R': a->run_id = optarg; break;
         case 'q': a->sequential = true; break;
         case 'j': a->job = optarg; break;
+        case 'M': a->metrics = optarg; break;
+        case 'L':
+            if (util_parse_double (optarg, 0, 3600, &a->metrics_linger) != 0) {
+                fprintf (stderr, "ferry-coordinator: --metrics-linger: expected 0..3600 "
+                         "seconds, got '%s'\n", optarg);
+                return -1;
+            }
+            a->metrics_linger_set = true;
+            break;
         default:
             fprintf (stderr, "Try 'ferry-coordinator --help'.\n");
             return -1;

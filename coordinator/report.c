@@ -1,5 +1,6 @@
 /*  coordinator/report.c: see report.h. */
 #include "report.h"
+#include "bottleneck.h"
 #include "hist.h"
 #include "log.h"
 #include "util.h"
@@ -207,8 +208,36 @@ report_print (const report_t *r, FILE *out)
             fprintf (out, "  %-20s %7" PRId64 " %12" PRId64 " %9.2f %8.1f\n", w->name, w->chunks,
                      w->rows, (double) w->busy_ms / 1000.0, (double) w->peak_rss_kb / 1024.0);
         }
+        for (size_t i = 0; i < r->nworkers; i++) {
+            report_stages_t st;
+            report_worker_stages (r, i, &st);
+            if (st.bound == BOTTLENECK_NONE)
+                continue;
+            fprintf (out, "  bottleneck      %s: %s (stage busy time: read %.2f s, process %.2f s "
+                     "over %d processor(s), write %.2f s, commit %.2f s)\n", r->workers[i]->name,
+                     bottleneck_name ((bottleneck_t) st.bound), st.read_s, st.process_s,
+                     r->processors > 0 ? r->processors : 1, st.write_s, st.commit_s);
+        }
     }
     hist_destroy (&h);
+}
+
+void
+report_worker_stages (const report_t *r, size_t index, report_stages_t *st)
+{
+    memset (st, 0, sizeof *st);
+    size_t n = r->chunks ? chunktab_size (r->chunks) : 0;
+    for (size_t i = 0; i < n; i++) {
+        chunk_t *c = chunktab_get (r->chunks, (int64_t) i);
+        if (c->state != CHUNK_STATE_DONE || c->done_by != (int) index)
+            continue;
+        st->read_s += (double) c->read_ms / 1000.0;
+        st->process_s += (double) c->process_ms / 1000.0;
+        st->write_s += (double) c->write_ms / 1000.0;
+        st->commit_s += (double) c->commit_ms / 1000.0;
+    }
+    st->bound = bottleneck_stage (st->read_s, st->process_s, r->processors,
+                                  st->write_s + st->commit_s);
 }
 
 /*  Appends a JSON string literal. */

@@ -50,7 +50,18 @@ typedef struct {
     double baseline_wall;       /* its wall seconds (when baseline_run) */
     const char *concurrency_mode; /* "auto", "fixed N" or NULL */
     const char *concurrency_log;  /* what the controller chose and when, or NULL */
+    int processors;             /* pipeline.processors (per chunk) */
 } report_t;
+
+/*  What bounded worker `index` of r (the dispatcher's index, as in
+    chunk_t.done_by): the stages' busy seconds summed over the chunks it
+    committed (process over all processors), and the stage that worked
+    longest (bottleneck_stage). Pure. */
+typedef struct {
+    double read_s, process_s, write_s, commit_s;
+    int bound;                  /* a bottleneck_t */
+} report_stages_t;
+void report_worker_stages (const report_t *r, size_t index, report_stages_t *st);
 
 /*  What report_print and report_json show, computed from report_t. */
 typedef struct {

@@ -60,6 +60,7 @@ s_run_cleanup (run_t *r)
         spawner_stop (r->spawn, 5000);
         spawner_destroy (&r->spawn);
     }
+    observe_destroy (&r->obs, r->stop);
     zsock_destroy (&r->router);
     free (r->endpoint);
     free (r->file_columns);
@@ -123,7 +124,7 @@ s_report (run_t *r)
         .plan_seconds = (r->t_load > 0 ? r->t_load : now) - r->t_start,
         .load_started = r->t_load,
         .verify_seconds = r->t_verified > 0 ? r->t_verified - r->t_loaded : 0,
-        .sequential = r->args->sequential };
+        .sequential = r->args->sequential, .processors = r->cfg->pipeline.processors };
     if (r->dispatch) {
         rep.workers = dispatch_workers (r->dispatch, &rep.nworkers);
         rep.peak_inflight = dispatch_peak_inflight (r->dispatch);
@@ -230,6 +231,7 @@ run_main (args_t *args, volatile int *stop)
     /*  Nor is there a record for a job refused before the target was
         opened (bad table name, no cluster secret). */
     bool refused = r->exit_code == EXIT_CODE_BAD_CONFIG && !r->ledger;
+    observe_phase (r->obs, r->status);
     if (!r->plan_only && r->cfg && !already_published && !refused)
         s_report (r);
     int exit_code = r->exit_code;

@@ -22,6 +22,7 @@
 #include "fileplan.h"
 #include "jobprint.h"
 #include "ledger.h"
+#include "observe.h"
 #include "plan.h"
 #include "publish.h"
 #include "protocol.h"
@@ -42,6 +43,9 @@ typedef struct {
     const char *report;
     const char *run_id;
     bool sequential;
+    const char *metrics;       /* --metrics ADDR (NULL: cluster.metrics) */
+    double metrics_linger;     /* --metrics-linger S, when metrics_linger_set */
+    bool metrics_linger_set;
 } args_t;
 
 typedef struct {
@@ -89,6 +93,7 @@ typedef struct {
     double t_start, t_load, t_loaded, t_verified;
     publish_result_t pub;
     int64_t loaded;            /* rows the ledger holds */
+    observe_t *obs;            /* metrics endpoint and bottleneck monitor (not for plan) */
 } run_t;
 
 /*  The whole run (run, plan, resume); returns its exit status. */

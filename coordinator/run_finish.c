@@ -72,6 +72,7 @@ s_check_rejects (run_t *r)
 int
 run_verify (run_t *r)
 {
+    observe_phase (r->obs, "verifying");
     char err[2048];
     if (r->claim && claim_check (r->claim, err, sizeof err) != 0) {
         snprintf (r->message, sizeof r->message, "%s; the rows committed so far stay in %s", err,
@@ -94,6 +95,7 @@ run_verify (run_t *r)
 int
 run_publish (run_t *r)
 {
+    observe_phase (r->obs, "publishing");
     if (!r->direct) {
         char err[2048];
         publish_opts_t po = { .run_id = r->run_id, .job_file = r->args->job,

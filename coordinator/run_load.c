@@ -124,6 +124,8 @@ int
 run_load (run_t *r)
 {
     r->t_load = util_now_s ();
+    observe_set_run (r->obs, r->run_id, r->print.hash, r->direct ? "direct" : "merge",
+                     r->file ? "file" : r->job->ctid_split ? "ctid" : "key");
     if (chunktab_all_done (r->chunks))
         goto loaded;
     if (!r->secret && run_cluster_secret (r) != 0) {
@@ -149,6 +151,7 @@ run_load (run_t *r)
     if (budget > 0)
         log_info ("concurrency %s, at most %d chunk(s) in flight by the servers' free "
                   "connections", pinned ? "pinned" : "auto", budget);
+    tick.obs = r->obs;
     dispatch_set_tick (r->dispatch, tick_run, &tick);
     progress_t progress;
     int64_t total = r->rows_source;

@@ -193,6 +193,20 @@ run_open (run_t *r)
         return -1;
     }
     r->direct = cfg->target.publish == PUBLISH_DIRECT;
+    if (!r->plan_only) {
+        const args_t *a = r->args;
+        r->obs = observe_new (a->metrics ? a->metrics : cfg->cluster.metrics,
+                              a->metrics_linger_set ? a->metrics_linger
+                                                    : cfg->cluster.metrics_linger,
+                              err, sizeof err);
+        if (!r->obs) {
+            log_error ("%s: %s", a->metrics ? "--metrics" : "cluster.metrics", err);
+            r->exit_code = EXIT_CODE_BAD_CONFIG;
+            return -1;
+        }
+        observe_set_run (r->obs, r->run_id, r->print.hash, r->direct ? "direct" : "merge",
+                         r->file ? "file" : "key");
+    }
     if (!r->direct)
         r->staging = schema_staging_name (r->run_id);
     r->policy = (retry_policy_t) {

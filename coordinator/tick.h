@@ -8,6 +8,7 @@
 
 #include "dispatch.h"
 #include "ledger.h"
+#include "observe.h"
 #include "source.h"
 #include "spawner.h"
 
@@ -23,6 +24,7 @@ typedef struct {
     int64_t last_check;
     int64_t last_budget;
     int budget;                /* last connection budget set (0: none yet) */
+    observe_t *obs;            /* metrics and bottleneck monitor, or NULL */
 } tick_t;
 
 /*  Fills t (all borrowed), measures the connection budget now and gives

@@ -4,6 +4,7 @@
 #include "log.h"
 #include "retry.h"
 #include "util.h"
+#include "wstats.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
@@ -138,6 +139,15 @@ attempt_fail_pg (attempt_t *a, pg_conn_t *conn, const char *what)
                   e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
 }
 
+int
+attempt_push_raw (attempt_t *a, batch_t *batch)
+{
+    int64_t t0 = util_now_ms ();
+    int rc = queue_push (a->raw, batch);
+    a->read_blocked_ms += util_now_ms () - t0;
+    return rc;
+}
+
 static int
 s_ensure_connected (attempt_t *a, pg_conn_t *conn)
 {
@@ -175,6 +185,16 @@ s_fault_stall (attempt_t *a)
     return -1;
 }
 
+int64_t
+pipeline_test_slow_process_ms (void)
+{
+    const char *v = getenv ("FERRY_TEST_SLOW_PROCESS_MS");
+    int64_t ms = 0;
+    if (!v || !*v || util_parse_int64 (v, 0, 60000, &ms) != 0)
+        return 0;
+    return ms;
+}
+
 /*  One attempt: fence, read, process, write, commit. Returns 0 when
     committed; otherwise the attempt's error fields say why. */
 static int
@@ -189,6 +209,10 @@ s_attempt (attempt_t *a, const char *token)
     a->raw = queue_new ((size_t) a->job->raw_queue_max, 1, batch_free);
     a->processed = queue_new ((size_t) a->job->processed_queue_max,
                               a->job->processors, batch_free);
+    queue_set_gauge (a->raw, wstats_raw_gauge ());
+    queue_set_gauge (a->processed, wstats_processed_gauge ());
+    wstats_pipeline (1);
+    bool streaming = true;         /* counted in wstats' pipelines */
     int rc = -1;
     bool file = a->job->kind == SOURCE_KIND_CSV;
     const stages_t *st = file ? &stages_file : &stages_postgres;
@@ -226,6 +250,11 @@ s_attempt (attempt_t *a, const char *token)
         pthread_join (procs[i], NULL);
     if (writer_ok)
         pthread_join (writer, NULL);
+    /*  The commit waits on the server, not on the queues: no longer a
+        pipeline whose (empty) queues would read as "the read side is the
+        limit". */
+    wstats_pipeline (-1);
+    streaming = false;
 
     st->reader_end (a);
     if (a->failed) {
@@ -239,6 +268,8 @@ s_attempt (attempt_t *a, const char *token)
 done:
     queue_destroy (&a->raw);
     queue_destroy (&a->processed);
+    if (streaming)
+        wstats_pipeline (-1);
     return rc;
 }
 

@@ -160,6 +160,7 @@ typedef struct {
     member_result_t *members;
     /* reader */
     int64_t rows_read, bytes_read, read_ms;
+    int64_t read_blocked_ms;   /* waiting for room in a full raw queue (not read time) */
     /* processors, summed under the error lock */
     int64_t rows_checked;
     uint64_t checksum;
@@ -186,10 +187,19 @@ void attempt_fail (attempt_t *a, const char *sqlstate, bool retryable,
 /*  Same, taking the error kept in a connection; `what` says where. */
 void attempt_fail_pg (attempt_t *a, pg_conn_t *conn, const char *what);
 
+/*  queue_push onto the raw queue, timing the wait for room (the reader's
+    stage time excludes it: a full raw queue is the processors' time). */
+int attempt_push_raw (attempt_t *a, batch_t *batch);
+
 /* reader.c */
 int reader_begin (attempt_t *a);         /* BEGIN, snapshot, COPY OUT */
 void *reader_thread (void *a);
 void reader_end (attempt_t *a);          /* COMMIT the read-only transaction */
+
+/*  TEST-ONLY (docs/OPERATIONS.md): FERRY_TEST_SLOW_PROCESS_MS=N makes each
+    processor spend N more ms on every batch (0 when unset or invalid), so
+    that a test can make the process stage the bottleneck. */
+int64_t pipeline_test_slow_process_ms (void);
 
 /* processor.c */
 void *processor_thread (void *a);

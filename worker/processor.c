@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include "util.h"
 
+#include <unistd.h>
+
 void *
 processor_thread (void *arg)
 {
@@ -24,9 +26,12 @@ processor_thread (void *arg)
     /*  A group: each member's fingerprint apart (its ledger row has it). */
     uint64_t *msum = a->count > 1 ? xcalloc ((size_t) a->count, sizeof *msum) : NULL;
 
+    int64_t slow_ms = pipeline_test_slow_process_ms ();
     batch_t *batch;
     while ((batch = queue_pop (a->raw)) != NULL) {
         int64_t t0 = util_now_ms ();
+        if (slow_ms > 0)
+            usleep ((useconds_t) (slow_ms * 1000));
         uint64_t rows = 0, bsum = 0;
         int rc;
         if (a->job->binary) {

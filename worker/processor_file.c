@@ -13,6 +13,8 @@
 #include "jobcheck.h"
 #include "log.h"
 #include "util.h"
+
+#include <unistd.h>
 #include "validate.h"
 
 #include <inttypes.h>
@@ -189,9 +191,12 @@ processor_file_thread (void *arg)
     log_set_chunk (a->spec->chunk_id);
     csv_record_t *rec = csv_record_new ();
     int64_t busy_ms = 0, records = 0;
+    int64_t slow_ms = pipeline_test_slow_process_ms ();
     batch_t *in;
     while ((in = queue_pop (a->raw)) != NULL) {
         int64_t t0 = util_now_ms ();
+        if (slow_ms > 0)
+            usleep ((useconds_t) (slow_ms * 1000));
         batch_t *out = s_process (a, rec, in, &records);
         batch_free (in);
         busy_ms += util_now_ms () - t0;

@@ -138,7 +138,7 @@ reader_thread (void *arg)
             continue;
         }
         if (batch->len + len > batch->cap && batch->len > 0) {
-            if (queue_push (a->raw, batch) != 0) {
+            if (attempt_push_raw (a, batch) != 0) {
                 PQfreemem (row);
                 batch_free (batch);
                 batch = NULL;
@@ -165,13 +165,13 @@ reader_thread (void *arg)
     }
     if (batch) {
         if (batch->len > 0 && !a->failed) {
-            if (queue_push (a->raw, batch) != 0)
+            if (attempt_push_raw (a, batch) != 0)
                 batch_free (batch);
         }
         else
             batch_free (batch);
     }
-    a->read_ms = util_now_ms () - t0;
+    a->read_ms = util_now_ms () - t0 - a->read_blocked_ms;
     /*  The reader is the raw queue's only producer. */
     queue_close (a->raw);
     return NULL;

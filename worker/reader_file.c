@@ -59,7 +59,7 @@ s_push_oversize (attempt_t *a, batch_t **over_p, int64_t bytes)
     batch_t *over = *over_p;
     *over_p = NULL;
     over->oversize = bytes;
-    if (queue_push (a->raw, over) != 0) {
+    if (attempt_push_raw (a, over) != 0) {
         batch_free (over);
         return false;
     }
@@ -152,7 +152,7 @@ reader_file_thread (void *arg)
         next->len = tail;
         next->first_line = a->spec->first_line + line - 1;
         batch->len = last;
-        if (queue_push (a->raw, batch) != 0) {
+        if (attempt_push_raw (a, batch) != 0) {
             batch_free (batch);
             batch = next;
             break;                      /* aborted by another stage */
@@ -166,13 +166,13 @@ reader_file_thread (void *arg)
     batch_free (over);
     /*  The range's last record (with or without a final newline). */
     if (batch->len > 0 && !a->failed) {
-        if (queue_push (a->raw, batch) != 0)
+        if (attempt_push_raw (a, batch) != 0)
             batch_free (batch);
     }
     else
         batch_free (batch);
     csv_scanner_destroy (&scan);
-    a->read_ms = util_now_ms () - t0;
+    a->read_ms = util_now_ms () - t0 - a->read_blocked_ms;
     queue_close (a->raw);
     return NULL;
 }

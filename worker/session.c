@@ -20,6 +20,7 @@
 #include "retry.h"
 #include "threadcheck.h"
 #include "util.h"
+#include "wstats.h"
 
 #include <czmq.h>
 #include <inttypes.h>
@@ -514,7 +515,9 @@ s_on_result (self_t *self, slotrec_t *s)
             m.commit_ms = r.commit_ms;
             m.retries = r.retries;
             m.peak_rss_kb = util_peak_rss_kb ();
+            wstats_fill (&m);
             s_send (self, &m);
+            protocol_msg_reset (&m);    /* batch_hist; the rest is not owned */
         }
         else {
             bool retryable = r.status == CHUNK_RETRIES_EXHAUSTED || r.status == CHUNK_INTERRUPTED
@@ -551,7 +554,9 @@ s_send_progress (self_t *self)
         m.rows = atomic_load (&s->slot->rows_done);
         m.bytes = atomic_load (&s->slot->bytes_done);
         m.peak_rss_kb = util_peak_rss_kb ();
+        wstats_fill (&m);
         s_send (self, &m);
+        protocol_msg_reset (&m);        /* batch_hist; the rest is not owned */
     }
 }
 
@@ -679,7 +684,9 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
             protocol_msg_t hb;
             protocol_msg_init (&hb, PROTO_MSG_HEARTBEAT);
             hb.peak_rss_kb = util_peak_rss_kb ();
+            wstats_fill (&hb);
             s_send (&self, &hb);
+            protocol_msg_reset (&hb);
         }
         int64_t silent = now - self.last_recv_ms;
         if (!self.stopping && silent > (int64_t) self.liveness * self.heartbeat_ms

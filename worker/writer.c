@@ -22,6 +22,7 @@
 #include "log.h"
 #include "protocol.h"
 #include "util.h"
+#include "wstats.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -90,8 +91,9 @@ writer_thread (void *arg)
     int64_t busy = 0;
     batch_t *batch;
     while ((batch = queue_pop (a->processed)) != NULL) {
-        int64_t t0 = util_now_ms ();
+        int64_t t0 = util_now_ms (), u0 = wstats_now_us ();
         int rc = pg_copy_in_put (tgt, batch->data, batch->len);
+        wstats_batch_since (u0);
         busy += util_now_ms () - t0;
         if (rc != 0) {
             batch_free (batch);

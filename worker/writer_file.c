@@ -25,6 +25,7 @@
 #include "pipeline.h"
 #include "log.h"
 #include "util.h"
+#include "wstats.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -289,7 +290,9 @@ s_fast (attempt_t *a)
                 }
                 copying = true;
             }
+            int64_t u0 = wstats_now_us ();
             put = s_copy_put (a, batch->data, batch->len);
+            wstats_batch_since (u0);
             if (put < 0) {
                 attempt_fail_pg (a, a->slot->target, "target COPY");
                 batch_free (batch);
@@ -375,7 +378,9 @@ writer_file_thread (void *arg)
             g.copying = rc == 0;
         }
         if (rc == 0 && batch->rows > 0) {
+            int64_t u0 = wstats_now_us ();
             int put = s_copy_put (a, batch->data, batch->len);
+            wstats_batch_since (u0);
             if (put < 0) {
                 attempt_fail_pg (a, a->slot->target, "target COPY");
                 rc = -1;

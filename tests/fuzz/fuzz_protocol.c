@@ -63,7 +63,10 @@ s_msg_eq (const protocol_msg_t *a, const protocol_msg_t *b)
         && a->checksum == b->checksum && a->read_ms == b->read_ms
         && a->process_ms == b->process_ms && a->write_ms == b->write_ms
         && a->commit_ms == b->commit_ms && a->retries == b->retries
-        && a->peak_rss_kb == b->peak_rss_kb && a->retryable == b->retryable
+        && a->peak_rss_kb == b->peak_rss_kb
+        && a->cpu_ms == b->cpu_ms && a->pipelines == b->pipelines
+        && a->raw_queued == b->raw_queued && a->processed_queued == b->processed_queued
+        && s_str_eq (a->batch_hist, b->batch_hist) && a->batch_us == b->batch_us && a->retryable == b->retryable
         && strcmp (a->sqlstate, b->sqlstate) == 0 && s_str_eq (a->message, b->message)
         && s_str_eq (a->reason, b->reason);
 }

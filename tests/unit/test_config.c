@@ -110,7 +110,8 @@ test_full_file (void **state)
         "  read_buffer: 4096\n"
         "retry: { max_retries: 0, initial_delay: 0.25, backoff: 1.5, max_delay: 2.5e1 }\n"
         "cluster: { bind: \"tcp://*:6000\", heartbeat_ms: 10, liveness: 1000,\n"
-        "           chunk_stall_timeout: 2.5, secret_file: /etc/ferry/secret }\n");
+        "           chunk_stall_timeout: 2.5, secret_file: /etc/ferry/secret,\n"
+        "           metrics: \"127.0.0.1:9187\", metrics_linger: 5 }\n");
     assert_string_equal (cfg->origin, "job.yaml");
     assert_int_equal (cfg->source.kind, SOURCE_KIND_POSTGRES);
     assert_string_equal (cfg->source.conninfo, "host=src dbname=app");
@@ -144,6 +145,8 @@ test_full_file (void **state)
     assert_int_equal (cfg->cluster.liveness, 1000);
     assert_true (cfg->cluster.chunk_stall_timeout == 2.5);
     assert_string_equal (cfg->cluster.secret_file, "/etc/ferry/secret");
+    assert_string_equal (cfg->cluster.metrics, "127.0.0.1:9187");
+    assert_true (cfg->cluster.metrics_linger == 5);
     config_destroy (&cfg);
     assert_null (cfg);
 }
@@ -186,6 +189,8 @@ test_minimal_defaults (void **state)
     assert_int_equal (cfg->cluster.liveness, 5);
     assert_true (cfg->cluster.chunk_stall_timeout == 300.0);
     assert_null (cfg->cluster.secret_file);
+    assert_null (cfg->cluster.metrics);
+    assert_true (cfg->cluster.metrics_linger == 0);
     config_destroy (&cfg);
 }
 

@@ -69,7 +69,10 @@ s_msg_eq (const protocol_msg_t *a, const protocol_msg_t *b)
         && a->checksum == b->checksum && a->read_ms == b->read_ms
         && a->process_ms == b->process_ms && a->write_ms == b->write_ms
         && a->commit_ms == b->commit_ms && a->retries == b->retries
-        && a->peak_rss_kb == b->peak_rss_kb && a->retryable == b->retryable
+        && a->peak_rss_kb == b->peak_rss_kb
+        && a->cpu_ms == b->cpu_ms && a->pipelines == b->pipelines
+        && a->raw_queued == b->raw_queued && a->processed_queued == b->processed_queued
+        && s_str_eq (a->batch_hist, b->batch_hist) && a->batch_us == b->batch_us && a->retryable == b->retryable
         && strcmp (a->sqlstate, b->sqlstate) == 0 && s_str_eq (a->message, b->message)
         && s_str_eq (a->reason, b->reason)
         && s_str_eq (a->nonce, b->nonce) && s_str_eq (a->proof, b->proof);
@@ -247,6 +250,14 @@ s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
         msg->rows = 12345;
         msg->bytes = 987654;
         msg->peak_rss_kb = variant == 0 ? 20480 : 0;
+        if (variant == 0) {
+            msg->cpu_ms = 1234;
+            msg->pipelines = 2;
+            msg->raw_queued = 7;
+            msg->processed_queued = 3;
+            msg->batch_hist = xstrdup ("1 2 3 0 0 0 0 0 0 0 0 0 4");
+            msg->batch_us = 98765;
+        }
         break;
     case PROTO_MSG_DONE:
         msg->chunk_id = INT64_MAX;
@@ -261,6 +272,8 @@ s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
         msg->commit_ms = 44;
         msg->retries = 1;
         msg->peak_rss_kb = 30720;
+        if (variant == 0)
+            msg->batch_hist = xstrdup ("0 0 0 0 0 0 0 0 0 0 0 0 1");
         break;
     case PROTO_MSG_FAILED:
         msg->chunk_id = 0;
@@ -272,6 +285,10 @@ s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
         break;
     case PROTO_MSG_HEARTBEAT:
         msg->peak_rss_kb = variant == 0 ? 4096 : 0;
+        if (variant == 0) {
+            msg->cpu_ms = 55;
+            msg->batch_hist = xstrdup ("0 0 0 0 0 0 0 0 0 0 0 0 0");
+        }
         break;
     case PROTO_MSG_STOP:
         msg->reason = xstrdup (variant == 0 ? "run finished" : "");
@@ -529,6 +546,9 @@ test_roundtrip_heartbeat_stop_bye (void **state)
     s_roundtrip (&in, &out);
     assert_int_equal (out.type, PROTO_MSG_HEARTBEAT);
     assert_int_equal (out.peak_rss_kb, 4096);
+    assert_int_equal (out.cpu_ms, 55);
+    assert_string_equal (out.batch_hist, "0 0 0 0 0 0 0 0 0 0 0 0 0");
+    assert_int_equal (out.raw_queued, 0);
     protocol_msg_reset (&in);
     protocol_msg_reset (&out);
 
@@ -536,6 +556,8 @@ test_roundtrip_heartbeat_stop_bye (void **state)
     s_roundtrip (&in, &out);
     assert_int_equal (out.type, PROTO_MSG_HEARTBEAT);
     assert_int_equal (out.peak_rss_kb, 0);
+    assert_int_equal (out.cpu_ms, 0);
+    assert_null (out.batch_hist);
     protocol_msg_reset (&in);
     protocol_msg_reset (&out);
 
@@ -1586,6 +1608,69 @@ test_encode_refuses (void **state)
     protocol_msg_reset (&msg);
 }
 
+/*  The worker's figures (PROGRESS, HEARTBEAT) are optional: a message
+    without them (an older worker) decodes with zeros, and unknown keys
+    beside them are still ignored; their bounds are checked. */
+static void
+test_worker_figures (void **state)
+{
+    (void) state;
+    protocol_msg_t in, out;
+    s_sample (&in, PROTO_MSG_PROGRESS, 0);
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.cpu_ms, 1234);
+    assert_int_equal (out.pipelines, 2);
+    assert_int_equal (out.raw_queued, 7);
+    assert_int_equal (out.processed_queued, 3);
+    assert_string_equal (out.batch_hist, "1 2 3 0 0 0 0 0 0 0 0 0 4");
+    assert_int_equal (out.batch_us, 98765);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    s_sample (&in, PROTO_MSG_PROGRESS, 1);       /* an older worker: none of them */
+    s_roundtrip (&in, &out);
+    assert_int_equal (out.pipelines, 0);
+    assert_null (out.batch_hist);
+    protocol_msg_reset (&in);
+    protocol_msg_reset (&out);
+
+    char err[256];
+    char *data = NULL;
+    size_t size = 0;
+    protocol_msg_init (&in, PROTO_MSG_HEARTBEAT);
+    in.raw_queued = -1;
+    assert_int_equal (protocol_encode (&in, &data, &size, err, sizeof err), -1);
+    assert_string_equal (err, "protocol: HEARTBEAT.raw_queued: expected non-negative integer");
+    in.raw_queued = 0;
+    in.pipelines = -3;
+    assert_int_equal (protocol_encode (&in, &data, &size, err, sizeof err), -1);
+    assert_string_equal (err, "protocol: HEARTBEAT.pipelines: expected non-negative integer");
+}
+
+static void
+test_batch_hist_text (void **state)
+{
+    (void) state;
+    uint64_t counts[PROTOCOL_BATCH_BOUNDS + 1] = { 0 }, back[PROTOCOL_BATCH_BOUNDS + 1];
+    counts[0] = 5;
+    counts[6] = 12;
+    counts[PROTOCOL_BATCH_BOUNDS] = UINT64_C (1234567890123);
+    char *text = protocol_batch_hist_format (counts);
+    assert_string_equal (text, "5 0 0 0 0 0 12 0 0 0 0 0 1234567890123");
+    assert_int_equal (protocol_batch_hist_parse (text, back), 0);
+    assert_memory_equal (counts, back, sizeof counts);
+    free (text);
+    /*  Anything else is refused whole, leaving zeros. */
+    const char *bad[] = { "", "1 2 3", "5 0 0 0 0 0 12 0 0 0 0 0 1 9",
+                          "5 0 0 0 0 0 12 0 0 0 0 0 x", "5  0 0 0 0 0 12 0 0 0 0 0 1",
+                          "-5 0 0 0 0 0 12 0 0 0 0 0 1", "5 0 0 0 0 0 12 0 0 0 0 0 1 " };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        back[0] = 99;
+        assert_int_equal (protocol_batch_hist_parse (bad[i], back), -1);
+        assert_int_equal (back[0], 0);
+    }
+}
+
 int
 main (void)
 {
@@ -1615,6 +1700,8 @@ main (void)
         cmocka_unit_test (test_duplicates_and_extras),
         cmocka_unit_test (test_err_buffer_handling),
         cmocka_unit_test (test_encode_refuses),
+        cmocka_unit_test (test_worker_figures),
+        cmocka_unit_test (test_batch_hist_text),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -287,6 +287,30 @@ test_high_water (void **state)
     queue_destroy (&queue);
 }
 
+/*  A gauge shared by two queues follows their summed size through push,
+    pop, abort (discard) and destroy, and is left at zero. */
+static void
+test_gauge (void **state)
+{
+    _Atomic int64_t gauge = 0;
+    queue_t *a = queue_new (10, 1, s_item_free);
+    queue_t *b = queue_new (10, 1, s_item_free);
+    assert_int_equal (queue_push (a, s_item_new (1)), 0);
+    queue_set_gauge (a, &gauge);            /* counts what is already there */
+    queue_set_gauge (b, &gauge);
+    assert_int_equal (atomic_load (&gauge), 1);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal (queue_push (b, s_item_new (i)), 0);
+    assert_int_equal (atomic_load (&gauge), 5);
+    free (queue_pop (b));
+    assert_int_equal (atomic_load (&gauge), 4);
+    queue_abort (b);
+    assert_int_equal (atomic_load (&gauge), 1);
+    queue_destroy (&a);
+    queue_destroy (&b);
+    assert_int_equal (atomic_load (&gauge), 0);
+}
+
 /*  Stress: 4 producers each push a disjoint range and call
     queue_producer_done; 4 consumers pop until NULL and tick each value. */
 #define STRESS_PRODUCERS 4
@@ -392,6 +416,7 @@ main (void)
         cmocka_unit_test (test_abort_after_close_discards),
         cmocka_unit_test (test_destroy_frees_items),
         cmocka_unit_test (test_high_water),
+        cmocka_unit_test (test_gauge),
         cmocka_unit_test (test_stress),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
