@@ -144,6 +144,10 @@ typedef struct {
 
     /* STOP */
     char *reason;
+    /*  STOP, optional: how the run ended, PROTOCOL_OUTCOME_* (NULL: not
+        said, as from an older coordinator or a refusal). Any string
+        decodes, so that a later outcome does not break older workers. */
+    char *outcome;
 
     /* CHALLENGE: a fresh random nonce (hex); AUTH: the worker's proof,
        hex HMAC-SHA256 (common/auth.h) */
@@ -160,6 +164,13 @@ typedef struct {
     is finishing another run)": the coordinator requeues the chunk without
     counting an attempt. */
 #define PROTOCOL_NO_SLOT "FR002"
+
+/*  STOP.outcome: the run was published, failed (nothing published, or
+    direct: not complete), or cancelled (its coordinator was interrupted;
+    the run is resumable). */
+#define PROTOCOL_OUTCOME_PUBLISHED "published"
+#define PROTOCOL_OUTCOME_FAILED    "failed"
+#define PROTOCOL_OUTCOME_CANCELLED "cancelled"
 
 /*  Zeroes a message to type `type` (no allocation). */
 void protocol_msg_init (protocol_msg_t *msg, protocol_type_t type);
