@@ -38,6 +38,7 @@ struct dispatch_t {
     int cc_max;                /* the max last given to cc */
     bool saturated;            /* the limit was reached at the last assignment */
     size_t cc_logged;          /* controller changes logged so far */
+    bool stopped;              /* STOP sent (dispatch_stop_workers) */
 };
 
 /*  Encodes msg and sends it to link `identity` (borrowed); `to` names the
