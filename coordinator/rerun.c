@@ -60,9 +60,8 @@ rerun_decide (run_t *r, char *message, size_t size)
     else if (s_counts (r, &plan, &commits) != 0)
         snprintf (message, size, "run %s: cannot read its plan in ferry.chunks", r->run_id);
     else if (plan > 0 || commits > 0) {
-        log_info ("run %s exists (status %s, %lld chunk(s) planned, %lld committed): resuming "
-                  "it (run --run-id goes on with a run that exists)", r->run_id, run.status,
-                  (long long) plan, (long long) commits);
+        log_info ("run %s exists (status %s): resuming it (run --run-id goes on with a run "
+                  "that exists)", r->run_id, run.status);
         rc = 1;
     }
     else {
