@@ -16,6 +16,9 @@
 #     with a misspelt field, with a wrong type, without a label, with a
 #     kustomization the renderer does not know, are refused with the
 #     problem named;
+#   - the coordinator Job passes --run-id $(FERRY_RUN_ID), the Job's uid, and
+#     retries its pod (backoffLimit > 0, podReplacementPolicy Failed); the
+#     worker Job has no activeDeadlineSeconds;
 #   - deploy/compose.yaml, the systemd unit (with worker.env.example) and
 #     the k8s worker give a worker the same variables (FERRY_CURVE_KEY,
 #     FERRY_COORDINATOR_KEY, FERRY_GIVE_UP_AFTER, FERRY_CLUSTER_SECRET,
@@ -29,7 +32,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 command -v node >/dev/null || fail "node is not installed (scripts/bootstrap.sh installs nodejs and npm)"
-(cd "$check" && npm ci --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1) ||
+(cd "$check" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error >"$tmp/npm.log" 2>&1) ||
     { cat "$tmp/npm.log" >&2; fail "npm ci in deploy/check"; }
 
 out=$(node "$check/check.mjs" check "$root/deploy/k8s" "$root/deploy/k8s/secret.example.yaml") ||
@@ -91,6 +94,19 @@ cp -r "$root/deploy/k8s" "$tmp/kust"
 printf 'commonLabels:\n  team: data\n' >>"$tmp/kust/kustomization.yaml"
 got=$(node "$check/check.mjs" check "$tmp/kust" 2>&1) && fail "a kustomization with commonLabels was rendered: $got"
 [[ "$got" == *'"commonLabels": this renderer knows only resources:'* ]] || fail "commonLabels: $got"
+
+# The coordinator Job: one run id for all its pods (FERRY_RUN_ID, the Job's
+# uid), retried pods (backoffLimit > 0), never two pods at once.
+cj="$root/deploy/k8s/coordinator-job.yaml"
+grep -qF 'args: ["run", "/etc/ferry/job.yaml", "--run-id", "$(FERRY_RUN_ID)"]' "$cj" ||
+    fail "coordinator-job.yaml: the coordinator must run with --run-id \$(FERRY_RUN_ID)"
+grep -A3 -- '- name: FERRY_RUN_ID' "$cj" | grep -qF "fieldPath: metadata.labels['batch.kubernetes.io/controller-uid']" ||
+    fail "coordinator-job.yaml: FERRY_RUN_ID must come from the Job's uid"
+grep -qE '^  backoffLimit: [1-9]' "$cj" || fail "coordinator-job.yaml: backoffLimit must be > 0"
+grep -qE '^  podReplacementPolicy: Failed$' "$cj" || fail "coordinator-job.yaml: podReplacementPolicy: Failed"
+if grep -q activeDeadlineSeconds "$root/deploy/k8s/worker-job.yaml"; then
+    fail "worker-job.yaml: workers end with their run (and --give-up-after), not a deadline"
+fi
 
 # One layout of worker variables everywhere.
 for v in FERRY_CLUSTER_SECRET FERRY_SOURCE_DSN FERRY_TARGET_DSN FERRY_CURVE_KEY FERRY_COORDINATOR_KEY \
