@@ -1,9 +1,9 @@
 # ferry_test(NAME): registers tests/unit/NAME.c as one ctest (nng_test
 # style), linked with ferry_common, the coordinator's pure modules
-# (plan, chunktab) and cmocka, with a timeout.
+# (plan, chunktab), the worker's (outcome) and cmocka, with a timeout.
 function(ferry_test name)
   add_executable(${name} ${name}.c)
-  target_link_libraries(${name} PRIVATE ferry_coordinator_core ferry_common ferry_warnings PkgConfig::CMOCKA)
+  target_link_libraries(${name} PRIVATE ferry_coordinator_core ferry_worker_core ferry_common ferry_warnings PkgConfig::CMOCKA)
   add_test(NAME unit.${name} COMMAND ${name})
   set_tests_properties(unit.${name} PROPERTIES TIMEOUT 300 LABELS unit)
 endfunction()

@@ -16,6 +16,13 @@
 #define EXIT_CODE_RETRIES_EXHAUSTED  7  /* retryable errors past max_retries */
 #define EXIT_CODE_INTERRUPTED        8  /* SIGINT/SIGTERM; resumable */
 #define EXIT_CODE_NO_RESOURCES       9  /* cannot start threads or sockets (ulimit -v/-u/-n) */
+/*  A coordinated worker's status says how the run it served ended, as
+    its coordinator's STOP told it (STOP.outcome, docs/PROTOCOL.md):
+    published is EXIT_CODE_OK; a STOP without an outcome (an older
+    coordinator) is EXIT_CODE_OK too, as before. */
+#define EXIT_CODE_RUN_FAILED        10  /* worker: the run failed; nothing published */
+#define EXIT_CODE_RUN_CANCELLED     11  /* worker: the coordinator was interrupted; resumable */
 #define EXIT_CODE_INTERNAL          12  /* bug: please report */
+#define EXIT_CODE_NO_COORDINATOR    13  /* worker: no coordinator for --give-up-after */
 
 #endif

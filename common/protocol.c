@@ -247,6 +247,7 @@ static const s_rule_t s_heartbeat_rules[] = {
 
 static const s_rule_t s_stop_rules[] = {
     M_FIELD (reason, S_TEXT),
+    M_FIELD (outcome, S_OPT_TEXT),
 };
 
 static const s_rule_t s_challenge_rules[] = {
@@ -1037,6 +1038,7 @@ protocol_msg_reset (protocol_msg_t *msg)
     free (msg->group_bounds);
     free (msg->message);
     free (msg->reason);
+    free (msg->outcome);
     free (msg->nonce);
     free (msg->proof);
     free (msg->batch_hist);

@@ -153,6 +153,10 @@ typedef struct {
 
     /* STOP */
     char *reason;
+    /*  STOP, optional: how the run ended, PROTOCOL_OUTCOME_* (NULL: not
+        said, as from an older coordinator or a refusal). Any string
+        decodes, so that a later outcome does not break older workers. */
+    char *outcome;
 
     /* CHALLENGE: a fresh random nonce (hex); AUTH: the worker's proof,
        hex HMAC-SHA256 (common/auth.h) */
@@ -184,6 +188,12 @@ char *protocol_batch_hist_format (const uint64_t counts[PROTOCOL_BATCH_BOUNDS + 
 /*  Parses batch_hist's text into counts. Returns 0, or -1 (counts zeroed)
     when the text is not exactly that shape. */
 int protocol_batch_hist_parse (const char *text, uint64_t counts[PROTOCOL_BATCH_BOUNDS + 1]);
+/*  STOP.outcome: the run was published, failed (nothing published, or
+    direct: not complete), or cancelled (its coordinator was interrupted;
+    the run is resumable). */
+#define PROTOCOL_OUTCOME_PUBLISHED "published"
+#define PROTOCOL_OUTCOME_FAILED    "failed"
+#define PROTOCOL_OUTCOME_CANCELLED "cancelled"
 
 /*  Zeroes a message to type `type` (no allocation). */
 void protocol_msg_init (protocol_msg_t *msg, protocol_type_t type);

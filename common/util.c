@@ -2,6 +2,7 @@
 #include "util.h"
 #include "log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -135,6 +136,36 @@ util_parse_double (const char *text, double min, double max, double *out)
     if (errno || *end || !isfinite (v) || v < min || v > max)
         return -1;
     *out = v;
+    return 0;
+}
+
+int
+util_parse_duration_ms (const char *text, int64_t max_ms, int64_t *out_ms)
+{
+    if (!text || !*text || !(isdigit ((unsigned char) *text) || *text == '.'))
+        return -1;
+    errno = 0;
+    char *end = NULL;
+    double v = strtod (text, &end);
+    /*  Plain decimal digits only: no sign, exponent or hex. */
+    if (errno || end == text || (size_t) (end - text) != strspn (text, "0123456789.")
+    ||  !isfinite (v) || v < 0)
+        return -1;
+    double scale;
+    if (strcmp (end, "") == 0 || strcmp (end, "s") == 0)
+        scale = 1000.0;
+    else if (strcmp (end, "ms") == 0)
+        scale = 1.0;
+    else if (strcmp (end, "m") == 0)
+        scale = 60000.0;
+    else if (strcmp (end, "h") == 0)
+        scale = 3600000.0;
+    else
+        return -1;
+    double ms = v * scale;
+    if (ms > (double) max_ms)
+        return -1;
+    *out_ms = (int64_t) (ms + 0.5);
     return 0;
 }
 

@@ -37,6 +37,11 @@ int64_t util_peak_rss_kb (void);
 int util_parse_int64 (const char *text, int64_t min, int64_t max, int64_t *out);
 int util_parse_double (const char *text, double min, double max, double *out);
 
+/*  A duration: a non-negative number with an optional unit, ms, s, m or h
+    (none: seconds): "600", "10m", "1.5h", "250ms". Into *out_ms, rounded
+    to the millisecond, at most max_ms. Returns 0 or -1. */
+int util_parse_duration_ms (const char *text, int64_t max_ms, int64_t *out_ms);
+
 /*  Hostname (static buffer, never NULL). */
 const char *util_hostname (void);
 

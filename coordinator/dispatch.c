@@ -635,8 +635,11 @@ dispatch_run (dispatch_t *self)
 }
 
 void
-dispatch_stop_workers (dispatch_t *self, const char *reason, int wait_ms)
+dispatch_stop_workers (dispatch_t *self, const char *reason, const char *outcome, int wait_ms)
 {
+    if (self->stopped)
+        return;
+    self->stopped = true;
     int pending = 0;
     for (size_t i = 0; i < self->nworkers; i++) {
         worker_t *w = self->workers[i];
@@ -645,6 +648,7 @@ dispatch_stop_workers (dispatch_t *self, const char *reason, int wait_ms)
         protocol_msg_t m;
         protocol_msg_init (&m, PROTO_MSG_STOP);
         m.reason = (char *) reason;
+        m.outcome = (char *) outcome;
         s_send (self, w, &m);
         pending++;
     }

@@ -133,9 +133,11 @@ void dispatch_fail (dispatch_t *self, const char *reason);
 /*  Why dispatch_run returned -1 (borrowed). */
 const char *dispatch_error (dispatch_t *self);
 
-/*  Sends STOP to every known worker and waits up to `wait_ms` for their
-    BYE. */
-void dispatch_stop_workers (dispatch_t *self, const char *reason, int wait_ms);
+/*  Sends STOP to every known worker, with how the run ended (outcome,
+    PROTOCOL_OUTCOME_*, borrowed; NULL: not said), and waits up to
+    `wait_ms` for their BYE. Only the first call of a run does anything. */
+void dispatch_stop_workers (dispatch_t *self, const char *reason, const char *outcome,
+                            int wait_ms);
 
 /*  The workers seen during the run (borrowed). */
 worker_t **dispatch_workers (dispatch_t *self, size_t *count);

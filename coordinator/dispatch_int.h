@@ -40,6 +40,7 @@ struct dispatch_t {
     bool saturated;            /* the limit was reached at the last assignment */
     size_t cc_logged;          /* controller changes logged so far */
     metrics_fails_t fails;     /* failed attempts by SQLSTATE class (observe.c) */
+    bool stopped;              /* STOP sent (dispatch_stop_workers) */
 };
 
 /*  Encodes msg and sends it to link `identity` (borrowed); `to` names the

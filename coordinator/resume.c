@@ -288,6 +288,17 @@ resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
                   "the %d committed before read the old one", n - committed, committed);
     log_info ("resuming run %s: %d of %d chunk(s) already committed, %d to copy", r->run_id,
               committed, n, n - committed);
+    /*  Chunks whose commit the previous coordinator never heard of (it
+        died first) are done in ferry.chunks too, with their attempts as
+        they were. */
+    const char *params[1] = { r->run_id };
+    if (committed > 0 && pg_exec_params (ledger_conn (r->ledger), "UPDATE ferry.chunks k SET "
+                                         "status = 'done', worker = c.worker, updated_at = now() "
+                                         "FROM ferry.chunk_commits c WHERE k.run_id = $1 AND "
+                                         "c.run_id = $1 AND c.chunk_id = k.chunk_id AND "
+                                         "c.committed_at IS NOT NULL AND k.status <> 'done'",
+                                         1, params, NULL) != 0)
+        ledger_log_error (r->ledger, "marking the committed chunks done in ferry.chunks");
     /*  The source may have changed since the first count: no exact
         source-count check on a resumed run (the ledger and staging still
         must agree). */

@@ -3,6 +3,7 @@
     publish; then the run's record and report, whatever happened. */
 #include "auth.h"
 #include "exit_codes.h"
+#include "linger.h"
 #include "log.h"
 #include "report.h"
 #include "run.h"
@@ -163,6 +164,12 @@ s_phases (run_t *r)
         return -1;
     if (!r->plan_only && run_bind (r) != 0)
         return -1;
+    if (!r->plan_only && !r->resume && r->args->run_id) {
+        int rr = rerun_decide (r, r->message, sizeof r->message);
+        if (rr < 0)
+            return -1;
+        r->resume = rr == 1;    /* an existing run: go on with it */
+    }
     if (r->resume) {
         if (resume_prepare (r, &r->policy, r->stop, r->message, sizeof r->message,
                             &r->exit_code) != 0)
@@ -220,6 +227,14 @@ run_main (args_t *args, volatile int *stop)
         where it happened (a ledger or spawner failure). */
     if (r->exit_code != EXIT_CODE_OK && !r->message[0])
         log_first_error (r->message, sizeof r->message);
+    /*  The workers hear how the run ended (a failed or interrupted load
+        told them already). */
+    linger_stop (&r->linger);
+    if (r->dispatch)
+        dispatch_stop_workers (r->dispatch, r->exit_code == EXIT_CODE_OK ? "run complete"
+                               : r->message, r->exit_code == EXIT_CODE_OK
+                               ? PROTOCOL_OUTCOME_PUBLISHED : *r->stop
+                               ? PROTOCOL_OUTCOME_CANCELLED : PROTOCOL_OUTCOME_FAILED, 2000);
     /*  A new run that failed before any chunk was handed out loaded
         nothing: drop what it created (staging, plan); its ferry.runs row
         stays, failed, with the reason. */

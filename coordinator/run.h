@@ -94,6 +94,7 @@ typedef struct {
     publish_result_t pub;
     int64_t loaded;            /* rows the ledger holds */
     observe_t *obs;            /* metrics endpoint and bottleneck monitor (not for plan) */
+    struct linger_t *linger;   /* heartbeats the workers while verifying and publishing */
 } run_t;
 
 /*  The whole run (run, plan, resume); returns its exit status. */
@@ -133,5 +134,13 @@ int run_publish (run_t *r);
     message. */
 int resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
                     char *message, size_t size, int *exit_code);
+
+/*  run --run-id X (coordinator/rerun.c): what to do when X may exist.
+    Returns 0 to start X as a new run (it does not exist, or it stopped
+    before its plan was recorded: its row was deleted), 1 to resume it
+    with resume_prepare (it exists with a plan, or is already published:
+    resume_prepare then says so and the run exits 0), -1 on error
+    (message set when there is one to record). */
+int rerun_decide (run_t *r, char *message, size_t size);
 
 #endif

@@ -6,6 +6,7 @@
     to resume. */
 #include "endpoint.h"
 #include "exit_codes.h"
+#include "linger.h"
 #include "log.h"
 #include "report.h"
 #include "run.h"
@@ -169,8 +170,12 @@ run_load (run_t *r)
         them once run_load returns. */
     dispatch_set_tick (r->dispatch, NULL, NULL);
     dispatch_set_progress (r->dispatch, NULL, NULL);
-    dispatch_stop_workers (r->dispatch, drc == 0 ? "run complete" : dispatch_error (r->dispatch),
-                           2000);
+    if (drc != 0)
+        dispatch_stop_workers (r->dispatch, dispatch_error (r->dispatch),
+                               *r->stop ? PROTOCOL_OUTCOME_CANCELLED : PROTOCOL_OUTCOME_FAILED,
+                               2000);
+    else        /* STOP says the outcome: heartbeat the workers until it is known */
+        r->linger = linger_start (r->router, r->dispatch, r->cfg->cluster.heartbeat_ms);
     if (drc != 0) {
         s_load_failed (r);
         return -1;

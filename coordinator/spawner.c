@@ -1,6 +1,7 @@
 /*  coordinator/spawner.c: see spawner.h. */
 #include "spawner.h"
 #include "auth.h"
+#include "exit_codes.h"
 #include "log.h"
 #include "util.h"
 
@@ -212,6 +213,11 @@ spawner_reap (spawner_t *self, bool respawn)
             if (WIFSIGNALED (status))
                 log_warn ("local worker local-%d (pid %d) killed by signal %d", i + 1,
                           (int) self->pids[i], WTERMSIG (status));
+            else if (WEXITSTATUS (status) == EXIT_CODE_RUN_FAILED
+                 ||  WEXITSTATUS (status) == EXIT_CODE_RUN_CANCELLED)
+                /*  The run's outcome, as STOP told it: not a worker's failure. */
+                log_debug ("local worker local-%d (pid %d) left with status %d (the run's "
+                           "outcome)", i + 1, (int) self->pids[i], WEXITSTATUS (status));
             else if (WEXITSTATUS (status) != 0)
                 log_warn ("local worker local-%d (pid %d) exited with status %d", i + 1,
                           (int) self->pids[i], WEXITSTATUS (status));

@@ -8,7 +8,7 @@
 # reads stdin.
 set -euo pipefail
 
-FERRY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libpq-dev libssl-dev libmsgpack-dev libyaml-dev libmicrohttpd-dev libcmocka-dev postgresql-15 postgresql-client-15 clang valgrind iproute2 procps psmisc prometheus curl"
+FERRY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libpq-dev libssl-dev libmsgpack-dev libyaml-dev libmicrohttpd-dev libcmocka-dev postgresql-15 postgresql-client-15 clang valgrind iproute2 procps psmisc prometheus curl nodejs"
 
 # s_is_installed PKG: true when dpkg records PKG as fully installed ("ii");
 # "rc" (removed, config files left) and half-installed states count as missing.
@@ -22,6 +22,10 @@ missing=()
 for pkg in $FERRY_PACKAGES; do
     s_is_installed "$pkg" || missing+=("$pkg")
 done
+# npm (tests/integration/deploy_k8s.sh): Debian's package, unless the
+# nodejs installed already carries its own npm (NodeSource's does, and
+# conflicts with Debian's).
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0

@@ -8,6 +8,7 @@
 #include "auth.h"
 #include "exit_codes.h"
 #include "log.h"
+#include "outcome.h"
 #include "pipeline.h"
 #include "schema.h"
 #include "session.h"
@@ -40,6 +41,7 @@ s_usage (FILE *out)
     fprintf (out,
 "Usage:\n"
 "  ferry-worker --coordinator ENDPOINT [--slots N] [--name NAME] [--secret-file FILE]\n"
+"               [--give-up-after DURATION]\n"
 "  ferry-worker --standalone --job JOB.yaml (--range LO:HI | --lo LO --hi HI)\n"
 "               [--run-id ID] [--chunk-id N] [--attempt N] [--name NAME]\n"
 "               [--snapshot ID] [--into TABLE]\n"
@@ -56,6 +58,9 @@ s_usage (FILE *out)
 "                          started this worker) goes away\n"
 "  --secret-file FILE      the cluster secret to prove to the coordinator\n"
 "                          (default: $FERRY_CLUSTER_SECRET); never give it in argv\n"
+"  --give-up-after D       leave (exit 13) after D without a word from any\n"
+"                          coordinator: 600, 90s, 10m, 1h; 0 = never (default\n"
+"                          10m, or $FERRY_GIVE_UP_AFTER)\n"
 "\n"
 "Standalone mode (one chunk, no coordinator):\n"
 "  --job FILE              the job file (YAML)\n"
@@ -72,12 +77,15 @@ s_usage (FILE *out)
 "  --into TABLE            COPY into this existing table instead of staging\n"
 "\n"
 "Environment: FERRY_SOURCE_DSN, FERRY_TARGET_DSN override the job file's\n"
-"conninfo; FERRY_LOG_LEVEL=debug|info|warn|error.\n"
+"conninfo; FERRY_GIVE_UP_AFTER (--give-up-after); FERRY_LOG_LEVEL=debug|info|\n"
+"warn|error.\n"
 "\n"
-"Exit status: 0 committed, 1 failed (permanent error), 2 usage, 3 bad job\n"
-"file, 4 source unreachable, 5 target unreachable, 6 chunk already\n"
-"committed, 7 retries exhausted, 8 interrupted, 9 cannot start its threads\n"
-"or socket (ulimit).\n");
+"Exit status: 0 committed (standalone) or the run published (coordinated),\n"
+"1 failed (permanent error), 2 usage, 3 bad job file or refused, 4 source\n"
+"unreachable, 5 target unreachable, 6 chunk already committed, 7 retries\n"
+"exhausted, 8 interrupted, 9 cannot start its threads or socket (ulimit),\n"
+"10 the run failed, 11 the run was cancelled (its coordinator was\n"
+"interrupted; resumable), 13 gave up: no coordinator (--give-up-after).\n");
 }
 
 typedef struct {
@@ -93,6 +101,7 @@ typedef struct {
     const char *snapshot;
     const char *into;
     const char *secret_file;
+    const char *give_up_after;
     bool standalone;
     bool orphan_exit;
 } args_t;
@@ -139,6 +148,7 @@ s_parse_args (int argc, char **argv, args_t *args)
         { "version", no_argument, NULL, 'V' },
         { "orphan-exit", no_argument, NULL, 'O' },
         { "secret-file", required_argument, NULL, 'K' },
+        { "give-up-after", required_argument, NULL, 'G' },
         { NULL, 0, NULL, 0 }
     };
     static char range_buf[4096];
@@ -153,6 +163,7 @@ s_parse_args (int argc, char **argv, args_t *args)
         case 'S': args->standalone = true; break;
         case 'c': args->coordinator = optarg; break;
         case 'K': args->secret_file = optarg; break;
+        case 'G': args->give_up_after = optarg; break;
         case 'j': args->job = optarg; break;
         case 'r': {
             snprintf (range_buf, sizeof range_buf, "%s", optarg);
@@ -374,6 +385,13 @@ main (int argc, char **argv)
             for none; one that does tells it so (session.c). */
         char *secret = NULL;
         char err[1400];
+        int64_t give_up_ms = 0;
+        if (outcome_give_up_parse (args.give_up_after, getenv ("FERRY_GIVE_UP_AFTER"),
+                                   &give_up_ms, err, sizeof err) != 0) {
+            fprintf (stderr, "ferry-worker: %s\n", err);
+            free (name);
+            return EXIT_CODE_USAGE;
+        }
         int found = args.secret_file
                   ? (auth_secret_read_file (args.secret_file, &secret, err, sizeof err) == 0 ? 1 : -1)
                   : auth_secret_load (NULL, &secret, err, sizeof err);
@@ -383,7 +401,7 @@ main (int argc, char **argv)
             return EXIT_CODE_BAD_CONFIG;
         }
         rc = session_run (args.coordinator, name, (int) args.slots, args.orphan_exit, secret,
-                          &s_stop);
+                          give_up_ms, &s_stop);
         if (secret)
             explicit_bzero (secret, strlen (secret));
         free (secret);

@@ -14,6 +14,7 @@
 #include "bounds.h"
 #include "copyjob.h"
 #include "exit_codes.h"
+#include "outcome.h"
 #include "log.h"
 #include "pipeline.h"
 #include "protocol.h"
@@ -121,6 +122,8 @@ typedef struct {
     const char *secret;        /* borrowed; NULL: none */
     bool authed;               /* AUTH sent on this link */
     bool refused;              /* the coordinator refused us: exit BAD_CONFIG */
+    int64_t heard_ms;          /* last message from any coordinator (--give-up-after) */
+    int stop_exit;             /* the exit status STOP.outcome says */
     int64_t pid;               /* in HELLO and the proof */
 } self_t;
 
@@ -568,6 +571,7 @@ s_on_coordinator (self_t *self)
     if (!f)
         return 0;
     self->last_recv_ms = util_now_ms ();
+    self->heard_ms = self->last_recv_ms;
     self->reconnects = 0;
     protocol_msg_t msg;
     memset (&msg, 0, sizeof msg);
@@ -588,8 +592,11 @@ s_on_coordinator (self_t *self)
                            msg.reason ? msg.reason : "");
                 self->refused = true;
             }
-            else
-                log_info ("coordinator says STOP: %s", msg.reason ? msg.reason : "");
+            else {
+                log_info ("coordinator says STOP: %s%s%s", msg.reason ? msg.reason : "",
+                          msg.outcome ? "; the run is " : "", msg.outcome ? msg.outcome : "");
+                self->stop_exit = outcome_exit_code (msg.outcome);
+            }
             rc = -1;
             break;
         default:
@@ -603,7 +610,7 @@ s_on_coordinator (self_t *self)
 
 int
 session_run (const char *endpoint, const char *name, int slots, bool orphan_exit,
-             const char *secret, volatile int *stop)
+             const char *secret, int64_t give_up_ms, volatile int *stop)
 {
     self_t self;
     memset (&self, 0, sizeof self);
@@ -634,6 +641,7 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
     log_info ("connecting to %s with %d slot(s)", endpoint, self.nslots);
     int exit_code = EXIT_CODE_OK;
     int64_t next_reconnect = 0;
+    self.heard_ms = util_now_ms ();
 
     while (true) {
         if (*stop && !self.stopping) {
@@ -646,6 +654,14 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
             log_warn ("the coordinator process that started this worker is gone; leaving");
             self.stopping = true;
             self.abort = 1;
+        }
+        if (!self.stopping && outcome_should_give_up (self.heard_ms, util_now_ms (), give_up_ms)) {
+            log_error ("no word from a coordinator at %s for %.1f s (--give-up-after); giving "
+                       "up (exit %d)", endpoint, (double) give_up_ms / 1000.0,
+                       EXIT_CODE_NO_COORDINATOR);
+            self.stopping = true;
+            self.abort = 1;
+            exit_code = EXIT_CODE_NO_COORDINATOR;
         }
         if (self.stopping && !s_any_busy (&self))
             break;
@@ -669,6 +685,7 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
                 if (s_on_coordinator (&self) < 0) {
                     self.stopping = true;
                     self.abort = 1;
+                    exit_code = self.stop_exit;
                 }
             }
             for (int i = 1; i < n; i++)

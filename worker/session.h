@@ -15,6 +15,7 @@
 #define FERRY_WORKER_SESSION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /*  Joins the coordinator at `endpoint` as `name` with `slots` chunk slots
     (0: 2), runs until STOP or *stop, returns an exit code
@@ -22,8 +23,11 @@
     process goes away (local workers of a coordinator that died).
     `secret` (borrowed, may be NULL) answers the coordinator's CHALLENGE
     (common/auth.h); without one a CHALLENGE ends the session with
-    EXIT_CODE_BAD_CONFIG and a message that says what to set. */
+    EXIT_CODE_BAD_CONFIG and a message that says what to set. A STOP's
+    outcome gives the exit code (outcome.h); give_up_ms > 0: with no word
+    from any coordinator for that long, running chunks roll back and the
+    session ends with EXIT_CODE_NO_COORDINATOR. */
 int session_run (const char *endpoint, const char *name, int slots, bool orphan_exit,
-                 const char *secret, volatile int *stop);
+                 const char *secret, int64_t give_up_ms, volatile int *stop);
 
 #endif

@@ -74,7 +74,7 @@ s_msg_eq (const protocol_msg_t *a, const protocol_msg_t *b)
         && a->raw_queued == b->raw_queued && a->processed_queued == b->processed_queued
         && s_str_eq (a->batch_hist, b->batch_hist) && a->batch_us == b->batch_us && a->retryable == b->retryable
         && strcmp (a->sqlstate, b->sqlstate) == 0 && s_str_eq (a->message, b->message)
-        && s_str_eq (a->reason, b->reason)
+        && s_str_eq (a->reason, b->reason) && s_str_eq (a->outcome, b->outcome)
         && s_str_eq (a->nonce, b->nonce) && s_str_eq (a->proof, b->proof);
 }
 
@@ -292,6 +292,8 @@ s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
         break;
     case PROTO_MSG_STOP:
         msg->reason = xstrdup (variant == 0 ? "run finished" : "");
+        if (variant == 0)
+            msg->outcome = xstrdup (PROTOCOL_OUTCOME_PUBLISHED);
         break;
     case PROTO_MSG_CHALLENGE:
         msg->nonce = xstrdup ("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
@@ -565,6 +567,7 @@ test_roundtrip_heartbeat_stop_bye (void **state)
     s_roundtrip (&in, &out);
     assert_int_equal (out.type, PROTO_MSG_STOP);
     assert_string_equal (out.reason, "run finished");
+    assert_string_equal (out.outcome, "published");
     protocol_msg_reset (&in);
     protocol_msg_reset (&out);
 
@@ -1254,6 +1257,21 @@ test_field_errors (void **state)
     k = (kv_t) KI ("reason", 0);
     s_expect (s_stop_kvs, COUNT (s_stop_kvs), "reason", &k,
               "protocol: STOP.reason: expected string");
+    /*  STOP.outcome is optional (a STOP from an older coordinator has
+        none), a string when present, and any string decodes. */
+    s_expect_ok (s_stop_kvs, COUNT (s_stop_kvs), NULL, NULL, &msg);
+    assert_null (msg.outcome);
+    protocol_msg_reset (&msg);
+    k = (kv_t) KS ("outcome", "failed");
+    s_expect_ok (s_stop_kvs, COUNT (s_stop_kvs), NULL, &k, &msg);
+    assert_string_equal (msg.outcome, PROTOCOL_OUTCOME_FAILED);
+    protocol_msg_reset (&msg);
+    k = (kv_t) KS ("outcome", "some-later-outcome");
+    s_expect_ok (s_stop_kvs, COUNT (s_stop_kvs), NULL, &k, &msg);
+    assert_string_equal (msg.outcome, "some-later-outcome");
+    protocol_msg_reset (&msg);
+    k = (kv_t) KI ("outcome", 1);
+    s_expect (s_stop_kvs, COUNT (s_stop_kvs), NULL, &k, "protocol: STOP.outcome: expected string");
 }
 
 static void
