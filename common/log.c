@@ -101,6 +101,19 @@ log_format_parse (const char *text, log_format_t *format)
     return 0;
 }
 
+int
+log_cli_format (const char *prog, const char *value)
+{
+    log_format_t format;
+    if (log_format_parse (value, &format) != 0) {
+        fprintf (stderr, "%s: --log-format: expected text or json, got '%s'\n", prog, value);
+        return -1;
+    }
+    s_format = format;
+    setenv ("FERRY_LOG_FORMAT", format == LOG_FORMAT_JSON ? "json" : "text", 1);
+    return 0;
+}
+
 void
 log_set_level (log_level_t level)
 {

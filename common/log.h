@@ -56,6 +56,11 @@ void log_set_format (log_format_t format);
 log_format_t log_get_format (void);
 int log_format_parse (const char *text, log_format_t *format);
 
+/*  --log-format VALUE of the binary `prog`: sets the format, and
+    FERRY_LOG_FORMAT so that the processes it starts log alike. Returns 0,
+    or -1 with a message on stderr. */
+int log_cli_format (const char *prog, const char *value);
+
 /*  The status line (see above). log_status_live is true when stderr is a
     terminal and the format is text: only then is the line drawn;
     otherwise log_status_set does nothing (print the status as log lines).

@@ -40,6 +40,20 @@ pg_conn_t *pg_conn_new (const char *conninfo, const char *label);
     NULL: none). Can't fail. */
 void pg_conn_set_application_name (pg_conn_t *self, const char *name);
 
+/*  Timeouts in seconds: connect_timeout is passed to libpq (a
+    connect_timeout in the conninfo wins; <= 0 leaves libpq's default:
+    wait for ever or PGCONNECT_TIMEOUT), statement_timeout is SET for the
+    session on every (re)connect (< 0 leaves the server's setting, 0 turns
+    it off). Can't fail. */
+void pg_conn_set_timeouts (pg_conn_t *self, double connect_timeout, double statement_timeout);
+
+/*  The timeouts every later pg_conn_new with this label ("source",
+    "target") starts with (pg_conn_set_timeouts), for a process whose
+    connections of that label are all control connections (the
+    coordinator's). Call from main before other threads start. */
+void pg_set_default_timeouts (const char *label, double connect_timeout,
+                              double statement_timeout);
+
 /*  Finishes the connection (PQfinish) and nulls the pointer. Accepts NULL. */
 void pg_conn_destroy (pg_conn_t **self_p);
 
