@@ -133,6 +133,11 @@ int pg_copy_in_end (pg_conn_t *self, const char *errmsg, int64_t *rows_p);
 int pg_connection_room (pg_conn_t *self, const char *app_prefix, const char *app_exclude,
                         int *free_p, int *mine_p);
 
+/*  The server's connection figures: max_connections,
+    superuser_reserved_connections and the client backends connected now
+    (pg_stat_activity, fresh snapshot). Returns 0 or -1 (error kept). */
+int pg_connection_counts (pg_conn_t *self, int *max_p, int *reserved_p, int *in_use_p);
+
 /*  Retryable SQLSTATE per the classification above. NULL or "" is not. */
 bool pg_sqlstate_is_retryable (const char *sqlstate);
 
