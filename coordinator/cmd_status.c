@@ -153,16 +153,16 @@ s_read_chunks (status_t *s)
     const char *params[1] = { s->run_id };
     PGresult *res = NULL;
     if (pg_exec_params (s->conn,
-            "SELECT count(*), count(*) FILTER (WHERE status = 'planned'), "
-            "  count(*) FILTER (WHERE status = 'assigned'), count(*) FILTER (WHERE status = 'done'), "
+            "SELECT count(*), 0, 0, "
+            "  count(*) FILTER (WHERE status = 'done' OR (status <> 'failed' AND EXISTS ("
+            "      SELECT 1 FROM ferry.chunk_commits m WHERE m.run_id = k.run_id "
+            "      AND m.chunk_id = k.chunk_id AND m.committed_at IS NOT NULL))), "
             "  count(*) FILTER (WHERE status = 'failed'), coalesce(sum(est_rows), 0), "
             "  count(*) FILTER (WHERE attempts > 1) "
-            "FROM ferry.chunks WHERE run_id = $1", 1, params, &res) != 0)
+            "FROM ferry.chunks k WHERE run_id = $1", 1, params, &res) != 0)
         return s_fail_query (s, "reading ferry.chunks");
     json_object *c = json_object_new_object ();
     s_put_int (c, "total", s_val (res, 0, 0));
-    s_put_int (c, "planned", s_val (res, 0, 1));
-    s_put_int (c, "assigned", s_val (res, 0, 2));
     s_put_int (c, "done", s_val (res, 0, 3));
     s_put_int (c, "failed", s_val (res, 0, 4));
     s_put_int (c, "retried", s_val (res, 0, 6));
@@ -189,28 +189,32 @@ s_read_workers (status_t *s)
     if (pg_exec_params (s->conn,
             "WITH c AS (SELECT worker, count(*) AS n, sum(rows) AS r FROM ferry.chunk_commits "
             "           WHERE run_id = $1 AND committed_at IS NOT NULL GROUP BY worker), "
-            "     a AS (SELECT worker, count(*) AS n FROM ferry.chunks "
-            "           WHERE run_id = $1 AND status = 'assigned' AND worker IS NOT NULL "
-            "           GROUP BY worker), "
-            "     s AS (SELECT DISTINCT substr(application_name, length($1) + 8) AS worker "
+            /*  A chunk in flight is a COPY running in one of the
+                worker's target sessions (application_name
+                ferry/RUN/WORKER): its ledger row is not visible before it
+                commits. */
+            "     s AS (SELECT substr(application_name, length($1) + 8) AS worker, "
+            "                  count(*) FILTER (WHERE state = 'active' "
+            "                                   AND query ILIKE 'COPY%') AS copying "
             "           FROM pg_stat_activity "
             "           WHERE starts_with(application_name, 'ferry/' || $1 || '/') "
-            "             AND application_name NOT LIKE '%/coordinator-%'), "
-            "     names AS (SELECT worker FROM c UNION SELECT worker FROM a "
-            "               UNION SELECT worker FROM s) "
-            "SELECT n.worker, coalesce(c.n, 0), coalesce(c.r, 0), coalesce(a.n, 0), "
-            "       EXISTS (SELECT 1 FROM s WHERE s.worker = n.worker) "
-            "FROM names n LEFT JOIN c USING (worker) LEFT JOIN a USING (worker) "
+            "             AND application_name NOT LIKE '%/coordinator-%' GROUP BY 1), "
+            "     names AS (SELECT worker FROM c UNION SELECT worker FROM s) "
+            "SELECT n.worker, coalesce(c.n, 0), coalesce(c.r, 0), coalesce(s.copying, 0), "
+            "       s.worker IS NOT NULL "
+            "FROM names n LEFT JOIN c USING (worker) LEFT JOIN s USING (worker) "
             "ORDER BY n.worker", 1, params, &res) != 0)
         return s_fail_query (s, "reading the run's workers");
     json_object *ws = json_object_new_array ();
     int connected = 0;
+    int64_t copying = 0;
     for (int i = 0; i < PQntuples (res); i++) {
         json_object *w = json_object_new_object ();
         s_put_str (w, "name", s_val (res, i, 0));
         s_put_int (w, "chunks_committed", s_val (res, i, 1));
         s_put_int (w, "rows", s_val (res, i, 2));
         s_put_int (w, "chunks_in_flight", s_val (res, i, 3));
+        copying += strtoll (PQgetvalue (res, i, 3), NULL, 10);
         bool on = PQgetvalue (res, i, 4)[0] == 't';
         connected += on;
         json_object_object_add (w, "connected", json_object_new_boolean (on));
@@ -219,11 +223,21 @@ s_read_workers (status_t *s)
     PQclear (res);
     json_object_object_add (s->out, "workers", ws);
     json_object_object_add (s->out, "workers_connected", json_object_new_int (connected));
+    json_object *c = NULL;
+    if (json_object_object_get_ex (s->out, "chunks", &c)) {
+        int64_t waiting = s_get_int (c, "total") - s_get_int (c, "done") - s_get_int (c, "failed")
+                        - copying;
+        json_object_object_add (c, "in_flight", json_object_new_int64 (copying));
+        json_object_object_add (c, "waiting", json_object_new_int64 (waiting > 0 ? waiting : 0));
+    }
     if (pg_exec_params (s->conn,
             "SELECT chunk_id, last_error, worker, "
             "  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
             "FROM ferry.chunks WHERE run_id = $1 AND last_error IS NOT NULL AND last_error <> '' "
-            "ORDER BY updated_at DESC, chunk_id DESC LIMIT 1", 1, params, &res) != 0)
+            /*  A chunk the run's own stop interrupted is an effect,
+                not a cause: others first. */
+            "ORDER BY last_error LIKE '[57014] %interrupted%', updated_at DESC, chunk_id DESC "
+            "LIMIT 1", 1, params, &res) != 0)
         return s_fail_query (s, "reading ferry.chunks");
     if (PQntuples (res) == 1) {
         json_object *e = json_object_new_object ();
@@ -284,9 +298,9 @@ s_print_text (status_t *s)
     printf ("  started       %s; %s %s\n", s_get_str (o, "started_at"),
             fin ? "finished" : "running for", fin ? fin : json_object_get_string (
                 json_object_object_get (o, "elapsed_seconds")));
-    printf ("  chunks        %" PRId64 ": %" PRId64 " done, %" PRId64 " in flight, %" PRId64
-            " planned, %" PRId64 " failed, %" PRId64 " retried\n", s_get_int (c, "total"),
-            s_get_int (c, "done"), s_get_int (c, "assigned"), s_get_int (c, "planned"),
+    printf ("  chunks        %" PRId64 ": %" PRId64 " done, %" PRId64 " copying now, %" PRId64
+            " waiting, %" PRId64 " failed, %" PRId64 " retried\n", s_get_int (c, "total"),
+            s_get_int (c, "done"), s_get_int (c, "in_flight"), s_get_int (c, "waiting"),
             s_get_int (c, "failed"), s_get_int (c, "retried"));
     printf ("  rows          %" PRId64 " loaded of %s%" PRId64 "%s, %" PRId64 " rejected\n",
             s_get_int (o, "rows_loaded"),
@@ -302,7 +316,7 @@ s_print_text (status_t *s)
     for (size_t i = 0; ws && i < json_object_array_length (ws); i++) {
         json_object *w = json_object_array_get_idx (ws, i);
         printf ("    %-20s %5" PRId64 " chunk(s) committed, %12" PRId64 " rows, %" PRId64
-                " in flight%s\n", s_get_str (w, "name"), s_get_int (w, "chunks_committed"),
+                " copying now%s\n", s_get_str (w, "name"), s_get_int (w, "chunks_committed"),
                 s_get_int (w, "rows"), s_get_int (w, "chunks_in_flight"),
                 json_object_get_boolean (json_object_object_get (w, "connected"))
                     ? ", connected" : "");
