@@ -238,7 +238,12 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
         the final table, an open transaction, a reader of staging): give up
         after target.lock_timeout and name the holders (publish_why_lock).
         0 waits as long as it takes, whatever the server's default. */
-    q = util_strdupf ("SET LOCAL lock_timeout = '%lldms'; SET LOCAL statement_timeout = 0",
+    /*  The publish writes every staged row: not a control statement, so
+        not under target.statement_timeout; the server's own setting
+        (postgresql.conf, ALTER ROLE/DATABASE) applies, as in any
+        session. */
+    q = util_strdupf ("SET LOCAL lock_timeout = '%lldms'; "
+                      "SET LOCAL statement_timeout TO DEFAULT",
                       (long long) (cfg->target.lock_timeout * 1000.0 + 0.5));
     int src = pg_exec (c, q);
     free (q);
