@@ -17,6 +17,10 @@
 #           error names the SQLSTATE and the trigger's text.
 #   errors  an unknown run id: exit 1 with a message; --help; no --job:
 #           exit 2.
+#   connect target.connect_timeout: 2 against a port that accepts TCP but
+#           never answers (a listening socket nobody accepts on): status
+#           gives up with libpq's "timeout expired" (exit 5) instead of
+#           waiting for ever.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 
@@ -126,5 +130,18 @@ assert_contains "$(cat "$HARNESS_TMP/unknown.err")" "no run nosuchrun on the tar
 run_expect 0 help "$coord" status --help
 assert_contains "$(cat "$HARNESS_TMP/help.out")" "status [RUN_ID] --job JOB.yaml [--json]" "status --help"
 run_expect 2 nojob "$coord" status st_bad
-no_sanitizer_reports slow bad after bad_status unknown
+# --- connect: a server that never answers.
+port=$(free_port)
+"$py" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(16)
+time.sleep(120)' "$port" &
+harness_on_exit "kill $! 2>/dev/null"
+listening() { "$py" -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$port" 2>/dev/null; }
+poll_until 20 "the silent listener" listening
+sed "s|^  conninfo: '$(pg_dsn tgt)'|  conninfo: 'host=127.0.0.1 port=$port user=postgres dbname=postgres'\n  connect_timeout: 2|" \
+    "$HARNESS_TMP/slow.yaml" >"$HARNESS_TMP/silent.yaml"
+grep -q "connect_timeout: 2" "$HARNESS_TMP/silent.yaml" || fail "connect: the job file was not rewritten"
+run_expect 5 silent "$coord" status --job "$HARNESS_TMP/silent.yaml"
+assert_contains "$(cat "$HARNESS_TMP/silent.err")" "timeout expired" "connect: libpq's connect_timeout fired"
+no_sanitizer_reports slow bad after bad_status unknown silent
 echo "obs_status: OK"
