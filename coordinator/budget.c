@@ -48,11 +48,21 @@ budget_check (pg_conn_t *target, pg_conn_t *source, const char *source_conninfo,
     if (!source || !pg_is_connected (source)) {
         own = pg_conn_new (source_conninfo, "source");
         if (pg_connect (own, NULL, NULL) != 0) {
-            /*  Full already: that says it all. */
-            snprintf (message, size, "source: cannot connect to check its free connections "
-                      "(%s); nothing was dispatched", pg_conn_error (own)->message);
+            /*  Full already: that says it all. Any other failure (a
+                restart) is for the workers' retries, as before. */
+            const pg_error_t *e = pg_conn_error (own);
+            int rc = 0;
+            if (strcmp (e->sqlstate, "53300") == 0 || strstr (e->message, "too many clients")) {
+                snprintf (message, size, "source: no free connection for even one chunk: %s; "
+                          "nothing was dispatched. Raise max_connections or end idle sessions "
+                          "on the source", e->message);
+                rc = -1;
+            }
+            else
+                log_warn_ctx (-1, e->sqlstate, "source: cannot connect to check its free "
+                              "connections (%s); dispatching anyway", e->message);
             pg_conn_destroy (&own);
-            return -1;
+            return rc;
         }
         source = own;
     }

@@ -22,7 +22,9 @@
     source_conninfo (NULL for a file source: nothing is asked) is used for
     a short connection of its own. guard: one more target connection to
     come (publish: direct). Returns 0 (fits, or a server could not be
-    asked: logged at warn), or -1 with message (logged by the caller). */
+    asked: logged at warn; a source that refuses the check's connection
+    with "too many clients" is refused), or -1 with message (logged by
+    the caller). */
 int budget_check (pg_conn_t *target, pg_conn_t *source, const char *source_conninfo,
                   bool guard, char *message, size_t size);
 
