@@ -65,16 +65,24 @@ log_set_ident (const char *ident)
     snprintf (s_ident, sizeof s_ident, "%s", ident ? ident : "");
 }
 
+/*  The run id and worker name change while other threads log (a worker
+    learns its run from the JOB): copied in and out under a lock. */
+static pthread_mutex_t s_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+
 void
 log_set_run (const char *run_id)
 {
+    pthread_mutex_lock (&s_ctx_lock);
     snprintf (s_run, sizeof s_run, "%s", run_id ? run_id : "");
+    pthread_mutex_unlock (&s_ctx_lock);
 }
 
 void
 log_set_worker (const char *worker)
 {
+    pthread_mutex_lock (&s_ctx_lock);
     snprintf (s_worker, sizeof s_worker, "%s", worker ? worker : "");
+    pthread_mutex_unlock (&s_ctx_lock);
 }
 
 void
@@ -237,9 +245,14 @@ s_emit_json (log_level_t level, const char *when, const char *base, int line,
     json_object *o = json_object_new_object ();
     json_object_object_add (o, "time", json_object_new_string (when));
     json_object_object_add (o, "level", json_object_new_string (s_level_json[level]));
+    char run[sizeof s_run], worker[sizeof s_worker];
+    pthread_mutex_lock (&s_ctx_lock);
+    memcpy (run, s_run, sizeof run);
+    memcpy (worker, s_worker, sizeof worker);
+    pthread_mutex_unlock (&s_ctx_lock);
     s_json_add_str (o, "role", s_role);
-    s_json_add_str (o, "run_id", s_run);
-    s_json_add_str (o, "worker", s_worker);
+    s_json_add_str (o, "run_id", run);
+    s_json_add_str (o, "worker", worker);
     json_object_object_add (o, "chunk", chunk >= 0 ? json_object_new_int64 (chunk) : NULL);
     if (sqlstate && *sqlstate)
         s_json_add_str (o, "sqlstate", sqlstate);
