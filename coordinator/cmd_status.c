@@ -295,9 +295,9 @@ s_print_text (status_t *s)
             s_get_str (o, "publish") ? s_get_str (o, "publish") : "?",
             json_object_get_boolean (json_object_object_get (o, "same_job")) ? ""
                 : "  (not a run of this job file: the latest run on the target)");
-    printf ("  started       %s; %s %s\n", s_get_str (o, "started_at"),
+    printf ("  started       %s; %s %s%s\n", s_get_str (o, "started_at"),
             fin ? "finished" : "running for", fin ? fin : json_object_get_string (
-                json_object_object_get (o, "elapsed_seconds")));
+                json_object_object_get (o, "elapsed_seconds")), fin ? "" : " s");
     printf ("  chunks        %" PRId64 ": %" PRId64 " done, %" PRId64 " copying now, %" PRId64
             " waiting, %" PRId64 " failed, %" PRId64 " retried\n", s_get_int (c, "total"),
             s_get_int (c, "done"), s_get_int (c, "in_flight"), s_get_int (c, "waiting"),
@@ -305,9 +305,10 @@ s_print_text (status_t *s)
     printf ("  rows          %" PRId64 " loaded of %s%" PRId64 "%s, %" PRId64 " rejected\n",
             s_get_int (o, "rows_loaded"),
             json_object_get_boolean (json_object_object_get (o, "rows_expected_exact")) ? ""
-                : "about ", s_get_int (o, "rows_expected"),
+                : "", s_get_int (o, "rows_expected"),
             json_object_get_boolean (json_object_object_get (o, "rows_expected_exact"))
-                ? "" : " (planner's estimate)", s_get_int (o, "rows_rejected"));
+                ? "" : " (by the plan: counted, or estimated for ctid splits and "
+                       "--sequential)", s_get_int (o, "rows_rejected"));
     printf ("  rate          %s rows/s; ETA %s%s\n",
             json_object_get_string (json_object_object_get (o, "rows_per_second")),
             eta ? json_object_get_string (eta) : "--", eta ? " s" : "");
@@ -376,6 +377,11 @@ cmd_status_main (int argc, char **argv)
         exit_code = EXIT_CODE_TARGET;
         goto out;
     }
+    /*  One snapshot for every figure (pg_stat_activity apart). */
+    if (pg_exec (s.conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0) {
+        s_fail_query (&s, "BEGIN");
+        goto out;
+    }
     int rc = s_read_run (&s, run_id, print.hash);
     if (rc == 1) {
         if (run_id)
@@ -394,6 +400,8 @@ cmd_status_main (int argc, char **argv)
         s_print_text (&s);
     exit_code = EXIT_CODE_OK;
 out:
+    if (s.conn && pg_is_connected (s.conn))
+        pg_rollback (s.conn);
     json_object_put (s.out);
     free (s.run_id);
     pg_conn_destroy (&s.conn);
