@@ -41,11 +41,12 @@ static const char *const s_top_keys[] =
     { "source", "target", "pipeline", "retry", "cluster", NULL };
 static const char *const s_source_keys[] =
     { "kind", "conninfo", "query", "key", "snapshot", "split", "path", "format", "columns",
-      "rejects_file", "max_errors", "max_error_rate", NULL };
+      "rejects_file", "max_errors", "max_error_rate", "connect_timeout", NULL };
 static const char *const s_format_keys[] =
     { "delimiter", "quote", "escape", "header", "null", "encoding", "max_record_bytes", NULL };
 static const char *const s_target_keys[] =
-    { "conninfo", "table", "merge", "publish", "lock_timeout", NULL };
+    { "conninfo", "table", "merge", "publish", "lock_timeout", "connect_timeout",
+      "statement_timeout", NULL };
 static const char *const s_merge_keys[] = { "key", "on_match", NULL };
 static const char *const s_pipeline_keys[] =
     { "chunk_size", "min_rows_for_parallel", "writers", "processors", "concurrency",
@@ -697,6 +698,10 @@ s_parse_source (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
         if (strcmp (key, "conninfo") == 0)
             rc = s_get_string (ctx, value, "source.conninfo", &cfg->source.conninfo);
         else
+        if (strcmp (key, "connect_timeout") == 0)
+            rc = s_get_double (ctx, value, "source.connect_timeout", 0, 3600,
+                               &cfg->source.connect_timeout);
+        else
         if (strcmp (key, "query") == 0)
             rc = s_get_string (ctx, value, "source.query", &cfg->source.query);
         else
@@ -794,6 +799,14 @@ s_parse_target (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
         if (strcmp (key, "lock_timeout") == 0)
             rc = s_get_double (ctx, value, "target.lock_timeout", 0, 86400,
                                &cfg->target.lock_timeout);
+        else
+        if (strcmp (key, "connect_timeout") == 0)
+            rc = s_get_double (ctx, value, "target.connect_timeout", 0, 3600,
+                               &cfg->target.connect_timeout);
+        else
+        if (strcmp (key, "statement_timeout") == 0)
+            rc = s_get_double (ctx, value, "target.statement_timeout", 0, 86400,
+                               &cfg->target.statement_timeout);
         if (rc)
             return -1;
     }
@@ -1480,6 +1493,9 @@ config_new (void)
     self->target.on_match = ON_MATCH_UPDATE;
     self->target.publish = PUBLISH_MERGE;
     self->target.lock_timeout = 60.0;
+    self->target.connect_timeout = 30.0;
+    self->target.statement_timeout = 60.0;
+    self->source.connect_timeout = 30.0;
     self->pipeline.chunk_size = 0;            /* by kind, in s_finish */
     self->pipeline.min_rows_for_parallel = 100000;
     self->pipeline.group_rows = 500000;

@@ -50,6 +50,8 @@ typedef struct {
         char *rejects_file;          /* source.rejects_file: also write rejects there */
         int64_t max_errors;          /* source.max_errors: -1 (default) = no limit */
         double max_error_rate;       /* source.max_error_rate: 0..1, default 0.1 */
+        double connect_timeout;      /* source.connect_timeout: seconds, 0..3600, default
+                                        30 (libpq connect_timeout; 0 = wait for ever) */
     } source;
     struct {
         char *conninfo;              /* target.conninfo (required); env FERRY_TARGET_DSN wins */
@@ -60,6 +62,12 @@ typedef struct {
         publish_mode_t publish;      /* target.publish: merge (default) | direct */
         double lock_timeout;         /* target.lock_timeout: seconds the publish waits for
                                         a lock, 0..86400, default 60; 0 = no limit */
+        double connect_timeout;      /* target.connect_timeout: seconds, 0..3600, default
+                                        30 (libpq connect_timeout; 0 = wait for ever) */
+        double statement_timeout;    /* target.statement_timeout: seconds, 0..86400,
+                                        default 60, for ferry's control statements on
+                                        the target (never the data COPY, the publish or
+                                        ANALYZE); 0 = no limit */
     } target;
     struct {
         int64_t chunk_size;          /* 500000 (csv: 2000000), 1..1e9 */

@@ -30,6 +30,8 @@ copyjob_from_config (const config_t *cfg, const char *run_id,
     copyjob_t *self = s_new (run_id, worker);
     self->source_conninfo = xstrdup (cfg->source.conninfo);
     self->target_conninfo = xstrdup (cfg->target.conninfo);
+    self->source_connect_timeout = (int) (cfg->source.connect_timeout + 0.999);
+    self->target_connect_timeout = (int) (cfg->target.connect_timeout + 0.999);
     self->query = xstrdup (cfg->source.query);
     self->read_query = config_query_unordered (self->query);
     if (!self->read_query)
@@ -98,6 +100,8 @@ copyjob_to_protocol (const copyjob_t *self, const config_t *cfg, const char *cop
     }
     pj->copy_table = (char *) copy_table;
     pj->final_table = cfg->target.table;
+    pj->source_connect_timeout = self->source_connect_timeout;
+    pj->target_connect_timeout = self->target_connect_timeout;
     pj->processors = cfg->pipeline.processors;
     pj->raw_queue_max = cfg->pipeline.raw_queue_max;
     pj->processed_queue_max = cfg->pipeline.processed_queue_max;
@@ -128,6 +132,8 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
         copyjob_destroy (&self);
         return NULL;
     }
+    self->source_connect_timeout = job->source_connect_timeout;
+    self->target_connect_timeout = job->target_connect_timeout;
     self->query = xstrdup (job->query);
     self->read_query = config_query_unordered (self->query);
     if (!self->read_query)

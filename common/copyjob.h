@@ -28,6 +28,8 @@ typedef struct {
     char *worker;              /* this worker's name (ledger column) */
     char *source_conninfo;
     char *target_conninfo;
+    int source_connect_timeout; /* seconds, libpq connect_timeout; 0 = libpq's default */
+    int target_connect_timeout;
     char *query;
     char *read_query;          /* query without a trailing ORDER BY when that is
                                   safe (config_query_unordered): what chunks

@@ -17,6 +17,8 @@ struct pg_conn_t {
     char *conninfo;
     char *label;
     char *appname;
+    double connect_timeout;     /* <= 0: libpq's default */
+    double statement_timeout;   /* < 0: the server's */
     PGconn *conn;
     pg_error_t error;
 };
@@ -27,13 +29,52 @@ static const char *s_session_setup =
     "SET extra_float_digits = 3; SET bytea_output = 'hex'; "
     "SET client_min_messages = 'warning'";
 
+/*  pg_set_default_timeouts, per label. */
+#define S_DEFAULTS 4
+static struct {
+    char label[16];
+    double connect_timeout, statement_timeout;
+} s_defaults[S_DEFAULTS];
+
 pg_conn_t *
 pg_conn_new (const char *conninfo, const char *label)
 {
     pg_conn_t *self = xcalloc (1, sizeof *self);
     self->conninfo = xstrdup (conninfo ? conninfo : "");
     self->label = xstrdup (label ? label : "server");
+    self->connect_timeout = 0;
+    self->statement_timeout = -1;
+    for (int i = 0; i < S_DEFAULTS; i++)
+        if (s_defaults[i].label[0] && strcmp (s_defaults[i].label, self->label) == 0) {
+            self->connect_timeout = s_defaults[i].connect_timeout;
+            self->statement_timeout = s_defaults[i].statement_timeout;
+        }
     return self;
+}
+
+void
+pg_conn_set_timeouts (pg_conn_t *self, double connect_timeout, double statement_timeout)
+{
+    self->connect_timeout = connect_timeout;
+    self->statement_timeout = statement_timeout;
+}
+
+void
+pg_set_default_timeouts (const char *label, double connect_timeout, double statement_timeout)
+{
+    int free_at = -1;
+    for (int i = 0; i < S_DEFAULTS; i++) {
+        if (strcmp (s_defaults[i].label, label) == 0) {
+            free_at = i;
+            break;
+        }
+        if (free_at < 0 && !s_defaults[i].label[0])
+            free_at = i;
+    }
+    FERRY_ASSERT (free_at >= 0);
+    snprintf (s_defaults[free_at].label, sizeof s_defaults[free_at].label, "%s", label);
+    s_defaults[free_at].connect_timeout = connect_timeout;
+    s_defaults[free_at].statement_timeout = statement_timeout;
 }
 
 void
@@ -172,11 +213,34 @@ pg_conn_error (pg_conn_t *self)
     return &self->error;
 }
 
+/*  Server notices and warnings (client_min_messages = warning) go through
+    the log, so that JSON logs stay JSON (libpq would print them raw). */
+static void
+s_notice (void *arg, const PGresult *res)
+{
+    pg_conn_t *self = arg;
+    const char *state = PQresultErrorField (res, PG_DIAG_SQLSTATE);
+    const char *msg = PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *severity = PQresultErrorField (res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    log_warn_ctx (-1, state, "%s: %s: %s", self->label, severity ? severity : "NOTICE",
+                  msg ? msg : "");
+}
+
 static int
 s_connect_once (pg_conn_t *self)
 {
     pg_disconnect (self);
-    self->conn = PQconnectdb (self->conninfo);
+    if (self->connect_timeout > 0) {
+        /*  Ours first: a connect_timeout in the conninfo (expanded from
+            "dbname") comes later and wins. libpq takes whole seconds. */
+        char seconds[24];
+        snprintf (seconds, sizeof seconds, "%d", (int) (self->connect_timeout + 0.999));
+        const char *keys[] = { "connect_timeout", "dbname", NULL };
+        const char *values[] = { seconds, self->conninfo, NULL };
+        self->conn = PQconnectdbParams (keys, values, 1);
+    }
+    else
+        self->conn = PQconnectdb (self->conninfo);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
         /*  libpq gives no SQLSTATE for a failed connect; classify by what
             it says: an unreachable or starting/stopping server is worth
@@ -200,11 +264,25 @@ s_connect_once (pg_conn_t *self)
         pg_disconnect (self);
         return -1;
     }
+    PQsetNoticeReceiver (self->conn, s_notice, self);
     PGresult *res = PQexec (self->conn, s_session_setup);
     int rc = PQresultStatus (res) == PGRES_COMMAND_OK ? 0 : -1;
     if (rc)
         s_capture_result (self, res);
     PQclear (res);
+    if (rc == 0 && self->statement_timeout >= 0) {
+        /*  ferry's control statements only: a session that runs data
+            statements (COPY, publish, ANALYZE) lifts it with SET LOCAL. */
+        char sql[80];
+        snprintf (sql, sizeof sql, "SET statement_timeout = '%lldms'",
+                  (long long) (self->statement_timeout * 1000.0 + 0.5));
+        res = PQexec (self->conn, sql);
+        if (PQresultStatus (res) != PGRES_COMMAND_OK) {
+            s_capture_result (self, res);
+            rc = -1;
+        }
+        PQclear (res);
+    }
     if (rc == 0 && self->appname) {
         const char *params[1] = { self->appname };
         res = PQexecParams (self->conn, "SELECT set_config('application_name', $1, false)",
@@ -507,26 +585,4 @@ pg_quote_qualified (const char *name)
         s++;
     }
     return out;
-}
-
-int
-pg_connection_room (pg_conn_t *self, const char *app_prefix, const char *app_exclude,
-                    int *free_p, int *mine_p)
-{
-    const char *params[2] = { app_prefix ? app_prefix : "", app_exclude ? app_exclude : "" };
-    PGresult *res = NULL;
-    if (pg_exec (self, "SELECT pg_stat_clear_snapshot()") != 0
-    ||  pg_exec_params (self,
-            "SELECT current_setting('max_connections')::int "
-            "     - current_setting('superuser_reserved_connections')::int "
-            "     - count(*) FILTER (WHERE backend_type = 'client backend'), "
-            "       count(*) FILTER (WHERE $1 <> '' AND starts_with(application_name, $1) "
-            "                        AND ($2 = '' OR application_name NOT LIKE $2)) "
-            "FROM pg_stat_activity", 2, params, &res) != 0)
-        return -1;
-    *free_p = atoi (PQgetvalue (res, 0, 0));
-    if (mine_p)
-        *mine_p = atoi (PQgetvalue (res, 0, 1));
-    PQclear (res);
-    return 0;
 }

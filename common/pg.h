@@ -40,6 +40,20 @@ pg_conn_t *pg_conn_new (const char *conninfo, const char *label);
     NULL: none). Can't fail. */
 void pg_conn_set_application_name (pg_conn_t *self, const char *name);
 
+/*  Timeouts in seconds: connect_timeout is passed to libpq (a
+    connect_timeout in the conninfo wins; <= 0 leaves libpq's default:
+    wait for ever or PGCONNECT_TIMEOUT), statement_timeout is SET for the
+    session on every (re)connect (< 0 leaves the server's setting, 0 turns
+    it off). Can't fail. */
+void pg_conn_set_timeouts (pg_conn_t *self, double connect_timeout, double statement_timeout);
+
+/*  The timeouts every later pg_conn_new with this label ("source",
+    "target") starts with (pg_conn_set_timeouts), for a process whose
+    connections of that label are all control connections (the
+    coordinator's). Call from main before other threads start. */
+void pg_set_default_timeouts (const char *label, double connect_timeout,
+                              double statement_timeout);
+
 /*  Finishes the connection (PQfinish) and nulls the pointer. Accepts NULL. */
 void pg_conn_destroy (pg_conn_t **self_p);
 
@@ -118,6 +132,11 @@ int pg_copy_in_end (pg_conn_t *self, const char *errmsg, int64_t *rows_p);
     is fresh inside a long transaction. Returns 0 or -1 (error kept). */
 int pg_connection_room (pg_conn_t *self, const char *app_prefix, const char *app_exclude,
                         int *free_p, int *mine_p);
+
+/*  The server's connection figures: max_connections,
+    superuser_reserved_connections and the client backends connected now
+    (pg_stat_activity, fresh snapshot). Returns 0 or -1 (error kept). */
+int pg_connection_counts (pg_conn_t *self, int *max_p, int *reserved_p, int *in_use_p);
 
 /*  Retryable SQLSTATE per the classification above. NULL or "" is not. */
 bool pg_sqlstate_is_retryable (const char *sqlstate);

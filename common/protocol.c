@@ -126,6 +126,8 @@ static const s_rule_t s_job_rules[] = {
     J_FIELD (csv_null, S_OPT_TEXT),
     J_FIELD (csv_encoding, S_OPT_TEXT),
     J_FIELD (csv_columns, S_OPT_TEXT),
+    { S_RULE (protocol_job_t, source_connect_timeout, S_OPT_INT), .min = 0, .max = 3600 },
+    { S_RULE (protocol_job_t, target_connect_timeout, S_OPT_INT), .min = 0, .max = 3600 },
     { S_RULE (protocol_job_t, csv_max_record, S_OPT_INT), .min = JOBCHECK_MAX_RECORD_MIN,
       .max = JOBCHECK_MAX_RECORD_MAX },
 };

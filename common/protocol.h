@@ -84,6 +84,9 @@ typedef struct {
     char *csv_columns;
     int32_t csv_max_record;     /* source.format.max_record_bytes; 0 (absent) = the
                                    default, JOBCHECK_MAX_RECORD_DEFAULT */
+    int32_t source_connect_timeout; /* optional: source.connect_timeout, whole seconds
+                                   for libpq; 0 (absent) = libpq's default */
+    int32_t target_connect_timeout; /* optional: target.connect_timeout, likewise */
 } protocol_job_t;
 
 /*  Separates column names in protocol_job_t.csv_columns (ASCII unit

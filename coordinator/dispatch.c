@@ -375,7 +375,7 @@ s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     if (rc == 1 || rc == 2)
         metrics_fails_add (&self->fails, msg->sqlstate, rc == 1);
     if (rc == 1) {
-        log_warn ("chunk %" PRId64 " attempt %d on %s failed, will retry: %s", c->id,
+        log_warn_ctx (c->id, msg->sqlstate, "chunk %" PRId64 " attempt %d on %s failed, will retry: %s", c->id,
                   msg->attempt, w->name, err);
         ledger_chunk_update (self->ledger, self->run_id, c, w->name);
     }

@@ -42,7 +42,7 @@ void
 ledger_log_error (ledger_t *self, const char *what)
 {
     const pg_error_t *e = pg_conn_error (self->conn);
-    log_error ("target: %s: [%s] %s%s%s%s", what, e->sqlstate[0] ? e->sqlstate : "-----",
+    log_error_ctx (-1, e->sqlstate, "target: %s: [%s] %s%s%s%s", what, e->sqlstate[0] ? e->sqlstate : "-----",
                e->message, e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
 }
 
@@ -232,7 +232,7 @@ ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chunk, c
                 "last_error = $6, updated_at = now() WHERE run_id = $1 AND chunk_id = $2",
                 6, params, NULL) != 0) {
         const pg_error_t *e = pg_conn_error (self->conn);
-        log_warn ("target: recording chunk %" PRId64 " state: [%s] %s", chunk->id,
+        log_warn_ctx (chunk->id, e->sqlstate, "target: recording chunk %" PRId64 " state: [%s] %s", chunk->id,
                   e->sqlstate, e->message);
         return -1;
     }

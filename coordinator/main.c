@@ -9,6 +9,7 @@
     plan key ranges inside the run's exported snapshot, dispatch them to
     workers over ZeroMQ, check that every row is accounted for, publish in
     one transaction, report. Exit status per common/exit_codes.h. */
+#include "cmd_status.h"
 #include "exit_codes.h"
 #include "log.h"
 #include "run.h"
@@ -47,6 +48,7 @@ s_usage (FILE *out)
 "  ferry-coordinator plan JOB.yaml [--sequential]\n"
 "  ferry-coordinator resume RUN_ID --job JOB.yaml [--local-workers N] [--slots N]\n"
 "                                 [--report FILE.json]\n"
+"  ferry-coordinator status [RUN_ID] --job JOB.yaml [--json]   (see status --help)\n"
 "\n"
 "run   plans the job as key-range chunks, hands them to workers over ZeroMQ\n"
 "      (cluster.bind), checks that every row is accounted for, and publishes\n"
@@ -73,12 +75,14 @@ s_usage (FILE *out)
 "                     cluster.metrics; e.g. 127.0.0.1:9187)\n"
 "  --metrics-linger S keep serving the final values S seconds after the run\n"
 "                     (overrides cluster.metrics_linger; default 0)\n"
+"  --log-format F     text (default) or json: one JSON object per line on\n"
+"                     stderr, for the coordinator and its local workers\n"
 "  -h, --help         this help\n"
 "\n"
 "Environment: FERRY_SOURCE_DSN, FERRY_TARGET_DSN override the job file's\n"
 "conninfo; FERRY_CLUSTER_SECRET is the secret workers must prove (overrides\n"
 "cluster.secret_file; required without --local-workers); FERRY_WORKER_BIN\n"
-"names the worker executable; FERRY_LOG_LEVEL.\n"
+"names the worker executable; FERRY_LOG_LEVEL; FERRY_LOG_FORMAT (text|json).\n"
 "\n"
 "Exit status: 0 published (or planned), 1 failed (nothing published),\n"
 "2 usage, 3 bad job file, 4 source unreachable, 5 target unreachable,\n"
@@ -99,6 +103,7 @@ s_parse_args (int argc, char **argv, args_t *a)
         { "version", no_argument, NULL, 'V' },
         { "metrics", required_argument, NULL, 'M' },
         { "metrics-linger", required_argument, NULL, 'L' },
+        { "log-format", required_argument, NULL, 'F' },
         { NULL, 0, NULL, 0 }
     };
     int c;
@@ -130,6 +135,10 @@ s_parse_args (int argc, char **argv, args_t *a)
                 return -1;
             }
             a->metrics_linger_set = true;
+            break;
+        case 'F':
+            if (log_cli_format ("ferry-coordinator", optarg) != 0)
+                return -1;
             break;
         default:
             fprintf (stderr, "Try 'ferry-coordinator --help'.\n");
@@ -176,6 +185,8 @@ main (int argc, char **argv)
     args_t args;
     memset (&args, 0, sizeof args);
     log_init ("coordinator", NULL);
+    if (argc > 1 && strcmp (argv[1], "status") == 0)
+        return cmd_status_main (argc - 1, argv + 1);
     if (s_parse_args (argc, argv, &args) != 0)
         return EXIT_CODE_USAGE;
     /*  czmq installs its own SIGINT handler unless told not to; ferry

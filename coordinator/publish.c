@@ -6,6 +6,7 @@
 #include "publish_plan.h"
 #include "publish_why.h"
 #include "log.h"
+#include "phase.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -82,6 +83,7 @@ typedef struct {
     fail_t fail;
     pg_error_t e;                   /* FAIL_SQL: the server's error */
     int64_t rows;                   /* FAIL_COUNT, FAIL_WRITTEN */
+    phase_t *phase;                 /* the progress line while publishing */
 } pub_t;
 
 /*  Records a failed statement: what it was doing and the server's error. */
@@ -236,7 +238,12 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
         the final table, an open transaction, a reader of staging): give up
         after target.lock_timeout and name the holders (publish_why_lock).
         0 waits as long as it takes, whatever the server's default. */
-    q = util_strdupf ("SET LOCAL lock_timeout = '%lldms'",
+    /*  The publish writes every staged row: not a control statement, so
+        not under target.statement_timeout; the server's own setting
+        (postgresql.conf, ALTER ROLE/DATABASE) applies, as in any
+        session. */
+    q = util_strdupf ("SET LOCAL lock_timeout = '%lldms'; "
+                      "SET LOCAL statement_timeout TO DEFAULT",
                       (long long) (cfg->target.lock_timeout * 1000.0 + 0.5));
     int src = pg_exec (c, q);
     free (q);
@@ -282,6 +289,10 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
     }
     publish_plan_t plan = publish_plan (unique, empty, cfg->target.on_match, p->nset);
     result->strategy = plan.name;
+    q = util_strdupf ("publishing by %s", plan.name);
+    phase_set_what (p->phase, q);
+    free (q);
+    q = NULL;
     if (plan.check_duplicates) {
         /*  Qualify nothing: keys are staging's own columns. */
         q = util_strdupf ("SELECT (%s)::text, count(*) FROM %s s GROUP BY %s "
@@ -492,6 +503,7 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
     int max_retries = opts->policy ? opts->policy->max_retries : 0;
     int rc = -1;
 
+    p.phase = phase_new ("publishing");
     p.final = pg_quote_qualified (cfg->target.table);
     if (!p.final) {
         snprintf (err, errlen, "target.table: '%s' is not a valid table name", cfg->target.table);
@@ -534,7 +546,7 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
             as a whole. Anything else is for the operator. */
         if (p.fail == FAIL_SQL && p.e.retryable && attempt < max_retries) {
             double delay = retry_delay (opts->policy, attempt, &rng);
-            log_warn ("%s: [%s] %s; the publish transaction rolled back; retry %d/%d in %.1fs",
+            log_warn_ctx (-1, p.e.sqlstate, "%s: [%s] %s; the publish transaction rolled back; retry %d/%d in %.1fs",
                       err, p.e.sqlstate, p.e.message, attempt + 1, max_retries, delay);
             if (retry_sleep (delay, opts->stop) == 0)
                 continue;
@@ -545,6 +557,7 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
     result->seconds = util_now_s () - t0;
 
 cleanup:
+    phase_destroy (&p.phase);
     if (p.cols)
         catalog_names_free (p.cols, p.ncols);
     free (p.final);

@@ -84,9 +84,19 @@ publish_why_cancel (pg_conn_t *c, char *out, size_t outlen)
     snprintf (out, outlen, "the statement was cancelled (statement_timeout, or another "
               "session's pg_cancel_backend)");
     char *timeout = NULL;
-    if (!c || pg_query_value (c, "SELECT current_setting('statement_timeout')", 0, NULL,
-                              &timeout) != 0 || !timeout)
+    /*  The publish ran under the server's setting (SET LOCAL ... TO
+        DEFAULT), not the session's target.statement_timeout: ask for
+        that one the same way. */
+    if (!c || pg_exec (c, "BEGIN") != 0)
         return;
+    int rc = pg_exec (c, "SET LOCAL statement_timeout TO DEFAULT");
+    if (rc == 0)
+        rc = pg_query_value (c, "SELECT current_setting('statement_timeout')", 0, NULL, &timeout);
+    pg_rollback (c);
+    if (rc != 0 || !timeout) {
+        free (timeout);
+        return;
+    }
     if (strcmp (timeout, "0") == 0)
         snprintf (out, outlen, "statement_timeout is off in this session, so another session "
                   "cancelled the statement (pg_cancel_backend)");

@@ -3,23 +3,25 @@
 #include "bottleneck.h"
 #include "hist.h"
 #include "log.h"
+#include "utf8.h"
 #include "util.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 void
 progress_init (progress_t *p, int64_t total_rows)
 {
     memset (p, 0, sizeof *p);
-    p->tty = isatty (STDERR_FILENO);
+    p->tty = log_status_live ();
     p->started = util_now_s ();
     p->last_print = p->started;
     p->total_rows = total_rows;
 }
 
+/*  On a terminal the line is the log's status line (common/log.h: log
+    lines clear it and redraw it); otherwise a log line every 10 s. */
 void
 progress_print (const dispatch_progress_t *d, void *arg)
 {
@@ -38,25 +40,23 @@ progress_print (const dispatch_progress_t *d, void *arg)
     if (rate > 0 && p->total_rows > d->rows_done)
         snprintf (eta, sizeof eta, "%.0fs", (double) (p->total_rows - d->rows_done) / rate);
     char line[256];
-    int n = snprintf (line, sizeof line,
-                      "%5.1f%%  %" PRId64 "/%" PRId64 " rows  %.0f rows/s  ETA %s  chunks %zu/%zu  workers %d",
-                      pct, d->rows_done, p->total_rows, rate, eta, d->chunks_done,
-                      d->chunks_total, d->workers_alive);
+    snprintf (line, sizeof line,
+              "%5.1f%%  %" PRId64 "/%" PRId64 " rows  %.0f rows/s  ETA %s  chunks %zu/%zu  workers %d",
+              pct, d->rows_done, p->total_rows, rate, eta, d->chunks_done,
+              d->chunks_total, d->workers_alive);
     if (p->tty) {
-        int pad = p->last_len > n ? p->last_len - n : 0;
-        fprintf (stderr, "\r%s%*s", line, pad, "");
-        p->last_len = n;
+        log_status_set (line);
+        p->last_len = 1;
     }
     else
-        fprintf (stderr, "progress: %s\n", line);
-    fflush (stderr);
+        log_info ("progress: %s", line);
 }
 
 void
 progress_finish (progress_t *p)
 {
     if (p->tty && p->last_len > 0) {
-        fprintf (stderr, "\n");
+        log_status_end ();
         p->last_len = 0;
     }
 }
@@ -240,14 +240,16 @@ report_worker_stages (const report_t *r, size_t index, report_stages_t *st)
                                   st->write_s + st->commit_s);
 }
 
-/*  Appends a JSON string literal. */
+/*  Appends a JSON string literal, valid UTF-8 (invalid bytes become
+    U+FFFD, common/utf8.h). */
 static void
-s_json_str (FILE *f, const char *s)
+s_json_str (FILE *f, const char *raw)
 {
-    if (!s) {
+    if (!raw) {
         fputs ("null", f);
         return;
     }
+    char *s = utf8_sanitize (raw);
     fputc ('"', f);
     for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
         if (*p == '"' || *p == '\\')
@@ -258,6 +260,7 @@ s_json_str (FILE *f, const char *s)
             fputc (*p, f);
     }
     fputc ('"', f);
+    free (s);
 }
 
 char *

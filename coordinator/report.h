@@ -2,8 +2,9 @@
     its end (a table on stdout, JSON with --report).
 
     Progress goes to stderr: on a terminal one line rewritten in place
-    (percent, rows, rows/s, ETA, chunks done/total, live workers);
-    otherwise one line every 10 s.
+    (percent, rows, rows/s, ETA, chunks done/total, live workers), the
+    log's status line, which log lines clear and redraw (common/log.h);
+    otherwise (or with JSON logs) an INFO log line every 10 s.
 
     The figures (report_figures, pure): concurrency = the chunks' busy
     time (ASSIGN to DONE) summed over the load's wall time, the average
@@ -86,11 +87,11 @@ void report_figures (const report_t *r, report_figures_t *f);
 
 /*  Progress printer state. */
 typedef struct {
-    bool tty;
+    bool tty;                   /* drawn as the log's status line */
     double started;
     double last_print;
     int64_t total_rows;
-    int last_len;
+    int last_len;               /* > 0 once a line was drawn */
 } progress_t;
 
 void progress_init (progress_t *p, int64_t total_rows);

@@ -220,6 +220,7 @@ run_main (args_t *args, volatile int *stop)
     log_first_error_reset ();
     r->run_id = args->run_id ? xstrdup (args->run_id) : util_run_id_new ();
     log_set_ident (r->run_id);
+    log_set_run (r->run_id);
 
     int rc = s_phases (r);
     bool already_published = rc == 0 && r->resume && !r->run_recorded;

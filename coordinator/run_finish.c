@@ -4,6 +4,7 @@
     source.max_error_rate; run_publish moves staging into the final table
     in one transaction (merge) and analyzes the final table. */
 #include "log.h"
+#include "phase.h"
 #include "publish_why.h"
 #include "run.h"
 #include "util.h"
@@ -80,7 +81,10 @@ run_verify (run_t *r)
         log_error ("%s", r->message);
         return -1;
     }
-    if (s_verify_ledger (r, err, sizeof err) != 0) {
+    phase_t *verifying = phase_new ("verifying");
+    int vrc = s_verify_ledger (r, err, sizeof err);
+    phase_destroy (&verifying);
+    if (vrc != 0) {
         snprintf (r->message, sizeof r->message, "verification failed: %s; nothing was "
                   "published", err);
         log_error ("%s", r->message);
@@ -110,7 +114,10 @@ run_publish (run_t *r)
         log_info ("published %" PRId64 " rows into %s by %s in %.2fs", r->loaded,
                   r->cfg->target.table, r->pub.strategy, r->pub.seconds);
     }
-    char *an = util_strdupf ("ANALYZE %s", r->final_q);
+    /*  ANALYZE reads the whole table: the server's statement_timeout,
+        not target.statement_timeout (for control statements). */
+    char *an = util_strdupf ("BEGIN; SET LOCAL statement_timeout TO DEFAULT; ANALYZE %s; "
+                             "COMMIT", r->final_q);
     pg_conn_t *c = ledger_conn (r->ledger);
     if (c && pg_exec (c, an) != 0)
         log_warn ("ANALYZE %s failed: %s", r->cfg->target.table, pg_conn_error (c)->message);

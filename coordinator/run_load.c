@@ -4,6 +4,7 @@
     concurrency (auto or pinned, within the connection budget) and runs
     the dispatcher until every chunk is committed, or says why not and how
     to resume. */
+#include "budget.h"
 #include "endpoint.h"
 #include "exit_codes.h"
 #include "linger.h"
@@ -131,6 +132,14 @@ run_load (run_t *r)
         goto loaded;
     if (!r->secret && run_cluster_secret (r) != 0) {
         r->exit_code = EXIT_CODE_BAD_CONFIG;
+        return -1;
+    }
+    /*  Not even one chunk fits in the servers' free connections: refuse
+        before any worker starts (coordinator/budget.c). */
+    if (budget_check (ledger_conn (r->ledger), r->source ? source_conn (r->source) : NULL,
+                      r->file ? NULL : r->cfg->source.conninfo, r->direct, r->message,
+                      sizeof r->message) != 0) {
+        log_error ("%s", r->message);
         return -1;
     }
     if (s_start (r) != 0)

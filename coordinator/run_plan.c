@@ -179,6 +179,8 @@ run_open (run_t *r)
     config_t *cfg = r->cfg;
     r->file = cfg->source.kind == SOURCE_KIND_CSV;
     jobprint_compute (cfg, &r->print);
+    pg_set_default_timeouts ("source", cfg->source.connect_timeout, -1);
+    pg_set_default_timeouts ("target", cfg->target.connect_timeout, cfg->target.statement_timeout);
     r->final_q = pg_quote_qualified (cfg->target.table);
     if (!r->final_q) {
         log_error ("%s: target.table: '%s' is not a valid table name", r->args->job,

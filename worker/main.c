@@ -76,9 +76,14 @@ s_usage (FILE *out)
 "  --snapshot ID           read in this exported snapshot (pg_export_snapshot)\n"
 "  --into TABLE            COPY into this existing table instead of staging\n"
 "\n"
+"Logs:\n"
+"  --log-format F          text (default) or json: one JSON object per line\n"
+"                          on stderr (time, level, role, run_id, worker, chunk,\n"
+"                          sqlstate, message, source)\n"
+"\n"
 "Environment: FERRY_SOURCE_DSN, FERRY_TARGET_DSN override the job file's\n"
 "conninfo; FERRY_GIVE_UP_AFTER (--give-up-after); FERRY_LOG_LEVEL=debug|info|\n"
-"warn|error.\n"
+"warn|error; FERRY_LOG_FORMAT=text|json.\n"
 "\n"
 "Exit status: 0 committed (standalone) or the run published (coordinated),\n"
 "1 failed (permanent error), 2 usage, 3 bad job file or refused, 4 source\n"
@@ -149,6 +154,7 @@ s_parse_args (int argc, char **argv, args_t *args)
         { "orphan-exit", no_argument, NULL, 'O' },
         { "secret-file", required_argument, NULL, 'K' },
         { "give-up-after", required_argument, NULL, 'G' },
+        { "log-format", required_argument, NULL, 'L' },
         { NULL, 0, NULL, 0 }
     };
     static char range_buf[4096];
@@ -204,6 +210,10 @@ s_parse_args (int argc, char **argv, args_t *args)
         case 'P': args->snapshot = optarg; break;
         case 'i': args->into = optarg; break;
         case 'O': args->orphan_exit = true; break;
+        case 'L':
+            if (log_cli_format ("ferry-worker", optarg) != 0)
+                return -1;
+            break;
         default:
             fprintf (stderr, "Try 'ferry-worker --help'.\n");
             return -1;
@@ -263,7 +273,7 @@ s_connect (pg_conn_t *conn, const retry_policy_t *policy)
     if (pg_connect (conn, policy, &s_stop) == 0)
         return 0;
     const pg_error_t *e = pg_conn_error (conn);
-    log_error ("%s [%s]", e->message, e->sqlstate);
+    log_error_ctx (-1, e->sqlstate, "%s [%s]", e->message, e->sqlstate);
     return -1;
 }
 
@@ -307,7 +317,7 @@ s_run_standalone (const args_t *args, const char *name)
     }
     if (schema_ensure (slot->target) != 0) {
         const pg_error_t *e = pg_conn_error (slot->target);
-        log_error ("target: cannot create schema ferry: [%s] %s", e->sqlstate, e->message);
+        log_error_ctx (-1, e->sqlstate, "target: cannot create schema ferry: [%s] %s", e->sqlstate, e->message);
         goto cleanup;
     }
     if (!args->into && schema_create_staging (slot->target, job->copy_table, cfg->target.table) != 0) {
@@ -367,6 +377,9 @@ main (int argc, char **argv)
     char *name = args.name ? xstrdup (args.name)
                            : util_strdupf ("%s-%d", util_hostname (), (int) getpid ());
     log_set_ident (name);
+    log_set_worker (name);
+    if (args.standalone)
+        log_set_run (args.run_id);
 
     struct sigaction sa;
     memset (&sa, 0, sizeof sa);

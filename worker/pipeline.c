@@ -91,6 +91,8 @@ slot_new (const copyjob_t *job)
     pg_conn_set_application_name (self->source, app);
     pg_conn_set_application_name (self->target, app);
     free (app);
+    pg_conn_set_timeouts (self->source, job->source_connect_timeout, -1);
+    pg_conn_set_timeouts (self->target, job->target_connect_timeout, -1);
     atomic_init (&self->rows_done, 0);
     atomic_init (&self->bytes_done, 0);
     return self;
@@ -453,12 +455,12 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
             snprintf (result->message, sizeof result->message, "chunk %" PRId64 " %s: %s",
                       spec->chunk_id,
                       a.retryable && retry > 0 ? "failed after all retries" : "failed", a.message);
-            log_error ("%s", result->message);
+            log_error_ctx (-1, a.sqlstate, "%s", result->message);
             log_set_chunk (-1);
             return -1;
         }
         double delay = retry_delay (&job->retry, retry, &rng);
-        log_warn ("chunk %" PRId64 ": %s; retry %d/%d in %.1fs", spec->chunk_id, a.message,
+        log_warn_ctx (-1, a.sqlstate, "chunk %" PRId64 ": %s; retry %d/%d in %.1fs", spec->chunk_id, a.message,
                   retry + 1, job->retry.max_retries, delay);
         if (retry_sleep (delay, stop) != 0) {
             result->status = CHUNK_INTERRUPTED;

@@ -310,6 +310,7 @@ s_start_job (self_t *self, const char *run_id, const protocol_job_t *pjob)
     copyjob_destroy (&self->job);
     free (self->run_id);
     self->run_id = xstrdup (run_id);
+    log_set_run (run_id);
     self->prepare_error[0] = 0;
     char err[1024];
     self->job = copyjob_from_protocol (pjob, run_id, self->name, err, sizeof err);

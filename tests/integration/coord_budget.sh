@@ -11,6 +11,12 @@
 # retried.
 # Then pipeline.concurrency: auto on the same budget: the same bound holds
 # and the report names the mode.
+# Then the refusal (issue 13): three idle sessions hold connections, so
+# the target has 8 - 3 reserved - 5 in use (the three, and the
+# coordinator's ledger and table claim) = 0 free while a direct run needs
+# 2 more (a worker's connection and the autovacuum guard): the run fails
+# before dispatch (exit 1) with those numbers in the message and in
+# ferry.runs, no worker started, nothing committed, the table empty.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 
@@ -71,4 +77,29 @@ for mode in pinned auto; do
     [[ $mode == auto ]] && want=auto
     check_run "$mode" "$table" "$want"
 done
+# --- refusal: fill the target.
+pg_psql tgt -c "CREATE TABLE accounts_full (LIKE accounts INCLUDING ALL)"
+for i in 1 2 3; do
+    PGAPPNAME=ferry-test-hold "$(pg_bindir)/psql" -X -q -d "$(pg_dsn tgt)" -c "SELECT pg_sleep(120)" \
+        >/dev/null 2>&1 </dev/null &
+    harness_on_exit "kill $! 2>/dev/null"
+done
+held() { [[ $(pg_psql tgt -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ferry-test-hold'") == 3 ]]; }
+poll_until 20 "three idle sessions on the target" held
+ferry_write_job "$HARNESS_TMP/full.yaml" src tgt public.accounts_full "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+    "pipeline: { chunk_size: 2000, min_rows_for_parallel: 1000 }" \
+    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+sed -i '/^  table: /a\  publish: direct' "$HARNESS_TMP/full.yaml"
+run_expect 1 full "$coord" run "$HARNESS_TMP/full.yaml" --local-workers 3 --slots 2 --run-id b_full
+want="target: not enough free connections to load even one chunk at a time: max_connections 8 - superuser_reserved_connections 3 - in use 5 (this coordinator's among them) = 0 free, and the run needs 2 more (one worker connection, and the autovacuum guard of publish: direct). Nothing was dispatched."
+assert_contains "$(cat "$HARNESS_TMP/full.err")" "$want" "refusal: the message gives the numbers"
+assert_contains "$(pg_psql tgt -Atc "SELECT status || ': ' || message FROM ferry.runs WHERE run_id = 'b_full'")" \
+    "failed: $want" "refusal: ferry.runs records it"
+if grep -qE "worker\[|started [0-9]+ local worker" "$HARNESS_TMP/full.err"; then
+    grep -E "worker\[|started [0-9]+ local worker" "$HARNESS_TMP/full.err" | head -n 5 >&2
+    fail "refusal: a worker was started"
+fi
+assert_eq 0 "$(pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunk_commits WHERE run_id = 'b_full'")" "refusal: nothing committed"
+assert_eq 0 "$(pg_psql tgt -Atc "SELECT count(*) FROM accounts_full")" "refusal: the table is empty"
+no_sanitizer_reports full
 echo "coord_budget: OK"

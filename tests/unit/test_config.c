@@ -170,6 +170,9 @@ test_minimal_defaults (void **state)
     assert_int_equal (cfg->target.on_match, ON_MATCH_UPDATE);
     assert_int_equal (cfg->target.publish, PUBLISH_MERGE);
     assert_true (cfg->target.lock_timeout == 60.0);
+    assert_true (cfg->target.connect_timeout == 30.0);
+    assert_true (cfg->target.statement_timeout == 60.0);
+    assert_true (cfg->source.connect_timeout == 30.0);
     assert_true (cfg->source.max_error_rate == 0.1);
     assert_int_equal (cfg->pipeline.chunk_size, 500000);
     assert_int_equal (cfg->pipeline.min_rows_for_parallel, 100000);
@@ -585,7 +588,7 @@ test_unknown_keys (void **state)
     s_expect_error (BASE "pipeline: {writer: 2}\n",
                     "job.yaml:3: pipeline: unknown key \"writer\" (did you mean \"writers\"?)");
     s_expect_error ("source: {zzzzzz: 1}\n",
-                    "job.yaml:1: source: unknown key \"zzzzzz\" (valid keys: kind, conninfo, query, key, snapshot, split, path, format, columns, rejects_file, max_errors, max_error_rate)");
+                    "job.yaml:1: source: unknown key \"zzzzzz\" (valid keys: kind, conninfo, query, key, snapshot, split, path, format, columns, rejects_file, max_errors, max_error_rate, connect_timeout)");
     s_expect_error ("logging: {level: debug}\n",
                     "job.yaml:1: unknown key \"logging\" (valid keys: source, target, pipeline, retry, cluster)");
     s_expect_error ("? [a, b]\n: c\n",
@@ -898,6 +901,15 @@ test_lock_timeout (void **state)
                     "job.yaml:2: target.lock_timeout: must be 0..86400, got 90000");
     s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, lock_timeout: soon }\n",
                     "job.yaml:2: target.lock_timeout: must be a number, got \"soon\"");
+    cfg = s_expect_ok (BASE_SOURCE "target: { conninfo: x, table: t, connect_timeout: 5, "
+                       "statement_timeout: 0 }\n");
+    assert_true (cfg->target.connect_timeout == 5.0);
+    assert_true (cfg->target.statement_timeout == 0);
+    config_destroy (&cfg);
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, connect_timeout: 4000 }\n",
+                    "job.yaml:2: target.connect_timeout: must be 0..3600, got 4000");
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t, statement_timeout: -1 }\n",
+                    "job.yaml:2: target.statement_timeout: must be 0..86400, got -1");
 }
 
 

@@ -2,7 +2,10 @@
     busy time over load time (not a speedup); speedup and efficiency exist
     only against a baseline, as baseline wall / wall and speedup / slots
     used; the overhead is wall minus the union of the chunks' busy
-    intervals, its parts add up; rates and success rate. */
+    intervals, its parts add up; rates and success rate; the JSON report
+    is valid UTF-8 and parses back (json-c) when the failure message holds
+    bytes that are not UTF-8 (a server's message from a SQL_ASCII
+    database). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +17,10 @@
 #include <string.h>
 
 #include "report.h"
+#include "utf8.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
 
 /*  Three chunks: [0, 4000), [1000, 3000), [6000, 8000) ms, on a load that
     started at t = 0 s (so the running union is 4 + 2 = 6 s). */
@@ -90,6 +97,27 @@ test_baseline_speedup (void **state)
 }
 
 static void
+test_json_invalid_utf8 (void **state)
+{
+    (void) state;
+    chunktab_t *t = s_chunks ();
+    report_t r = s_report (t);
+    r.status = "failed";
+    r.message = "chunk 1 failed: [P0001] caf\xE9 \"quoted\" \\ \x01 \xFF";
+    char *json = report_json (&r);
+    assert_true (utf8_is_valid (json, strlen (json)));
+    json_object *o = json_tokener_parse (json);
+    assert_non_null (o);
+    json_object *m = NULL;
+    assert_true (json_object_object_get_ex (o, "message", &m));
+    assert_string_equal (json_object_get_string (m),
+                         "chunk 1 failed: [P0001] caf\xEF\xBF\xBD \"quoted\" \\ \x01 \xEF\xBF\xBD");
+    json_object_put (o);
+    free (json);
+    chunktab_destroy (&t);
+}
+
+static void
 test_overhead_parts (void **state)
 {
     (void) state;
@@ -123,6 +151,7 @@ main (void)
         cmocka_unit_test (test_no_baseline_no_speedup),
         cmocka_unit_test (test_baseline_speedup),
         cmocka_unit_test (test_overhead_parts),
+        cmocka_unit_test (test_json_invalid_utf8),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
