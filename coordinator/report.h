@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alerts.h"
 #include "chunktab.h"
 #include "dispatch.h"
 
@@ -50,6 +51,8 @@ typedef struct {
     double baseline_wall;       /* its wall seconds (when baseline_run) */
     const char *concurrency_mode; /* "auto", "fixed N" or NULL */
     const char *concurrency_log;  /* what the controller chose and when, or NULL */
+    const alerts_t *alerts;     /* the run's alerts (coordinator/alerts.h), or NULL */
+    const alerts_baseline_t *job_baseline; /* the job's baseline they were judged by, or NULL */
 } report_t;
 
 /*  What report_print and report_json show, computed from report_t. */
@@ -68,6 +71,8 @@ typedef struct {
     double success_rate;        /* rows loaded / rows read */
     int64_t attempts;           /* chunk attempts handed out */
     size_t chunks_done;
+    double read_seconds, process_seconds, write_seconds, commit_seconds;
+                                /* the workers' stage times, summed over done chunks */
 } report_figures_t;
 
 /*  Pure: the figures of r. Can't fail. */
@@ -79,6 +84,7 @@ typedef struct {
     double started;
     double last_print;
     int64_t total_rows;
+    int64_t rows_done;          /* the last figure seen (coordinator/alertrun.c reads it) */
     int last_len;
 } progress_t;
 

@@ -37,6 +37,7 @@ tick_run (void *arg)
     tick_t *t = arg;
     if (t->spawn)
         spawner_reap (t->spawn, true);
+    alertrun_tick (t->alerts);
     int64_t now = util_now_ms ();
     if (now - t->last_budget >= 5000) {
         /*  Another application may take connections while the run goes:
