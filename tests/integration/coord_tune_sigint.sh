@@ -29,7 +29,8 @@ before_runs=$(published)
 tpid=$!
 harness_on_exit "kill -9 $tpid 2>/dev/null || true"
 poll_until 60 "tune's second run to start" grep -q "tune: run 2 of" "$HARNESS_TMP/int.err"
-poll_until 30 "a scratch table of tune's second run" test "$(scratch)" = 1
+one_scratch() { [[ $(scratch) == 1 ]]; }
+poll_until 30 "a scratch table of tune's second run" one_scratch
 kill -INT "$tpid"
 rc=0
 wait "$tpid" || rc=$?
@@ -42,8 +43,8 @@ if pgrep -f "ferry-tune-" >/dev/null; then
 fi
 # The workers of tune's runs connect as ferry/tune_<id>_<n>/<worker>: none
 # may stay (a backend ends a moment after its process).
-poll_until 15 "the sessions of tune's workers to end" test "$(pg_psql tgt -At -c \
-    "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'ferry/tune\\_%'")" = 0
+no_sessions() { [[ $(pg_psql tgt -At -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'ferry/tune\\_%'") == 0 ]]; }
+poll_until 15 "the sessions of tune's workers to end" no_sessions
 assert_eq "$before_sum" "$(final_sum)" "the final table is untouched after SIGINT"
 assert_eq "$before_runs" "$(published)" "the published runs are untouched after SIGINT"
 echo "coord_tune_sigint: OK"
