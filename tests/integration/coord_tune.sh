@@ -9,7 +9,9 @@
 #   marked, a recommendation; --write writes a job file that `plan`
 #   accepts; the final table's rows and the published runs in ferry.runs
 #   are unchanged, every run tune made is kind 'tune', no scratch table
-#   is left, and ferry.baselines holds the sequential baseline for the job.
+#   is left, and ferry.baselines holds the sequential baseline for the job;
+#   history leaves tune's runs out (--all shows them) and shows that
+#   baseline with --job.
 # - tune --json parses, with 3 configurations (sequential, one fixed, auto)
 #   on a 50,000-row sample (acct_id < 50001).
 # (SIGINT: coord_tune_sigint.sh.)
@@ -64,6 +66,17 @@ assert_eq 6 "$(pg_psql tgt -At -c "SELECT count(*) FROM ferry.runs WHERE kind = 
 hash=$(pg_psql tgt -At -c "SELECT job_hash FROM ferry.runs WHERE run_id = 'first'")
 assert_eq 1 "$(pg_psql tgt -At -c "SELECT count(*) FROM ferry.baselines WHERE job_hash = '$hash' AND source = 'tune' AND rows = 200000 AND wall_seconds > 0")" \
     "tune recorded its sequential baseline for the job"
+# history leaves tune's measurements out, unless --all; --job shows tune's baseline.
+run_expect 0 hist "$coord" history --job "$job" --json
+run_expect 0 histall "$coord" history --target "$(pg_dsn tgt)" --all --json
+"$py" - "$HARNESS_TMP/hist.out" "$HARNESS_TMP/histall.out" <<'PY' || fail "history after tune (above)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert [r["run_id"] for r in d["runs"]] == ["first"], d["runs"]
+assert d["baseline"]["runs"] == 1 and d["tune_baseline"]["rows"] == 200000, d
+a = json.load(open(sys.argv[2]))
+assert sorted(r["kind"] for r in a["runs"]) == ["run"] + ["tune"] * 6, [r["kind"] for r in a["runs"]]
+PY
 grep -q '^pipeline:' "$HARNESS_TMP/tuned.yaml" || fail "--write: no pipeline section"
 [[ $(grep -c '^pipeline' "$HARNESS_TMP/tuned.yaml") == 1 ]] || { cat "$HARNESS_TMP/tuned.yaml" >&2; fail "--write: the old pipeline section stays"; }
 run_expect 0 plan "$coord" plan "$HARNESS_TMP/tuned.yaml"
