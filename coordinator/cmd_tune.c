@@ -373,7 +373,7 @@ s_measure (tune_t *t)
             tune_config_t *c = &fixed[i * o->nworkers + j];
             *c = (tune_config_t) { .kind = TUNE_FIXED, .chunk_size = o->chunk_sizes[i],
                                    .workers = (int) o->workers[j], .slots = slots };
-            snprintf (c->label, sizeof c->label, "%" PRId64 " rows/chunk x %d worker(s) x %d",
+            snprintf (c->label, sizeof c->label, "%" PRId64 " rows/chunk x %d worker(s) x %d slots",
                       c->chunk_size, c->workers, c->slots);
             if (c->workers > max_workers)
                 max_workers = c->workers;
@@ -399,7 +399,7 @@ s_measure (tune_t *t)
     }
     *autoc = (tune_config_t) { .kind = TUNE_AUTO, .chunk_size = fixed[best].chunk_size,
                                .workers = max_workers, .slots = slots };
-    snprintf (autoc->label, sizeof autoc->label, "auto: %" PRId64 " rows/chunk, up to %d x %d",
+    snprintf (autoc->label, sizeof autoc->label, "auto: %" PRId64 " rows/chunk, up to %d x %d slots",
               autoc->chunk_size, autoc->workers, autoc->slots);
     for (int64_t r = 0; r < o->repeat; r++) {
         if ((rc = s_run_one (t, autoc)) < 0)

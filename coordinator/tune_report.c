@@ -72,8 +72,8 @@ tune_report_print (const tune_result_t *r, FILE *out)
                  rec->concurrency);
     fprintf (out, "  min_rows_for_parallel: %" PRId64 "\n", rec->min_rows_for_parallel);
     if (rec->crossover_rows < 0)
-        fputs ("crossover: parallel did not pay on this sample (its per-row cost was not lower "
-               "than sequential): keep jobs of this kind sequential\n", out);
+        fputs ("crossover: parallel did not pay on this sample (slower than sequential, and its "
+               "per-row cost was not lower): keep jobs of this kind sequential\n", out);
     else
         fprintf (out, "crossover: parallel pays from about %" PRId64 " rows (fixed costs and "
                  "per-row costs of the sequential and the best run)\n", rec->crossover_rows);

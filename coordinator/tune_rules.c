@@ -92,8 +92,11 @@ tune_crossover (const tune_config_t *seq, const tune_config_t *best)
     double fp = best->overhead_seconds < wp ? best->overhead_seconds : wp;
     double bs = (ws - fs) / (double) seq->rows;
     double bp = (wp - fp) / (double) best->rows;
+    /*  No lower per-row cost: the gain (if any) is in fixed costs, which
+        the sample measured: parallel pays from the start when it was
+        faster on the sample, else never. */
     if (bp >= bs)
-        return -1;
+        return wp < ws ? 0 : -1;
     if (fp <= fs)
         return 0;
     return (int64_t) ceil ((fp - fs) / (bs - bp));

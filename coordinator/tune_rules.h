@@ -15,8 +15,9 @@
       start, verify, publish) and a per-row part ((wall - fixed) / rows).
       Parallel pays from the row count where the sequential and the best
       line cross: (fixed_p - fixed_s) / (per_row_s - per_row_p); 0 when
-      parallel costs no more fixed time; -1 when its per-row cost is not
-      lower (it never pays).
+      parallel costs no more fixed time; when its per-row cost is not
+      lower, 0 if it was faster on the sample all the same (its gain is in
+      fixed costs), else -1 (it never pays).
     - The bound (tune_bound): from the workers' stage times over the best
       configuration's chunk time: target = COPY writes + commits, ferry =
       processing, source = the rest (the writer waiting for rows). The

@@ -84,10 +84,15 @@ test_crossover (void **state)
     /*  Less fixed cost too: parallel always pays. */
     best.overhead_seconds = 0.5;
     assert_int_equal (tune_crossover (&seq, &best), 0);
-    /*  Per-row cost not lower: never. */
+    /*  Per-row cost not lower and slower on the sample: never. */
     best.wall = 12;
     best.overhead_seconds = 2;
     assert_int_equal (tune_crossover (&seq, &best), -1);
+    /*  Per-row cost not lower (9.5 us) but faster on the sample (its fixed
+        cost is lower): from the start. */
+    best.wall = 9.6;
+    best.overhead_seconds = 0.1;
+    assert_int_equal (tune_crossover (&seq, &best), 0);
     assert_int_equal (tune_crossover (NULL, &best), -1);
 }
 
