@@ -12,9 +12,7 @@
 #   is left, and ferry.baselines holds the sequential baseline for the job;
 #   history leaves tune's runs out (--all shows them) and shows that
 #   baseline with --job.
-# - tune --json parses, with 3 configurations (sequential, one fixed, auto)
-#   on a 50,000-row sample (acct_id < 50001).
-# (SIGINT: coord_tune_sigint.sh.)
+# (--json: coord_tune_json.sh; SIGINT: coord_tune_sigint.sh.)
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 
@@ -81,23 +79,5 @@ grep -q '^pipeline:' "$HARNESS_TMP/tuned.yaml" || fail "--write: no pipeline sec
 [[ $(grep -c '^pipeline' "$HARNESS_TMP/tuned.yaml") == 1 ]] || { cat "$HARNESS_TMP/tuned.yaml" >&2; fail "--write: the old pipeline section stays"; }
 run_expect 0 plan "$coord" plan "$HARNESS_TMP/tuned.yaml"
 assert_contains "$(cat "$HARNESS_TMP/plan.out")" "plan for public.accounts" "plan accepts the written job"
-
-# 2. --json.
-run_expect 0 tunejson "$coord" tune "$job" --rows 50000 --chunk-sizes 25000 --workers 2 --json
-"$py" - "$HARNESS_TMP/tunejson.out" <<'PY' || fail "tune --json: check failed (above)"
-import json, sys
-d = json.load(open(sys.argv[1]))
-kinds = [c["kind"] for c in d["configurations"]]
-assert kinds == ["sequential", "fixed", "auto"], kinds
-assert d["sample"]["rows"] == 50000 and d["sample"]["below"] == "50001", d["sample"]
-for c in d["configurations"]:
-    assert c["runs"] == 1 and c["wall_seconds"] > 0 and c["rows"] == 50000, c
-assert sum(c["best"] for c in d["configurations"]) == 1
-assert d["configurations"][1]["speedup"] > 0
-p = d["recommendation"]["pipeline"]
-assert p["chunk_size"] == 25000 and p["writers"] == 2, p
-assert d["recommendation"]["bound"] in ("source", "target", "ferry")
-PY
-assert_eq 0 "$(scratch)" "tune --json dropped its scratch tables"
 
 echo "coord_tune: OK"
