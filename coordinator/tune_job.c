@@ -240,7 +240,7 @@ tune_job_figures (pg_conn_t *tgt, const char *run_id, tune_config_t *c, char *er
     tune_add_wall (c, v[2]);
     c->rows = (int64_t) v[3];
     c->rows_per_second = v[4];
-    c->mb_per_second = v[5];
+    c->megabytes = v[5] * v[2];
     c->chunks = (int) v[6];
     c->retries = (int) v[7];
     c->slots_used = (int) v[8];

@@ -59,6 +59,10 @@ tune_rank (tune_config_t *configs, size_t n, const tune_config_t *seq, double *n
         c->speedup = c->efficiency = 0;
         if (c->n == 0)
             continue;
+        if (c->wall > 0) {
+            c->rows_per_second = (double) c->rows / c->wall;
+            c->mb_per_second = c->megabytes / c->wall;
+        }
         if (seq_wall > 0 && c->wall > 0) {
             c->speedup = seq_wall / c->wall;
             int used = c->slots_used > 0 ? c->slots_used : 1;

@@ -49,9 +49,11 @@ typedef struct {
     int n;                      /* runs measured (failed ones not counted) */
     int failures;
     double walls[TUNE_MAX_REPEAT];
-    /*  Of the run whose wall is the median (or the last one): */
+    /*  Of the last run measured (the rows and megabytes are the same for
+        every run of the sample): */
     int64_t rows;
-    double rows_per_second, mb_per_second;
+    double megabytes;           /* read from the source */
+    double rows_per_second, mb_per_second;  /* rows and MB over the median wall (tune_rank) */
     int chunks, retries, slots_used;
     double peak_rss_mb;
     double overhead_seconds;

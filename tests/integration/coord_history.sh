@@ -79,4 +79,5 @@ run_expect 0 histall "$coord" history --target "$(pg_dsn tgt)" --last 10
 for id in h1 h2 h3 h4 o1; do
     assert_contains "$(cat "$HARNESS_TMP/histall.out")" " $id " "history --target lists $id"
 done
+no_sanitizer_reports h1 h2 h3 h4 o1 hist histtext histall
 echo "coord_history: OK"

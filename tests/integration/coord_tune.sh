@@ -80,4 +80,5 @@ grep -q '^pipeline:' "$HARNESS_TMP/tuned.yaml" || fail "--write: no pipeline sec
 run_expect 0 plan "$coord" plan "$HARNESS_TMP/tuned.yaml"
 assert_contains "$(cat "$HARNESS_TMP/plan.out")" "plan for public.accounts" "plan accepts the written job"
 
+no_sanitizer_reports first hist histall plan
 echo "coord_tune: OK"

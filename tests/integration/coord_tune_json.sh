@@ -39,4 +39,5 @@ PY
 assert_eq 0 "$(scratch)" "tune --json dropped its scratch tables"
 
 assert_eq 0 "$(pg_psql tgt -At -c "SELECT count(*) FROM accounts")" "tune --json left the final table alone"
+no_sanitizer_reports tunejson
 echo "coord_tune_json: OK"
