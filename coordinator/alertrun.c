@@ -18,7 +18,8 @@ struct alertrun_t {
     alerts_t alerts;
     size_t logged;              /* alerts already logged */
     const progress_t *progress;
-    double load_started;
+    double window_started;      /* when the live window opened (0: not yet) */
+    int64_t window_rows0;       /* rows done then */
     int64_t last_tick_ms;
 };
 
@@ -82,7 +83,6 @@ alertrun_new (const config_t *cfg, ledger_t *ledger, source_t *source, const cha
                   self->base.wall_seconds, self->base.rows_per_second, self->base.runs);
     s_sample_connections (self);
     s_log_new (self);
-    self->load_started = util_now_s ();
     self->last_tick_ms = util_now_ms ();
     return self;
 }
@@ -102,8 +102,6 @@ alertrun_watch (alertrun_t *self, const progress_t *progress)
     if (!self)
         return;
     self->progress = progress;
-    if (progress)
-        self->load_started = util_now_s ();
 }
 
 void
@@ -116,9 +114,15 @@ alertrun_tick (alertrun_t *self)
         return;
     self->last_tick_ms = now;
     s_sample_connections (self);
-    if (self->progress)
-        alerts_check_live (&self->alerts, &self->limits, &self->base, self->progress->rows_done,
-                           self->progress->total_rows, util_now_s () - self->load_started);
+    const progress_t *p = self->progress;
+    if (p && self->window_started == 0 && alerts_live_window_opens (p->rows_done, p->total_rows)) {
+        self->window_started = util_now_s ();
+        self->window_rows0 = p->rows_done;
+    }
+    else if (p && self->window_started > 0)
+        alerts_check_live (&self->alerts, &self->limits, &self->base,
+                           p->rows_done - self->window_rows0,
+                           util_now_s () - self->window_started);
     s_log_new (self);
 }
 

@@ -1,8 +1,8 @@
 /*  coordinator/alertrun.h: a run's alerts (coordinator/alerts.h) as the
     run goes: the job's baseline read when the load starts
     (coordinator/baseline.h); every 2 s from the per-turn tick, the
-    connections in use on both servers and, once the run has moved 5% of
-    its rows, its throughput so far; at the end, execution time,
+    connections in use on both servers and its throughput over a window
+    that opens once the run has moved 5% of its rows; at the end, execution time,
     throughput, error rate and the local workers' memory. Each alert is
     logged once as a WARN line when it fires, and goes into the report
     (its "alerts" list, stored in ferry.runs.report: history shows it).

@@ -100,25 +100,30 @@ alerts_check_end (alerts_t *a, const alerts_limits_t *lim, const alerts_baseline
     return fired;
 }
 
+bool
+alerts_live_window_opens (int64_t rows_done, int64_t rows_total)
+{
+    return rows_total > 0 && rows_done > 0
+        && (double) rows_done >= ALERTS_LIVE_SHARE * (double) rows_total;
+}
+
 int
 alerts_check_live (alerts_t *a, const alerts_limits_t *lim, const alerts_baseline_t *base,
-                   int64_t rows_done, int64_t rows_total, double load_seconds)
+                   int64_t window_rows, double window_seconds)
 {
     if (base->runs <= 0 || lim->throughput_ratio <= 0 || base->rows_per_second <= 0
-    ||  rows_total <= 0 || load_seconds <= 0 || s_find (a, "throughput", "live", ""))
+    ||  window_seconds < ALERTS_LIVE_WINDOW || s_find (a, "throughput", "live", ""))
         return 0;
-    if ((double) rows_done < ALERTS_LIVE_SHARE * (double) rows_total)
-        return 0;
-    double rate = (double) rows_done / load_seconds;
+    double rate = (double) window_rows / window_seconds;
     double limit = lim->throughput_ratio * base->rows_per_second;
     if (rate >= limit)
         return 0;
     alert_t *x = s_add (a, "throughput", "live", "", "rows/s", rate, base->rows_per_second, limit);
     if (!x)
         return 0;
-    s_text (x, "throughput so far %.0f rows/s (%" PRId64 " of %" PRId64 " rows in %.1f s) is "
+    s_text (x, "throughput while running %.0f rows/s (%" PRId64 " rows in the last %.1f s) is "
             "under %.0f%% of the job's baseline of %.0f rows/s (median of %d published run(s))",
-            rate, rows_done, rows_total, load_seconds, 100.0 * lim->throughput_ratio,
+            rate, window_rows, window_seconds, 100.0 * lim->throughput_ratio,
             base->rows_per_second, base->runs);
     return 1;
 }

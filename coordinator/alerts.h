@@ -6,8 +6,10 @@
     of 0 turns its check off):
       execution_time  wall > wall_ratio x the baseline's wall
       throughput      rows/s < throughput_ratio x the baseline's rows/s;
-                      also live, once the run has moved ALERTS_LIVE_SHARE of
-                      its rows (rows done / seconds since the load began)
+                      also live: once the run has moved ALERTS_LIVE_SHARE of
+                      its rows, over a window of at least ALERTS_LIVE_WINDOW
+                      seconds from then (so that starting the workers, which
+                      the rows of the first percent pay for, is not counted)
       error_rate      rejected / read (file sources), failed attempts /
                       attempts (chunks) > error_rate
       connections     client connections in use / max_connections >
@@ -29,6 +31,7 @@
 #define ALERTS_MAX 16
 #define ALERTS_BASELINE_RUNS 5
 #define ALERTS_LIVE_SHARE 0.05
+#define ALERTS_LIVE_WINDOW 5.0
 
 typedef struct {
     double wall_ratio, throughput_ratio, error_rate, connections, memory;
@@ -69,11 +72,16 @@ typedef struct {
 int alerts_check_end (alerts_t *a, const alerts_limits_t *lim, const alerts_baseline_t *base,
                       const alerts_run_t *run);
 
-/*  The live throughput check: fires (once per run) when rows_done is at
-    least ALERTS_LIVE_SHARE of rows_total and rows_done / load_seconds is
-    under the threshold. Returns 1 when it fired now, else 0. */
+/*  The live throughput check: fires (once per run) when the window began
+    (the caller starts it once rows_done reached ALERTS_LIVE_SHARE of
+    rows_total), is at least ALERTS_LIVE_WINDOW seconds long, and the rows
+    moved in it / its seconds are under the threshold. Returns 1 when it
+    fired now, else 0. */
 int alerts_check_live (alerts_t *a, const alerts_limits_t *lim, const alerts_baseline_t *base,
-                       int64_t rows_done, int64_t rows_total, double load_seconds);
+                       int64_t window_rows, double window_seconds);
+
+/*  True when rows_done is enough to start the live window. */
+bool alerts_live_window_opens (int64_t rows_done, int64_t rows_total);
 
 /*  Connections in use on `server` ("source", "target") against its
     max_connections. Fires once per server; a later, higher figure

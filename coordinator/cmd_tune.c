@@ -275,18 +275,21 @@ s_log_tail (const char *path)
         fprintf (stderr, "  | %s", lines[i % 6]);
 }
 
-/*  One run of configuration c. 0 measured, 1 the run failed, -1 tune must
-    stop (interrupted, or the target is gone). */
+/*  One run of configuration c. 0 measured, 1 the run failed, -1
+    interrupted, -2 tune cannot go on (logged: a scratch table or job file
+    could not be made, the child could not start, the target is gone). */
 static int
 s_run_one (tune_t *t, tune_config_t *c)
 {
+    if (s_stop)
+        return -1;
     int n = ++t->runs_done;
     char err[2048];
     char *table = util_strdupf ("ferry.%s_%d", t->id, n);
     char *run_id = util_strdupf ("%s_%d", t->id, n);
     char *job = util_strdupf ("%s/job_%d.yaml", t->dir, n);
     char *logp = util_strdupf ("%s/run_%d.log", t->dir, n);
-    int rc = -1;
+    int rc = -2;
     double elapsed = util_now_s () - t->started;
     int left = t->runs_total - n + 1;
     char eta[32] = "--";
@@ -353,6 +356,13 @@ out:
     return s_stop ? -1 : rc;
 }
 
+/*  The exit status for a run's outcome that stops tune. */
+static int
+s_stop_status (int rc)
+{
+    return rc == -1 ? EXIT_CODE_INTERRUPTED : EXIT_CODE_FAILED;
+}
+
 /*  Measures every configuration, ranks, recommends, prints. Returns the
     exit status. */
 static int
@@ -383,11 +393,11 @@ s_measure (tune_t *t)
     int failed = 0, rc;
     for (int64_t r = 0; r < o->repeat; r++) {
         if ((rc = s_run_one (t, seq)) < 0)
-            return EXIT_CODE_INTERRUPTED;
+            return s_stop_status (rc);
         failed += rc;
         for (size_t i = 0; i < t->nfixed; i++) {
             if ((rc = s_run_one (t, &fixed[i])) < 0)
-                return EXIT_CODE_INTERRUPTED;
+                return s_stop_status (rc);
             failed += rc;
         }
     }
@@ -403,7 +413,7 @@ s_measure (tune_t *t)
               autoc->chunk_size, autoc->workers, autoc->slots);
     for (int64_t r = 0; r < o->repeat; r++) {
         if ((rc = s_run_one (t, autoc)) < 0)
-            return EXIT_CODE_INTERRUPTED;
+            return s_stop_status (rc);
         failed += rc;
     }
     best = tune_rank (fixed, t->nfixed + 1, seq, &noise);

@@ -26,7 +26,7 @@ test_normal_run_fires_nothing (void **state)
     alerts_run_t run = { .wall_seconds = 19.9, .rows_per_second = 50001, .rows_read = -1,
                          .attempts = 21, .chunks_done = 20 };     /* 1/21 = 4.8% */
     assert_int_equal (alerts_check_end (&a, &s_lim, &s_base, &run), 0);
-    assert_int_equal (alerts_check_live (&a, &s_lim, &s_base, 500000, 1000000, 9.0), 0);
+    assert_int_equal (alerts_check_live (&a, &s_lim, &s_base, 500000, 9.0), 0);
     assert_int_equal (alerts_check_connections (&a, &s_lim, "target", 80, 100), 0);
     assert_int_equal (alerts_check_memory (&a, &s_lim, "w1", 800, 1000), 0);
     assert_int_equal (a.count, 0);
@@ -61,7 +61,7 @@ test_no_baseline (void **state)
     alerts_baseline_t none = { 0, 0, 0 };
     alerts_run_t run = { .wall_seconds = 1000, .rows_per_second = 1, .rows_read = -1 };
     assert_int_equal (alerts_check_end (&a, &s_lim, &none, &run), 0);
-    assert_int_equal (alerts_check_live (&a, &s_lim, &none, 10, 10, 100), 0);
+    assert_int_equal (alerts_check_live (&a, &s_lim, &none, 10, 100), 0);
     char *json = alerts_baseline_json (&none);
     assert_string_equal (json, "null");
     free (json);
@@ -75,14 +75,19 @@ test_live_throughput (void **state)
 {
     (void) state;
     alerts_t a = { .count = 0 };
-    /*  Under 5% moved: too early to judge, however slow. */
-    assert_int_equal (alerts_check_live (&a, &s_lim, &s_base, 49999, 1000000, 100), 0);
-    /*  5% moved in 2 s = 25,000 rows/s < 50,000. */
-    assert_int_equal (alerts_check_live (&a, &s_lim, &s_base, 50000, 1000000, 2.0), 1);
+    /*  The window opens once 5% moved. */
+    assert_false (alerts_live_window_opens (49999, 1000000));
+    assert_true (alerts_live_window_opens (50000, 1000000));
+    assert_false (alerts_live_window_opens (0, 0));
+    /*  A window shorter than 5 s is not judged, however slow. */
+    assert_int_equal (alerts_check_live (&a, &s_lim, &s_base, 0, 4.9), 0);
+    /*  125,000 rows in 5 s = 25,000 rows/s < 50,000. */
+    assert_int_equal (alerts_check_live (&a, &s_lim, &s_base, 125000, 5.0), 1);
     assert_string_equal (a.items[0].when, "live");
     assert_true (a.items[0].figure == 25000.0);
+    assert_non_null (strstr (a.items[0].text, "125000 rows in the last 5.0 s"));
     /*  Once per run. */
-    assert_int_equal (alerts_check_live (&a, &s_lim, &s_base, 60000, 1000000, 3.0), 0);
+    assert_int_equal (alerts_check_live (&a, &s_lim, &s_base, 0, 10.0), 0);
     assert_int_equal (a.count, 1);
 }
 
@@ -131,7 +136,7 @@ test_zero_turns_off (void **state)
     alerts_run_t run = { .wall_seconds = 1000, .rows_per_second = 1, .rows_read = 10,
                          .rows_rejected = 10 };
     assert_int_equal (alerts_check_end (&a, &off, &s_base, &run), 0);
-    assert_int_equal (alerts_check_live (&a, &off, &s_base, 10, 10, 100), 0);
+    assert_int_equal (alerts_check_live (&a, &off, &s_base, 10, 100), 0);
     assert_int_equal (alerts_check_connections (&a, &off, "target", 100, 100), 0);
     assert_int_equal (alerts_check_memory (&a, &off, "w", 1000, 1000), 0);
     assert_int_equal (a.count, 0);
