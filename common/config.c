@@ -12,6 +12,7 @@
     and cross-key checks, in that order.
 */
 #include "config.h"
+#include "config_int.h"
 #include "log.h"
 #include "jobcheck.h"
 #include "util.h"
@@ -30,15 +31,10 @@
 /*  Longest value echoed back in a message; longer ones end in "...". */
 #define CONFIG_ECHO_MAX 48
 
-typedef struct {
-    const char *origin;
-    char *err;
-    size_t errlen;
-    yaml_document_t *doc;
-} ctx_t;
+typedef config_ctx_t ctx_t;        /* config_int.h */
 
 static const char *const s_top_keys[] =
-    { "source", "target", "pipeline", "retry", "cluster", NULL };
+    { "source", "target", "pipeline", "retry", "cluster", "alerts", NULL };
 static const char *const s_source_keys[] =
     { "kind", "conninfo", "query", "key", "snapshot", "split", "path", "format", "columns",
       "rejects_file", "max_errors", "max_error_rate", "connect_timeout", NULL };
@@ -1355,6 +1351,9 @@ s_parse_document (ctx_t *ctx, config_t *cfg)
         else
         if (strcmp (key, "cluster") == 0)
             rc = s_parse_cluster (ctx, value, cfg);
+        else
+        if (strcmp (key, "alerts") == 0)
+            rc = config_parse_alerts (ctx, value, cfg);
         if (rc)
             return -1;
     }
@@ -1474,6 +1473,42 @@ config_query_unordered (const char *query)
 }
 
 /* --------------------------------------------------------------------- */
+/*  For the sections parsed in files of their own (config_int.h)         */
+
+int
+config_ctx_check_mapping (config_ctx_t *ctx, yaml_node_t *node, const char *path,
+                          const char *const *valid)
+{
+    return s_check_mapping (ctx, node, path, valid);
+}
+
+const char *
+config_ctx_key (config_ctx_t *ctx, const yaml_node_pair_t *pair)
+{
+    return s_key (ctx, pair);
+}
+
+yaml_node_t *
+config_ctx_node (config_ctx_t *ctx, int index)
+{
+    return s_node (ctx, index);
+}
+
+int
+config_ctx_get_double (config_ctx_t *ctx, yaml_node_t *node, const char *path, double min,
+                       double max, double *out)
+{
+    return s_get_double (ctx, node, path, min, max, out);
+}
+
+int
+config_ctx_get_bool (config_ctx_t *ctx, yaml_node_t *node, const char *path, bool *out)
+{
+    return s_get_bool (ctx, node, path, out);
+}
+
+
+/* --------------------------------------------------------------------- */
 /*  API                                                                   */
 
 config_t *
@@ -1513,6 +1548,7 @@ config_new (void)
     self->cluster.heartbeat_ms = 1000;
     self->cluster.liveness = 5;
     self->cluster.chunk_stall_timeout = 300;
+    config_alerts_default (self);
     return self;
 }
 

@@ -102,6 +102,16 @@ typedef struct {
                                         /healthz, /readyz (--metrics overrides) */
         double metrics_linger;       /* 0 s, 0..3600: keep serving after the run */
     } cluster;
+    struct {                         /* alerts (common/config_alerts.c); 0 turns a check off */
+        double wall_ratio;           /* 2.0: wall > ratio x the job's baseline wall */
+        double throughput_ratio;     /* 0.5: rows/s < ratio x the baseline's rows/s */
+        double error_rate;           /* 0.05: rejected / read (files), failed attempts /
+                                        attempts (chunks) above this */
+        double connections;          /* 0.8: connections in use / max_connections above
+                                        this, on either server */
+        double memory;               /* 0.8: a worker's peak RSS / its memory limit above */
+        bool fail_run;               /* false: an alert changes the exit status (1) */
+    } alerts;
     char *origin;                    /* file name the config came from (for messages) */
 } config_t;
 

@@ -69,7 +69,22 @@ static const char *s_ddl =
         (pg_current_snapshot() text), with which resume checks that a ctid
         plan still holds. */
     "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS job_keys text;"
-    "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS source_snapshot text;";
+    "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS source_snapshot text;"
+    /*  Issue 14: what made the run: 'run' (a load of the job) or 'tune'
+        (a measurement by ferry-coordinator tune into a scratch table; not
+        one of the job's published runs, never a baseline). And the
+        baselines tune records for a job (its sequential run over the
+        sample). */
+    "ALTER TABLE ferry.runs ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'run';"
+    "CREATE INDEX IF NOT EXISTS runs_job ON ferry.runs (job_hash, started_at);"
+    "CREATE TABLE IF NOT EXISTS ferry.baselines ("
+    "  job_hash        text NOT NULL,"
+    "  source          text NOT NULL,"
+    "  run_id          text,"
+    "  rows            bigint,"
+    "  wall_seconds    float8,"
+    "  rows_per_second float8,"
+    "  recorded_at     timestamptz NOT NULL DEFAULT now());";
 
 int
 schema_ensure (pg_conn_t *conn)
@@ -78,9 +93,9 @@ schema_ensure (pg_conn_t *conn)
         added exist. Saves the lock round trips for every worker after the
         first. */
     char *exists = NULL;
-    if (pg_query_value (conn, "SELECT to_regclass('ferry.rejects') IS NOT NULL AND EXISTS ("
+    if (pg_query_value (conn, "SELECT to_regclass('ferry.baselines') IS NOT NULL AND EXISTS ("
                         "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('ferry.runs') "
-                        "AND attname = 'source_snapshot')", 0, NULL, &exists) == 0) {
+                        "AND attname = 'kind')", 0, NULL, &exists) == 0) {
         int ready = exists && exists[0] == 't';
         free (exists);
         if (ready)

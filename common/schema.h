@@ -1,12 +1,14 @@
 /*  common/schema.h: ferry's run state in the target database.
 
     Schema `ferry` holds:
-      ferry.runs           one row per run: status, timings, totals, report
+      ferry.runs           one row per run: status, timings, totals, report,
+                           kind ('run', or 'tune' for tune's measurements)
       ferry.chunks         the plan: bounds, status, attempts, last error
       ferry.chunk_commits  the exactly-once fence, PK (run_id, chunk_id):
                            a chunk's rows and its ledger row commit in one
                            transaction, so rows committed <=> ledger row
       ferry.rejects        rejected input records (file sources)
+      ferry.baselines      the sequential baselines `tune` measured per job
     docs/ARCHITECTURE.md describes each column. */
 #ifndef FERRY_SCHEMA_H
 #define FERRY_SCHEMA_H

@@ -87,11 +87,18 @@ ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
         ledger_log_error (self, "creating schema ferry");
         return -1;
     }
-    const char *params[7] = { run_id, final_table, staging, publish, job_hash, split, job_keys };
+    /*  A run that ferry-coordinator tune starts (coordinator/cmd_tune.c)
+        carries FERRY_RUN_KIND=tune in its environment: it is recorded as a
+        measurement, never as one of the job's published runs. */
+    const char *kind = getenv ("FERRY_RUN_KIND");
+    kind = kind && strcmp (kind, "tune") == 0 ? "tune" : "run";
+    const char *params[8] = { run_id, final_table, staging, publish, job_hash, split, job_keys,
+                              kind };
     PGresult *res = NULL;
     if (s_exec (self, "INSERT INTO ferry.runs (run_id, status, final_table, staging_table, "
-                "publish, job_hash, split, job_keys) VALUES ($1, 'planning', $2, $3, $4, $5, $6, $7) "
-                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 7, params, &res) != 0) {
+                "publish, job_hash, split, job_keys, kind) "
+                "VALUES ($1, 'planning', $2, $3, $4, $5, $6, $7, $8) "
+                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 8, params, &res) != 0) {
         ledger_log_error (self, "recording the run in ferry.runs");
         return -1;
     }
@@ -391,7 +398,7 @@ ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char 
     const char *params[2] = { job_hash, run_id };
     PGresult *res = NULL;
     if (s_exec (self, "SELECT run_id, (report->>'wall_seconds')::float8 FROM ferry.runs "
-                "WHERE job_hash = $1 AND run_id <> $2 AND status = 'published' "
+                "WHERE job_hash = $1 AND run_id <> $2 AND status = 'published' AND kind = 'run' "
                 "AND report->>'sequential' = 'true' AND report->>'wall_seconds' IS NOT NULL "
                 "ORDER BY finished_at DESC NULLS LAST LIMIT 1", 2, params, &res) != 0) {
         ledger_log_error (self, "looking for a sequential baseline in ferry.runs");

@@ -10,6 +10,7 @@
     workers over ZeroMQ, check that every row is accounted for, publish in
     one transaction, report. Exit status per common/exit_codes.h. */
 #include "cmd_status.h"
+#include "cmd.h"
 #include "exit_codes.h"
 #include "log.h"
 #include "run.h"
@@ -49,6 +50,9 @@ s_usage (FILE *out)
 "  ferry-coordinator resume RUN_ID --job JOB.yaml [--local-workers N] [--slots N]\n"
 "                                 [--report FILE.json]\n"
 "  ferry-coordinator status [RUN_ID] --job JOB.yaml [--json]   (see status --help)\n"
+"  ferry-coordinator tune JOB.yaml [--rows N] [--chunk-sizes LIST] [--workers LIST]\n"
+"                                 [--slots N] [--repeat K] [--json] [--write FILE]\n"
+"  ferry-coordinator history [--job JOB.yaml | --target CONNINFO] [--last N] [--all] [--json]\n"
 "\n"
 "run   plans the job as key-range chunks, hands them to workers over ZeroMQ\n"
 "      (cluster.bind), checks that every row is accounted for, and publishes\n"
@@ -58,6 +62,11 @@ s_usage (FILE *out)
 "resume  continues a run that was interrupted, failed or lost its coordinator:\n"
 "      reads its plan (ferry.chunks) and ledger (ferry.chunk_commits), copies\n"
 "      only the chunks not committed yet, then verifies and publishes.\n"
+"tune  measures the job on a sample into scratch tables (sequential, a matrix\n"
+"      of chunk sizes x workers, concurrency auto) and recommends pipeline:\n"
+"      settings (ferry-coordinator tune --help).\n"
+"history  lists the runs in the target's ferry.runs with their figures, alerts\n"
+"      and, with --job, the job's baseline (ferry-coordinator history --help).\n"
 "\n"
 "Options:\n"
 "  --local-workers N  start N ferry-worker processes on this host (loopback);\n"
@@ -168,7 +177,7 @@ s_parse_args (int argc, char **argv, args_t *a)
         a->job = argv[optind + 1];
     if (strcmp (a->command, "run") != 0 && strcmp (a->command, "plan") != 0
     &&  strcmp (a->command, "resume") != 0) {
-        fprintf (stderr, "ferry-coordinator: unknown command '%s' (run, plan, resume)\n", a->command);
+        fprintf (stderr, "ferry-coordinator: unknown command '%s' (run, plan, resume, tune, history)\n", a->command);
         return -1;
     }
     if (a->run_id && !util_run_id_is_valid (a->run_id)) {
@@ -187,6 +196,10 @@ main (int argc, char **argv)
     log_init ("coordinator", NULL);
     if (argc > 1 && strcmp (argv[1], "status") == 0)
         return cmd_status_main (argc - 1, argv + 1);
+    if (argc > 1 && strcmp (argv[1], "tune") == 0)        /* before czmq: tune forks */
+        return cmd_tune_main (argc - 1, argv + 1);
+    if (argc > 1 && strcmp (argv[1], "history") == 0)
+        return cmd_history_main (argc - 1, argv + 1);
     if (s_parse_args (argc, argv, &args) != 0)
         return EXIT_CODE_USAGE;
     /*  czmq installs its own SIGINT handler unless told not to; ferry

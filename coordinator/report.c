@@ -26,6 +26,7 @@ void
 progress_print (const dispatch_progress_t *d, void *arg)
 {
     progress_t *p = arg;
+    p->rows_done = d->rows_done;
     double now = util_now_s ();
     double interval = p->tty ? 0.5 : 10.0;
     if (now - p->last_print < interval)
@@ -101,6 +102,10 @@ report_figures (const report_t *r, report_figures_t *f)
             continue;
         f->chunks_done++;
         f->bytes += c->bytes;
+        f->read_seconds += (double) c->read_ms / 1000.0;
+        f->process_seconds += (double) c->process_ms / 1000.0;
+        f->write_seconds += (double) c->write_ms / 1000.0;
+        f->commit_seconds += (double) c->commit_ms / 1000.0;
         if (c->done_by < 0)
             continue;
         f->busy_seconds += (double) c->busy_ms / 1000.0;
@@ -201,6 +206,16 @@ report_print (const report_t *r, FILE *out)
              r->merge_seconds, f.other_seconds);
     fprintf (out, "  success rate    %.2f%% of rows read; %zu chunk(s) in %" PRId64
              " attempt(s)\n", 100.0 * f.success_rate, f.chunks_done, f.attempts);
+    if (r->job_baseline && r->job_baseline->runs > 0)
+        fprintf (out, "  job baseline    %.2f s, %.0f rows/s (median of the last %d published "
+                 "run(s))\n", r->job_baseline->wall_seconds, r->job_baseline->rows_per_second,
+                 r->job_baseline->runs);
+    if (r->alerts && r->alerts->count > 0)
+        for (size_t i = 0; i < r->alerts->count; i++)
+            fprintf (out, "  %-15s %s%s\n", i ? "" : "alerts", r->alerts->items[i].text,
+                     strcmp (r->alerts->items[i].when, "live") == 0 ? " (while running)" : "");
+    else
+        fprintf (out, "  alerts          none\n");
     if (r->nworkers) {
         fprintf (out, "  %-20s %7s %12s %9s %8s\n", "worker", "chunks", "rows", "busy s", "RSS MB");
         for (size_t i = 0; i < r->nworkers; i++) {
@@ -323,6 +338,18 @@ report_json (const report_t *r)
     fprintf (f, ", \"chunk_seconds\": {\"mean\": %.3f, \"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f}",
              hist_mean (h), hist_percentile (h, 50), hist_percentile (h, 95),
              hist_percentile (h, 99));
+    fprintf (f, ", \"stage_seconds\": {\"read\": %.3f, \"process\": %.3f, \"write\": %.3f, "
+             "\"commit\": %.3f}", fg.read_seconds, fg.process_seconds, fg.write_seconds,
+             fg.commit_seconds);
+    {
+        alerts_t none = { .count = 0 };
+        alerts_baseline_t nobase = { 0, 0, 0 };
+        char *aj = alerts_json (r->alerts ? r->alerts : &none);
+        char *bj = alerts_baseline_json (r->job_baseline ? r->job_baseline : &nobase);
+        fprintf (f, ", \"alerts\": %s, \"job_baseline\": %s", aj, bj);
+        free (aj);
+        free (bj);
+    }
     fprintf (f, ", \"coordinator_peak_rss_mb\": %.1f", (double) r->coordinator_peak_rss_kb / 1024.0);
     fputs (", \"workers\": [", f);
     for (size_t i = 0; i < r->nworkers; i++) {

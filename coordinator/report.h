@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "alerts.h"
 #include "chunktab.h"
 #include "dispatch.h"
 
@@ -52,6 +53,8 @@ typedef struct {
     const char *concurrency_mode; /* "auto", "fixed N" or NULL */
     const char *concurrency_log;  /* what the controller chose and when, or NULL */
     int processors;             /* pipeline.processors (per chunk) */
+    const alerts_t *alerts;     /* the run's alerts (coordinator/alerts.h), or NULL */
+    const alerts_baseline_t *job_baseline; /* the job's baseline they were judged by, or NULL */
 } report_t;
 
 /*  What bounded worker `index` of r (the dispatcher's index, as in
@@ -80,6 +83,8 @@ typedef struct {
     double success_rate;        /* rows loaded / rows read */
     int64_t attempts;           /* chunk attempts handed out */
     size_t chunks_done;
+    double read_seconds, process_seconds, write_seconds, commit_seconds;
+                                /* the workers' stage times, summed over done chunks */
 } report_figures_t;
 
 /*  Pure: the figures of r. Can't fail. */
@@ -91,6 +96,7 @@ typedef struct {
     double started;
     double last_print;
     int64_t total_rows;
+    int64_t rows_done;          /* the last figure seen (coordinator/alertrun.c reads it) */
     int last_len;               /* > 0 once a line was drawn */
 } progress_t;
 

@@ -55,6 +55,7 @@ s_run_cleanup (run_t *r)
     free (r->secret);
     r->secret = NULL;
     vacuum_guard_destroy (&r->guard);
+    alertrun_destroy (&r->alerts);
     claim_destroy (&r->claim);
     dispatch_destroy (&r->dispatch);
     if (r->spawn) {
@@ -137,6 +138,12 @@ s_report (run_t *r)
     if (r->exit_code == EXIT_CODE_OK && !r->args->sequential && r->run_recorded
     &&  ledger_baseline (r->ledger, r->print.hash, r->run_id, &baseline, &rep.baseline_wall) == 0)
         rep.baseline_run = baseline;
+    if (alertrun_finish (r->alerts, &rep) > 0 && alertrun_fails_run (r->alerts)
+    &&  r->exit_code == EXIT_CODE_OK) {
+        log_error ("alerts.fail_run is true and the run raised %zu alert(s) (above): exit "
+                   "status 1, although the rows were published", rep.alerts->count);
+        r->exit_code = EXIT_CODE_FAILED;
+    }
     char *json = report_json (&rep);
     if (r->run_recorded)
         ledger_end_run (r->ledger, r->run_id, r->status, rep.message, r->rows_source, r->loaded,

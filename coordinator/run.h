@@ -13,6 +13,7 @@
 #ifndef FERRY_COORDINATOR_RUN_H
 #define FERRY_COORDINATOR_RUN_H
 
+#include "alertrun.h"
 #include "chunktab.h"
 #include "claim.h"
 #include "concurrency.h"
@@ -80,6 +81,7 @@ typedef struct {
     fileplan_t *fplan;
     int64_t rejected;
     char *secret;              /* the cluster secret (never logged) */
+    alertrun_t *alerts;        /* the run's alerts (coordinator/alertrun.h) */
     volatile int *stop;        /* set by SIGINT/SIGTERM */
     retry_policy_t policy;
     bool plan_only;            /* command plan */

@@ -162,6 +162,7 @@ run_load (run_t *r)
         log_info ("concurrency %s, at most %d chunk(s) in flight by the servers' free "
                   "connections", pinned ? "pinned" : "auto", budget);
     tick.obs = r->obs;
+    tick.alerts = r->alerts = alertrun_new (r->cfg, r->ledger, r->source, r->print.hash, r->run_id);
     dispatch_set_tick (r->dispatch, tick_run, &tick);
     progress_t progress;
     int64_t total = r->rows_source;
@@ -172,7 +173,9 @@ run_load (run_t *r)
     }
     progress_init (&progress, total);
     dispatch_set_progress (r->dispatch, progress_print, &progress);
+    alertrun_watch (r->alerts, &progress);
     int drc = dispatch_run (r->dispatch);
+    alertrun_watch (r->alerts, NULL);
     vacuum_guard_destroy (&r->guard);
     progress_finish (&progress);
     /*  tick and progress live on this stack: the dispatcher must not call

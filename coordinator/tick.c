@@ -38,6 +38,7 @@ tick_run (void *arg)
     if (t->spawn)
         spawner_reap (t->spawn, true);
     observe_turn (t->obs, t->dispatch);
+    alertrun_tick (t->alerts);
     int64_t now = util_now_ms ();
     if (now - t->last_budget >= 5000) {
         /*  Another application may take connections while the run goes:

@@ -6,6 +6,7 @@
 #ifndef FERRY_COORDINATOR_TICK_H
 #define FERRY_COORDINATOR_TICK_H
 
+#include "alertrun.h"
 #include "dispatch.h"
 #include "ledger.h"
 #include "observe.h"
@@ -25,6 +26,7 @@ typedef struct {
     int64_t last_budget;
     int budget;                /* last connection budget set (0: none yet) */
     observe_t *obs;            /* metrics and bottleneck monitor, or NULL */
+    alertrun_t *alerts;        /* the run's live alert checks, or NULL */
 } tick_t;
 
 /*  Fills t (all borrowed), measures the connection budget now and gives

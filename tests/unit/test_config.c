@@ -590,7 +590,7 @@ test_unknown_keys (void **state)
     s_expect_error ("source: {zzzzzz: 1}\n",
                     "job.yaml:1: source: unknown key \"zzzzzz\" (valid keys: kind, conninfo, query, key, snapshot, split, path, format, columns, rejects_file, max_errors, max_error_rate, connect_timeout)");
     s_expect_error ("logging: {level: debug}\n",
-                    "job.yaml:1: unknown key \"logging\" (valid keys: source, target, pipeline, retry, cluster)");
+                    "job.yaml:1: unknown key \"logging\" (valid keys: source, target, pipeline, retry, cluster, alerts)");
     s_expect_error ("? [a, b]\n: c\n",
                     "job.yaml:1: keys must be names, got a sequence");
     s_expect_error ("retry:\n  ? {a: 1}\n  : 2\n",
@@ -912,6 +912,35 @@ test_lock_timeout (void **state)
                     "job.yaml:2: target.statement_timeout: must be 0..86400, got -1");
 }
 
+/*  alerts: the issue 14 defaults, overrides, 0 turns a check off, ranges. */
+static void
+test_alerts (void **state)
+{
+    (void) state;
+    config_t *cfg = s_expect_ok (BASE_SOURCE "target: { conninfo: x, table: t }\n");
+    assert_true (cfg->alerts.wall_ratio == 2.0);
+    assert_true (cfg->alerts.throughput_ratio == 0.5);
+    assert_true (cfg->alerts.error_rate == 0.05);
+    assert_true (cfg->alerts.connections == 0.8);
+    assert_true (cfg->alerts.memory == 0.8);
+    assert_false (cfg->alerts.fail_run);
+    config_destroy (&cfg);
+    cfg = s_expect_ok (BASE_SOURCE "target: { conninfo: x, table: t }\n"
+                       "alerts: { wall_ratio: 3, throughput_ratio: 0, fail_run: true }\n");
+    assert_true (cfg->alerts.wall_ratio == 3.0);
+    assert_true (cfg->alerts.throughput_ratio == 0);
+    assert_true (cfg->alerts.fail_run);
+    config_destroy (&cfg);
+    cfg = s_expect_ok (BASE_SOURCE "target: { conninfo: x, table: t }\nalerts:\n");
+    assert_true (cfg->alerts.connections == 0.8);
+    config_destroy (&cfg);
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t }\nalerts: { connections: 1.5 }\n",
+                    "job.yaml:3: alerts.connections: must be 0..1, got 1.5");
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t }\nalerts: { fail_run: maybe }\n",
+                    "job.yaml:3: alerts.fail_run: must be true or false, got \"maybe\"");
+    s_expect_error (BASE_SOURCE "target: { conninfo: x, table: t }\nalerts: { memroy: 0.9 }\n",
+                    "job.yaml:3: alerts: unknown key \"memroy\" (did you mean \"memory\"?)");
+}
 
 static void
 s_expect_unordered (const char *query, const char *expected)
@@ -980,6 +1009,7 @@ main (void)
         cmocka_unit_test_setup (test_destroy, s_setup),
         cmocka_unit_test_setup (test_csv_format, s_setup),
         cmocka_unit_test_setup (test_lock_timeout, s_setup),
+        cmocka_unit_test_setup (test_alerts, s_setup),
         cmocka_unit_test (test_query_unordered),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
