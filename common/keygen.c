@@ -37,7 +37,7 @@ keygen_write (const char *dir, const char *name, char *err, size_t errlen)
     }
     struct stat st;
     if (stat (dir, &st) != 0) {
-        if (errno != ENOENT || mkdir (dir, 0700) != 0) {
+        if (errno != ENOENT || zsys_dir_create ("%s", dir) != 0 || chmod (dir, 0700) != 0) {
             snprintf (err, errlen, "%s: cannot create the directory: %s", dir, strerror (errno));
             return -1;
         }

@@ -19,8 +19,8 @@
     --name. Returns an exit code (0, 2 usage, 1 cannot write). */
 int keygen_main (const char *prog, const char *default_name, int argc, char **argv);
 
-/*  Writes DIR/NAME and DIR/NAME_secret (DIR is created, mode 0700, when
-    missing). Refuses to overwrite either file. 0, or -1 with the reason
+/*  Writes DIR/NAME and DIR/NAME_secret (DIR and its parents are created
+    when missing, DIR with mode 0700). Refuses to overwrite either file. 0, or -1 with the reason
     in err. */
 int keygen_write (const char *dir, const char *name, char *err, size_t errlen);
 
