@@ -63,30 +63,42 @@ s_conn (self_t *self, int fd)
     return fd >= 0 ? &self->conns[fd % S_FDS] : NULL;
 }
 
-/*  What a failure means, for the operator. */
-static const char *
-s_reason (int event, uint32_t value)
+/*  What a failure means, for the operator, and its class for "once per
+    address and reason". A peer without CURVE is caught either by the
+    server (mechanism mismatch) or by the peer itself, which then hangs up
+    mid-handshake (NO_DETAIL, EPIPE): which one wins is a race, so both
+    are one class. */
+static int
+s_class (int event, uint32_t value)
 {
     if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        return 1;
+    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
+    &&  value != ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        return 2;
+    return 3;
+}
+
+static const char *
+s_reason (int class)
+{
+    if (class == 1)
         return "its CURVE key is not in cluster.curve.authorized_keys (ZAP refused it); "
                "add its public certificate there if it is yours";
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-    &&  value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
-        return "it does not speak CURVE (plain ZMTP); give that worker --curve-key and "
-               "--coordinator-key";
-    if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL)
-        return "its handshake is not valid ZMTP/CURVE";
-    return "its handshake failed (not ZMTP, or cut off)";
+    if (class == 2)
+        return "its CURVE handshake is malformed";
+    return "it does not speak CURVE (plain ZMTP, not ZMTP at all, or it hung up "
+           "mid-handshake); a ferry worker needs --curve-key and --coordinator-key";
 }
 
 static void
 s_refused (self_t *self, const char *addr, int event, uint32_t value)
 {
     self->refused++;
-    const char *why = s_reason (event, value);
+    int class = s_class (event, value);
+    const char *why = s_reason (class);
     char key[400];
-    snprintf (key, sizeof key, "%s %d", addr, event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL
-              && value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH ? -1 : event);
+    snprintf (key, sizeof key, "%s %d", addr, class);
     if (zhashx_lookup (self->seen, key))
         return;
     if (zhashx_size (self->seen) >= HANDSHAKE_LOG_MAX) {

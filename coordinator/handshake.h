@@ -9,7 +9,10 @@
     address, so the watcher keeps the address of each accepted connection
     (getpeername on the fd of ZMQ_EVENT_ACCEPTED) and pins a failure on the
     connection whose DISCONNECTED event follows it (libzmq emits both from
-    the same I/O-thread call). Each (address, reason) is logged once, at
+    the same I/O-thread call). Bytes that are not a ZMTP greeting at all
+    (an HTTP request, random data) are dropped by libzmq without any
+    handshake event and are not logged. Each (address, reason) is logged
+    once, at
     most HANDSHAKE_LOG_MAX of them; a refused peer that keeps reconnecting
     (libzmq retries every 100 ms) adds no line. Counts only otherwise. */
 #ifndef FERRY_COORDINATOR_HANDSHAKE_H

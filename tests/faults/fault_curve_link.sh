@@ -235,7 +235,7 @@ ip netns exec "$NS_BAD" env FERRY_SOURCE_DSN="$SRC_TCP" FERRY_TARGET_DSN="$TGT_T
 plain_pid=$!
 harness_on_exit "kill $plain_pid 2>/dev/null"
 key_refused="peer $ADDR_BAD refused at the handshake: its CURVE key is not in cluster.curve.authorized_keys"
-plain_refused="peer $ADDR_BAD refused at the handshake: it does not speak CURVE (plain ZMTP)"
+plain_refused="peer $ADDR_BAD refused at the handshake: it does not speak CURVE (plain ZMTP, not ZMTP at all, or it hung up"
 poll_until 30 "the unknown key to be refused" grep -qF "$key_refused" "$HARNESS_TMP/$run.coord.err"
 poll_until 30 "the plain worker to be refused" grep -qF "$plain_refused" "$HARNESS_TMP/$run.coord.err"
 # Give the plain worker time to try again (libzmq reconnects every 100 ms):
