@@ -86,7 +86,8 @@ s_reason (int class)
         return "its CURVE key is not in cluster.curve.authorized_keys (ZAP refused it); "
                "add its public certificate there if it is yours";
     if (class == 2)
-        return "its CURVE handshake is malformed";
+        return "its CURVE handshake failed (a worker given the wrong --coordinator-key, "
+               "or not a ferry worker)";
     return "it does not speak CURVE (plain ZMTP, not ZMTP at all, or it hung up "
            "mid-handshake); a ferry worker needs --curve-key and --coordinator-key";
 }
