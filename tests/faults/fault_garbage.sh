@@ -28,10 +28,10 @@ pg_start src
 pg_start tgt
 # 40 chunks of 1000 rows, ~1 s each inside a worker's COPY: ~10 s of load
 # with 2 workers x 2 slots, longer than the garbage takes to send.
-# With CURVE, 60 chunks: the extra peers (a plain DEALER, a refused flood)
-# take a few seconds more.
+# With CURVE, ~2.5 s a chunk (~25 s of load): the DEALER garbage goes
+# through CURVE and there are more peers (a plain DEALER, a refused flood).
 curve=${FAULT_CURVE:-0}
-faults_workload $((curve == 1 ? 60000 : 40000)) 100 0.1
+faults_workload 40000 100 "$( ((curve == 1)) && echo 0.25 || echo 0.1)"
 job="$HARNESS_TMP/job.yaml"
 faults_job "$job" public.t 1000
 run=garbage
