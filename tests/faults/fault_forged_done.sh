@@ -22,7 +22,7 @@ faults_workload 20000 100 0.1
 job="$HARNESS_TMP/job.yaml"
 faults_job "$job" public.t 1000
 # Room for the forger's slots beside the honest worker's.
-sed -i 's/min_rows_for_parallel: 1000 }/min_rows_for_parallel: 1000, concurrency: 4 }/' "$job"
+sed -i "s/min_rows_for_parallel: 1000, /min_rows_for_parallel: 1000, concurrency: 4, /" "$job"
 grep -q "concurrency: 4" "$job" || fail "job file: could not pin the concurrency"
 run=forgeddone
 t0=$SECONDS
