@@ -52,7 +52,8 @@ static const char *const s_retry_keys[] =
     { "max_retries", "initial_delay", "backoff", "max_delay", NULL };
 static const char *const s_cluster_keys[] =
     { "bind", "heartbeat_ms", "liveness", "chunk_stall_timeout", "secret_file", "metrics",
-      "metrics_linger", NULL };
+      "metrics_linger", "curve", "insecure", NULL };
+static const char *const s_curve_keys[] = { "secret_key", "authorized_keys", NULL };
 
 /*  Enum spellings, indexed by the enum value. */
 static const char *const s_kind_names[] = { "postgres", "csv", NULL };
@@ -919,6 +920,37 @@ s_parse_retry (ctx_t *ctx, yaml_node_t *map, config_t *cfg,
     return 0;
 }
 
+/*  cluster.curve: both keys or neither (a CURVE server needs its secret
+    certificate and the workers it lets in). */
+static int
+s_parse_curve (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
+{
+    int rc = s_check_mapping (ctx, map, "cluster.curve", s_curve_keys);
+    if (rc)
+        return rc < 0 ? -1 : 0;
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+         pair < map->data.mapping.pairs.top && rc == 0; pair++) {
+        const char *key = s_key (ctx, pair);
+        yaml_node_t *value = s_node (ctx, pair->value);
+        if (strcmp (key, "secret_key") == 0)
+            rc = s_get_string (ctx, value, "cluster.curve.secret_key", &cfg->cluster.curve_secret_key);
+        else
+        if (strcmp (key, "authorized_keys") == 0)
+            rc = s_get_string (ctx, value, "cluster.curve.authorized_keys",
+                               &cfg->cluster.curve_authorized_keys);
+    }
+    if (rc)
+        return -1;
+    if (!cfg->cluster.curve_secret_key != !cfg->cluster.curve_authorized_keys) {
+        s_error (ctx, map, "cluster.curve: give both secret_key (the coordinator's secret "
+                 "certificate) and authorized_keys (the directory of workers' public "
+                 "certificates); make them with 'ferry-coordinator keygen DIR' and "
+                 "'ferry-worker keygen DIR'");
+        return -1;
+    }
+    return 0;
+}
+
 static int
 s_parse_cluster (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
 {
@@ -955,6 +987,12 @@ s_parse_cluster (ctx_t *ctx, yaml_node_t *map, config_t *cfg)
         if (strcmp (key, "metrics_linger") == 0)
             rc = s_get_double (ctx, value, "cluster.metrics_linger", 0, 3600,
                                &cfg->cluster.metrics_linger);
+        else
+        if (strcmp (key, "curve") == 0)
+            rc = s_parse_curve (ctx, value, cfg);
+        else
+        if (strcmp (key, "insecure") == 0)
+            rc = s_get_bool (ctx, value, "cluster.insecure", &cfg->cluster.insecure);
         if (rc)
             return -1;
     }
@@ -1576,6 +1614,8 @@ config_destroy (config_t **self_p)
     free (self->cluster.bind);
     free (self->cluster.secret_file);
     free (self->cluster.metrics);
+    free (self->cluster.curve_secret_key);
+    free (self->cluster.curve_authorized_keys);
     free (self->origin);
     free (self);
     *self_p = NULL;

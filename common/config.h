@@ -101,6 +101,11 @@ typedef struct {
         char *metrics;               /* NULL: no endpoint; "HOST:PORT" of /metrics,
                                         /healthz, /readyz (--metrics overrides) */
         double metrics_linger;       /* 0 s, 0..3600: keep serving after the run */
+        char *curve_secret_key;      /* cluster.curve.secret_key: the coordinator's secret
+                                        certificate (zcert); NULL: no CURVE */
+        char *curve_authorized_keys; /* cluster.curve.authorized_keys: directory of the
+                                        workers' public certificates */
+        bool insecure;               /* cluster.insecure: a non-loopback bind without CURVE */
     } cluster;
     struct {                         /* alerts (common/config_alerts.c); 0 turns a check off */
         double wall_ratio;           /* 2.0: wall > ratio x the job's baseline wall */

@@ -126,7 +126,7 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
     bool file = job->source_kind && strcmp (job->source_kind, "csv") == 0;
     if ((!self->source_conninfo && !file) || !self->target_conninfo) {
         snprintf (err, errlen, "the coordinator sent no %s conninfo (it does not send secrets over "
-                  "a non-loopback link): set %s on this worker",
+                  "a non-loopback link without CURVE): set %s on this worker",
                   self->source_conninfo ? "target" : "source",
                   self->source_conninfo ? "FERRY_TARGET_DSN" : "FERRY_SOURCE_DSN");
         copyjob_destroy (&self);

@@ -49,7 +49,7 @@ typedef enum {
 
 /*  What a worker needs to run chunks of one run (inside JOB).
     Conninfos are NULL when the coordinator must not send secrets (a
-    non-loopback link): the worker then uses FERRY_SOURCE_DSN /
+    non-loopback link without CURVE): the worker then uses FERRY_SOURCE_DSN /
     FERRY_TARGET_DSN. */
 typedef struct {
     char *source_kind;          /* optional: "csv" for file sources; NULL = postgres */

@@ -4,6 +4,8 @@
         W -> C  HELLO      admit_hello: a fresh nonce, C -> W CHALLENGE
         W -> C  AUTH       admit_auth: right proof -> dispatch_join (JOB);
                            wrong proof -> logged once, C -> W STOP
+        W -> C  DONE       admit_done: counts only if the ledger row holds
+                           what it claims (coordinator/donecheck.h)
         anything else from a link that has not proven the secret:
                            admit_unproven: dropped, logged once per link
         no AUTH within liveness x heartbeat_ms:
@@ -11,10 +13,14 @@
                            still counts; an honest worker that hears
                            nothing reconnects and is challenged again)
 
+    With CURVE (dispatch_set_handshake_auth) the handshake already proved
+    the peer's key (zauth, coordinator/curve.c): HELLO joins at once.
+
     Until a link proves the cluster secret it gets no JOB (no query, no
     snapshot, no conninfo) and no ASSIGN; the run goes on with the workers
     that did prove it. The secret itself is never sent or logged. */
 #include "dispatch_int.h"
+#include "donecheck.h"
 #include "log.h"
 #include "util.h"
 
@@ -43,12 +49,25 @@ s_refuse (dispatch_t *self, zframe_t *identity, const char *to)
 }
 
 void
+dispatch_set_handshake_auth (dispatch_t *self)
+{
+    gate_destroy (&self->gate);
+    self->handshake_auth = true;
+}
+
+void
 admit_hello (dispatch_t *self, zframe_t *identity, const char *peer, const char *addr,
              const protocol_msg_t *msg)
 {
     worker_t *w = dispatch_find (self, identity);
     if (w && w->proven)
         dispatch_restart (self, w);
+    if (self->handshake_auth) {
+        log_debug ("%s (%s) says HELLO as worker %s; authenticated by its CURVE key", peer,
+                   addr ? addr : "?", msg->name);
+        dispatch_join (self, identity, msg);
+        return;
+    }
     gate_peer_t *p = gate_hello (self->gate, zframe_data (identity), zframe_size (identity), msg,
                                  addr, util_now_ms ());
     if (!p)
@@ -67,6 +86,11 @@ admit_auth (dispatch_t *self, zframe_t *identity, const char *peer, const char *
 {
     protocol_msg_t hello;
     gate_peer_t *p = NULL;
+    if (!self->gate) {
+        self->garbage++;
+        log_warn ("peer %s: AUTH without a CHALLENGE (CURVE is on); dropped", peer);
+        return;
+    }
     int rc = gate_auth (self->gate, zframe_data (identity), zframe_size (identity), msg->proof,
                         &hello, &p);
     if (rc == 1) {
@@ -92,7 +116,8 @@ void
 admit_unproven (dispatch_t *self, zframe_t *identity, const char *peer, const char *addr,
                 protocol_type_t type)
 {
-    gate_peer_t *p = gate_find (self->gate, zframe_data (identity), zframe_size (identity));
+    gate_peer_t *p = self->gate ? gate_find (self->gate, zframe_data (identity),
+                                             zframe_size (identity)) : NULL;
     if (!p) {
         log_warn ("peer %s: %s before HELLO; dropped", peer, protocol_type_name (type));
         return;
@@ -111,6 +136,8 @@ void
 admit_expire (dispatch_t *self, int64_t max_ms)
 {
     gate_peer_t *p;
+    if (!self->gate)
+        return;
     while ((p = gate_expire (self->gate, util_now_ms (), max_ms)) != NULL) {
         if (p->logged)
             continue;
@@ -124,4 +151,36 @@ admit_expire (dispatch_t *self, int64_t max_ms)
                   "chunk until it does", who, p->name, p->host, p->pid, p->build, max_ms);
         p->logged = true;
     }
+}
+
+bool
+admit_done (dispatch_t *self, worker_t *w, const protocol_msg_t *msg)
+{
+    donecheck_claim_t claim = { .chunk_id = msg->chunk_id, .attempt = msg->attempt,
+                                .worker = w->name, .rows = msg->rows, .bytes = msg->bytes,
+                                .rejected = msg->rejected, .checksum = msg->checksum };
+    donecheck_row_t row;
+    pg_conn_t *c = ledger_conn (self->ledger);
+    if (!c || donecheck_read (c, self->run_id, msg->chunk_id, &row) != 0) {
+        /*  Cannot look: don't count it. A new attempt meets the ledger row
+            (FR001, counted from the ledger) or commits the chunk. */
+        log_warn ("chunk %" PRId64 ": cannot read its ledger row to check the DONE of worker %s "
+                  "(%s); requeued", msg->chunk_id, w->name,
+                  c ? pg_conn_error (c)->message : "no target connection");
+        chunktab_unassign (self->chunks, msg->chunk_id, msg->attempt, util_now_ms (), 200);
+        return false;
+    }
+    char why[512];
+    if (donecheck_compare (&claim, &row, why, sizeof why) == 0)
+        return true;
+    self->garbage++;
+    char reason[1024];
+    snprintf (reason, sizeof reason, "chunk %" PRId64 ": worker %s (%s pid %" PRId64 ") reported "
+              "DONE for attempt %d with %" PRId64 " rows that the ledger does not hold (%s); a "
+              "worker reported work it did not commit, so the run stops and nothing is "
+              "published (check that worker; ferry.chunk_commits holds what was committed)",
+              msg->chunk_id, w->name, w->host, w->pid, msg->attempt, msg->rows, why);
+    log_error ("%s", reason);
+    dispatch_fail (self, reason);
+    return false;
 }

@@ -308,6 +308,8 @@ s_on_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self->chunks, c->group_lead) : NULL;
     if (chunktab_report_closes (self->chunks, c, msg->attempt) && w->busy > 0)
         w->busy--;
+    if (c->state != CHUNK_STATE_DONE && !admit_done (self, w, msg))
+        return;
     int rc = chunktab_done (self->chunks, msg->chunk_id, msg->attempt, s_index (self, w), now,
                             msg->rows, msg->bytes, msg->checksum);
     if (rc != 1)
@@ -588,7 +590,7 @@ s_progress (dispatch_t *self)
 int
 dispatch_run (dispatch_t *self)
 {
-    FERRY_ASSERT (self->gate);      /* dispatch_set_secret: no unauthenticated mode */
+    FERRY_ASSERT (self->gate || self->handshake_auth);     /* no unauthenticated mode */
     int64_t last_progress = 0, last_control = 0;
     while (!self->error[0]) {
         if (*self->stop) {

@@ -111,6 +111,12 @@ int dispatch_inflight (dispatch_t *self);
     Required before dispatch_run. */
 void dispatch_set_secret (dispatch_t *self, const char *secret);
 
+/*  Instead of dispatch_set_secret: the ROUTER is a CURVE server under ZAP
+    (coordinator/curve.h), so every link that can send anything was
+    authenticated at the handshake; a HELLO gets JOB at once, without
+    CHALLENGE (admit.c). */
+void dispatch_set_handshake_auth (dispatch_t *self);
+
 /*  A chunk whose rows and bytes do not advance for stall_ms (0: never)
     is requeued elsewhere and its attempt abandoned, as for a lost worker
     (cluster.chunk_stall_timeout). */

@@ -31,6 +31,7 @@ struct dispatch_t {
     int64_t group_rows;        /* pipeline.group_rows; 0: one chunk per ASSIGN */
     int expected_slots;        /* slots of the local workers (0: external) */
     gate_t *gate;              /* links that said HELLO, not proven yet */
+    bool handshake_auth;       /* CURVE: the handshake proved the peer; no CHALLENGE */
     int64_t rejected;
     int peak_inflight;         /* most chunks in flight at once */
     cc_t *cc;                  /* pipeline.concurrency: auto, or NULL */
@@ -68,6 +69,10 @@ void admit_auth (dispatch_t *self, zframe_t *identity, const char *peer, const c
 void admit_unproven (dispatch_t *self, zframe_t *identity, const char *peer, const char *addr,
                      protocol_type_t type);
 void admit_expire (dispatch_t *self, int64_t max_ms);
+/*  A DONE of worker `w` that would mark its chunk done: true if the
+    ledger holds the commit it claims; false (the run failed, logged; or
+    the chunk requeued when the ledger could not be read) otherwise. */
+bool admit_done (dispatch_t *self, worker_t *w, const protocol_msg_t *msg);
 
 /*  pace.c: the most chunks in flight allowed now; and, a few times a
     second, the controller's range (slots offered, budget) and its feed

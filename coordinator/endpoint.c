@@ -3,6 +3,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 /*  "127.0.0.1:5570" and the like: digits and dots up to the port's colon
@@ -28,6 +29,26 @@ endpoint_is_local (const char *bind)
     const char *host = bind + 6;
     return s_ipv4_loopback (host) || strncmp (host, "localhost:", 10) == 0
         || strncmp (host, "[::1]:", 6) == 0;
+}
+
+int
+endpoint_policy (const char *bind, bool curve, bool insecure, bool *send_conninfo,
+                 char *err, size_t errlen)
+{
+    *send_conninfo = false;
+    if (curve || endpoint_is_local (bind)) {
+        *send_conninfo = true;
+        return 0;
+    }
+    if (insecure)
+        return 0;
+    snprintf (err, errlen, "cluster.bind: %s accepts peers from other hosts, and without "
+              "CURVE the control link is neither encrypted nor authenticated at the "
+              "handshake (anyone on the path reads the query and the snapshot id). Set "
+              "cluster.curve.secret_key and cluster.curve.authorized_keys (make the keys "
+              "with 'ferry-coordinator keygen DIR' and 'ferry-worker keygen DIR'), or, on a "
+              "network you trust, cluster.insecure: true", bind);
+    return -1;
 }
 
 char *

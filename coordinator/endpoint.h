@@ -9,10 +9,20 @@
 #define FERRY_COORDINATOR_ENDPOINT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*  True for ipc://, inproc://, tcp://127.x.y.z:P (a literal IPv4 loopback
     address), tcp://localhost:P and tcp://[::1]:P. */
 bool endpoint_is_local (const char *bind);
+
+/*  The security policy of a bind (docs/PROTOCOL.md, "Security"): with
+    CURVE (`curve`) any bind is allowed and conninfos may travel in JOB
+    (the link is encrypted, the peers authenticated at the handshake); a
+    loopback bind (endpoint_is_local) likewise; any other bind only with
+    `insecure` (cluster.insecure: true), and then conninfos never travel.
+    Returns 0 with *send_conninfo set, or -1 with the reason in err. */
+int endpoint_policy (const char *bind, bool curve, bool insecure, bool *send_conninfo,
+                     char *err, size_t errlen);
 
 /*  The endpoint workers on this host connect to, for `bind` bound on
     `port` (the port the bind chose when it said '*'): a wildcard host

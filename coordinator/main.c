@@ -12,6 +12,7 @@
 #include "cmd_status.h"
 #include "cmd.h"
 #include "exit_codes.h"
+#include "keygen.h"
 #include "log.h"
 #include "run.h"
 #include "util.h"
@@ -53,6 +54,7 @@ s_usage (FILE *out)
 "  ferry-coordinator tune JOB.yaml [--rows N] [--chunk-sizes LIST] [--workers LIST]\n"
 "                                 [--slots N] [--repeat K] [--json] [--write FILE]\n"
 "  ferry-coordinator history [--job JOB.yaml | --target CONNINFO] [--last N] [--all] [--json]\n"
+"  ferry-coordinator keygen DIR [--name NAME]\n"
 "\n"
 "run   plans the job as key-range chunks, hands them to workers over ZeroMQ\n"
 "      (cluster.bind), checks that every row is accounted for, and publishes\n"
@@ -67,6 +69,8 @@ s_usage (FILE *out)
 "      settings (ferry-coordinator tune --help).\n"
 "history  lists the runs in the target's ferry.runs with their figures, alerts\n"
 "      and, with --job, the job's baseline (ferry-coordinator history --help).\n"
+"keygen  writes a CURVE certificate pair (DIR/NAME, DIR/NAME_secret) for the\n"
+"      encrypted control link (cluster.curve); see 'ferry-coordinator keygen --help'.\n"
 "\n"
 "Options:\n"
 "  --local-workers N  start N ferry-worker processes on this host (loopback);\n"
@@ -191,6 +195,8 @@ s_parse_args (int argc, char **argv, args_t *a)
 int
 main (int argc, char **argv)
 {
+    if (argc >= 2 && strcmp (argv[1], "keygen") == 0)
+        return keygen_main ("ferry-coordinator", "coordinator", argc - 1, argv + 1);
     args_t args;
     memset (&args, 0, sizeof args);
     log_init ("coordinator", NULL);

@@ -21,6 +21,8 @@
 int
 run_cluster_secret (run_t *r)
 {
+    if (r->cfg->cluster.curve_secret_key)
+        return 0;       /* CURVE authenticates workers at the handshake */
     char err[1400];
     int rc = auth_secret_load (r->cfg->cluster.secret_file, &r->secret, err, sizeof err);
     if (rc < 0) {
@@ -63,6 +65,7 @@ s_run_cleanup (run_t *r)
         spawner_destroy (&r->spawn);
     }
     observe_destroy (&r->obs, r->stop);
+    curve_destroy (&r->curve);
     zsock_destroy (&r->router);
     free (r->endpoint);
     free (r->file_columns);

@@ -18,6 +18,7 @@
 #include "claim.h"
 #include "concurrency.h"
 #include "config.h"
+#include "curve.h"
 #include "copyjob.h"
 #include "dispatch.h"
 #include "fileplan.h"
@@ -80,7 +81,9 @@ typedef struct {
     char *file_columns;        /* JOB's csv_columns (owned) */
     fileplan_t *fplan;
     int64_t rejected;
-    char *secret;              /* the cluster secret (never logged) */
+    char *secret;              /* the cluster secret (never logged); NULL with CURVE */
+    curve_t *curve;            /* cluster.curve: CURVE on the ROUTER, or NULL */
+    bool send_conninfo;        /* conninfos may travel in JOB (endpoint_policy) */
     alertrun_t *alerts;        /* the run's alerts (coordinator/alertrun.h) */
     volatile int *stop;        /* set by SIGINT/SIGTERM */
     retry_policy_t policy;
@@ -144,5 +147,13 @@ int resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
     resume_prepare then says so and the run exits 0), -1 on error
     (message set when there is one to record). */
 int rerun_decide (run_t *r, char *message, size_t size);
+
+/*  The control link's security (coordinator/curve.c): checks the bind
+    against endpoint_policy (a non-loopback bind needs CURVE or
+    cluster.insecure), sets r->send_conninfo and, with cluster.curve,
+    makes r->router a CURVE server under ZAP (r->curve). Call after the
+    ROUTER is created and before it binds. 0, or -1 with message
+    (logged). */
+int curve_run_setup (run_t *r, char *message, size_t size);
 
 #endif

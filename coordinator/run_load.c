@@ -37,6 +37,8 @@ run_bind (run_t *r)
     /*  Anything may connect to this port: refuse absurd frames before
         libzmq allocates them (a ZMTP 1.0 header can claim any size). */
     zsock_set_maxmsgsize (r->router, PROTOCOL_MAX_FRAME);
+    if (curve_run_setup (r, r->message, sizeof r->message) != 0)
+        return -1;
     int port = zsock_bind (r->router, "%s", r->cfg->cluster.bind);
     if (port < 0) {
         snprintf (r->message, sizeof r->message, "cluster.bind: cannot bind %s: %s (another ferry run on this "
@@ -59,9 +61,10 @@ s_start (run_t *r)
 {
     config_t *cfg = r->cfg;
     r->endpoint = endpoint_for_local_workers (cfg->cluster.bind, r->port);
-    /*  Judge the BIND address: a wildcard (0.0.0.0, *) accepts remote
-        peers even though local workers reach it on 127.0.0.1. */
-    bool local = endpoint_is_local (cfg->cluster.bind);
+    /*  Loopback (the BIND address is judged: a wildcard accepts remote
+        peers even though local workers reach it on 127.0.0.1), or CURVE
+        (curve_run_setup). */
+    bool local = r->send_conninfo;
     copyjob_to_protocol (r->job, cfg, r->direct ? r->final_q : r->staging,
                          r->source ? source_snapshot (r->source) : NULL, local, &r->pjob,
                          &r->file_columns);
@@ -70,7 +73,10 @@ s_start (run_t *r)
     if (r->file)
         dispatch_set_max_errors (r->dispatch, cfg->source.max_errors);
     dispatch_set_fence_lost (r->dispatch, r->direct);
-    dispatch_set_secret (r->dispatch, r->secret);
+    if (r->curve)
+        dispatch_set_handshake_auth (r->dispatch);
+    else
+        dispatch_set_secret (r->dispatch, r->secret);
     dispatch_set_stall_timeout (r->dispatch, (int64_t) (cfg->cluster.chunk_stall_timeout * 1000.0));
     if (!r->file && !r->args->sequential)
         dispatch_set_group_rows (r->dispatch, cfg->pipeline.group_rows,
@@ -78,8 +84,9 @@ s_start (run_t *r)
                                  * (r->args->slots ? (int) r->args->slots : cfg->pipeline.writers));
     if (r->args->local_workers == 0) {
         log_info ("waiting for workers; start them with:  ferry-worker --coordinator %s "
-                  "[--slots N] [--name NAME] (with the cluster secret: FERRY_CLUSTER_SECRET "
-                  "or --secret-file)%s", r->endpoint,
+                  "[--slots N] [--name NAME] %s%s", r->endpoint,
+                  r->curve ? "--curve-key WORKER_secret --coordinator-key COORDINATOR_PUBLIC"
+                           : "(with the cluster secret: FERRY_CLUSTER_SECRET or --secret-file)",
                   local ? "" : "  (with FERRY_SOURCE_DSN and FERRY_TARGET_DSN set: "
                                "conninfos are not sent over a non-loopback link)");
         return 0;
@@ -96,6 +103,8 @@ s_start (run_t *r)
         argv, never the wire), whatever the bind address. */
     spawner_set_dsns (r->spawn, r->file ? NULL : cfg->source.conninfo, cfg->target.conninfo);
     spawner_set_secret (r->spawn, r->secret);
+    if (r->curve)
+        spawner_set_curve (r->spawn, curve_local_key (r->curve), curve_coordinator_public (r->curve));
     return spawner_start (r->spawn);
 }
 

@@ -29,6 +29,8 @@ struct spawner_t {
     char *source_dsn;          /* "FERRY_SOURCE_DSN=..." or NULL */
     char *secret;              /* "FERRY_CLUSTER_SECRET=..." or NULL */
     char *target_dsn;
+    char *curve_key;           /* "FERRY_CURVE_KEY=..." or NULL */
+    char *coordinator_key;     /* "FERRY_COORDINATOR_KEY=..." or NULL */
 };
 
 static bool
@@ -109,6 +111,8 @@ spawner_destroy (spawner_t **self_p)
         free (self->pids);
         free (self->source_dsn);
         free (self->target_dsn);
+        free (self->curve_key);
+        free (self->coordinator_key);
         if (self->secret)
             explicit_bzero (self->secret, strlen (self->secret));
         free (self->secret);
@@ -135,6 +139,15 @@ spawner_set_secret (spawner_t *self, const char *secret)
     self->secret = secret ? util_strdupf ("%s=%s", AUTH_ENV, secret) : NULL;
 }
 
+void
+spawner_set_curve (spawner_t *self, const char *key_file, const char *coordinator_file)
+{
+    free (self->curve_key);
+    free (self->coordinator_key);
+    self->curve_key = util_strdupf ("FERRY_CURVE_KEY=%s", key_file);
+    self->coordinator_key = util_strdupf ("FERRY_COORDINATOR_KEY=%s", coordinator_file);
+}
+
 /*  environ with our DSN and secret variables replacing any inherited
     ones. Caller frees the array (not the strings). */
 static char **
@@ -143,14 +156,16 @@ s_child_env (spawner_t *self)
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = xcalloc (n + 4, sizeof *env);
+    char **env = xcalloc (n + 6, sizeof *env);
     size_t envlen = strlen (AUTH_ENV);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         if ((self->source_dsn && strncmp (environ[i], "FERRY_SOURCE_DSN=", 17) == 0)
         ||  (self->target_dsn && strncmp (environ[i], "FERRY_TARGET_DSN=", 17) == 0)
         ||  (self->secret && strncmp (environ[i], AUTH_ENV, envlen) == 0
-                          && environ[i][envlen] == '='))
+                          && environ[i][envlen] == '=')
+        ||  (self->curve_key && (strncmp (environ[i], "FERRY_CURVE_KEY=", 16) == 0
+                             ||  strncmp (environ[i], "FERRY_COORDINATOR_KEY=", 22) == 0)))
             continue;
         env[k++] = environ[i];
     }
@@ -160,6 +175,10 @@ s_child_env (spawner_t *self)
         env[k++] = self->target_dsn;
     if (self->secret)
         env[k++] = self->secret;
+    if (self->curve_key) {
+        env[k++] = self->curve_key;
+        env[k++] = self->coordinator_key;
+    }
     env[k] = NULL;
     return env;
 }

@@ -30,6 +30,11 @@ void spawner_set_dsns (spawner_t *self, const char *source, const char *target);
     environment as FERRY_CLUSTER_SECRET, never in argv. */
 void spawner_set_secret (spawner_t *self, const char *secret);
 
+/*  CURVE (coordinator/curve.h): the workers' secret certificate and the
+    coordinator's public one (file names, copied), as FERRY_CURVE_KEY and
+    FERRY_COORDINATOR_KEY in their environment. */
+void spawner_set_curve (spawner_t *self, const char *key_file, const char *coordinator_file);
+
 /*  Starts every worker. Returns 0 or -1 (logged). */
 int spawner_start (spawner_t *self);
 

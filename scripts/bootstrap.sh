@@ -8,7 +8,7 @@
 # reads stdin.
 set -euo pipefail
 
-FERRY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libpq-dev libssl-dev libmsgpack-dev libyaml-dev libmicrohttpd-dev libjson-c-dev libcmocka-dev postgresql-15 postgresql-client-15 clang valgrind iproute2 procps psmisc prometheus curl nodejs"
+FERRY_PACKAGES="build-essential cmake pkg-config libzmq3-dev libczmq-dev libpq-dev libssl-dev libmsgpack-dev libyaml-dev libmicrohttpd-dev libjson-c-dev libcmocka-dev postgresql-15 postgresql-client-15 clang valgrind iproute2 procps psmisc prometheus curl nodejs tcpdump"
 
 # s_is_installed PKG: true when dpkg records PKG as fully installed ("ii");
 # "rc" (removed, config files left) and half-installed states count as missing.

@@ -7,6 +7,7 @@
 #include "copyjob.h"
 #include "auth.h"
 #include "exit_codes.h"
+#include "keygen.h"
 #include "log.h"
 #include "outcome.h"
 #include "pipeline.h"
@@ -41,7 +42,8 @@ s_usage (FILE *out)
     fprintf (out,
 "Usage:\n"
 "  ferry-worker --coordinator ENDPOINT [--slots N] [--name NAME] [--secret-file FILE]\n"
-"               [--give-up-after DURATION]\n"
+"               [--give-up-after DURATION] [--curve-key FILE --coordinator-key FILE]\n"
+"  ferry-worker keygen DIR [--name NAME]\n"
 "  ferry-worker --standalone --job JOB.yaml (--range LO:HI | --lo LO --hi HI)\n"
 "               [--run-id ID] [--chunk-id N] [--attempt N] [--name NAME]\n"
 "               [--snapshot ID] [--into TABLE]\n"
@@ -61,6 +63,13 @@ s_usage (FILE *out)
 "  --give-up-after D       leave (exit 13) after D without a word from any\n"
 "                          coordinator: 600, 90s, 10m, 1h; 0 = never (default\n"
 "                          10m, or $FERRY_GIVE_UP_AFTER)\n"
+"  --curve-key FILE        this worker's secret CURVE certificate (default:\n"
+"                          $FERRY_CURVE_KEY): the link is encrypted, and the\n"
+"                          coordinator lets in only keys it authorized\n"
+"  --coordinator-key FILE  the coordinator's public certificate (default:\n"
+"                          $FERRY_COORDINATOR_KEY); needed with --curve-key\n"
+"  keygen DIR [--name NAME]  writes a certificate pair (DIR/NAME and\n"
+"                          DIR/NAME_secret, default name: the host name)\n"
 "\n"
 "Standalone mode (one chunk, no coordinator):\n"
 "  --job FILE              the job file (YAML)\n"
@@ -107,6 +116,8 @@ typedef struct {
     const char *into;
     const char *secret_file;
     const char *give_up_after;
+    const char *curve_key;
+    const char *coordinator_key;
     bool standalone;
     bool orphan_exit;
 } args_t;
@@ -155,6 +166,8 @@ s_parse_args (int argc, char **argv, args_t *args)
         { "secret-file", required_argument, NULL, 'K' },
         { "give-up-after", required_argument, NULL, 'G' },
         { "log-format", required_argument, NULL, 'L' },
+        { "curve-key", required_argument, NULL, 'Y' },
+        { "coordinator-key", required_argument, NULL, 'Z' },
         { NULL, 0, NULL, 0 }
     };
     static char range_buf[4096];
@@ -170,6 +183,8 @@ s_parse_args (int argc, char **argv, args_t *args)
         case 'c': args->coordinator = optarg; break;
         case 'K': args->secret_file = optarg; break;
         case 'G': args->give_up_after = optarg; break;
+        case 'Y': args->curve_key = optarg; break;
+        case 'Z': args->coordinator_key = optarg; break;
         case 'j': args->job = optarg; break;
         case 'r': {
             snprintf (range_buf, sizeof range_buf, "%s", optarg);
@@ -226,6 +241,17 @@ s_parse_args (int argc, char **argv, args_t *args)
     if (args->coordinator && !s_endpoint_is_valid (args->coordinator)) {
         fprintf (stderr, "ferry-worker: --coordinator '%s': not an endpoint; expected "
                  "tcp://HOST:PORT (port 1-65535) or ipc://PATH\n", args->coordinator);
+        return -1;
+    }
+    if (!args->curve_key && getenv ("FERRY_CURVE_KEY") && *getenv ("FERRY_CURVE_KEY"))
+        args->curve_key = getenv ("FERRY_CURVE_KEY");
+    if (!args->coordinator_key && getenv ("FERRY_COORDINATOR_KEY")
+    &&  *getenv ("FERRY_COORDINATOR_KEY"))
+        args->coordinator_key = getenv ("FERRY_COORDINATOR_KEY");
+    if (args->coordinator && !args->curve_key != !args->coordinator_key) {
+        fprintf (stderr, "ferry-worker: CURVE needs both --curve-key (this worker's secret "
+                 "certificate, or FERRY_CURVE_KEY) and --coordinator-key (the coordinator's "
+                 "public certificate, or FERRY_COORDINATOR_KEY)\n");
         return -1;
     }
     if (args->standalone == (args->coordinator != NULL)) {
@@ -353,9 +379,32 @@ cleanup:
     return exit_code;
 }
 
+/*  --curve-key and --coordinator-key: loads both certificates and makes
+    the session a CURVE client. 0 (nothing to do without them), or -1
+    (logged). */
+static int
+s_curve (const args_t *args, zcert_t **cert, zcert_t **server)
+{
+    if (!args->curve_key)
+        return 0;
+    char err[1024];
+    *cert = keygen_load_secret (args->curve_key, "--curve-key", err, sizeof err);
+    if (*cert)
+        *server = keygen_load_public (args->coordinator_key, "--coordinator-key", err, sizeof err);
+    if (!*cert || !*server) {
+        log_error ("%s", err);
+        return -1;
+    }
+    session_set_curve (*cert, zcert_public_txt (*server));
+    log_info ("CURVE on: encrypted link, coordinator key %s", zcert_public_txt (*server));
+    return 0;
+}
+
 int
 main (int argc, char **argv)
 {
+    if (argc >= 2 && strcmp (argv[1], "keygen") == 0)
+        return keygen_main ("ferry-worker", util_hostname (), argc - 1, argv + 1);
     args_t args;
     memset (&args, 0, sizeof args);
     log_init ("worker", NULL);
@@ -405,16 +454,26 @@ main (int argc, char **argv)
             free (name);
             return EXIT_CODE_USAGE;
         }
+        zcert_t *cert = NULL, *server = NULL;
+        if (s_curve (&args, &cert, &server) != 0) {
+            zcert_destroy (&cert);
+            free (name);
+            return EXIT_CODE_BAD_CONFIG;
+        }
         int found = args.secret_file
                   ? (auth_secret_read_file (args.secret_file, &secret, err, sizeof err) == 0 ? 1 : -1)
                   : auth_secret_load (NULL, &secret, err, sizeof err);
         if (found < 0) {
             log_error ("%s", err);
+            zcert_destroy (&cert);
+            zcert_destroy (&server);
             free (name);
             return EXIT_CODE_BAD_CONFIG;
         }
         rc = session_run (args.coordinator, name, (int) args.slots, args.orphan_exit, secret,
                           give_up_ms, &s_stop);
+        zcert_destroy (&cert);
+        zcert_destroy (&server);
         if (secret)
             explicit_bzero (secret, strlen (secret));
         free (secret);

@@ -307,14 +307,20 @@ s_check_ledger (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
     PGresult *res = NULL;
     if (pg_exec_params (slot->target,
             "SELECT attempt, worker, token, coalesce(rows, 0), "
-            "to_char(committed_at, 'YYYY-MM-DD HH24:MI:SS') "
+            "to_char(committed_at, 'YYYY-MM-DD HH24:MI:SS'), coalesce(bytes, 0), "
+            "coalesce(checksum, '0'), rejected "
             "FROM ferry.chunk_commits WHERE run_id = $1 AND chunk_id = $2",
             2, params, &res) != 0)
         return -1;
     int rc = -1;
     if (PQntuples (res) == 1) {
         if (strcmp (PQgetvalue (res, 0, 2), token) == 0) {
+            /*  Ours: DONE reports what the ledger holds (the coordinator
+                checks it against the row, coordinator/donecheck.h). */
             result->rows = strtoll (PQgetvalue (res, 0, 3), NULL, 10);
+            result->bytes = strtoll (PQgetvalue (res, 0, 5), NULL, 10);
+            result->checksum = strtoull (PQgetvalue (res, 0, 6), NULL, 16);
+            result->rejected = strtoll (PQgetvalue (res, 0, 7), NULL, 10);
             rc = 1;
         }
         else {

@@ -127,6 +127,17 @@ typedef struct {
     int64_t pid;               /* in HELLO and the proof */
 } self_t;
 
+/*  session_set_curve: set once by main before the session starts. */
+static zcert_t *s_curve_cert;
+static const char *s_curve_server;
+
+void
+session_set_curve (zcert_t *cert, const char *server_key)
+{
+    s_curve_cert = cert;
+    s_curve_server = server_key;
+}
+
 static int
 s_send (self_t *self, protocol_msg_t *msg)
 {
@@ -183,6 +194,10 @@ s_connect (self_t *self)
     zsock_set_sndhwm (self->dealer, 1000);
     /*  FERRY/1 messages are small: a peer claiming a huge frame is not one. */
     zsock_set_maxmsgsize (self->dealer, PROTOCOL_MAX_FRAME);
+    if (s_curve_cert) {
+        zcert_apply (s_curve_cert, self->dealer);
+        zsock_set_curve_serverkey (self->dealer, s_curve_server);
+    }
     if (zsock_connect (self->dealer, "%s", self->endpoint) != 0)
         log_error ("cannot connect to %s: %s", self->endpoint, zmq_strerror (zmq_errno ()));
     self->last_recv_ms = util_now_ms ();

@@ -14,6 +14,7 @@
 #ifndef FERRY_WORKER_SESSION_H
 #define FERRY_WORKER_SESSION_H
 
+#include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,5 +30,12 @@
     session ends with EXIT_CODE_NO_COORDINATOR. */
 int session_run (const char *endpoint, const char *name, int slots, bool orphan_exit,
                  const char *secret, int64_t give_up_ms, volatile int *stop);
+
+/*  CURVE (docs/PROTOCOL.md, "Security"): every DEALER this session opens
+    is a CURVE client with `cert` (this worker's, with its secret key) and
+    the coordinator's public key `server_key` (Z85). Both borrowed, for
+    the life of the session. Call before session_run; without it the link
+    is plain ZMTP. */
+void session_set_curve (zcert_t *cert, const char *server_key);
 
 #endif

@@ -24,8 +24,9 @@ forger="${FERRY_TOOL_DIR:-$FERRY_BIN_DIR}/tests/faults/ferry_zmq_garbage"
 [[ -x "$forger" ]] || fail "ferry_zmq_garbage is not built: $forger missing"
 pg_start src
 pg_start tgt
-# 20 chunks of 1000 rows, ~1 s each inside a worker's COPY.
-faults_workload 20000 100 0.1
+# 20 chunks of 1000 rows, ~2.5 s each inside a worker's COPY (at ~1 s the run
+# finished before the forged workers were done on a loaded machine).
+faults_workload 20000 100 0.25
 job="$HARNESS_TMP/job.yaml"
 faults_job "$job" public.t 1000
 run=forged

@@ -7,7 +7,8 @@
 # bucket (tc tbf, both directions, only that path) and 50 ms round trip
 # (tests/tools/delay_proxy, 25 ms each way, in front of the target: this
 # kernel has tbf but no netem). The coordinator is started with
-# cluster.bind on its own address, so it sends no conninfos; two external
+# cluster.bind on its own address and cluster.insecure: true (no CURVE;
+# fault_curve_link.sh runs CURVE), so it sends no conninfos; two external
 # ferry-worker --coordinator processes (2 slots each) get theirs from
 # FERRY_SOURCE_DSN / FERRY_TARGET_DSN, the latter through the proxy.
 #
@@ -318,7 +319,7 @@ target:
   table: public.accounts
 pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000, writers: $writers, concurrency: $conc }
 retry: { max_retries: 5, initial_delay: 0.2, backoff: 2.0, max_delay: 2 }
-cluster: { bind: 'tcp://$ADDR_CRD:$CLUSTER_PORT', heartbeat_ms: 500, liveness: 10 }
+cluster: { bind: 'tcp://$ADDR_CRD:$CLUSTER_PORT', heartbeat_ms: 500, liveness: 10, insecure: true }
 EOF
     ip netns exec "$NS_CRD" timeout 600 "$coord" run "$job" --report "$REPORT" --run-id "$run" \
         >"$HARNESS_TMP/$run.coord.out" 2>"$HARNESS_TMP/$run.coord.err" </dev/null &

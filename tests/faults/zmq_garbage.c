@@ -26,6 +26,14 @@
         forge-wrong-proof [MS]
                           the same, but it answers CHALLENGE with AUTH made
                           from a wrong secret
+        forge-done [MS]   an admitted liar (name "forger"): proves the
+                          cluster secret of FERRY_CLUSTER_SECRET (or comes
+                          in by CURVE), takes JOB, and answers every ASSIGN
+                          with a DONE (50,000 rows, checksum 42) for work
+                          it never did; prints "forged DONE: N"
+
+    With FERRY_CURVE_KEY and FERRY_COORDINATOR_KEY set (certificate files,
+    as for ferry-worker) the DEALER is a CURVE client with those keys.
 
     The forge modes print "received: N TYPE ..." (what the coordinator
     sent), "job-conninfo: yes|no" (a JOB carried a conninfo) and exit 0.
@@ -33,9 +41,11 @@
     Prints what it sent on stdout. Exit status: 0 when everything was sent,
     1 on a socket error, 2 on a bad command line. */
 #include "auth.h"
+#include "keygen.h"
 #include "protocol.h"
 
 #include <czmq.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,9 +306,13 @@ s_hello_flood (zsock_t *sock, int n)
 {
     size_t size = 0;
     char *hello = s_hello ("fake-flood", 4, &size);
-    int dropped = 0;
+    int dropped = 0, unsent = 0;
     for (int i = 0; i < n; i++) {
         if (s_send_one (sock, hello, size) != 0) {
+            if (zmq_errno () == EAGAIN) {
+                unsent++;       /* no link: refused at the handshake (CURVE) */
+                continue;
+            }
             free (hello);
             return -1;
         }
@@ -312,7 +326,8 @@ s_hello_flood (zsock_t *sock, int n)
         dropped += s_drain (sock);
         zclock_sleep (20);
     }
-    printf ("sent %d HELLOs, ignored %d coordinator messages\n", n, dropped);
+    printf ("sent %d HELLOs (%d found no link), ignored %d coordinator messages\n", n - unsent,
+            unsent, dropped);
     s_print_received ();
     return 0;
 }
@@ -427,12 +442,95 @@ s_forge (zsock_t *sock, bool answer, int ms)
     return rc;
 }
 
+/*  forge-done: admitted, then a DONE for every ASSIGN, never a commit. */
+static int
+s_forge_done (zsock_t *sock, int ms)
+{
+    size_t size = 0;
+    char *hello = s_hello_build ("forger", 2, "0.0-forger", &size);
+    int rc = s_send_one (sock, hello, size);
+    free (hello);
+    const char *secret = getenv (AUTH_ENV);
+    int forged = 0;
+    int64_t until = zclock_mono () + ms;
+    while (rc == 0 && zclock_mono () < until) {
+        if (!(zsock_events (sock) & ZMQ_POLLIN)) {
+            zclock_sleep (10);
+            continue;
+        }
+        zframe_t *f = zframe_recv (sock);
+        if (!f)
+            break;
+        protocol_msg_t m;
+        memset (&m, 0, sizeof m);
+        char err[256];
+        if (protocol_decode (zframe_data (f), zframe_size (f), &m, err, sizeof err) != 0) {
+            s_received[PROTO_MSG_INVALID]++;
+            zframe_destroy (&f);
+            continue;
+        }
+        s_received[m.type]++;
+        protocol_msg_t a;
+        if (m.type == PROTO_MSG_CHALLENGE && secret) {
+            protocol_msg_init (&a, PROTO_MSG_AUTH);
+            char proof[AUTH_HEX_LEN + 1];
+            auth_proof (secret, m.nonce, "forger", "garbage-host", getpid (), proof);
+            a.proof = proof;
+            char *d = s_encode (&a, &size);
+            rc = s_send_one (sock, d, size);
+            free (d);
+        }
+        else if (m.type == PROTO_MSG_ASSIGN) {
+            protocol_msg_init (&a, PROTO_MSG_DONE);
+            a.chunk_id = m.chunk_id;
+            a.attempt = m.attempt;
+            a.rows = 50000;
+            a.bytes = 1000000;
+            a.checksum = 42;
+            char *d = s_encode (&a, &size);
+            rc = s_send_one (sock, d, size);
+            free (d);
+            forged++;
+        }
+        protocol_msg_reset (&m);
+        zframe_destroy (&f);
+    }
+    s_print_received ();
+    printf ("forged DONE: %d\n", forged);
+    return rc;
+}
+
+/*  FERRY_CURVE_KEY / FERRY_COORDINATOR_KEY: a CURVE client. 0, or -1. */
+static int
+s_curve (zsock_t *sock)
+{
+    const char *key = getenv ("FERRY_CURVE_KEY"), *server = getenv ("FERRY_COORDINATOR_KEY");
+    if (!key || !server)
+        return 0;
+    char err[1024];
+    zcert_t *cert = keygen_load_secret (key, "FERRY_CURVE_KEY", err, sizeof err);
+    zcert_t *srv = cert ? keygen_load_public (server, "FERRY_COORDINATOR_KEY", err, sizeof err) : NULL;
+    if (srv) {
+        zcert_apply (cert, sock);
+        zsock_set_curve_serverkey (sock, zcert_public_txt (srv));
+        /*  A refused key leaves no link to send on: don't block for ever. */
+        zsock_set_sndtimeo (sock, 10);
+        printf ("CURVE client, key %s\n", zcert_public_txt (cert));
+    }
+    else
+        fprintf (stderr, "ferry_zmq_garbage: %s\n", err);
+    zcert_destroy (&cert);
+    int rc = srv ? 0 : -1;
+    zcert_destroy (&srv);
+    return rc;
+}
+
 int
 main (int argc, char **argv)
 {
     if (argc < 3 || argc > 4) {
         fprintf (stderr, "usage: ferry_zmq_garbage ENDPOINT random-bytes|bad-msgpack|wrong-version|"
-                 "hello-flood|multi-frame|forge|forge-wrong-proof [N]\n");
+                 "hello-flood|multi-frame|forge|forge-wrong-proof|forge-done [N]\n");
         return 2;
     }
     const char *endpoint = argv[1], *mode = argv[2];
@@ -449,7 +547,7 @@ main (int argc, char **argv)
 
     zsys_handler_set (NULL);
     zsock_t *sock = zsock_new (ZMQ_DEALER);
-    if (!sock || zsock_connect (sock, "%s", endpoint) != 0) {
+    if (!sock || s_curve (sock) != 0 || zsock_connect (sock, "%s", endpoint) != 0) {
         fprintf (stderr, "ferry_zmq_garbage: cannot connect to %s\n", endpoint);
         zsock_destroy (&sock);
         return 1;
@@ -471,6 +569,8 @@ main (int argc, char **argv)
         rc = s_forge (sock, false, n ? n : 3000);
     else if (streq (mode, "forge-wrong-proof"))
         rc = s_forge (sock, true, n ? n : 3000);
+    else if (streq (mode, "forge-done"))
+        rc = s_forge_done (sock, n ? n : 3000);
     else {
         fprintf (stderr, "ferry_zmq_garbage: unknown mode '%s'\n", mode);
         zsock_destroy (&sock);

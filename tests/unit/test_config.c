@@ -111,7 +111,8 @@ test_full_file (void **state)
         "retry: { max_retries: 0, initial_delay: 0.25, backoff: 1.5, max_delay: 2.5e1 }\n"
         "cluster: { bind: \"tcp://*:6000\", heartbeat_ms: 10, liveness: 1000,\n"
         "           chunk_stall_timeout: 2.5, secret_file: /etc/ferry/secret,\n"
-        "           metrics: \"127.0.0.1:9187\", metrics_linger: 5 }\n");
+        "           metrics: \"127.0.0.1:9187\", metrics_linger: 5, insecure: true,\n"
+        "           curve: { secret_key: /k/c_secret, authorized_keys: /k/auth } }\n");
     assert_string_equal (cfg->origin, "job.yaml");
     assert_int_equal (cfg->source.kind, SOURCE_KIND_POSTGRES);
     assert_string_equal (cfg->source.conninfo, "host=src dbname=app");
@@ -147,6 +148,9 @@ test_full_file (void **state)
     assert_string_equal (cfg->cluster.secret_file, "/etc/ferry/secret");
     assert_string_equal (cfg->cluster.metrics, "127.0.0.1:9187");
     assert_true (cfg->cluster.metrics_linger == 5);
+    assert_true (cfg->cluster.insecure);
+    assert_string_equal (cfg->cluster.curve_secret_key, "/k/c_secret");
+    assert_string_equal (cfg->cluster.curve_authorized_keys, "/k/auth");
     config_destroy (&cfg);
     assert_null (cfg);
 }
@@ -194,6 +198,8 @@ test_minimal_defaults (void **state)
     assert_null (cfg->cluster.secret_file);
     assert_null (cfg->cluster.metrics);
     assert_true (cfg->cluster.metrics_linger == 0);
+    assert_null (cfg->cluster.curve_secret_key);
+    assert_false (cfg->cluster.insecure);
     config_destroy (&cfg);
 }
 
@@ -414,6 +420,15 @@ test_integer_errors (void **state)
                     "job.yaml:3: cluster.chunk_stall_timeout: must be 2..604800, got 1");
     s_expect_error (BASE "cluster: {chunk_stall_timeout: 5m}\n",
                     "job.yaml:3: cluster.chunk_stall_timeout: must be a number, got \"5m\"");
+    s_expect_error (BASE "cluster: {curve: {secret_key: /k/c_secret}}\n",
+                    "job.yaml:3: cluster.curve: give both secret_key (the coordinator's secret "
+                    "certificate) and authorized_keys (the directory of workers' public "
+                    "certificates); make them with 'ferry-coordinator keygen DIR' and "
+                    "'ferry-worker keygen DIR'");
+    s_expect_error (BASE "cluster: {curve: {secret_key: /k/c_secret, authorised_keys: /k/a}}\n",
+                    "job.yaml:3: cluster.curve: unknown key \"authorised_keys\" (did you mean \"authorized_keys\"?)");
+    s_expect_error (BASE "cluster: {insecure: maybe}\n",
+                    "job.yaml:3: cluster.insecure: must be true or false, got \"maybe\"");
     s_expect_error (BASE "cluster: {secret_file: [a]}\n",
                     "job.yaml:3: cluster.secret_file: must be a string, got a sequence");
 }

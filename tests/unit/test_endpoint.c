@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "endpoint.h"
 
@@ -31,6 +32,37 @@ test_is_local (void **state)
     assert_false (endpoint_is_local ("tcp://[::]:5570"));
     assert_false (endpoint_is_local ("udp://127.0.0.1:1"));
     assert_false (endpoint_is_local (""));
+}
+
+static void
+test_policy (void **state)
+{
+    (void) state;
+    char err[1024] = "";
+    bool send = false;
+    /*  Loopback: conninfos travel. */
+    assert_int_equal (endpoint_policy ("tcp://127.0.0.1:5570", false, false, &send, err,
+                                       sizeof err), 0);
+    assert_true (send);
+    /*  Remote without CURVE: refused, naming both ways out. */
+    send = true;
+    assert_int_equal (endpoint_policy ("tcp://0.0.0.0:5570", false, false, &send, err,
+                                       sizeof err), -1);
+    assert_false (send);
+    assert_non_null (strstr (err, "cluster.curve.secret_key"));
+    assert_non_null (strstr (err, "cluster.insecure: true"));
+    assert_non_null (strstr (err, "tcp://0.0.0.0:5570"));
+    /*  Remote, insecure: allowed, but no conninfo ever travels. */
+    send = true;
+    assert_int_equal (endpoint_policy ("tcp://10.0.0.5:5570", false, true, &send, err,
+                                       sizeof err), 0);
+    assert_false (send);
+    /*  CURVE: any bind, conninfos travel (encrypted, authenticated peers). */
+    assert_int_equal (endpoint_policy ("tcp://*:5570", true, false, &send, err, sizeof err), 0);
+    assert_true (send);
+    assert_int_equal (endpoint_policy ("tcp://10.0.0.5:5570", true, true, &send, err,
+                                       sizeof err), 0);
+    assert_true (send);
 }
 
 static void
@@ -57,6 +89,7 @@ main (void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test (test_is_local),
+        cmocka_unit_test (test_policy),
         cmocka_unit_test (test_for_local_workers),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
