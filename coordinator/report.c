@@ -6,6 +6,8 @@
 #include "utf8.h"
 #include "util.h"
 
+#include <json-c/json.h>
+
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,115 +257,142 @@ report_worker_stages (const report_t *r, size_t index, report_stages_t *st)
                                   st->write_s + st->commit_s);
 }
 
-/*  Appends a JSON string literal, valid UTF-8 (invalid bytes become
-    U+FFFD, common/utf8.h). */
+/*  The report is built with json-c. Strings are made valid UTF-8 first
+    (invalid bytes become U+FFFD, common/utf8.h: json-c copies bytes as
+    they are); numbers keep the precision the report always had. */
 static void
-s_json_str (FILE *f, const char *raw)
+s_put_str (json_object *o, const char *key, const char *raw)
 {
     if (!raw) {
-        fputs ("null", f);
+        json_object_object_add (o, key, NULL);
         return;
     }
     char *s = utf8_sanitize (raw);
-    fputc ('"', f);
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf (f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf (f, "\\u%04x", *p);
-        else
-            fputc (*p, f);
-    }
-    fputc ('"', f);
+    json_object_object_add (o, key, json_object_new_string (s));
     free (s);
+}
+
+static void
+s_put_num (json_object *o, const char *key, double value, int decimals)
+{
+    char text[64];
+    snprintf (text, sizeof text, "%.*f", decimals, value);
+    json_object_object_add (o, key, json_object_new_double_s (value, text));
+}
+
+static void
+s_put_int (json_object *o, const char *key, int64_t value)
+{
+    json_object_object_add (o, key, json_object_new_int64 (value));
+}
+
+/*  A JSON text another module made (alerts.c), as an object; null when
+    it does not parse (it always should). */
+static json_object *
+s_parsed (char *text)
+{
+    json_object *o = text ? json_tokener_parse (text) : NULL;
+    free (text);
+    return o;
 }
 
 char *
 report_json (const report_t *r)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream (&buf, &len);
-    FERRY_ASSERT (f);
     report_figures_t fg;
     report_figures (r, &fg);
     hist_t *h = s_chunk_hist (r);
     size_t nchunks = r->chunks ? chunktab_size (r->chunks) : 0;
-    fputs ("{\"run_id\": ", f);
-    s_json_str (f, r->run_id);
-    fputs (", \"status\": ", f);
-    s_json_str (f, r->status);
-    fputs (", \"message\": ", f);
-    s_json_str (f, r->message);
-    fputs (", \"publish\": ", f);
-    s_json_str (f, r->publish);
-    fputs (", \"publish_strategy\": ", f);
-    s_json_str (f, r->strategy);
-    fprintf (f, ", \"publish_atomic\": %s", r->atomic ? "true" : "false");
+    json_object *o = json_object_new_object ();
+    s_put_str (o, "run_id", r->run_id);
+    s_put_str (o, "status", r->status);
+    s_put_str (o, "message", r->message);
+    s_put_str (o, "publish", r->publish);
+    s_put_str (o, "publish_strategy", r->strategy);
+    json_object_object_add (o, "publish_atomic", json_object_new_boolean (r->atomic));
     if (r->rows_source >= 0)
-        fprintf (f, ", \"rows_source\": %" PRId64, r->rows_source);
+        s_put_int (o, "rows_source", r->rows_source);
     else
-        fputs (", \"rows_source\": null", f);
-    if (r->rows_rejected >= 0)
-        fprintf (f, ", \"rows_read\": %" PRId64 ", \"rows_rejected\": %" PRId64,
-                 r->rows_loaded + r->rows_rejected, r->rows_rejected);
-    fprintf (f, ", \"rows_loaded\": %" PRId64 ", \"chunks_total\": %zu, \"chunks_retried\": %zu",
-             r->rows_loaded, nchunks, r->chunks ? chunktab_retried (r->chunks) : 0);
-    fprintf (f, ", \"wall_seconds\": %.3f, \"load_seconds\": %.3f, \"merge_seconds\": %.3f",
-             r->wall_seconds, r->load_seconds, r->merge_seconds);
-    fprintf (f, ", \"rows_per_second\": %.1f, \"mb_per_second\": %.3f, \"chunks_per_second\": %.3f",
-             fg.rows_per_second, fg.mb_per_second, fg.chunks_per_second);
-    fprintf (f, ", \"bytes\": %" PRId64 ", \"sequential\": %s", fg.bytes,
-             r->sequential ? "true" : "false");
-    fprintf (f, ", \"concurrency\": %.3f, \"slots_total\": %d, \"slots_used\": %d",
-             fg.concurrency, fg.slots_offered, fg.slots_used);
-    fputs (", \"concurrency_mode\": ", f);
-    s_json_str (f, r->concurrency_mode);
-    fputs (", \"concurrency_changes\": ", f);
-    s_json_str (f, r->concurrency_log);
+        json_object_object_add (o, "rows_source", NULL);
+    if (r->rows_rejected >= 0) {
+        s_put_int (o, "rows_read", r->rows_loaded + r->rows_rejected);
+        s_put_int (o, "rows_rejected", r->rows_rejected);
+    }
+    s_put_int (o, "rows_loaded", r->rows_loaded);
+    s_put_int (o, "chunks_total", (int64_t) nchunks);
+    s_put_int (o, "chunks_retried", r->chunks ? (int64_t) chunktab_retried (r->chunks) : 0);
+    s_put_num (o, "wall_seconds", r->wall_seconds, 3);
+    s_put_num (o, "load_seconds", r->load_seconds, 3);
+    s_put_num (o, "merge_seconds", r->merge_seconds, 3);
+    s_put_num (o, "rows_per_second", fg.rows_per_second, 1);
+    s_put_num (o, "mb_per_second", fg.mb_per_second, 3);
+    s_put_num (o, "chunks_per_second", fg.chunks_per_second, 3);
+    s_put_int (o, "bytes", fg.bytes);
+    json_object_object_add (o, "sequential", json_object_new_boolean (r->sequential));
+    s_put_num (o, "concurrency", fg.concurrency, 3);
+    s_put_int (o, "slots_total", fg.slots_offered);
+    s_put_int (o, "slots_used", fg.slots_used);
+    s_put_str (o, "concurrency_mode", r->concurrency_mode);
+    s_put_str (o, "concurrency_changes", r->concurrency_log);
     if (fg.has_baseline) {
-        fputs (", \"baseline\": {\"run_id\": ", f);
-        s_json_str (f, r->baseline_run);
-        fprintf (f, ", \"wall_seconds\": %.3f}, \"speedup\": %.3f, \"efficiency\": %.3f",
-                 r->baseline_wall, fg.speedup, fg.efficiency);
+        json_object *b = json_object_new_object ();
+        s_put_str (b, "run_id", r->baseline_run);
+        s_put_num (b, "wall_seconds", r->baseline_wall, 3);
+        json_object_object_add (o, "baseline", b);
+        s_put_num (o, "speedup", fg.speedup, 3);
+        s_put_num (o, "efficiency", fg.efficiency, 3);
     }
-    else
-        fputs (", \"baseline\": null, \"speedup\": null, \"efficiency\": null", f);
-    fprintf (f, ", \"overhead_seconds\": {\"total\": %.3f, \"plan\": %.3f, "
-             "\"dispatch_start\": %.3f, \"idle\": %.3f, \"verify\": %.3f, \"publish\": %.3f, "
-             "\"other\": %.3f}", fg.overhead_seconds, r->plan_seconds, fg.dispatch_start_seconds,
-             fg.idle_seconds, r->verify_seconds, r->merge_seconds, fg.other_seconds);
-    fprintf (f, ", \"success_rate\": %.6f, \"chunk_attempts\": %" PRId64, fg.success_rate,
-             fg.attempts);
-    fprintf (f, ", \"chunk_seconds\": {\"mean\": %.3f, \"p50\": %.3f, \"p95\": %.3f, \"p99\": %.3f}",
-             hist_mean (h), hist_percentile (h, 50), hist_percentile (h, 95),
-             hist_percentile (h, 99));
-    fprintf (f, ", \"stage_seconds\": {\"read\": %.3f, \"process\": %.3f, \"write\": %.3f, "
-             "\"commit\": %.3f}", fg.read_seconds, fg.process_seconds, fg.write_seconds,
-             fg.commit_seconds);
-    {
-        alerts_t none = { .count = 0 };
-        alerts_baseline_t nobase = { 0, 0, 0 };
-        char *aj = alerts_json (r->alerts ? r->alerts : &none);
-        char *bj = alerts_baseline_json (r->job_baseline ? r->job_baseline : &nobase);
-        fprintf (f, ", \"alerts\": %s, \"job_baseline\": %s", aj, bj);
-        free (aj);
-        free (bj);
+    else {
+        json_object_object_add (o, "baseline", NULL);
+        json_object_object_add (o, "speedup", NULL);
+        json_object_object_add (o, "efficiency", NULL);
     }
-    fprintf (f, ", \"coordinator_peak_rss_mb\": %.1f", (double) r->coordinator_peak_rss_kb / 1024.0);
-    fputs (", \"workers\": [", f);
+    json_object *ov = json_object_new_object ();
+    s_put_num (ov, "total", fg.overhead_seconds, 3);
+    s_put_num (ov, "plan", r->plan_seconds, 3);
+    s_put_num (ov, "dispatch_start", fg.dispatch_start_seconds, 3);
+    s_put_num (ov, "idle", fg.idle_seconds, 3);
+    s_put_num (ov, "verify", r->verify_seconds, 3);
+    s_put_num (ov, "publish", r->merge_seconds, 3);
+    s_put_num (ov, "other", fg.other_seconds, 3);
+    json_object_object_add (o, "overhead_seconds", ov);
+    s_put_num (o, "success_rate", fg.success_rate, 6);
+    s_put_int (o, "chunk_attempts", fg.attempts);
+    json_object *cs = json_object_new_object ();
+    s_put_num (cs, "mean", hist_mean (h), 3);
+    s_put_num (cs, "p50", hist_percentile (h, 50), 3);
+    s_put_num (cs, "p95", hist_percentile (h, 95), 3);
+    s_put_num (cs, "p99", hist_percentile (h, 99), 3);
+    json_object_object_add (o, "chunk_seconds", cs);
+    json_object *st = json_object_new_object ();
+    s_put_num (st, "read", fg.read_seconds, 3);
+    s_put_num (st, "process", fg.process_seconds, 3);
+    s_put_num (st, "write", fg.write_seconds, 3);
+    s_put_num (st, "commit", fg.commit_seconds, 3);
+    json_object_object_add (o, "stage_seconds", st);
+    alerts_t none = { .count = 0 };
+    alerts_baseline_t nobase = { 0, 0, 0 };
+    json_object_object_add (o, "alerts", s_parsed (alerts_json (r->alerts ? r->alerts : &none)));
+    json_object_object_add (o, "job_baseline", s_parsed (alerts_baseline_json (
+                                r->job_baseline ? r->job_baseline : &nobase)));
+    s_put_num (o, "coordinator_peak_rss_mb", (double) r->coordinator_peak_rss_kb / 1024.0, 1);
+    json_object *ws = json_object_new_array ();
     for (size_t i = 0; i < r->nworkers; i++) {
         worker_t *w = r->workers[i];
-        fputs (i ? ", {\"name\": " : "{\"name\": ", f);
-        s_json_str (f, w->name);
-        fputs (", \"host\": ", f);
-        s_json_str (f, w->host);
-        fprintf (f, ", \"slots\": %d, \"chunks\": %" PRId64 ", \"rows\": %" PRId64
-                 ", \"busy_seconds\": %.3f, \"peak_rss_mb\": %.1f}", w->slots, w->chunks, w->rows,
-                 (double) w->busy_ms / 1000.0, (double) w->peak_rss_kb / 1024.0);
+        json_object *wo = json_object_new_object ();
+        s_put_str (wo, "name", w->name);
+        s_put_str (wo, "host", w->host);
+        s_put_int (wo, "slots", w->slots);
+        s_put_int (wo, "chunks", w->chunks);
+        s_put_int (wo, "rows", w->rows);
+        s_put_num (wo, "busy_seconds", (double) w->busy_ms / 1000.0, 3);
+        s_put_num (wo, "peak_rss_mb", (double) w->peak_rss_kb / 1024.0, 1);
+        json_object_array_add (ws, wo);
     }
-    fputs ("]}\n", f);
-    fclose (f);
+    json_object_object_add (o, "workers", ws);
+    char *out = util_strdupf ("%s\n", json_object_to_json_string_ext (o, JSON_C_TO_STRING_SPACED
+                                                                       | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put (o);
     hist_destroy (&h);
-    return buf;
+    return out;
 }
