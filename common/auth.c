@@ -151,3 +151,9 @@ auth_proof_ok (const char *secret, const char *nonce, const char *name, const ch
     auth_proof (secret, nonce, name, host, pid, want);
     return CRYPTO_memcmp (want, proof, AUTH_HEX_LEN) == 0;
 }
+
+void
+auth_thread_done (void)
+{
+    OPENSSL_thread_stop ();
+}

@@ -54,4 +54,12 @@ void auth_proof (const char *secret, const char *nonce, const char *name, const 
 bool auth_proof_ok (const char *secret, const char *nonce, const char *name, const char *host,
                     int64_t pid, const char *proof);
 
+/*  Frees the calling thread's OpenSSL state (HMAC here; libpq's SCRAM
+    and TLS use OpenSSL too). OpenSSL frees it by itself when a thread
+    ends, but a thread whose end races the process's exit (a czmq actor
+    signals its end before its thread is gone) could have that run during
+    or after OPENSSL_cleanup: a leak or a double free. Threads that talked
+    to a server call this last, before they signal that they ended. */
+void auth_thread_done (void);
+
 #endif

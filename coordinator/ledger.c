@@ -599,13 +599,24 @@ ledger_write_rejects_file (ledger_t *self, const char *run_id, const char *path)
 int
 ledger_terminate_worker (ledger_t *self, const char *run_id, const char *worker)
 {
+    return ledger_terminate_worker_if (self, run_id, worker, false);
+}
+
+int
+ledger_terminate_worker_if (ledger_t *self, const char *run_id, const char *worker,
+                            bool in_transaction)
+{
     char *app = util_strdupf ("ferry/%s/%s", run_id, worker);
     const char *params[1] = { app };
     char *n = NULL;
     pg_conn_t *c = ledger_conn (self);
-    int rc = c ? pg_query_value (c, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
-                                 "FROM pg_stat_activity WHERE application_name = $1 "
-                                 "AND pid <> pg_backend_pid()", 1, params, &n) : -1;
+    int rc = c ? pg_query_value (c, in_transaction
+                                 ? "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                                   "FROM pg_stat_activity WHERE application_name = $1 "
+                                   "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
+                                 : "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
+                                   "FROM pg_stat_activity WHERE application_name = $1 "
+                                   "AND pid <> pg_backend_pid()", 1, params, &n) : -1;
     free (app);
     if (rc != 0) {
         if (c)

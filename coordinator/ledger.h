@@ -120,6 +120,11 @@ int ledger_load_plan (ledger_t *self, const char *run_id, chunktab_t *chunks);
     warning). */
 int ledger_terminate_worker (ledger_t *self, const char *run_id, const char *worker);
 
+/*  The same, only for the worker's backends inside a transaction (an
+    attempt still open: a stalled or zombie one) when in_transaction. */
+int ledger_terminate_worker_if (ledger_t *self, const char *run_id, const char *worker,
+                                bool in_transaction);
+
 /*  Logs the connection's last error as "target: WHAT: [SQLSTATE] msg". */
 void ledger_log_error (ledger_t *self, const char *what);
 

@@ -131,6 +131,25 @@ s_load_failed (run_t *r)
                    r->message, r->run_id, r->args->job);
 }
 
+/*  Every chunk is committed, but an attempt given up on (stalled, or a
+    zombie's) may still hold its transaction open on the target until
+    STOP, which now waits for the outcome: its locks would block the
+    publish (staging's) until target.lock_timeout. It can never commit
+    (the ledger fence), so its backends are ended now. */
+static void
+s_end_open_attempts (run_t *r)
+{
+    size_t n = 0;
+    worker_t **ws = dispatch_workers (r->dispatch, &n);
+    for (size_t i = 0; i < n; i++) {
+        int ended = ledger_terminate_worker_if (r->ledger, r->run_id, ws[i]->name, true);
+        if (ended > 0)
+            log_info ("ended %d open transaction(s) of worker %s on the target: every chunk is "
+                      "committed, so what they held can only be a given-up attempt", ended,
+                      ws[i]->name);
+    }
+}
+
 int
 run_load (run_t *r)
 {
@@ -195,8 +214,10 @@ run_load (run_t *r)
         dispatch_stop_workers (r->dispatch, dispatch_error (r->dispatch),
                                *r->stop ? PROTOCOL_OUTCOME_CANCELLED : PROTOCOL_OUTCOME_FAILED,
                                2000);
-    else        /* STOP says the outcome: heartbeat the workers until it is known */
+    else {      /* STOP says the outcome: heartbeat the workers until it is known */
+        s_end_open_attempts (r);
         r->linger = linger_start (r->router, r->dispatch, r->cfg->cluster.heartbeat_ms);
+    }
     if (drc != 0) {
         s_load_failed (r);
         return -1;

@@ -88,6 +88,9 @@ s_slot_actor (zsock_t *pipe, void *arg)
         if (term)
             break;
     }
+    /*  Before the actor says it ended (czmq does that on return): the
+        process may exit right after. */
+    auth_thread_done ();
 }
 
 typedef struct {

@@ -220,7 +220,7 @@ _pg_on_exit() {
         [[ "$owner" == "$BASHPID" ]] || continue
         _pg_destroy "$dir"
     done
-    if [[ -n "${HARNESS_TMP:-}" && "${_PG_TMP_OWNER:-}" == "$BASHPID" ]]; then
+    if [[ -n "${HARNESS_TMP:-}" && "${_PG_TMP_OWNER:-}" == "$BASHPID" && -z "${HARNESS_KEEP:-}" ]]; then
         rm -rf "$HARNESS_TMP"
     fi
     exit "$rc"
