@@ -24,7 +24,9 @@ scratch() { pg_psql tgt -At -c "SELECT count(*) FROM pg_tables WHERE schemaname 
 before_sum=$(final_sum)
 before_runs=$(published)
 
-"$coord" tune "$job" --rows 50000 --chunk-sizes 10000,20000 --workers 1,2 \
+# Its own TMPDIR: the check for processes left behind must not see the
+# tune of another test running at the same time.
+TMPDIR="$HARNESS_TMP" "$coord" tune "$job" --rows 50000 --chunk-sizes 10000,20000 --workers 1,2 \
     >"$HARNESS_TMP/int.out" 2>"$HARNESS_TMP/int.err" &
 tpid=$!
 harness_on_exit "kill -9 $tpid 2>/dev/null || true"
@@ -37,8 +39,8 @@ wait "$tpid" || rc=$?
 assert_eq 8 "$rc" "tune interrupted exits 8"
 grep -q "tune: interrupted; the scratch tables are dropped" "$HARNESS_TMP/int.err" || { cat "$HARNESS_TMP/int.err" >&2; fail "tune: interrupted message"; }
 assert_eq 0 "$(scratch)" "no scratch table left after SIGINT"
-if pgrep -f "ferry-tune-" >/dev/null; then
-    pgrep -af "ferry-tune-" >&2
+if pgrep -f "$HARNESS_TMP/ferry-tune-" >/dev/null; then
+    pgrep -af "$HARNESS_TMP/ferry-tune-" >&2
     fail "a process of tune's is left after SIGINT"
 fi
 # The workers of tune's runs connect as ferry/tune_<id>_<n>/<worker>: none
