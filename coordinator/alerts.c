@@ -3,6 +3,7 @@
 #include "log.h"
 #include "util.h"
 
+#include <json-c/json.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -168,51 +169,45 @@ alerts_check_memory (alerts_t *a, const alerts_limits_t *lim, const char *worker
     return 1;
 }
 
+/*  A number with the precision the report gives it ("%.6g"). */
 static void
-s_json_str (FILE *f, const char *s)
+s_put_num (json_object *o, const char *key, double value)
 {
-    fputc ('"', f);
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf (f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf (f, "\\u%04x", *p);
-        else
-            fputc (*p, f);
-    }
-    fputc ('"', f);
+    char text[64];
+    snprintf (text, sizeof text, "%.6g", value);
+    json_object_object_add (o, key, json_object_new_double_s (value, text));
+}
+
+static void
+s_put_str (json_object *o, const char *key, const char *value)
+{
+    json_object_object_add (o, key, value ? json_object_new_string (value) : NULL);
 }
 
 char *
 alerts_json (const alerts_t *a)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream (&buf, &len);
-    FERRY_ASSERT (f);
-    fputc ('[', f);
+    json_object *list = json_object_new_array ();
     for (size_t i = 0; i < a->count; i++) {
         const alert_t *x = &a->items[i];
-        fputs (i ? ", {\"name\": " : "{\"name\": ", f);
-        s_json_str (f, x->name);
-        fputs (", \"when\": ", f);
-        s_json_str (f, x->when);
-        fputs (", \"subject\": ", f);
-        s_json_str (f, x->subject);
-        fputs (", \"unit\": ", f);
-        s_json_str (f, x->unit);
-        fprintf (f, ", \"figure\": %.6g", x->figure);
+        json_object *o = json_object_new_object ();
+        s_put_str (o, "name", x->name);
+        s_put_str (o, "when", x->when);
+        s_put_str (o, "subject", x->subject);
+        s_put_str (o, "unit", x->unit);
+        s_put_num (o, "figure", x->figure);
         if (x->baseline > 0)
-            fprintf (f, ", \"baseline\": %.6g", x->baseline);
+            s_put_num (o, "baseline", x->baseline);
         else
-            fputs (", \"baseline\": null", f);
-        fprintf (f, ", \"threshold\": %.6g, \"message\": ", x->threshold);
-        s_json_str (f, x->text);
-        fputc ('}', f);
+            json_object_object_add (o, "baseline", NULL);
+        s_put_num (o, "threshold", x->threshold);
+        s_put_str (o, "message", x->text);
+        json_object_array_add (list, o);
     }
-    fputc (']', f);
-    fclose (f);
-    return buf;
+    char *out = xstrdup (json_object_to_json_string_ext (list, JSON_C_TO_STRING_SPACED
+                                                               | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put (list);
+    return out;
 }
 
 char *
