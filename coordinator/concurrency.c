@@ -15,7 +15,8 @@ cc_config_default (int max)
         after 0.5 + 2 x 1.5 s, so that a run of ten seconds still climbs. */
     cc_config_t c = {
         .start = 0, .max = max < 1 ? 1 : max, .window_ms = 1500, .windows = 2,
-        .settle_ms = 500, .gain = 0.08, .drop = 0.25, .reprobe = 6 };
+        .settle_ms = 500, .gain = 0.08, .drop = 0.25, .reprobe = 6,
+        .host_bound = false, .room = 0.5 };
     return c;
 }
 
@@ -70,6 +71,19 @@ s_probe (cc_t *cc, int64_t now_ms, int to, double rate_now, const char *why)
     s_change (cc, now_ms, to, to > cc->limit ? CC_PROBE_UP : CC_PROBE_DOWN, rate_now, 0, why);
 }
 
+/*  May a step up pay? Not when the host runs everything and has no idle
+    CPU for `room` of one more chunk in flight. */
+static bool
+s_room (cc_t *cc)
+{
+    if (!cc->cfg.host_bound || cc->busy_cores < 0 || cc->limit < 1)
+        return true;
+    if (cc->idle_cores >= cc->cfg.room * cc->busy_cores / cc->limit)
+        return true;
+    cc->no_room++;
+    return false;
+}
+
 static void
 s_hold (cc_t *cc, double rate)
 {
@@ -84,16 +98,20 @@ s_decide (cc_t *cc, int64_t now_ms, double rate)
 {
     int l = cc->limit;
     switch (cc->phase) {
-    case CC_MEASURE:
-        if (l < cc->cfg.max)
+    case CC_MEASURE: {
+        bool room = s_room (cc);
+        if (l < cc->cfg.max && room)
             s_probe (cc, now_ms, l * 2, rate, "probing: more chunks in flight");
+        else if (l > 1 && !room)
+            s_probe (cc, now_ms, l - 1, rate, "the host's CPU is busy: one fewer");
         else
             s_hold (cc, rate);
         break;
+    }
     case CC_PROBE_UP:
         if (rate > cc->rate_from * (1 + cc->cfg.gain)) {
             /*  It paid: keep it, and try further. */
-            if (l < cc->cfg.max)
+            if (l < cc->cfg.max && s_room (cc))
                 s_probe (cc, now_ms, cc->slow_start ? l * 2 : l + 1, rate,
                          "throughput rose: one step more");
             else
@@ -143,10 +161,15 @@ s_decide (cc_t *cc, int64_t now_ms, double rate)
             /*  Look around now and then: the servers' load changes. Up
                 first, down from the top, or from 1 only up. */
             bool up = cc->reprobes++ % 2 == 0;
+            bool room = l < cc->cfg.max && s_room (cc);
             if (l == 1)
                 up = true;
-            else if (l == cc->cfg.max)
+            else if (!room)
                 up = false;
+            if (up && !room) {
+                cc->holds = 0;          /* at 1 with no room: nothing to try */
+                break;
+            }
             if (up && l < cc->cfg.max)
                 s_probe (cc, now_ms, l + 1, cc->hold_rate, "re-probing: one more");
             else if (l > 1)
@@ -173,6 +196,7 @@ cc_init (cc_t *cc, const cc_config_t *cfg, int64_t now_ms)
         cc->cfg.reprobe = 1;
     cc->limit = s_clamp (cc, s_start (&cc->cfg, cc->cfg.max));
     cc->peak_limit = cc->limit;
+    cc->busy_cores = cc->idle_cores = -1;
     cc->phase = CC_MEASURE;
     cc->slow_start = true;
     cc->settle_until_ms = now_ms + cc->cfg.settle_ms;
@@ -191,7 +215,35 @@ s_median (double *v, int n)
 }
 
 int
-cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated)
+cc_start_for_cores (int cores)
+{
+    return cores >= 4 ? cores / 2 : 1;
+}
+
+/*  The host's CPU over the measurement that just ended, then a new one
+    starts (at `host`). */
+static void
+s_host_sample (cc_t *cc, int64_t elapsed_ms, const cc_host_t *host)
+{
+    cc->busy_cores = cc->idle_cores = -1;
+    if (host && cc->meas_host_known && elapsed_ms > 0) {
+        cc->busy_cores = (double) (host->busy_ms - cc->meas_host.busy_ms) / (double) elapsed_ms;
+        cc->idle_cores = (double) (host->idle_ms - cc->meas_host.idle_ms) / (double) elapsed_ms;
+        if (cc->busy_cores < 0 || cc->idle_cores < 0)
+            cc->busy_cores = cc->idle_cores = -1;
+    }
+}
+
+static void
+s_host_mark (cc_t *cc, const cc_host_t *host)
+{
+    cc->meas_host_known = cc->cfg.host_bound && host != NULL;
+    if (cc->meas_host_known)
+        cc->meas_host = *host;
+}
+
+int
+cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated, const cc_host_t *host)
 {
     if (now_ms < cc->settle_until_ms)
         return cc->limit;
@@ -203,6 +255,10 @@ cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated)
         cc->win_open = true;
         cc->win_start_ms = now_ms;
         cc->win_start_work = work;
+        if (cc->nsamples == 0) {
+            cc->meas_start_ms = now_ms;
+            s_host_mark (cc, host);
+        }
         return cc->limit;
     }
     int64_t elapsed = now_ms - cc->win_start_ms;
@@ -214,7 +270,12 @@ cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated)
     if (cc->nsamples >= cc->cfg.windows) {
         double rate = s_median (cc->samples, cc->nsamples);
         cc->nsamples = 0;
+        s_host_sample (cc, now_ms - cc->meas_start_ms, host);
         s_decide (cc, now_ms, rate);
+        if (cc->win_open) {         /* the next measurement starts here */
+            cc->meas_start_ms = now_ms;
+            s_host_mark (cc, host);
+        }
     }
     return cc->limit;
 }
@@ -252,6 +313,9 @@ char *
 cc_history_text (const cc_t *cc, int64_t started_ms)
 {
     size_t n = cc->nhistory < CC_HISTORY_MAX ? cc->nhistory : CC_HISTORY_MAX;
+    if (n == 0 && cc->no_room > 0)
+        return util_strdupf ("no change: more chunks in flight were not tried, the host's CPU "
+                             "had no room for another (%d measurement(s))", cc->no_room);
     if (n == 0)
         return xstrdup ("no change: the run was too short to measure another limit, or none paid");
     size_t cap = 64 + n * 160, len = 0;

@@ -9,12 +9,20 @@
     makes it probe one step down (kept if throughput does not fall), and
     every `reprobe` windows it probes one step up again, so a change in the
     servers' load mid-run is followed. It starts at half the slots offered
-    (at least 2). A window only counts when the limit
+    (at least 2), or where the caller says (cfg.start). A window only counts when the limit
     was reached the whole time (the tail of a run, with fewer chunks left
     than the limit, says nothing about the limit) and starts `settle_ms`
     after a change (a new chunk needs a moment to reach speed). The limit
     never leaves [1, max]; max is the slots offered and the servers'
     connection budget, and may change at any time (cc_set_max).
+
+    When this host runs the servers and the workers (cfg.host_bound), its
+    CPU time is an input too: a step up is tried only when the host has
+    idle CPU for at least `room` of what one chunk in flight uses now
+    (busy cores / limit), and a first measurement without that room
+    probes one step down instead. On two cores shared by both servers the
+    climb thus stays at one stream, where adding one costs throughput;
+    where the work waits on a link, the CPU is idle and the climb goes on.
 
     Pure: no I/O, no clock; the caller passes the time. */
 #ifndef FERRY_COORDINATOR_CONCURRENCY_H
@@ -34,7 +42,17 @@ typedef struct {
     double gain;               /* a step up must raise throughput this much (0.08) */
     double drop;               /* a fall this large while holding: probe down (0.25) */
     int reprobe;               /* while holding, probe up every this many measurements (6) */
+    bool host_bound;           /* the host's CPU runs the servers and workers (false) */
+    double room;               /* host_bound: idle CPU needed for a step up, in
+                                  chunks in flight's worth (0.5) */
 } cc_config_t;
+
+/*  The host's CPU time so far, summed over its cores, in ms (from
+    /proc/stat: busy is everything but idle and iowait). */
+typedef struct {
+    int64_t busy_ms;
+    int64_t idle_ms;
+} cc_host_t;
 
 /*  The defaults above for a budget of max slots. */
 cc_config_t cc_config_default (int max);
@@ -64,13 +82,19 @@ typedef struct {
     /* the window being measured */
     int64_t settle_until_ms;
     int64_t win_start_ms, win_start_work;
+    int64_t meas_start_ms;     /* when the measurement's first window opened */
     bool win_open;
     double samples[8];
     int nsamples;
+    /* the host's CPU over the measurement (host_bound) */
+    cc_host_t meas_host;
+    bool meas_host_known;
+    double busy_cores, idle_cores;     /* the last measurement's, -1 = unknown */
     /* what happened */
     cc_change_t history[CC_HISTORY_MAX];
     size_t nhistory;           /* may exceed CC_HISTORY_MAX: the first ones are kept */
     int peak_limit;
+    int no_room;               /* steps up not tried: the host's CPU had no room */
 } cc_t;
 
 /*  Starts at cfg->start (clamped to [1, cfg->max]) at now_ms. */
@@ -78,9 +102,16 @@ void cc_init (cc_t *cc, const cc_config_t *cfg, int64_t now_ms);
 
 /*  Feeds the cumulative work done so far (never decreasing) and the
     chunks in flight now; `saturated` is false when fewer chunks were ready
-    than the limit allowed (such a window is discarded). Returns the limit
-    to use from now on. Call it often (every dispatch turn is fine). */
-int cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated);
+    than the limit allowed (such a window is discarded); `host` is the
+    host's CPU time so far (NULL: not known; only read when
+    cfg.host_bound). Returns the limit to use from now on. Call it often
+    (every dispatch turn is fine). */
+int cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated, const cc_host_t *host);
+
+/*  The first limit cfg.start gives a run whose servers and workers share
+    a host of `cores` CPUs: one chunk in flight per two cores (each keeps
+    a source backend, a target backend and a worker busy), at least 1. */
+int cc_start_for_cores (int cores);
 
 /*  A new budget (slots joined or left, a server near its connection
     limit). The limit drops at once when above it; before the first

@@ -24,6 +24,13 @@ bool endpoint_is_local (const char *bind);
 int endpoint_policy (const char *bind, bool curve, bool insecure, bool *send_conninfo,
                      char *err, size_t errlen);
 
+/*  True when every server a PostgreSQL conninfo names is on this host:
+    no host (the default Unix socket), a socket directory (/...),
+    localhost, 127.x.y.z or ::1 (hostaddr wins over host where given).
+    False for anything else, and for a conninfo libpq cannot parse. Pure
+    (PQconninfoParse does no I/O). */
+bool endpoint_pg_is_local (const char *conninfo);
+
 /*  The endpoint workers on this host connect to, for `bind` bound on
     `port` (the port the bind chose when it said '*'): a wildcard host
     becomes 127.0.0.1. Caller frees. Can't fail. */

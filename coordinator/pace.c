@@ -3,6 +3,7 @@
     concurrency.h), the connection budget, and feeding the controller the
     work done. Part of the dispatcher (its state is in dispatch_int.h). */
 #include "dispatch_int.h"
+#include "hostcpu.h"
 #include "log.h"
 
 #include <limits.h>
@@ -62,7 +63,10 @@ pace_control (dispatch_t *self, int64_t now)
         else if (c->state == CHUNK_STATE_ASSIGNED)
             work += c->progress_rows;
     }
-    cc_update (self->cc, now, work, self->saturated);
+    cc_host_t host, *hp = NULL;
+    if (self->cc->cfg.host_bound && hostcpu_read (&host) == 0)
+        hp = &host;
+    cc_update (self->cc, now, work, self->saturated, hp);
     for (; self->cc_logged < self->cc->nhistory && self->cc_logged < CC_HISTORY_MAX;
          self->cc_logged++) {
         const cc_change_t *h = &self->cc->history[self->cc_logged];

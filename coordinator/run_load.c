@@ -7,6 +7,7 @@
 #include "budget.h"
 #include "endpoint.h"
 #include "exit_codes.h"
+#include "hostcpu.h"
 #include "linger.h"
 #include "log.h"
 #include "report.h"
@@ -180,7 +181,20 @@ run_load (run_t *r)
     r->cc_started_ms = util_now_ms ();
     if (pinned == 0) {
         cc_config_t ccc = cc_config_default (1);
+        /*  Workers spawned here and both servers on this host: the host's
+            CPU is what the streams share, so it starts from the cores and
+            watches them (coordinator/concurrency.h). */
+        ccc.host_bound = r->args->local_workers > 0
+                         && endpoint_pg_is_local (r->cfg->target.conninfo)
+                         && (r->cfg->source.kind == SOURCE_KIND_CSV
+                             || endpoint_pg_is_local (r->cfg->source.conninfo));
+        if (ccc.host_bound)
+            ccc.start = cc_start_for_cores (hostcpu_cores ());
         cc_init (&r->cc, &ccc, r->cc_started_ms);
+        if (ccc.host_bound)
+            log_info ("concurrency auto: servers and workers on this host (%d CPUs): starting "
+                      "at %d chunk(s) in flight, more only while the CPUs have room",
+                      hostcpu_cores (), ccc.start);
     }
     dispatch_set_concurrency (r->dispatch, pinned == 0 ? &r->cc : NULL, pinned);
     tick_t tick;

@@ -37,10 +37,20 @@ s_uniform (void)
     return (double) (s_rng >> 11) / (double) (1ULL << 53) * 2.0 - 1.0;
 }
 
+/*  A host of `cores` CPUs where each chunk in flight keeps `per_chunk`
+    cores busy (capped at the cores), plus `other` cores of someone else's
+    work; cores 0: no host model (cc_update gets NULL). */
+typedef struct {
+    double cores, per_chunk, other;
+} host_model_t;
+
+static host_model_t s_host;
+
 /*  Runs cc against curve for `seconds`; the tail is the last `tail` s. */
 static sim_t
 s_simulate (cc_t *cc, curve_fn *curve, double noise, double seconds, double tail, int max)
 {
+    double busy_ms = 0, idle_ms = 0;
     sim_t r = { 0 };
     double work = 0, tail_work = 0, tail_limit = 0, best_tail = 0;
     double block_noise = 1;
@@ -64,7 +74,15 @@ s_simulate (cc_t *cc, curve_fn *curve, double noise, double seconds, double tail
                     best = curve (l, t);
             best_tail += best * 0.1;
         }
-        cc_update (cc, (int64_t) (t * 1000), (int64_t) work, true);
+        cc_host_t host = { (int64_t) busy_ms, (int64_t) idle_ms };
+        cc_update (cc, (int64_t) (t * 1000), (int64_t) work, true, s_host.cores > 0 ? &host : NULL);
+        if (s_host.cores > 0) {
+            double busy = s_host.per_chunk * limit + s_host.other;
+            if (busy > s_host.cores)
+                busy = s_host.cores;
+            busy_ms += busy * 100;
+            idle_ms += (s_host.cores - busy) * 100;
+        }
     }
     r.mean_limit = tail_limit / tail;
     r.reached = tail_work / best_tail;
@@ -92,6 +110,86 @@ s_start (cc_t *cc, int max)
     cc_config_t cfg = cc_config_default (max);
     cc_init (cc, &cfg, 0);
     s_rng = 12345;
+    s_host = (host_model_t) { 0 };
+}
+
+/*  host_bound, started as the coordinator starts it for `cores`. */
+static void
+s_start_host (cc_t *cc, int max, host_model_t host)
+{
+    cc_config_t cfg = cc_config_default (max);
+    cfg.host_bound = true;
+    cfg.start = cc_start_for_cores ((int) host.cores);
+    cc_init (cc, &cfg, 0);
+    s_rng = 12345;
+    s_host = host;
+}
+
+/*  Two cores, both servers and the worker on them: one stream keeps 1.43
+    cores busy and a second only slows both (the bench's figures). The
+    controller starts at 1 and never tries 2: the host has no room for
+    half a stream more. */
+static void
+test_host_two_cores_stays_at_one (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start_host (&cc, 4, (host_model_t) { .cores = 2, .per_chunk = 1.43 });
+    assert_int_equal (cc_limit (&cc), 1);
+    sim_t r = s_simulate (&cc, c_peak1, 0.1, 120, 60, 4);
+    printf ("host 2 cores: mean limit %.2f, max seen %d, changes %zu\n", r.mean_limit,
+            r.max_seen, r.changes);
+    assert_int_equal (r.max_seen, 1);
+    assert_int_equal (r.final_limit, 1);
+    assert_true (r.reached > 0.99);
+    char *text = cc_history_text (&cc, 0);
+    assert_non_null (strstr (text, "the host's CPU had no room for another"));
+    free (text);
+}
+
+/*  The same host when the work waits on a link: each stream keeps 0.1
+    core busy, throughput grows to 12 in flight. The CPU rule does not
+    get in the way: it climbs as without it. */
+static void
+test_host_idle_link_climbs (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start_host (&cc, 16, (host_model_t) { .cores = 2, .per_chunk = 0.1 });
+    sim_t r = s_simulate (&cc, c_peak12, 0, 180, 90, 16);
+    printf ("host idle, link-bound: mean limit %.2f, reached %.3f\n", r.mean_limit, r.reached);
+    assert_true (r.mean_limit >= 10);
+    assert_true (r.reached > 0.9);
+}
+
+/*  Started above what the host can run (8 cores, each stream 3 cores, the
+    throughput falling past 2): a first measurement without room steps
+    down, not up, and it ends at 2 or 3. */
+static void
+test_host_busy_steps_down (void **state)
+{
+    (void) state;
+    cc_t cc;
+    s_start_host (&cc, 8, (host_model_t) { .cores = 8, .per_chunk = 3 });
+    assert_int_equal (cc_limit (&cc), 4);
+    sim_t r = s_simulate (&cc, c_peak3, 0, 120, 60, 8);
+    printf ("host busy: final %d, max seen %d, history %s\n", r.final_limit, r.max_seen,
+            cc.nhistory ? cc.history[0].why : "-");
+    assert_int_equal (r.max_seen, 4);
+    assert_true (r.final_limit == 2 || r.final_limit == 3);
+    assert_string_equal (cc.history[0].why, "the host's CPU is busy: one fewer");
+}
+
+/*  The start for a host: one stream per two cores, at least one. */
+static void
+test_start_for_cores (void **state)
+{
+    (void) state;
+    assert_int_equal (cc_start_for_cores (1), 1);
+    assert_int_equal (cc_start_for_cores (2), 1);
+    assert_int_equal (cc_start_for_cores (3), 1);
+    assert_int_equal (cc_start_for_cores (4), 2);
+    assert_int_equal (cc_start_for_cores (64), 32);
 }
 
 static void
@@ -185,7 +283,7 @@ test_step_change (void **state)
             tail_limit += limit * 0.1;
             tail_work += c_step (limit, t) * 0.1;
         }
-        cc_update (&cc, (int64_t) (t * 1000), (int64_t) work, true);
+        cc_update (&cc, (int64_t) (t * 1000), (int64_t) work, true, NULL);
     }
     printf ("step, after: mean limit %.2f, reached %.3f\n", tail_limit / 60, tail_work / (100 * 60));
     assert_true (tail_limit / 60 < 3.5);
@@ -208,7 +306,7 @@ test_budget (void **state)
     double work = 0;
     for (int i = 1200; i < 2400; i++) {
         work += c_peak12 (cc_limit (&cc), i / 10.0) * 0.1;
-        cc_update (&cc, i * 100, (int64_t) work, true);
+        cc_update (&cc, i * 100, (int64_t) work, true, NULL);
         assert_true (cc_limit (&cc) <= 4);
     }
     assert_int_equal (cc_limit (&cc), 4);
@@ -225,7 +323,7 @@ test_unsaturated_windows_ignored (void **state)
     int64_t work = 0;
     for (int i = 0; i < 2000; i++) {
         work += 10;
-        cc_update (&cc, i * 100, work, false);
+        cc_update (&cc, i * 100, work, false, NULL);
     }
     assert_int_equal (cc_limit (&cc), 4);   /* the start (half of 8), unchanged */
     assert_int_equal (cc.nhistory, 0);
@@ -310,6 +408,10 @@ main (void)
         cmocka_unit_test (test_connection_budget),
         cmocka_unit_test (test_history_text),
         cmocka_unit_test (test_start_follows_the_budget),
+        cmocka_unit_test (test_host_two_cores_stays_at_one),
+        cmocka_unit_test (test_host_idle_link_climbs),
+        cmocka_unit_test (test_host_busy_steps_down),
+        cmocka_unit_test (test_start_for_cores),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }

@@ -84,10 +84,33 @@ test_for_local_workers (void **state)
     s_expect ("ipc:///tmp/f.sock", 0, "ipc:///tmp/f.sock");
 }
 
+/*  Which conninfos name servers on this host (the adaptive concurrency
+    then watches this host's CPU). */
+static void
+test_pg_is_local (void **state)
+{
+    (void) state;
+    assert_true (endpoint_pg_is_local ("dbname=x"));                  /* the default socket */
+    assert_true (endpoint_pg_is_local ("host=/tmp port=5432"));
+    assert_true (endpoint_pg_is_local ("host=localhost"));
+    assert_true (endpoint_pg_is_local ("host=127.0.0.1 port=1"));
+    assert_true (endpoint_pg_is_local ("host=::1"));
+    assert_true (endpoint_pg_is_local ("postgresql://postgres@127.0.0.1:5433/postgres"));
+    assert_true (endpoint_pg_is_local ("host=localhost,127.0.0.2"));
+    assert_true (endpoint_pg_is_local ("host=db.example.org hostaddr=127.0.0.1"));
+    assert_false (endpoint_pg_is_local ("host=10.0.0.5"));
+    assert_false (endpoint_pg_is_local ("host=localhost,10.0.0.5"));
+    assert_false (endpoint_pg_is_local ("postgresql://u:secret@db.example.org/x"));
+    assert_false (endpoint_pg_is_local ("host=127.example.org"));
+    assert_false (endpoint_pg_is_local ("host=localhost hostaddr=192.168.1.2"));
+    assert_false (endpoint_pg_is_local ("this is = not 'a conninfo"));
+}
+
 int
 main (void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test (test_pg_is_local),
         cmocka_unit_test (test_is_local),
         cmocka_unit_test (test_policy),
         cmocka_unit_test (test_for_local_workers),
