@@ -247,7 +247,7 @@ dispatch_restart (dispatch_t *self, worker_t *w)
         log_warn ("worker %s said HELLO again; %d chunk(s) requeued", w->name, n);
     w->alive = false;
     w->proven = false;
-    w->busy = 0;
+    w->busy = w->stalled = 0;
 }
 
 void
@@ -282,7 +282,7 @@ dispatch_join (dispatch_t *self, zframe_t *identity, const protocol_msg_t *msg)
     w->slots = msg->slots;
     w->alive = true;
     w->proven = true;
-    w->busy = 0;
+    w->busy = w->stalled = 0;
     w->last_seen_ms = now;
     log_info ("worker %s joined from %s (pid %" PRId64 ", %d slots, build %s)", w->name, w->host,
               w->pid, w->slots, msg->build ? msg->build : "?");
@@ -296,6 +296,21 @@ dispatch_join (dispatch_t *self, zframe_t *identity, const protocol_msg_t *msg)
     s_send (self, w, &job);         /* borrowed fields: no reset */
 }
 
+/*  A report of c's attempt from w: frees w's slot when it closes the
+    assignment (the last member of a group); a report of an attempt given
+    up as stalled (not c's live one) also ends its hold on the slot. */
+static void
+s_report_slot (dispatch_t *self, worker_t *w, chunk_t *c, int32_t attempt)
+{
+    bool live = c->state == CHUNK_STATE_ASSIGNED && c->attempt == attempt
+                && c->worker == s_index (self, w);
+    if (!chunktab_report_closes (self->chunks, c, attempt) || w->busy <= 0)
+        return;
+    w->busy--;
+    if (!live && w->stalled > 0)
+        w->stalled--;
+}
+
 static void
 s_on_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
 {
@@ -306,8 +321,7 @@ s_on_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
         return;
     }
     chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self->chunks, c->group_lead) : NULL;
-    if (chunktab_report_closes (self->chunks, c, msg->attempt) && w->busy > 0)
-        w->busy--;
+    s_report_slot (self, w, c, msg->attempt);
     if (c->state != CHUNK_STATE_DONE && !admit_done (self, w, msg))
         return;
     int rc = chunktab_done (self->chunks, msg->chunk_id, msg->attempt, s_index (self, w), now,
@@ -346,8 +360,7 @@ s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
         log_warn ("worker %s: FAILED for unknown chunk %" PRId64 " ignored", w->name, msg->chunk_id);
         return;
     }
-    if (chunktab_report_closes (self->chunks, c, msg->attempt) && w->busy > 0)
-        w->busy--;
+    s_report_slot (self, w, c, msg->attempt);
     if (strcmp (msg->sqlstate, PROTOCOL_ALREADY_COMMITTED) == 0 && c->state != CHUNK_STATE_DONE) {
         /*  "Already committed": another attempt of this chunk committed
             (a zombie that woke up, or a lost DONE). The ledger knows the

@@ -34,6 +34,8 @@ typedef struct {
     bool alive;
     bool proven;               /* proved the cluster secret on this link */
     int busy;                  /* assigned chunks without DONE/FAILED yet */
+    int stalled;               /* of those, attempts given up as stalled: they hold
+                                  a slot but no longer count as in flight */
     int64_t last_seen_ms;
     int64_t last_sent_ms;
     int64_t chunks;            /* committed by this worker */
@@ -103,7 +105,8 @@ void dispatch_set_concurrency (dispatch_t *self, cc_t *cc, int fixed);
     (the tick does, from the servers' free connections). */
 void dispatch_set_budget (dispatch_t *self, int budget);
 
-/*  Chunks in flight now. */
+/*  Chunks in flight now (attempts given up as stalled do not count,
+    though they may still hold their slot until STOP ends them). */
 int dispatch_inflight (dispatch_t *self);
 
 /*  The cluster secret (copied, never logged). Every link must prove it

@@ -26,7 +26,7 @@ dispatch_inflight (dispatch_t *self)
 {
     int n = 0;
     for (size_t i = 0; i < self->nworkers; i++)
-        n += self->workers[i]->alive ? self->workers[i]->busy : 0;
+        n += self->workers[i]->alive ? self->workers[i]->busy - self->workers[i]->stalled : 0;
     return n;
 }
 

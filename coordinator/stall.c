@@ -35,6 +35,8 @@ stall_check (dispatch_t *self)
                   (double) self->stall_ms / 1000.0);
         int32_t attempt = c->attempt;
         int rc = chunktab_stalled (self->chunks, c, why, now);
+        if (rc >= 1 && w && (c->group_lead < 0 || c->group_lead == c->id) && w->stalled < w->busy)
+            w->stalled++;       /* its slot stays held, but nothing runs there for us */
         log_warn ("chunk %" PRId64 " stalled: %s; %s", c->id, why,
                   rc == 1 ? "requeued to another slot" : "attempts exhausted");
         ledger_chunk_update (self->ledger, self->run_id, c, name);
