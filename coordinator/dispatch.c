@@ -480,10 +480,13 @@ s_group_size (dispatch_t *self, chunk_t *c, int64_t now)
     for (size_t i = (size_t) c->id; i < chunktab_size (self->chunks); i++)
         if (chunktab_get (self->chunks, (int64_t) i)->state == CHUNK_STATE_PLANNED)
             ready++;
-    /*  Spread over the slots offered, or those still to come: the slots
-        of the local workers, and at least DISPATCH_GROUP_MIN_SLOTS (the
-        first worker to join must not take the whole job while others are
-        still starting). */
+    /*  Spread over the streams that may run: twice the chunks in flight
+        allowed now (room for the controller to double once), within the
+        slots offered or still to come (the slots of the local workers, at
+        least DISPATCH_GROUP_MIN_SLOTS: the first worker to join must not
+        take the whole job while others are still starting). At one chunk
+        in flight the groups stay long: a COPY statement costs the target
+        tens of ms. */
     int slots = 0;
     for (size_t i = 0; i < self->nworkers; i++)
         slots += self->workers[i]->alive ? self->workers[i]->slots : 0;
@@ -491,7 +494,9 @@ s_group_size (dispatch_t *self, chunk_t *c, int64_t now)
         slots = self->expected_slots;
     if (slots < DISPATCH_GROUP_MIN_SLOTS)
         slots = DISPATCH_GROUP_MIN_SLOTS;
-    int want = plan_group_size (c->est_rows, self->group_rows, ready, slots);
+    int limit = pace_limit (self);
+    int streams = limit < slots / 2 ? 2 * limit : slots;
+    int want = plan_group_size (c->est_rows, self->group_rows, ready, streams);
     int n = want > 1 ? chunktab_ready_run (self->chunks, c, want, now) : 1;
     for (int k = 1; k < n; k++)
         if (!chunktab_get (self->chunks, c->id + k)->lo)
