@@ -1,7 +1,5 @@
 /*  coordinator/dispatch.c: see dispatch.h. */
 #include "dispatch_int.h"
-#include "bounds.h"
-#include "plan.h"
 #include "log.h"
 #include "observe.h"
 #include "util.h"
@@ -167,8 +165,8 @@ dispatch_send_to (dispatch_t *self, zframe_t *identity, const char *to, protocol
     return rc;
 }
 
-static int
-s_send (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
+int
+dispatch_send (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
 {
     w->last_sent_ms = util_now_ms ();
     return dispatch_send_to (self, w->identity, w->name, msg);
@@ -183,8 +181,8 @@ dispatch_find (dispatch_t *self, zframe_t *identity)
     return NULL;
 }
 
-static int
-s_index (dispatch_t *self, worker_t *w)
+int
+dispatch_index (dispatch_t *self, worker_t *w)
 {
     for (size_t i = 0; i < self->nworkers; i++)
         if (self->workers[i] == w)
@@ -192,11 +190,8 @@ s_index (dispatch_t *self, worker_t *w)
     return -1;
 }
 
-static void
-s_fail_run (dispatch_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-
-static void
-s_fail_run (dispatch_t *self, const char *format, ...)
+void
+dispatch_fail_run (dispatch_t *self, const char *format, ...)
 {
     if (self->error[0])
         return;
@@ -209,7 +204,7 @@ s_fail_run (dispatch_t *self, const char *format, ...)
 void
 dispatch_fail (dispatch_t *self, const char *reason)
 {
-    s_fail_run (self, "%s", reason);
+    dispatch_fail_run (self, "%s", reason);
 }
 
 static void
@@ -219,14 +214,14 @@ s_lost (dispatch_t *self, worker_t *w, const char *why)
         return;
     w->alive = false;
     chunk_t *failed = NULL;
-    int n = chunktab_worker_lost (self->chunks, s_index (self, w), util_now_ms (), &failed);
+    int n = chunktab_worker_lost (self->chunks, dispatch_index (self, w), util_now_ms (), &failed);
     if (n > 0 || failed)
         log_warn ("worker %s (%s pid %" PRId64 ") %s; %d chunk(s) requeued", w->name, w->host,
                   w->pid, why, n);
     else
         log_info ("worker %s (%s pid %" PRId64 ") %s", w->name, w->host, w->pid, why);
     if (failed)
-        s_fail_run (self, "chunk %" PRId64 " failed: attempts exhausted (last: %s)", failed->id,
+        dispatch_fail_run (self, "chunk %" PRId64 " failed: attempts exhausted (last: %s)", failed->id,
                     failed->last_error ? failed->last_error : "worker lost");
     if (self->fence_lost && n > 0) {
         int ended = ledger_terminate_worker (self->ledger, self->run_id, w->name);
@@ -242,7 +237,7 @@ dispatch_restart (dispatch_t *self, worker_t *w)
     /*  The worker started over on the same link. Its chunks go back
         without costing an attempt (a flood of HELLOs must not exhaust
         them), and the link must prove the secret again. */
-    int n = chunktab_worker_released (self->chunks, s_index (self, w), util_now_ms ());
+    int n = chunktab_worker_released (self->chunks, dispatch_index (self, w), util_now_ms ());
     if (n > 0 || w->alive)
         log_warn ("worker %s said HELLO again; %d chunk(s) requeued", w->name, n);
     w->alive = false;
@@ -293,112 +288,7 @@ dispatch_join (dispatch_t *self, zframe_t *identity, const protocol_msg_t *msg)
     job.job = (protocol_job_t *) self->job;
     job.heartbeat_ms = self->heartbeat_ms;
     job.liveness = self->liveness;
-    s_send (self, w, &job);         /* borrowed fields: no reset */
-}
-
-/*  A report of c's attempt from w: frees w's slot when it closes the
-    assignment (the last member of a group); a report of an attempt given
-    up as stalled (not c's live one) also ends its hold on the slot. */
-static void
-s_report_slot (dispatch_t *self, worker_t *w, chunk_t *c, int32_t attempt)
-{
-    bool live = c->state == CHUNK_STATE_ASSIGNED && c->attempt == attempt
-                && c->worker == s_index (self, w);
-    if (!chunktab_report_closes (self->chunks, c, attempt) || w->busy <= 0)
-        return;
-    w->busy--;
-    if (!live && w->stalled > 0)
-        w->stalled--;
-}
-
-static void
-s_on_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
-{
-    int64_t now = util_now_ms ();
-    chunk_t *c = chunktab_get (self->chunks, msg->chunk_id);
-    if (!c) {
-        log_warn ("worker %s: DONE for unknown chunk %" PRId64 " ignored", w->name, msg->chunk_id);
-        return;
-    }
-    chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self->chunks, c->group_lead) : NULL;
-    s_report_slot (self, w, c, msg->attempt);
-    if (c->state != CHUNK_STATE_DONE && !admit_done (self, w, msg))
-        return;
-    int rc = chunktab_done (self->chunks, msg->chunk_id, msg->attempt, s_index (self, w), now,
-                            msg->rows, msg->bytes, msg->checksum);
-    if (rc != 1)
-        return;
-    /*  A group's chunks shared one COPY: each gets its share of the
-        group's time, so busy time stays the time slots were busy. */
-    if (lead && lead->group_size > 1)
-        c->busy_ms /= lead->group_size;
-    c->rejected = msg->rejected;
-    self->rejected += msg->rejected;
-    w->rejected += msg->rejected;
-    if (self->max_errors >= 0 && self->rejected > self->max_errors)
-        s_fail_run (self, "source.max_errors: %" PRId64 " records rejected so far (limit %" PRId64
-                    "); the rejected records and reasons are in ferry.rejects (run %s)", self->rejected, self->max_errors, self->run_id);
-    c->read_ms = msg->read_ms;
-    c->process_ms = msg->process_ms;
-    c->write_ms = msg->write_ms;
-    c->commit_ms = msg->commit_ms;
-    w->chunks++;
-    w->rows += msg->rows;
-    w->busy_ms += c->busy_ms;
-    if (msg->peak_rss_kb > w->peak_rss_kb)
-        w->peak_rss_kb = msg->peak_rss_kb;
-    log_debug ("chunk %" PRId64 " done by %s: %" PRId64 " rows", c->id, w->name, msg->rows);
-    ledger_chunk_update (self->ledger, self->run_id, c, w->name);
-}
-
-static void
-s_on_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
-{
-    int64_t now = util_now_ms ();
-    chunk_t *c = chunktab_get (self->chunks, msg->chunk_id);
-    if (!c) {
-        log_warn ("worker %s: FAILED for unknown chunk %" PRId64 " ignored", w->name, msg->chunk_id);
-        return;
-    }
-    s_report_slot (self, w, c, msg->attempt);
-    if (strcmp (msg->sqlstate, PROTOCOL_ALREADY_COMMITTED) == 0 && c->state != CHUNK_STATE_DONE) {
-        /*  "Already committed": another attempt of this chunk committed
-            (a zombie that woke up, or a lost DONE). The ledger knows the
-            rows; accounting reads them from there. */
-        if (chunktab_done (self->chunks, c->id, msg->attempt, -1, now, -1, 0, 0) == 1) {
-            c->rows_from_ledger = true;
-            log_warn ("chunk %" PRId64 ": %s reports it already committed by another attempt; "
-                      "counted once, from the ledger", c->id, w->name);
-            ledger_chunk_update (self->ledger, self->run_id, c, NULL);
-        }
-        return;
-    }
-    if (c->state == CHUNK_STATE_DONE)
-        return;         /* a late failure of an attempt that lost the race */
-    if (strcmp (msg->sqlstate, PROTOCOL_NO_SLOT) == 0) {
-        /*  Never started there (its slots are busy, e.g. with chunks from
-            before a reconnect): not an attempt. Treat the worker as full
-            until it reports a chunk. */
-        if (chunktab_unassign (self->chunks, c->id, msg->attempt, now, 200) == 1)
-            log_debug ("chunk %" PRId64 ": %s had no free slot; requeued", c->id, w->name);
-        w->busy = w->slots;
-        return;
-    }
-    char err[2300];
-    snprintf (err, sizeof err, "[%s] %s", msg->sqlstate[0] ? msg->sqlstate : "-----", msg->message);
-    int rc = chunktab_fail (self->chunks, msg->chunk_id, msg->attempt, msg->retryable, err, now);
-    if (rc == 1 || rc == 2)
-        metrics_fails_add (&self->fails, msg->sqlstate, rc == 1);
-    if (rc == 1) {
-        log_warn_ctx (c->id, msg->sqlstate, "chunk %" PRId64 " attempt %d on %s failed, will retry: %s", c->id,
-                  msg->attempt, w->name, err);
-        ledger_chunk_update (self->ledger, self->run_id, c, w->name);
-    }
-    else if (rc == 2) {
-        ledger_chunk_update (self->ledger, self->run_id, c, w->name);
-        s_fail_run (self, "chunk %" PRId64 " failed%s on worker %s: %s", c->id,
-                    msg->retryable ? " after all retries" : "", w->name, err);
-    }
+    dispatch_send (self, w, &job);         /* borrowed fields: no reset */
 }
 
 static void
@@ -452,8 +342,8 @@ s_handle (dispatch_t *self, zmsg_t *zmsg)
                                util_now_ms ());
             chunktab_group_progress (self->chunks, msg.chunk_id, msg.attempt);
             break;
-        case PROTO_MSG_DONE: s_on_done (self, w, &msg); break;
-        case PROTO_MSG_FAILED: s_on_failed (self, w, &msg); break;
+        case PROTO_MSG_DONE: results_done (self, w, &msg); break;
+        case PROTO_MSG_FAILED: results_failed (self, w, &msg); break;
         case PROTO_MSG_HEARTBEAT: break;
         case PROTO_MSG_BYE:
             s_lost (self, w, "said BYE");
@@ -467,92 +357,6 @@ s_handle (dispatch_t *self, zmsg_t *zmsg)
 cleanup:
     zframe_destroy (&identity);
     zframe_destroy (&body);
-}
-
-/*  How many adjacent chunks go out with c (plan_group_size): key and
-    block ranges only; a group needs every member's lower bound. */
-static int
-s_group_size (dispatch_t *self, chunk_t *c, int64_t now)
-{
-    if (c->path || self->group_rows <= 0)
-        return 1;
-    int64_t ready = 0;
-    for (size_t i = (size_t) c->id; i < chunktab_size (self->chunks); i++)
-        if (chunktab_get (self->chunks, (int64_t) i)->state == CHUNK_STATE_PLANNED)
-            ready++;
-    /*  Spread over the streams that may run: twice the chunks in flight
-        allowed now (room for the controller to double once), within the
-        slots offered or still to come (the slots of the local workers, at
-        least DISPATCH_GROUP_MIN_SLOTS: the first worker to join must not
-        take the whole job while others are still starting). At one chunk
-        in flight the groups stay long: a COPY statement costs the target
-        tens of ms. */
-    int slots = 0;
-    for (size_t i = 0; i < self->nworkers; i++)
-        slots += self->workers[i]->alive ? self->workers[i]->slots : 0;
-    if (slots < self->expected_slots)
-        slots = self->expected_slots;
-    if (slots < DISPATCH_GROUP_MIN_SLOTS)
-        slots = DISPATCH_GROUP_MIN_SLOTS;
-    int limit = pace_limit (self);
-    int streams = limit < slots / 2 ? 2 * limit : slots;
-    int want = plan_group_size (c->est_rows, self->group_rows, ready, streams);
-    int n = want > 1 ? chunktab_ready_run (self->chunks, c, want, now) : 1;
-    for (int k = 1; k < n; k++)
-        if (!chunktab_get (self->chunks, c->id + k)->lo)
-            return k;
-    return n;
-}
-
-static void
-s_assign (dispatch_t *self)
-{
-    int64_t now = util_now_ms ();
-    int inflight = dispatch_inflight (self);
-    int limit = pace_limit (self);
-    while (inflight < limit) {
-        size_t i = 0;
-        worker_t *w = pace_least_busy (self, &i);
-        if (!w)
-            break;
-        chunk_t *c = chunktab_next_ready (self->chunks, now);
-        if (!c)
-            break;
-        int n = s_group_size (self, c, now);
-        chunktab_assign_group (self->chunks, c, n, (int) i, now);
-        protocol_msg_t m;
-        protocol_msg_init (&m, PROTO_MSG_ASSIGN);
-        m.chunk_id = c->id;
-        m.attempt = c->attempt;
-        m.lo = c->lo;
-        m.hi = n > 1 ? chunktab_get (self->chunks, c->id + n - 1)->hi : c->hi;
-        m.path = c->path;
-        m.offset = c->offset;
-        m.length = c->length;
-        m.first_line = c->first_line;
-        char *bounds = NULL;
-        if (n > 1) {
-            char **inner = xcalloc ((size_t) n, sizeof *inner);
-            for (int k = 1; k < n; k++)
-                inner[k - 1] = chunktab_get (self->chunks, c->id + k)->lo;
-            bounds = bounds_join (inner, (size_t) n - 1);
-            free (inner);
-            m.group_count = n;
-            m.group_bounds = bounds;
-        }
-        s_send (self, w, &m);          /* borrowed fields: no reset */
-        free (bounds);
-        w->busy++;
-        inflight++;
-        if (inflight > self->peak_inflight)
-            self->peak_inflight = inflight;
-        if (n > 1)
-            log_debug ("chunks %" PRId64 "-%" PRId64 " (a group) attempt %d -> %s", c->id,
-                       c->id + n - 1, c->attempt, w->name);
-        else
-            log_debug ("chunk %" PRId64 " attempt %d -> %s", c->id, c->attempt, w->name);
-    }
-    self->saturated = inflight >= limit;
 }
 
 static void
@@ -575,7 +379,7 @@ s_timers (dispatch_t *self)
         if (now - w->last_sent_ms >= self->heartbeat_ms) {
             protocol_msg_t hb;
             protocol_msg_init (&hb, PROTO_MSG_HEARTBEAT);
-            s_send (self, w, &hb);
+            dispatch_send (self, w, &hb);
         }
     }
 }
@@ -612,7 +416,7 @@ dispatch_run (dispatch_t *self)
     int64_t last_progress = 0, last_control = 0;
     while (!self->error[0]) {
         if (*self->stop) {
-            s_fail_run (self, "interrupted by signal");
+            dispatch_fail_run (self, "interrupted by signal");
             break;
         }
         if (chunktab_all_done (self->chunks))
@@ -621,7 +425,7 @@ dispatch_run (dispatch_t *self)
         int timeout = self->heartbeat_ms < 200 ? self->heartbeat_ms : 200;
         int rc = zmq_poll (&item, 1, timeout);
         if (rc < 0 && zmq_errno () != EINTR) {
-            s_fail_run (self, "polling the ROUTER socket: %s", zmq_strerror (zmq_errno ()));
+            dispatch_fail_run (self, "polling the ROUTER socket: %s", zmq_strerror (zmq_errno ()));
             break;
         }
         if (rc > 0 && (item.revents & ZMQ_POLLIN)) {
@@ -639,7 +443,7 @@ dispatch_run (dispatch_t *self)
         stall_check (self);
         if (self->tick_fn)
             self->tick_fn (self->tick_arg);
-        s_assign (self);
+        assign_turn (self);
         int64_t now = util_now_ms ();
         if (now - last_control >= 250) {
             pace_control (self, now);
@@ -669,7 +473,7 @@ dispatch_stop_workers (dispatch_t *self, const char *reason, const char *outcome
         protocol_msg_init (&m, PROTO_MSG_STOP);
         m.reason = (char *) reason;
         m.outcome = (char *) outcome;
-        s_send (self, w, &m);
+        dispatch_send (self, w, &m);
         pending++;
     }
     int64_t deadline = util_now_ms () + wait_ms;

@@ -1,6 +1,8 @@
-/*  coordinator/dispatch_int.h: the dispatcher's state, shared by
-    dispatch.c (chunks and workers) and admit.c (HELLO, CHALLENGE, AUTH:
-    who becomes a worker). Not for other modules. */
+/*  coordinator/dispatch_int.h: the dispatcher's state, shared by its
+    rooms: dispatch.c (the loop, workers joining and lost), admit.c
+    (HELLO, CHALLENGE, AUTH: who becomes a worker), assign.c (chunks to
+    slots), results.c (DONE, FAILED), pace.c (how many in flight) and
+    stall.c (chunks that stopped moving). Not for other modules. */
 #ifndef FERRY_COORDINATOR_DISPATCH_INT_H
 #define FERRY_COORDINATOR_DISPATCH_INT_H
 
@@ -48,6 +50,17 @@ struct dispatch_t {
     peer in log lines. 0, or -1 (logged at debug: the peer is gone). */
 int dispatch_send_to (dispatch_t *self, zframe_t *identity, const char *to, protocol_msg_t *msg);
 
+/*  dispatch_send_to for worker w, noting when it was last sent to. */
+int dispatch_send (dispatch_t *self, worker_t *w, protocol_msg_t *msg);
+
+/*  w's index in self->workers (chunk_t.worker), or -1. */
+int dispatch_index (dispatch_t *self, worker_t *w);
+
+/*  Fails the run with this reason, unless it failed already (the first
+    reason is kept). */
+void dispatch_fail_run (dispatch_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 /*  The worker on link `identity`, proven or not, or NULL. */
 worker_t *dispatch_find (dispatch_t *self, zframe_t *identity);
 
@@ -82,6 +95,15 @@ int pace_limit (dispatch_t *self);
     slots (spreading chunks over processes), or NULL; its index in *index. */
 worker_t *pace_least_busy (dispatch_t *self, size_t *index);
 void pace_control (dispatch_t *self, int64_t now);
+
+/*  assign.c: hands ready chunks (alone or in groups) to free slots while
+    fewer than pace_limit are in flight; notes whether the limit was
+    reached (saturated). */
+void assign_turn (dispatch_t *self);
+
+/*  results.c: a worker's DONE and FAILED (msg borrowed). */
+void results_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg);
+void results_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg);
 
 /*  stall.c: requeues the chunks whose attempt stopped advancing for
     stall_ms, fencing the silent attempt; called once per loop turn. */

@@ -1,0 +1,117 @@
+/*  coordinator/results.c: what a worker's DONE and FAILED do: the chunk
+    table (done, retried, failed for good), the slot the attempt held, the
+    ledger's chunk row, the run's failure. Part of the dispatcher (its
+    state is in dispatch_int.h). */
+#include "dispatch_int.h"
+#include "log.h"
+#include "util.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+/*  A report of c's attempt from w: frees w's slot when it closes the
+    assignment (the last member of a group); a report of an attempt given
+    up as stalled (not c's live one) also ends its hold on the slot. */
+static void
+s_report_slot (dispatch_t *self, worker_t *w, chunk_t *c, int32_t attempt)
+{
+    bool live = c->state == CHUNK_STATE_ASSIGNED && c->attempt == attempt
+                && c->worker == dispatch_index (self, w);
+    if (!chunktab_report_closes (self->chunks, c, attempt) || w->busy <= 0)
+        return;
+    w->busy--;
+    if (!live && w->stalled > 0)
+        w->stalled--;
+}
+
+void
+results_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
+{
+    int64_t now = util_now_ms ();
+    chunk_t *c = chunktab_get (self->chunks, msg->chunk_id);
+    if (!c) {
+        log_warn ("worker %s: DONE for unknown chunk %" PRId64 " ignored", w->name, msg->chunk_id);
+        return;
+    }
+    chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self->chunks, c->group_lead) : NULL;
+    s_report_slot (self, w, c, msg->attempt);
+    if (c->state != CHUNK_STATE_DONE && !admit_done (self, w, msg))
+        return;
+    int rc = chunktab_done (self->chunks, msg->chunk_id, msg->attempt, dispatch_index (self, w), now,
+                            msg->rows, msg->bytes, msg->checksum);
+    if (rc != 1)
+        return;
+    /*  A group's chunks shared one COPY: each gets its share of the
+        group's time, so busy time stays the time slots were busy. */
+    if (lead && lead->group_size > 1)
+        c->busy_ms /= lead->group_size;
+    c->rejected = msg->rejected;
+    self->rejected += msg->rejected;
+    w->rejected += msg->rejected;
+    if (self->max_errors >= 0 && self->rejected > self->max_errors)
+        dispatch_fail_run (self, "source.max_errors: %" PRId64 " records rejected so far (limit %" PRId64
+                    "); the rejected records and reasons are in ferry.rejects (run %s)", self->rejected, self->max_errors, self->run_id);
+    c->read_ms = msg->read_ms;
+    c->process_ms = msg->process_ms;
+    c->write_ms = msg->write_ms;
+    c->commit_ms = msg->commit_ms;
+    w->chunks++;
+    w->rows += msg->rows;
+    w->busy_ms += c->busy_ms;
+    if (msg->peak_rss_kb > w->peak_rss_kb)
+        w->peak_rss_kb = msg->peak_rss_kb;
+    log_debug ("chunk %" PRId64 " done by %s: %" PRId64 " rows", c->id, w->name, msg->rows);
+    ledger_chunk_update (self->ledger, self->run_id, c, w->name);
+}
+
+void
+results_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
+{
+    int64_t now = util_now_ms ();
+    chunk_t *c = chunktab_get (self->chunks, msg->chunk_id);
+    if (!c) {
+        log_warn ("worker %s: FAILED for unknown chunk %" PRId64 " ignored", w->name, msg->chunk_id);
+        return;
+    }
+    s_report_slot (self, w, c, msg->attempt);
+    if (strcmp (msg->sqlstate, PROTOCOL_ALREADY_COMMITTED) == 0 && c->state != CHUNK_STATE_DONE) {
+        /*  "Already committed": another attempt of this chunk committed
+            (a zombie that woke up, or a lost DONE). The ledger knows the
+            rows; accounting reads them from there. */
+        if (chunktab_done (self->chunks, c->id, msg->attempt, -1, now, -1, 0, 0) == 1) {
+            c->rows_from_ledger = true;
+            log_warn ("chunk %" PRId64 ": %s reports it already committed by another attempt; "
+                      "counted once, from the ledger", c->id, w->name);
+            ledger_chunk_update (self->ledger, self->run_id, c, NULL);
+        }
+        return;
+    }
+    if (c->state == CHUNK_STATE_DONE)
+        return;         /* a late failure of an attempt that lost the race */
+    if (strcmp (msg->sqlstate, PROTOCOL_NO_SLOT) == 0) {
+        /*  Never started there (its slots are busy, e.g. with chunks from
+            before a reconnect): not an attempt. Treat the worker as full
+            until it reports a chunk. */
+        if (chunktab_unassign (self->chunks, c->id, msg->attempt, now, 200) == 1)
+            log_debug ("chunk %" PRId64 ": %s had no free slot; requeued", c->id, w->name);
+        w->busy = w->slots;
+        return;
+    }
+    char err[2300];
+    snprintf (err, sizeof err, "[%s] %s", msg->sqlstate[0] ? msg->sqlstate : "-----", msg->message);
+    int rc = chunktab_fail (self->chunks, msg->chunk_id, msg->attempt, msg->retryable, err, now);
+    if (rc == 1 || rc == 2)
+        metrics_fails_add (&self->fails, msg->sqlstate, rc == 1);
+    if (rc == 1) {
+        log_warn_ctx (c->id, msg->sqlstate, "chunk %" PRId64 " attempt %d on %s failed, will retry: %s", c->id,
+                  msg->attempt, w->name, err);
+        ledger_chunk_update (self->ledger, self->run_id, c, w->name);
+    }
+    else if (rc == 2) {
+        ledger_chunk_update (self->ledger, self->run_id, c, w->name);
+        dispatch_fail_run (self, "chunk %" PRId64 " failed%s on worker %s: %s", c->id,
+                    msg->retryable ? " after all retries" : "", w->name, err);
+    }
+}
+
