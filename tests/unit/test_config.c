@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "sqltext.h"
 
 /*  Lines 1-2 of most test files: everything required, nothing else. */
 #define BASE \
@@ -960,7 +961,7 @@ test_alerts (void **state)
 static void
 s_expect_unordered (const char *query, const char *expected)
 {
-    char *got = config_query_unordered (query);
+    char *got = sqltext_unordered (query);
     if (expected) {
         assert_non_null (got);
         assert_string_equal (got, expected);
