@@ -8,6 +8,11 @@
         job.yaml: pipeline.writers: must be 1..256, got 0
         job.yaml:12: unknown key "pipline" (did you mean "pipeline"?)
     Unknown keys are errors. Strings in config_t are owned by the config_t.
+    The parser's files: config.c (this API, loading, the checks after the
+    walk), config_rules.c and config_alerts.c (every section as a rule
+    table: kind, bounds, default), config_walk.c and config_value.c (the
+    one walker, and a reader per kind of value); the query's text is read
+    by common/sqltext.c.
 */
 #ifndef FERRY_CONFIG_H
 #define FERRY_CONFIG_H
@@ -132,15 +137,6 @@ config_t *config_load (const char *path, char *err, size_t errlen);
 /*  Same as config_load, from a string; `origin` names it in messages. */
 config_t *config_parse (const char *text, size_t len, const char *origin,
                         char *err, size_t errlen);
-
-/*  The query without its trailing top-level ORDER BY clause, or NULL when
-    there is none or when removing it could change the rows (something
-    other than sort items follows it: LIMIT, OFFSET, FETCH, FOR ...).
-    ferry reads each chunk by key range, so the order of rows inside a
-    chunk does not matter, and an unordered read lets the server scan
-    instead of walking an index or sorting. Comments, string literals,
-    quoted identifiers and parentheses are understood. Caller frees. */
-char *config_query_unordered (const char *query);
 
 /*  Destroys the config and nulls the caller's pointer; accepts NULL. */
 void config_destroy (config_t **self_p);

@@ -3,6 +3,7 @@
 #include "copyjob.h"
 #include "jobcheck.h"
 #include "log.h"
+#include "sqltext.h"
 #include "util.h"
 
 #include <stdio.h>
@@ -33,7 +34,7 @@ copyjob_from_config (const config_t *cfg, const char *run_id,
     self->source_connect_timeout = (int) (cfg->source.connect_timeout + 0.999);
     self->target_connect_timeout = (int) (cfg->target.connect_timeout + 0.999);
     self->query = xstrdup (cfg->source.query);
-    self->read_query = config_query_unordered (self->query);
+    self->read_query = sqltext_unordered (self->query);
     if (!self->read_query)
         self->read_query = xstrdup (self->query);
     self->key = xstrdup (cfg->source.key);
@@ -135,7 +136,7 @@ copyjob_from_protocol (const protocol_job_t *job, const char *run_id,
     self->source_connect_timeout = job->source_connect_timeout;
     self->target_connect_timeout = job->target_connect_timeout;
     self->query = xstrdup (job->query);
-    self->read_query = config_query_unordered (self->query);
+    self->read_query = sqltext_unordered (self->query);
     if (!self->read_query)
         self->read_query = xstrdup (self->query);
     self->key = xstrdup (job->key);

@@ -32,7 +32,7 @@ typedef struct {
     int target_connect_timeout;
     char *query;
     char *read_query;          /* query without a trailing ORDER BY when that is
-                                  safe (config_query_unordered): what chunks
+                                  safe (sqltext_unordered): what chunks
                                   and the planner read */
     char *key;                 /* key column name, unquoted */
     char *snapshot;            /* exported snapshot id or NULL */
