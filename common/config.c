@@ -71,7 +71,7 @@ s_finish (ctx_t *ctx, config_t *cfg, yaml_node_t *root)
         (bench/RESULTS.md, issue 5: 4 chunks of 1.25M rows load 5M rows
         about 10% faster than 10 of 500k). */
     if (cfg->pipeline.chunk_size == 0)        /* its default: by kind */
-        cfg->pipeline.chunk_size = cfg->source.kind == SOURCE_KIND_CSV ? 2000000 : 500000;
+        cfg->pipeline.chunk_size = cfg->source.kind == SOURCE_KIND_CSV ? 2000000 : 50000;
     if (cfg->source.kind == SOURCE_KIND_POSTGRES) {
         if (!cfg->source.conninfo) {
             config_ctx_error (ctx, NULL,

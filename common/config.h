@@ -73,9 +73,11 @@ typedef struct {
                                         default 60, for ferry's control statements on
                                         the target (never the data COPY, the publish or
                                         ANALYZE); 0 = no limit */
+        bool analyze;                /* target.analyze: ANALYZE the final table after
+                                        the load (default true) */
     } target;
     struct {
-        int64_t chunk_size;          /* 500000 (csv: 2000000), 1..1e9 */
+        int64_t chunk_size;          /* 50000 (csv: 2000000), 1..1e9 */
         int64_t min_rows_for_parallel; /* 100000, 0..1e12 */
         int64_t group_rows;          /* 500000, 0..1e12: smaller adjacent chunks go out
                                         together, one COPY for about this many rows;

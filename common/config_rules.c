@@ -106,6 +106,7 @@ static const config_rule_t s_target_rules[] = {
     CONFIG_R_NUMBER ("lock_timeout", target.lock_timeout, 0, 86400, 60.0),
     CONFIG_R_NUMBER ("connect_timeout", target.connect_timeout, 0, 3600, 30.0),
     CONFIG_R_NUMBER ("statement_timeout", target.statement_timeout, 0, 86400, 60.0),
+    { CONFIG_MEMBER ("analyze", target.analyze), .kind = CONFIG_BOOL, .def = 1 },
 };
 static const config_section_t s_target =
     CONFIG_SECTION_OF (s_target_rules, "target", NULL);

@@ -114,6 +114,8 @@ run_publish (run_t *r)
         log_info ("published %" PRId64 " rows into %s by %s in %.2fs", r->loaded,
                   r->cfg->target.table, r->pub.strategy, r->pub.seconds);
     }
+    if (!r->cfg->target.analyze)
+        return 0;
     /*  ANALYZE reads the whole table: the server's statement_timeout,
         not target.statement_timeout (for control statements). */
     char *an = util_strdupf ("BEGIN; SET LOCAL statement_timeout TO DEFAULT; ANALYZE %s; "

@@ -130,9 +130,10 @@ test_minimal_defaults (void **state)
     assert_true (cfg->target.lock_timeout == 60.0);
     assert_true (cfg->target.connect_timeout == 30.0);
     assert_true (cfg->target.statement_timeout == 60.0);
+    assert_true (cfg->target.analyze);
     assert_true (cfg->source.connect_timeout == 30.0);
     assert_true (cfg->source.max_error_rate == 0.1);
-    assert_int_equal (cfg->pipeline.chunk_size, 500000);
+    assert_int_equal (cfg->pipeline.chunk_size, 50000);
     assert_int_equal (cfg->pipeline.min_rows_for_parallel, 100000);
     assert_int_equal (cfg->pipeline.writers, 2);
     assert_int_equal (cfg->pipeline.processors, 2);
