@@ -178,27 +178,18 @@ s_rotl64 (uint64_t x, int r)
     return (x << r) | (x >> (64 - r));
 }
 
-/*  Unaligned little-endian loads: memcpy compiles to one mov on x86 and
-    arm64; the swap keeps the hash identical on big-endian hosts so that
-    fingerprints compare across machines. */
+/*  Unaligned little-endian load of n (8 or 4) bytes: with n constant the
+    memcpy compiles to one mov on x86 and arm64; the swap keeps the hash
+    identical on big-endian hosts so that fingerprints compare across
+    machines (4 bytes land in the high half there, which the 64-bit swap
+    brings down). */
 static inline uint64_t
-s_read64 (const unsigned char *p)
+s_read_le (const unsigned char *p, size_t n)
 {
-    uint64_t v;
-    memcpy (&v, p, sizeof v);
+    uint64_t v = 0;
+    memcpy (&v, p, n);
 #if defined (__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
     v = __builtin_bswap64 (v);
-#endif
-    return v;
-}
-
-static inline uint32_t
-s_read32 (const unsigned char *p)
-{
-    uint32_t v;
-    memcpy (&v, p, sizeof v);
-#if defined (__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap32 (v);
 #endif
     return v;
 }
@@ -237,10 +228,10 @@ copyfmt_hash (const void *data, size_t len)
         uint64_t v4 = 0 - H_P1;
         const unsigned char *limit = end - 32;
         do {
-            v1 = s_round (v1, s_read64 (p));
-            v2 = s_round (v2, s_read64 (p + 8));
-            v3 = s_round (v3, s_read64 (p + 16));
-            v4 = s_round (v4, s_read64 (p + 24));
+            v1 = s_round (v1, s_read_le (p, 8));
+            v2 = s_round (v2, s_read_le (p + 8, 8));
+            v3 = s_round (v3, s_read_le (p + 16, 8));
+            v4 = s_round (v4, s_read_le (p + 24, 8));
             p += 32;
         } while (p <= limit);
         h = s_rotl64 (v1, 1) + s_rotl64 (v2, 7) + s_rotl64 (v3, 12) + s_rotl64 (v4, 18);
@@ -257,12 +248,12 @@ copyfmt_hash (const void *data, size_t len)
     h += (uint64_t) len;
 
     while (end - p >= 8) {
-        h ^= s_round (0, s_read64 (p));
+        h ^= s_round (0, s_read_le (p, 8));
         h = s_rotl64 (h, 27) * H_P1 + H_P4;
         p += 8;
     }
     if (end - p >= 4) {
-        h ^= (uint64_t) s_read32 (p) * H_P1;
+        h ^= s_read_le (p, 4) * H_P1;
         h = s_rotl64 (h, 23) * H_P2 + H_P3;
         p += 4;
     }

@@ -70,12 +70,25 @@ util_strdupf (const char *format, ...)
     return out;
 }
 
+/*  The clock's time in units of 1/per second, rounded down. */
+static int64_t
+s_clock (clockid_t clock, int64_t per)
+{
+    struct timespec ts;
+    clock_gettime (clock, &ts);
+    return (int64_t) ts.tv_sec * per + ts.tv_nsec / (1000000000 / per);
+}
+
 int64_t
 util_now_ms (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return s_clock (CLOCK_MONOTONIC, 1000);
+}
+
+int64_t
+util_now_us (void)
+{
+    return s_clock (CLOCK_MONOTONIC, 1000000);
 }
 
 double
@@ -89,9 +102,7 @@ util_now_s (void)
 int64_t
 util_wall_ms (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_REALTIME, &ts);
-    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return s_clock (CLOCK_REALTIME, 1000);
 }
 
 int64_t

@@ -22,8 +22,10 @@ char *util_xstrdup (const char *s, const char *file, int line);
 /*  printf into a new string (caller frees). Aborts on OOM. */
 char *util_strdupf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
 
-/*  Monotonic time in milliseconds / seconds (fractional). */
+/*  Monotonic time in milliseconds / microseconds / seconds (fractional).
+    Can't fail. */
 int64_t util_now_ms (void);
+int64_t util_now_us (void);
 double util_now_s (void);
 
 /*  Wall clock, ms since the epoch. */

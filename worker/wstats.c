@@ -1,8 +1,8 @@
 /*  worker/wstats.c: see wstats.h. */
 #include "wstats.h"
+#include "util.h"
 
 #include <sys/resource.h>
-#include <time.h>
 
 static _Atomic uint64_t s_batches[PROTOCOL_BATCH_BOUNDS + 1];
 static _Atomic int64_t s_batch_us;
@@ -13,9 +13,7 @@ static _Atomic int s_pipelines;
 int64_t
 wstats_now_us (void)
 {
-    struct timespec ts;
-    clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (int64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return util_now_us ();
 }
 
 void
