@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "protocol.h"
+#include "../unit/protocol_eq.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
@@ -21,54 +22,6 @@ s_die (const char *what, const char *err)
 {
     fprintf (stderr, "fuzz_protocol: %s%s%s\n", what, err ? ": " : "", err ? err : "");
     abort ();
-}
-
-static bool
-s_str_eq (const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp (a, b) == 0);
-}
-
-static bool
-s_job_eq (const protocol_job_t *a, const protocol_job_t *b)
-{
-    if (!a || !b)
-        return a == b;
-    return s_str_eq (a->source_conninfo, b->source_conninfo)
-        && s_str_eq (a->target_conninfo, b->target_conninfo)
-        && s_str_eq (a->query, b->query) && s_str_eq (a->key, b->key)
-        && s_str_eq (a->snapshot, b->snapshot)
-        && s_str_eq (a->copy_table, b->copy_table)
-        && s_str_eq (a->final_table, b->final_table)
-        && a->processors == b->processors && a->raw_queue_max == b->raw_queue_max
-        && a->processed_queue_max == b->processed_queue_max
-        && a->read_buffer == b->read_buffer && a->batch_size == b->batch_size
-        && a->max_retries == b->max_retries && a->initial_delay == b->initial_delay
-        && a->backoff == b->backoff && a->max_delay == b->max_delay;
-}
-
-static bool
-s_msg_eq (const protocol_msg_t *a, const protocol_msg_t *b)
-{
-    return a->type == b->type
-        && s_str_eq (a->name, b->name) && s_str_eq (a->host, b->host)
-        && a->pid == b->pid && a->slots == b->slots && s_str_eq (a->build, b->build)
-        && s_str_eq (a->run_id, b->run_id) && s_job_eq (a->job, b->job)
-        && a->heartbeat_ms == b->heartbeat_ms && a->liveness == b->liveness
-        && a->chunk_id == b->chunk_id && a->attempt == b->attempt
-        && s_str_eq (a->lo, b->lo) && s_str_eq (a->hi, b->hi)
-        && s_str_eq (a->path, b->path) && a->offset == b->offset
-        && a->length == b->length && a->first_line == b->first_line
-        && a->rows == b->rows && a->bytes == b->bytes && a->rejected == b->rejected
-        && a->checksum == b->checksum && a->read_ms == b->read_ms
-        && a->process_ms == b->process_ms && a->write_ms == b->write_ms
-        && a->commit_ms == b->commit_ms && a->retries == b->retries
-        && a->peak_rss_kb == b->peak_rss_kb
-        && a->cpu_ms == b->cpu_ms && a->pipelines == b->pipelines
-        && a->raw_queued == b->raw_queued && a->processed_queued == b->processed_queued
-        && s_str_eq (a->batch_hist, b->batch_hist) && a->batch_us == b->batch_us && a->retryable == b->retryable
-        && strcmp (a->sqlstate, b->sqlstate) == 0 && s_str_eq (a->message, b->message)
-        && s_str_eq (a->reason, b->reason);
 }
 
 int
@@ -95,7 +48,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     protocol_msg_t back;
     if (protocol_decode (encoded, encoded_size, &back, err, sizeof err) != 0)
         s_die ("re-encoded message does not decode", err);
-    if (!s_msg_eq (&msg, &back))
+    if (!eq_msg (&msg, &back))
         s_die ("round trip changed the message", protocol_type_name (msg.type));
 
     char *again = NULL;
