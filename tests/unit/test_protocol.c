@@ -272,6 +272,26 @@ s_variants (protocol_type_t type)
 }
 
 
+/*  Calls fn with every sample of every type, and its encoding. */
+typedef void (s_sample_fn) (const protocol_msg_t *msg, const char *data, size_t size,
+                            void *arg);
+
+static void
+s_each_sample (s_sample_fn *fn, void *arg)
+{
+    for (int t = PROTO_MSG_HELLO; t < PROTO_MSG_COUNT_; t++)
+        for (int variant = 0; variant < s_variants ((protocol_type_t) t); variant++) {
+            protocol_msg_t msg;
+            s_sample (&msg, (protocol_type_t) t, variant);
+            size_t size;
+            char *data = s_encode_ok (&msg, &size);
+            fn (&msg, data, size, arg);
+            free (data);
+            protocol_msg_reset (&msg);
+        }
+}
+
+
 /*  --------------------------------------------------------------------
     Round trips */
 
@@ -279,18 +299,19 @@ s_variants (protocol_type_t type)
     member) and re-encodes to the same bytes (s_roundtrip); reset frees
     it all. */
 static void
+s_roundtrip_sample (const protocol_msg_t *in, const char *data, size_t size, void *arg)
+{
+    protocol_msg_t out;
+    s_roundtrip (in, &out);
+    assert_int_equal (out.type, in->type);
+    protocol_msg_reset (&out);
+    s_assert_zeroed (&out);
+}
+
+static void
 test_roundtrip_every_sample (void **state)
 {
-    for (int t = PROTO_MSG_HELLO; t < PROTO_MSG_COUNT_; t++)
-        for (int variant = 0; variant < s_variants ((protocol_type_t) t); variant++) {
-            protocol_msg_t in, out;
-            s_sample (&in, (protocol_type_t) t, variant);
-            s_roundtrip (&in, &out);
-            assert_int_equal (out.type, t);
-            protocol_msg_reset (&in);
-            protocol_msg_reset (&out);
-            s_assert_zeroed (&out);
-        }
+    s_each_sample (s_roundtrip_sample, NULL);
 }
 
 /*  Decoded strings are copies, not pointers into anything shared. */
@@ -411,33 +432,29 @@ test_job_dup_destroy (void **state)
 /*  --------------------------------------------------------------------
     Garbage: truncation, random bytes, mutations */
 
+/*  Every prefix of an encoding fails, and so does one byte too many. */
+static void
+s_truncate_sample (const protocol_msg_t *msg, const char *data, size_t size, void *arg)
+{
+    for (size_t n = 0; n < size; n++) {
+        /*  A fresh heap copy of exactly n bytes, so ASan catches any read
+            past the prefix. */
+        char *prefix = xmalloc (n ? n : 1);
+        memcpy (prefix, data, n);
+        s_expect_decode_error (prefix, n, NULL);
+        free (prefix);
+    }
+    char *longer = xmalloc (size + 1);
+    memcpy (longer, data, size);
+    longer [size] = '\xc0';
+    s_expect_decode_error (longer, size + 1, "protocol: 1 trailing bytes after message");
+    free (longer);
+}
+
 static void
 test_every_truncation_fails (void **state)
 {
-    for (int t = PROTO_MSG_HELLO; t < PROTO_MSG_COUNT_; t++)
-        for (int variant = 0; variant < s_variants ((protocol_type_t) t); variant++) {
-            protocol_msg_t msg;
-            s_sample (&msg, (protocol_type_t) t, variant);
-            size_t size;
-            char *data = s_encode_ok (&msg, &size);
-            protocol_msg_reset (&msg);
-            for (size_t n = 0; n < size; n++) {
-                /*  A fresh heap copy of exactly n bytes, so ASan catches
-                    any read past the prefix. */
-                char *prefix = xmalloc (n ? n : 1);
-                memcpy (prefix, data, n);
-                s_expect_decode_error (prefix, n, NULL);
-                free (prefix);
-            }
-            /*  And one byte too many. */
-            char *longer = xmalloc (size + 1);
-            memcpy (longer, data, size);
-            longer [size] = '\xc0';
-            s_expect_decode_error (longer, size + 1,
-                                   "protocol: 1 trailing bytes after message");
-            free (longer);
-            free (data);
-        }
+    s_each_sample (s_truncate_sample, NULL);
     s_expect_decode_error (NULL, 0, "protocol: empty message");
     s_expect_decode_error ("", 0, "protocol: empty message");
 }
@@ -484,33 +501,32 @@ test_random_bytes (void **state)
     assert_int_equal (accepted, 0);     /* no random blob is a valid message */
 }
 
+/*  400 random mutations of an encoding (1 to 3 bytes flipped or
+    replaced); arg counts the ones that still decode. */
+static void
+s_mutate_sample (const protocol_msg_t *msg, const char *data, size_t size, void *arg)
+{
+    for (int i = 0; i < 400; i++) {
+        char *copy = xmalloc (size);
+        memcpy (copy, data, size);
+        int flips = 1 + (int) (s_rand () % 3);
+        for (int f = 0; f < flips; f++) {
+            size_t at = (size_t) (s_rand () % size);
+            if (s_rand () % 2)
+                copy [at] ^= (char) (1u << (s_rand () % 8));
+            else
+                copy [at] = (char) s_rand ();
+        }
+        s_decode_anything (copy, size, (int *) arg);
+        free (copy);
+    }
+}
+
 static void
 test_random_mutations (void **state)
 {
     int accepted = 0;
-    for (int t = PROTO_MSG_HELLO; t < PROTO_MSG_COUNT_; t++)
-        for (int variant = 0; variant < s_variants ((protocol_type_t) t); variant++) {
-            protocol_msg_t msg;
-            s_sample (&msg, (protocol_type_t) t, variant);
-            size_t size;
-            char *data = s_encode_ok (&msg, &size);
-            protocol_msg_reset (&msg);
-            for (int i = 0; i < 400; i++) {
-                char *copy = xmalloc (size);
-                memcpy (copy, data, size);
-                int flips = 1 + (int) (s_rand () % 3);
-                for (int f = 0; f < flips; f++) {
-                    size_t at = (size_t) (s_rand () % size);
-                    if (s_rand () % 2)
-                        copy [at] ^= (char) (1u << (s_rand () % 8));
-                    else
-                        copy [at] = (char) s_rand ();
-                }
-                s_decode_anything (copy, size, &accepted);
-                free (copy);
-            }
-            free (data);
-        }
+    s_each_sample (s_mutate_sample, &accepted);
     /*  Some mutations hit string bodies and stay valid: those went through
         the re-encode check above. */
     assert_true (accepted > 0);
