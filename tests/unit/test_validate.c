@@ -129,6 +129,25 @@ s_expect (const validate_column_t *col, const char *v, size_t len, int want,
 #define OKN(col, s, n)  s_expect (&(col), (s), (n), 0, NULL, __FILE__, __LINE__)
 #define BADN(col, s, n) s_expect (&(col), (s), (n), -1, NULL, __FILE__, __LINE__)
 
+/*  Every value of good is accepted and every value of bad refused, by
+    each of the ncols columns at cols. */
+static void
+s_expect_lists (const validate_column_t *cols, size_t ncols,
+                const char *const *good, size_t ngood, const char *const *bad, size_t nbad,
+                const char *file, int line)
+{
+    for (size_t c = 0; c < ncols; c++) {
+        for (size_t i = 0; i < ngood; i++)
+            s_expect (&cols[c], good[i], strlen (good[i]), 0, NULL, file, line);
+        for (size_t i = 0; i < nbad; i++)
+            s_expect (&cols[c], bad[i], strlen (bad[i]), -1, NULL, file, line);
+    }
+}
+
+#define LISTS(cols, ncols, good, bad) \
+    s_expect_lists ((cols), (ncols), (good), sizeof (good) / sizeof (good)[0], \
+                    (bad), sizeof (bad) / sizeof (bad)[0], __FILE__, __LINE__)
+
 /*  Expects a refusal with exactly this reason. */
 #define REASON(col, s, want) do {                                               \
         char r_[256];                                                           \
@@ -347,10 +366,7 @@ test_bool (void **state)
     static const char *bad[] = {
         "", " ", "o", "truex", "offf", "onn", "01", "10", "yes!", "maybe", "2", "t rue"
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        OK (b, good[i]);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        BAD (b, bad[i]);
+    LISTS (&b, 1, good, bad);
     REASON (b, "maybe", "column \"c\": \"maybe\" is not a valid boolean");
 }
 
@@ -418,14 +434,8 @@ test_timestamp (void **state)
         "2023-04-31 12:00:00+02", "2023-02-30 12:00:00 BC", "0000-01-01 00:00",
         "4714-11-01 00:00 BC", "300000-01-01 00:00", "", " ",
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        OK (ts, good[i]);
-        OK (tz, good[i]);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        BAD (ts, bad[i]);
-        BAD (tz, bad[i]);
-    }
+    const validate_column_t both[] = { ts, tz };
+    LISTS (both, 2, good, bad);
     REASON (tz, "2023-01-05 25:00:00+00",
             "column \"c\": \"2023-01-05 25:00:00+00\" is not a valid timestamp with time zone");
     REASON (ts, "2023-02-29 10:00", "column \"c\": \"2023-02-29 10:00\" is not a valid timestamp");
@@ -446,10 +456,7 @@ test_time (void **state)
         "24:00:00.5", "24:00:01", "24:01", "25:00", "12:60", "12:59:61", "23:59:60.5",
         "", "  ",
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
-        OK (t, good[i]);
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        BAD (t, bad[i]);
+    LISTS (&t, 1, good, bad);
     REASON (t, "25:00", "column \"c\": \"25:00\" is not a valid time");
 }
 
@@ -500,14 +507,8 @@ test_json (void **state)
         "\v1", "\f1", "\"a\tb\"", "\"a\nb\"", "\"\\x\"", "\"\\u12\"", "\"\\uZZZZ\"",
         "\"\\u00\"", "\"a\\", "[1]]", "{}}", "[}", "{]", "\"\\", "\"\\u",
     };
-    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
-        OK (j, good[i]);
-        OK (jb, good[i]);
-    }
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        BAD (j, bad[i]);
-        BAD (jb, bad[i]);
-    }
+    const validate_column_t both[] = { j, jb };
+    LISTS (both, 2, good, bad);
 
     /*  json keeps escapes as text: lone surrogates and \u0000 pass; jsonb
         decodes them. */
