@@ -1347,6 +1347,93 @@ test_err_buffer_handling (void **state)
     free (data);
 }
 
+/*  One edit of a sample before encoding: the member at `offset` of the
+    message (of its job when in_job) set to s (a string member; NULL
+    frees it), to i (an integer member of `width` bytes), to d, or to the
+    6 raw bytes of s (E_RAW6: a sqlstate without its terminator). */
+typedef struct {
+    protocol_type_t type;
+    int variant;
+    bool in_job;
+    enum { E_STR, E_INT, E_DBL, E_RAW6, E_NO_JOB } kind;
+    size_t offset, width;
+    const char *s;
+    int64_t i;
+    double d;
+    const char *expected;
+} encode_edit_t;
+
+#define M_OF(f)  .offset = offsetof (protocol_msg_t, f), .width = sizeof (((protocol_msg_t *) 0)->f)
+#define J_OF(f)  .in_job = true, .offset = offsetof (protocol_job_t, f), \
+                 .width = sizeof (((protocol_job_t *) 0)->f)
+#define E_S(t, v, of, str, exp) { t, v, .kind = E_STR, of, .s = (str), .expected = (exp) }
+#define E_I(t, v, of, n, exp)   { t, v, .kind = E_INT, of, .i = (n), .expected = (exp) }
+
+static const encode_edit_t s_encode_edits [] = {
+    E_S (PROTO_MSG_HELLO, 0, M_OF (name), NULL, "protocol: HELLO: missing field \"name\""),
+    E_S (PROTO_MSG_HELLO, 0, M_OF (name), "", "protocol: HELLO.name: expected non-empty string"),
+    E_I (PROTO_MSG_HELLO, 0, M_OF (slots), 0, "protocol: HELLO.slots: expected positive integer"),
+    E_I (PROTO_MSG_HELLO, 0, M_OF (pid), -1, "protocol: HELLO.pid: expected positive integer"),
+    { PROTO_MSG_JOB, 0, .kind = E_NO_JOB, .expected = "protocol: JOB: missing field \"job\"" },
+    E_S (PROTO_MSG_JOB, 0, J_OF (query), NULL, "protocol: JOB.job: missing field \"query\""),
+    { PROTO_MSG_JOB, 0, .kind = E_DBL, J_OF (backoff), .d = 0.0,
+      .expected = "protocol: JOB.job.backoff: expected number in [1, 1e+09]" },
+    E_S (PROTO_MSG_JOB, 0, M_OF (run_id), "run;drop",
+         "protocol: JOB.run_id: expected run id (1 to 48 of A-Z a-z 0-9 _ -)"),
+    E_I (PROTO_MSG_JOB, 0, M_OF (heartbeat_ms), 0,
+         "protocol: JOB.heartbeat_ms: expected integer in [1, 3600000]"),
+    E_S (PROTO_MSG_ASSIGN, 4, M_OF (lo), "1", "protocol: ASSIGN: lo/hi and path are exclusive"),
+    E_I (PROTO_MSG_ASSIGN, 4, M_OF (attempt), 0,
+         "protocol: ASSIGN.attempt: expected positive integer"),
+    E_I (PROTO_MSG_ASSIGN, 4, M_OF (chunk_id), -1,
+         "protocol: ASSIGN.chunk_id: expected non-negative integer"),
+    E_I (PROTO_MSG_ASSIGN, 4, M_OF (length), -1,
+         "protocol: ASSIGN.length: expected non-negative integer"),
+    { PROTO_MSG_FAILED, 0, .kind = E_RAW6, M_OF (sqlstate), .s = "ABCDEF",
+      .expected = "protocol: FAILED.sqlstate: expected 5-character SQLSTATE" },
+    { PROTO_MSG_FAILED, 0, .kind = E_RAW6, M_OF (sqlstate), .s = "abc\0\0",
+      .expected = "protocol: FAILED.sqlstate: expected 5-character SQLSTATE" },
+    E_S (PROTO_MSG_FAILED, 0, M_OF (message), NULL, "protocol: FAILED: missing field \"message\""),
+    E_S (PROTO_MSG_STOP, 0, M_OF (reason), NULL, "protocol: STOP: missing field \"reason\""),
+    E_I (PROTO_MSG_PROGRESS, 0, M_OF (peak_rss_kb), -1,
+         "protocol: PROGRESS.peak_rss_kb: expected non-negative integer"),
+    E_I (PROTO_MSG_HEARTBEAT, 0, M_OF (peak_rss_kb), -1,
+         "protocol: HEARTBEAT.peak_rss_kb: expected non-negative integer"),
+};
+
+static void
+s_apply_encode_edit (protocol_msg_t *msg, const encode_edit_t *e)
+{
+    if (e->kind == E_NO_JOB) {
+        protocol_job_destroy (&msg->job);
+        return;
+    }
+    char *base = e->in_job ? (char *) msg->job : (char *) msg;
+    void *member = base + e->offset;
+    switch (e->kind) {
+    case E_STR:
+        free (*(char **) member);
+        *(char **) member = e->s ? xstrdup (e->s) : NULL;
+        break;
+    case E_INT:
+        if (e->width == sizeof (int32_t))
+            *(int32_t *) member = (int32_t) e->i;
+        else
+            *(int64_t *) member = e->i;
+        break;
+    case E_DBL:
+        *(double *) member = e->d;
+        break;
+    case E_RAW6:
+        memcpy (member, e->s, 6);
+        break;
+    case E_NO_JOB:
+        break;
+    }
+}
+
+/*  Whatever decode refuses, encode refuses too: each edit of a valid
+    sample. */
 static void
 test_encode_refuses (void **state)
 {
@@ -1357,77 +1444,13 @@ test_encode_refuses (void **state)
     protocol_msg_init (&msg, PROTO_MSG_COUNT_);
     s_expect_encode_error (&msg, "protocol: cannot encode message type 12");
 
-    s_sample (&msg, PROTO_MSG_HELLO, 0);
-    free (msg.name);
-    msg.name = NULL;
-    s_expect_encode_error (&msg, "protocol: HELLO: missing field \"name\"");
-    msg.name = xstrdup ("");
-    s_expect_encode_error (&msg, "protocol: HELLO.name: expected non-empty string");
-    free (msg.name);
-    msg.name = xstrdup ("w");
-    msg.slots = 0;
-    s_expect_encode_error (&msg, "protocol: HELLO.slots: expected positive integer");
-    msg.slots = 1;
-    msg.pid = -1;
-    s_expect_encode_error (&msg, "protocol: HELLO.pid: expected positive integer");
-    protocol_msg_reset (&msg);
-
-    s_sample (&msg, PROTO_MSG_JOB, 0);
-    protocol_job_t *job = msg.job;
-    msg.job = NULL;
-    s_expect_encode_error (&msg, "protocol: JOB: missing field \"job\"");
-    msg.job = job;
-    free (job->query);
-    job->query = NULL;
-    s_expect_encode_error (&msg, "protocol: JOB.job: missing field \"query\"");
-    job->query = xstrdup ("SELECT 1");
-    job->backoff = 0.0;
-    s_expect_encode_error (&msg, "protocol: JOB.job.backoff: expected number in [1, 1e+09]");
-    job->backoff = 2.0;
-    free (msg.run_id);
-    msg.run_id = xstrdup ("run;drop");
-    s_expect_encode_error (&msg, "protocol: JOB.run_id: expected run id (1 to 48 of A-Z a-z 0-9 _ -)");
-    free (msg.run_id);
-    msg.run_id = xstrdup ("r");
-    msg.heartbeat_ms = 0;
-    s_expect_encode_error (&msg, "protocol: JOB.heartbeat_ms: expected integer in [1, 3600000]");
-    protocol_msg_reset (&msg);
-
-    s_sample (&msg, PROTO_MSG_ASSIGN, 4);
-    msg.lo = xstrdup ("1");
-    s_expect_encode_error (&msg, "protocol: ASSIGN: lo/hi and path are exclusive");
-    free (msg.lo);
-    msg.lo = NULL;
-    msg.attempt = 0;
-    s_expect_encode_error (&msg, "protocol: ASSIGN.attempt: expected positive integer");
-    msg.attempt = 1;
-    msg.chunk_id = -1;
-    s_expect_encode_error (&msg, "protocol: ASSIGN.chunk_id: expected non-negative integer");
-    msg.chunk_id = 1;
-    msg.length = -1;
-    s_expect_encode_error (&msg, "protocol: ASSIGN.length: expected non-negative integer");
-    protocol_msg_reset (&msg);
-
-    s_sample (&msg, PROTO_MSG_FAILED, 0);
-    memcpy (msg.sqlstate, "ABCDEF", 6);     /* no terminator */
-    s_expect_encode_error (&msg, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
-    strcpy (msg.sqlstate, "abc");
-    s_expect_encode_error (&msg, "protocol: FAILED.sqlstate: expected 5-character SQLSTATE");
-    strcpy (msg.sqlstate, "");
-    free (msg.message);
-    msg.message = NULL;
-    s_expect_encode_error (&msg, "protocol: FAILED: missing field \"message\"");
-    protocol_msg_reset (&msg);
-
-    protocol_msg_init (&msg, PROTO_MSG_STOP);
-    s_expect_encode_error (&msg, "protocol: STOP: missing field \"reason\"");
-    protocol_msg_init (&msg, PROTO_MSG_PROGRESS);
-    msg.attempt = 1;
-    msg.peak_rss_kb = -1;
-    s_expect_encode_error (&msg, "protocol: PROGRESS.peak_rss_kb: expected non-negative integer");
-    protocol_msg_init (&msg, PROTO_MSG_HEARTBEAT);
-    msg.peak_rss_kb = -1;
-    s_expect_encode_error (&msg, "protocol: HEARTBEAT.peak_rss_kb: expected non-negative integer");
+    for (size_t i = 0; i < COUNT (s_encode_edits); i++) {
+        const encode_edit_t *e = &s_encode_edits [i];
+        s_sample (&msg, e->type, e->variant);
+        s_apply_encode_edit (&msg, e);
+        s_expect_encode_error (&msg, e->expected);
+        protocol_msg_reset (&msg);
+    }
 
     /*  A string over the limit is refused on the way out as on the way in. */
     protocol_msg_init (&msg, PROTO_MSG_STOP);
