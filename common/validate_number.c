@@ -8,6 +8,15 @@
 
 #include <string.h>
 
+/*  An optional '+' or '-' at *pp, skipped; true for '-'. */
+static inline bool
+s_eat_sign (ucp_t *pp, ucp_t end)
+{
+    if (*pp >= end || (**pp != '+' && **pp != '-'))
+        return false;
+    return *(*pp)++ == '-';
+}
+
 /* ---- integers ----------------------------------------------------- */
 
 enum { S_OK = 0, S_SYNTAX = 1, S_RANGE = 2 };
@@ -21,11 +30,7 @@ static int
 s_scan_int (ucp_t p, ucp_t end, uint64_t max_pos)
 {
     p = validate_skip_space (p, end);
-    bool neg = false;
-    if (p < end && (*p == '-' || *p == '+')) {
-        neg = *p == '-';
-        p++;
-    }
+    bool neg = s_eat_sign (&p, end);
     if (p >= end || !validate_isdigit (*p))
         return S_SYNTAX;
     while (p < end && *p == '0')
@@ -149,11 +154,7 @@ validate_scan_digits (ucp_t p, ucp_t end, validate_num_t *n)
 ucp_t
 validate_scan_exp_digits (ucp_t p, ucp_t end, int64_t *exp)
 {
-    bool neg = false;
-    if (p < end && (*p == '+' || *p == '-')) {
-        neg = *p == '-';
-        p++;
-    }
+    bool neg = s_eat_sign (&p, end);
     if (p >= end || !validate_isdigit (*p))
         return NULL;
     int64_t e = 0;

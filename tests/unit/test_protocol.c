@@ -133,7 +133,12 @@ s_rand (void)
 static protocol_job_t *
 s_job_new (bool with_secrets)
 {
-    protocol_job_t *job = xcalloc (1, sizeof *job);
+    protocol_job_t *job = xmalloc (sizeof *job);
+    *job = (protocol_job_t) {
+        .processors = 3, .raw_queue_max = 20, .processed_queue_max = 10,
+        .read_buffer = 65536, .batch_size = 5000, .max_retries = 4,
+        .initial_delay = 0.25, .backoff = 2.5, .max_delay = 30.0,
+    };
     if (with_secrets) {
         job->source_conninfo = xstrdup ("host=src password=s3cret");
         job->target_conninfo = xstrdup ("host=tgt password=s3cret");
@@ -144,15 +149,6 @@ s_job_new (bool with_secrets)
     job->key = xstrdup ("id");
     job->copy_table = xstrdup ("ferry_stage.t_20240101_000000_abcd");
     job->final_table = xstrdup ("public.t");
-    job->processors = 3;
-    job->raw_queue_max = 20;
-    job->processed_queue_max = 10;
-    job->read_buffer = 65536;
-    job->batch_size = 5000;
-    job->max_retries = 4;
-    job->initial_delay = 0.25;
-    job->backoff = 2.5;
-    job->max_delay = 30.0;
     return job;
 }
 
@@ -210,18 +206,13 @@ s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
         }
         break;
     case PROTO_MSG_DONE:
-        msg->chunk_id = INT64_MAX;
-        msg->attempt = INT32_MAX;
-        msg->rows = 50000;
-        msg->bytes = 1LL << 40;
-        msg->rejected = 3;
-        msg->checksum = variant == 0 ? UINT64_MAX : 0x0123456789abcdefULL;
-        msg->read_ms = 11;
-        msg->process_ms = 22;
-        msg->write_ms = 33;
-        msg->commit_ms = 44;
-        msg->retries = 1;
-        msg->peak_rss_kb = 30720;
+        *msg = (protocol_msg_t) {
+            .type = type, .chunk_id = INT64_MAX, .attempt = INT32_MAX, .rows = 50000,
+            .bytes = 1LL << 40, .rejected = 3,
+            .checksum = variant == 0 ? UINT64_MAX : 0x0123456789abcdefULL,
+            .read_ms = 11, .process_ms = 22, .write_ms = 33, .commit_ms = 44,
+            .retries = 1, .peak_rss_kb = 30720,
+        };
         if (variant == 0)
             msg->batch_hist = xstrdup ("0 0 0 0 0 0 0 0 0 0 0 0 1");
         break;
