@@ -102,13 +102,20 @@ pg_conn_set_application_name (pg_conn_t *self, const char *name)
 bool
 pg_sqlstate_is_retryable (const char *s)
 {
-    if (!s || strlen (s) != 5)
-        return false;
-    if (strncmp (s, "08", 2) == 0 || strncmp (s, "53", 2) == 0)
-        return true;
-    return strcmp (s, "40001") == 0 || strcmp (s, "40P01") == 0
-        || strcmp (s, "57P01") == 0 || strcmp (s, "57P02") == 0
-        || strcmp (s, "57P03") == 0;
+    return ferr_sqlstate_is_retryable (s);
+}
+
+void
+pg_error_to_ferr (const pg_error_t *pe, ferr_t *e, const char *what)
+{
+    ferr_set_server (e, what, pe->sqlstate, pe->message, pe->detail);
+    e->retryable = pe->retryable;
+}
+
+void
+pg_ferr (pg_conn_t *self, ferr_t *e, const char *what)
+{
+    pg_error_to_ferr (&self->error, e, what);
 }
 
 /*  Copies the first line of text into dst, without the trailing newline. */

@@ -9,7 +9,8 @@
 
     Logging: these functions do not log errors; they keep them in
     pg_conn_error() for the caller, who has the richer context (chunk id,
-    table) and logs once. Conninfo strings are never logged as given: use
+    table), turns it into an ferr_t (pg_ferr, common/error.h) and logs
+    once. Conninfo strings are never logged as given: use
     pg_conninfo_redact.
 */
 #ifndef FERRY_PG_H
@@ -20,6 +21,7 @@
 #include <stdint.h>
 #include <libpq-fe.h>
 
+#include "error.h"
 #include "retry.h"
 
 typedef struct pg_conn_t pg_conn_t;
@@ -138,8 +140,17 @@ int pg_connection_room (pg_conn_t *self, const char *app_prefix, const char *app
     (pg_stat_activity, fresh snapshot). Returns 0 or -1 (error kept). */
 int pg_connection_counts (pg_conn_t *self, int *max_p, int *reserved_p, int *in_use_p);
 
-/*  Retryable SQLSTATE per the classification above. NULL or "" is not. */
+/*  Retryable SQLSTATE per the classification above (common/error.h's
+    ferr_sqlstate_is_retryable). NULL or "" is not. */
 bool pg_sqlstate_is_retryable (const char *sqlstate);
+
+/*  The connection's last error as an ferr_t: "WHAT: [SQLSTATE] message
+    (detail)" (what NULL: without "WHAT: "), with its SQLSTATE and
+    retryable. Can't fail. */
+void pg_ferr (pg_conn_t *self, ferr_t *e, const char *what);
+
+/*  The same from a pg_error_t kept earlier (borrowed). */
+void pg_error_to_ferr (const pg_error_t *pe, ferr_t *e, const char *what);
 
 /*  Copy of conninfo (key=value or URI form) with any password replaced by
     "********". Caller frees. Never returns the password. Can't fail. */
