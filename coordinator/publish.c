@@ -4,6 +4,7 @@
 #include "publish.h"
 #include "catalog.h"
 #include "publish_plan.h"
+#include "publish_sql.h"
 #include "publish_why.h"
 #include "log.h"
 #include "phase.h"
@@ -14,30 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/*  A growable string. */
-typedef struct { char *s; size_t len, cap; } sbuf_t;
-
-static void
-s_add (sbuf_t *b, const char *text)
-{
-    size_t n = strlen (text);
-    if (b->len + n + 1 > b->cap) {
-        b->cap = (b->len + n + 1) * 2;
-        b->s = xrealloc (b->s, b->cap);
-    }
-    memcpy (b->s + b->len, text, n + 1);
-    b->len += n;
-}
-
-static bool
-s_is_key (const config_t *cfg, const char *name)
-{
-    for (size_t i = 0; i < cfg->target.merge_key_count; i++)
-        if (strcmp (cfg->target.merge_key[i], name) == 0)
-            return true;
-    return false;
-}
 
 /*  True when a query column is among the names; staging has the final
     table's columns, the job only some of them. */
@@ -64,7 +41,7 @@ s_in_query (const copyjob_t *job, const char *name)
 /*  Why an attempt failed, for the message composed after the rollback. */
 typedef enum {
     FAIL_DONE,          /* err holds the whole message */
-    FAIL_SQL,           /* err holds what was being done, p->e the server's error */
+    FAIL_SQL,           /* p->what was being done, p->e the server's error */
     FAIL_COUNT,         /* count(*) of staging (p->rows) != expected, before the statement */
     FAIL_WRITTEN        /* the statement wrote p->rows rows, not the expected number */
 } fail_t;
@@ -77,10 +54,12 @@ typedef struct {
     const char *staging;
     const publish_opts_t *opts;
     char *final;                    /* quoted final table */
-    char **cols;
-    int ncols, nset;
-    sbuf_t keys, on, keyarr, ins, sel, set, mset;
+    char **cols;                    /* staging's columns */
+    int ncols;
+    char **written;                 /* the query's columns among them (borrowed from cols) */
+    publish_sql_t *sql;             /* the statements' pieces (publish_sql.h) */
     fail_t fail;
+    const char *what;               /* FAIL_SQL: what was being done */
     pg_error_t e;                   /* FAIL_SQL: the server's error */
     int64_t rows;                   /* FAIL_COUNT, FAIL_WRITTEN */
     phase_t *phase;                 /* the progress line while publishing */
@@ -88,84 +67,72 @@ typedef struct {
 
 /*  Records a failed statement: what it was doing and the server's error. */
 static void
-s_fail (pub_t *p, pg_conn_t *c, char *err, size_t errlen, const char *what)
+s_fail (pub_t *p, pg_conn_t *c, const char *what)
 {
     p->fail = FAIL_SQL;
     p->e = *pg_conn_error (c);
-    snprintf (err, errlen, "%s", what);
+    p->what = what;
 }
 
-/*  Builds the column lists, key lists and SET lists. Returns 0, or -1 with
-    a message in err (FAIL_DONE or FAIL_SQL). */
+/*  Builds the statements' pieces from staging's columns. Returns 0, or -1
+    with p->fail (FAIL_DONE: err set, or FAIL_SQL). */
 static int
-s_prepare (pub_t *p, pg_conn_t *c, char *err, size_t errlen)
+s_prepare (pub_t *p, pg_conn_t *c, ferr_t *err)
 {
     const config_t *cfg = p->cfg;
     if (cfg->target.merge_key_count == 0) {
         /*  config_load refuses such a job; never build SQL from no key. */
-        snprintf (err, errlen, "target.merge.key is empty: a merge needs a key; nothing was "
-                  "published");
+        ferr_set (err, NULL, false, "target.merge.key is empty: a merge needs a key; nothing "
+                  "was published");
         p->fail = FAIL_DONE;
         return -1;
     }
-    if (catalog_columns (c, p->staging, &p->cols, &p->ncols) != 0) {
-        s_fail (p, c, err, errlen, p->staging);
-        return -1;
-    }
-    s_add (&p->keyarr, "{");
-    for (size_t i = 0; i < cfg->target.merge_key_count; i++) {
-        char *q = pg_quote_ident (cfg->target.merge_key[i]);
-        s_add (&p->keys, i ? ", " : "");
-        s_add (&p->keys, q);
-        char *cond = util_strdupf ("%sf.%s = s.%s", i ? " AND " : "", q, q);
-        s_add (&p->on, cond);
-        free (cond);
-        free (q);
-        char *el = util_strdupf ("%s\"%s\"", i ? "," : "", cfg->target.merge_key[i]);
-        s_add (&p->keyarr, el);
-        free (el);
-    }
-    s_add (&p->keyarr, "}");
-    for (int i = 0; i < p->ncols; i++) {
-        if (!s_in_query (p->job, p->cols[i]))
-            continue;
-        char *q = pg_quote_ident (p->cols[i]);
-        s_add (&p->ins, p->ins.len ? ", " : "");
-        s_add (&p->ins, q);
-        char *sc = util_strdupf ("%ss.%s", p->sel.len ? ", " : "", q);
-        s_add (&p->sel, sc);
-        free (sc);
-        if (!s_is_key (cfg, p->cols[i])) {
-            char *st = util_strdupf ("%s%s = EXCLUDED.%s", p->nset ? ", " : "", q, q);
-            s_add (&p->set, st);
-            free (st);
-            /*  MERGE's UPDATE SET a = s.a. */
-            st = util_strdupf ("%s%s = s.%s", p->nset ? ", " : "", q, q);
-            s_add (&p->mset, st);
-            free (st);
-            p->nset++;
-        }
-        free (q);
-    }
     for (size_t i = 0; i < cfg->target.merge_key_count; i++)
         if (!s_in_query (p->job, cfg->target.merge_key[i])) {
-            snprintf (err, errlen, "target.merge.key: column \"%s\" is not among the query's "
-                      "columns", cfg->target.merge_key[i]);
+            ferr_set (err, NULL, false, "target.merge.key: column \"%s\" is not among the "
+                      "query's columns", cfg->target.merge_key[i]);
             p->fail = FAIL_DONE;
             return -1;
         }
+    if (catalog_columns (c, p->staging, &p->cols, &p->ncols) != 0) {
+        s_fail (p, c, p->staging);
+        return -1;
+    }
+    p->written = xcalloc ((size_t) p->ncols + 1, sizeof *p->written);
+    size_t n = 0;
+    for (int i = 0; i < p->ncols; i++)
+        if (s_in_query (p->job, p->cols[i]))
+            p->written[n++] = p->cols[i];
+    publish_sql_in_t in = { .final = p->final, .staging = p->staging,
+                            .keys = cfg->target.merge_key, .nkeys = cfg->target.merge_key_count,
+                            .cols = p->written, .ncols = n, .on_match = cfg->target.on_match };
+    p->sql = publish_sql_new (&in);
     return 0;
 }
 
-/*  Runs `sql` (no parameters) into *res_p; on error records `what`. */
+/*  Runs `sql` (no parameters; freed here) into *res_p; on error records
+    `what`. */
 static int
-s_query (pub_t *p, pg_conn_t *c, const char *sql, PGresult **res_p, char *err, size_t errlen,
-         const char *what)
+s_query (pub_t *p, pg_conn_t *c, char *sql, PGresult **res_p, const char *what)
 {
-    if (pg_exec_params (c, sql, 0, NULL, res_p) == 0)
-        return 0;
-    s_fail (p, c, err, errlen, what);
-    return -1;
+    int rc = pg_exec_params (c, sql, 0, NULL, res_p);
+    free (sql);
+    if (rc != 0)
+        s_fail (p, c, what);
+    return rc;
+}
+
+/*  Runs a statement that returns one count (`sql` freed here) into *n_p
+    (the text). Returns 0, or -1 with p->fail. */
+static int
+s_count (pub_t *p, pg_conn_t *c, char *sql, const char *what, char **n_p)
+{
+    PGresult *res = NULL;
+    if (s_query (p, c, sql, &res, what) != 0)
+        return -1;
+    *n_p = xstrdup (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    return 0;
 }
 
 /*  A NULL merge key never matches (NULL = NULL is not true), so a repeated
@@ -174,65 +141,166 @@ s_query (pub_t *p, pg_conn_t *c, const char *sql, PGresult **res_p, char *err, s
     NOT NULL in the final table (the insert refuses a NULL by itself,
     23502). Returns 0 (none), or -1 with err and p->fail set. */
 static int
-s_null_keys (pub_t *p, pg_conn_t *c, char *err, size_t errlen)
+s_null_keys (pub_t *p, pg_conn_t *c, ferr_t *err)
 {
     const config_t *cfg = p->cfg;
-    const char *params[2] = { cfg->target.table, p->keyarr.s };
-    char *notnull = NULL;
-    if (pg_query_value (c, "SELECT coalesce(bool_and(attnotnull), false) FROM pg_attribute "
-                        "WHERE attrelid = $1::regclass AND attname = ANY ($2::text[])",
-                        2, params, &notnull) != 0) {
-        s_fail (p, c, err, errlen, "publish: reading the merge key's columns");
+    bool not_null = false;
+    if (catalog_not_null (c, cfg->target.table, cfg->target.merge_key,
+                          cfg->target.merge_key_count, &not_null) != 0) {
+        s_fail (p, c, "publish: reading the merge key's columns");
         return -1;
     }
-    bool skip = notnull && notnull[0] == 't';
-    free (notnull);
-    if (skip)
+    if (not_null)
         return 0;
-    sbuf_t cond = { 0 };
-    for (size_t i = 0; i < cfg->target.merge_key_count; i++) {
-        char *q = pg_quote_ident (cfg->target.merge_key[i]);
-        char *part = util_strdupf ("%ss.%s IS NULL", i ? " OR " : "", q);
-        s_add (&cond, part);
-        free (part);
-        free (q);
-    }
-    char *sql = util_strdupf ("SELECT count(*) FROM %s s WHERE %s", p->staging, cond.s);
-    free (cond.s);
-    PGresult *res = NULL;
-    int rc = s_query (p, c, sql, &res, err, errlen, "publish: checking for NULL merge keys");
-    free (sql);
-    if (rc != 0)
+    char *n = NULL;
+    if (s_count (p, c, publish_sql_null_keys (p->sql), "publish: checking for NULL merge keys",
+                 &n) != 0)
         return -1;
-    const char *n = PQgetvalue (res, 0, 0);
+    int rc = 0;
     if (strcmp (n, "0") != 0) {
-        snprintf (err, errlen, "%s source row(s) have a NULL merge key (%s): a NULL key never "
-                  "matches a row of %s, so every merge would add them again; nothing was "
-                  "published. Filter them out in source.query, or choose a NOT NULL "
-                  "target.merge.key", n, p->keys.s, cfg->target.table);
+        ferr_set (err, NULL, false, "%s source row(s) have a NULL merge key (%s): a NULL key "
+                  "never matches a row of %s, so every merge would add them again; nothing "
+                  "was published. Filter them out in source.query, or choose a NOT NULL "
+                  "target.merge.key", n, p->sql->keys, cfg->target.table);
         p->fail = FAIL_DONE;
         rc = -1;
     }
+    free (n);
+    return rc;
+}
+
+/*  What the final table is like under the lock: a unique index on the
+    merge key, empty. Returns 0, or -1 with p->fail. */
+static int
+s_inspect (pub_t *p, pg_conn_t *c, bool *unique, bool *empty)
+{
+    const config_t *cfg = p->cfg;
+    const char *what = "publish: inspecting the final table";
+    if (catalog_unique_index (c, cfg->target.table, cfg->target.merge_key,
+                              cfg->target.merge_key_count, unique) != 0) {
+        s_fail (p, c, what);
+        return -1;
+    }
+    char *n = NULL;
+    if (s_count (p, c, util_strdupf ("SELECT NOT EXISTS (SELECT 1 FROM %s)", p->final), what,
+                 &n) != 0)
+        return -1;
+    *empty = n[0] == 't';
+    free (n);
+    return 0;
+}
+
+/*  The checks the plan asks for before the statement: duplicate keys in
+    staging, rows that already exist (on_match: error). Returns 0, or -1
+    with p->fail (and err for FAIL_DONE). */
+static int
+s_checks (pub_t *p, pg_conn_t *c, const publish_plan_t *plan, ferr_t *err)
+{
+    const config_t *cfg = p->cfg;
+    if (plan->check_duplicates) {
+        PGresult *res = NULL;
+        if (s_query (p, c, publish_sql_duplicates (p->sql), &res,
+                     "publish: checking duplicate merge keys") != 0)
+            return -1;
+        int rows = PQntuples (res);
+        if (rows > 0) {
+            ferr_set (err, NULL, false, "the source holds duplicate merge keys (%s): ",
+                      p->sql->keys);
+            for (int r = 0; r < rows; r++)
+                ferr_append (err, "%s%s x%s", r ? ", " : "", PQgetvalue (res, r, 0),
+                             PQgetvalue (res, r, 1));
+            ferr_append (err, "; nothing was published");
+            p->fail = FAIL_DONE;
+        }
+        PQclear (res);
+        if (rows > 0)
+            return -1;
+    }
+    if (plan->check_existing) {
+        char *n = NULL;
+        if (s_count (p, c, publish_sql_existing (p->sql), "publish: checking for existing keys",
+                     &n) != 0)
+            return -1;
+        bool any = strcmp (n, "0") != 0;
+        if (any) {
+            ferr_set (err, NULL, false, "target.merge.on_match is error and %s source rows "
+                      "already exist in %s (by %s); nothing was published", n, cfg->target.table,
+                      p->sql->keys);
+            p->fail = FAIL_DONE;
+        }
+        free (n);
+        if (any)
+            return -1;
+    }
+    if (!plan->counts_all) {
+        char *n = NULL;
+        if (s_count (p, c, publish_sql_count (p->sql), "publish: counting staging", &n) != 0)
+            return -1;
+        p->rows = strtoll (n, NULL, 10);
+        free (n);
+        if (p->rows != p->opts->expected_rows) {
+            p->fail = FAIL_COUNT;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*  Runs the statement. Returns 0 with result->rows_affected, or -1 with
+    p->fail (a duplicate key explained in err). */
+static int
+s_statement (pub_t *p, pg_conn_t *c, const publish_plan_t *plan, publish_result_t *result,
+             ferr_t *err)
+{
+    char *sql = publish_sql_statement (p->sql, plan);
+    PGresult *res = NULL;
+    int rc = pg_exec_params (c, sql, 0, NULL, &res);
+    free (sql);
+    if (rc != 0) {
+        const pg_error_t *e = pg_conn_error (c);
+        p->fail = FAIL_DONE;
+        if (strcmp (e->sqlstate, "21000") == 0)
+            ferr_set (err, e->sqlstate, false, "the source holds duplicate merge keys (%s): "
+                      "[%s] %s; nothing was published", p->sql->keys, e->sqlstate, e->message);
+        else if (strcmp (e->sqlstate, "23505") == 0)
+            ferr_set (err, e->sqlstate, false, "a unique constraint of %s refused the rows "
+                      "(duplicate merge keys in the source, or another unique column): [%s] "
+                      "%s%s%s; nothing was published", p->cfg->target.table, e->sqlstate,
+                      e->message, e->detail[0] ? ": " : "", e->detail);
+        else
+            s_fail (p, c, "publish");
+        return -1;
+    }
+    result->rows_affected = strtoll (PQcmdTuples (res), NULL, 10);
     PQclear (res);
+    if (plan->counts_all && result->rows_affected != p->opts->expected_rows) {
+        p->rows = result->rows_affected;
+        p->fail = FAIL_WRITTEN;
+        return -1;
+    }
+    return 0;
+}
+
+/*  Runs `sql` (freed here); on error records `what`. */
+static int
+s_exec (pub_t *p, pg_conn_t *c, char *sql, const char *what)
+{
+    int rc = pg_exec (c, sql);
+    free (sql);
+    if (rc != 0)
+        s_fail (p, c, what);
     return rc;
 }
 
 /*  One publish transaction. Returns 0 (committed), or -1 with p->fail and
     err set; the transaction is then rolled back (or the connection gone). */
 static int
-s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t errlen)
+s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, ferr_t *err)
 {
     const config_t *cfg = p->cfg;
-    const char *staging = p->staging, *final = p->final;
-    int64_t expected_rows = p->opts->expected_rows;
-    sbuf_t sql = { 0 };
-    PGresult *res = NULL;
-    char *q = NULL;
-    int rc = -1;
-
     if (pg_exec (c, "BEGIN") != 0) {
-        s_fail (p, c, err, errlen, "publish BEGIN");
-        goto cleanup;
+        s_fail (p, c, "publish BEGIN");
+        return -1;
     }
     /*  Never wait silently on a lock someone else holds (a long report on
         the final table, an open transaction, a reader of staging): give up
@@ -242,188 +310,46 @@ s_attempt (pub_t *p, pg_conn_t *c, publish_result_t *result, char *err, size_t e
         not under target.statement_timeout; the server's own setting
         (postgresql.conf, ALTER ROLE/DATABASE) applies, as in any
         session. */
-    q = util_strdupf ("SET LOCAL lock_timeout = '%lldms'; "
-                      "SET LOCAL statement_timeout TO DEFAULT",
-                      (long long) (cfg->target.lock_timeout * 1000.0 + 0.5));
-    int src = pg_exec (c, q);
-    free (q);
-    q = NULL;
-    if (src != 0) {
-        s_fail (p, c, err, errlen, "publish: setting lock_timeout");
+    if (s_exec (p, c, util_strdupf ("SET LOCAL lock_timeout = '%lldms'; "
+                                    "SET LOCAL statement_timeout TO DEFAULT",
+                                    (long long) (cfg->target.lock_timeout * 1000.0 + 0.5)),
+                "publish: setting lock_timeout") != 0)
         goto rollback;
-    }
     /*  Lock out concurrent writers first: the emptiness and key checks
         below must still hold when the statement runs. */
-    q = util_strdupf ("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", final);
-    int lrc = pg_exec (c, q);
-    free (q);
-    q = NULL;
-    if (lrc != 0) {
-        s_fail (p, c, err, errlen, "publish: locking the final table");
+    if (s_exec (p, c, util_strdupf ("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", p->final),
+                "publish: locking the final table") != 0)
         goto rollback;
-    }
-    if (s_null_keys (p, c, err, errlen) != 0)
+    if (s_null_keys (p, c, err) != 0)
         goto rollback;
-    /*  A unique index whose columns are exactly the merge key. */
     bool unique = false, empty = false;
-    {
-        const char *params[2] = { cfg->target.table, p->keyarr.s };
-        q = util_strdupf (
-                "SELECT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = $1::regclass "
-                "AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL "
-                "AND (SELECT array_agg(a.attname::text ORDER BY a.attname) FROM pg_attribute a "
-                "     WHERE a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)) "
-                "  = (SELECT array_agg(k ORDER BY k) FROM unnest($2::text[]) k)), "
-                "NOT EXISTS (SELECT 1 FROM %s)", final);
-        int qrc = pg_exec_params (c, q, 2, params, &res);
-        free (q);
-        q = NULL;
-        if (qrc != 0) {
-            s_fail (p, c, err, errlen, "publish: inspecting the final table");
-            goto rollback;
-        }
-        unique = PQgetvalue (res, 0, 0)[0] == 't';
-        empty = PQgetvalue (res, 0, 1)[0] == 't';
-        PQclear (res);
-        res = NULL;
-    }
-    publish_plan_t plan = publish_plan (unique, empty, cfg->target.on_match, p->nset);
+    if (s_inspect (p, c, &unique, &empty) != 0)
+        goto rollback;
+    publish_plan_t plan = publish_plan (unique, empty, cfg->target.on_match, p->sql->nset);
     result->strategy = plan.name;
-    q = util_strdupf ("publishing by %s", plan.name);
-    phase_set_what (p->phase, q);
-    free (q);
-    q = NULL;
-    if (plan.check_duplicates) {
-        /*  Qualify nothing: keys are staging's own columns. */
-        q = util_strdupf ("SELECT (%s)::text, count(*) FROM %s s GROUP BY %s "
-                          "HAVING count(*) > 1 LIMIT 3", p->keys.s, staging, p->keys.s);
-        if (s_query (p, c, q, &res, err, errlen, "publish: checking duplicate merge keys") != 0)
-            goto rollback;
-        if (PQntuples (res) > 0) {
-            size_t n = (size_t) snprintf (err, errlen, "the source holds duplicate merge keys "
-                                          "(%s): ", p->keys.s);
-            for (int r = 0; r < PQntuples (res) && n < errlen; r++)
-                n += (size_t) snprintf (err + n, errlen - n, "%s%s x%s", r ? ", " : "",
-                                        PQgetvalue (res, r, 0), PQgetvalue (res, r, 1));
-            if (n < errlen)
-                snprintf (err + n, errlen - n, "; nothing was published");
-            p->fail = FAIL_DONE;
-            goto rollback;
-        }
-        PQclear (res);
-        res = NULL;
-        free (q);
-        q = NULL;
-    }
-    if (plan.check_existing) {
-        q = util_strdupf ("SELECT count(*) FROM %s s WHERE EXISTS "
-                          "(SELECT 1 FROM %s f WHERE %s)", staging, final, p->on.s);
-        if (s_query (p, c, q, &res, err, errlen, "publish: checking for existing keys") != 0)
-            goto rollback;
-        const char *n = PQgetvalue (res, 0, 0);
-        if (strcmp (n, "0") != 0) {
-            snprintf (err, errlen, "target.merge.on_match is error and %s source rows already "
-                      "exist in %s (by %s); nothing was published", n, cfg->target.table,
-                      p->keys.s);
-            p->fail = FAIL_DONE;
-            goto rollback;
-        }
-        PQclear (res);
-        res = NULL;
-        free (q);
-        q = NULL;
-    }
-
-    bool update = plan.statement == PUBLISH_SQL_UPSERT || (plan.statement == PUBLISH_SQL_MERGE
-                  && cfg->target.on_match == ON_MATCH_UPDATE && p->nset > 0);
-    if (plan.statement == PUBLISH_SQL_INSERT) {
-        /*  No match is possible: the index refuses duplicates, or the check
-            above proved none under the lock. */
-        q = util_strdupf ("INSERT INTO %s (%s) SELECT %s FROM %s s", final, p->ins.s, p->sel.s,
-                          staging);
-        s_add (&sql, q);
-    }
-    else if (plan.statement != PUBLISH_SQL_MERGE) {
-        q = util_strdupf ("INSERT INTO %s (%s) SELECT %s FROM %s s ON CONFLICT (%s) %s%s",
-                          final, p->ins.s, p->sel.s, staging, p->keys.s,
-                          update ? "DO UPDATE SET " : "DO NOTHING", update ? p->set.s : "");
-        s_add (&sql, q);
-    }
-    else {
-        q = util_strdupf ("MERGE INTO %s f USING %s s ON (%s) WHEN MATCHED THEN %s%s "
-                          "WHEN NOT MATCHED THEN INSERT (%s) VALUES (%s)", final, staging,
-                          p->on.s, update ? "UPDATE SET " : "DO NOTHING",
-                          update ? p->mset.s : "", p->ins.s, p->sel.s);
-        s_add (&sql, q);
-    }
-    free (q);
-    q = NULL;
-
-    bool counts_all = plan.counts_all;
-    if (!counts_all) {
-        q = util_strdupf ("SELECT count(*) FROM %s", staging);
-        if (s_query (p, c, q, &res, err, errlen, "publish: counting staging") != 0)
-            goto rollback;
-        p->rows = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
-        PQclear (res);
-        res = NULL;
-        free (q);
-        q = NULL;
-        if (p->rows != expected_rows) {
-            p->fail = FAIL_COUNT;
-            goto rollback;
-        }
-    }
-    if (pg_exec_params (c, sql.s, 0, NULL, &res) != 0) {
-        const pg_error_t *e = pg_conn_error (c);
-        p->fail = FAIL_DONE;
-        if (strcmp (e->sqlstate, "21000") == 0)
-            snprintf (err, errlen, "the source holds duplicate merge keys (%s): [%s] %s; "
-                      "nothing was published", p->keys.s, e->sqlstate, e->message);
-        else if (strcmp (e->sqlstate, "23505") == 0)
-            snprintf (err, errlen, "a unique constraint of %s refused the rows (duplicate merge "
-                      "keys in the source, or another unique column): [%s] %s%s%s; nothing was "
-                      "published", cfg->target.table, e->sqlstate, e->message,
-                      e->detail[0] ? ": " : "", e->detail);
-        else
-            s_fail (p, c, err, errlen, "publish");
+    char *what = util_strdupf ("publishing by %s", plan.name);
+    phase_set_what (p->phase, what);
+    free (what);
+    if (s_checks (p, c, &plan, err) != 0 || s_statement (p, c, &plan, result, err) != 0)
         goto rollback;
-    }
-    result->rows_affected = strtoll (PQcmdTuples (res), NULL, 10);
-    PQclear (res);
-    res = NULL;
-    if (counts_all && result->rows_affected != expected_rows) {
-        p->rows = result->rows_affected;
-        p->fail = FAIL_WRITTEN;
+    if (s_exec (p, c, util_strdupf ("DROP TABLE %s", p->staging),
+                "publish: dropping staging") != 0)
         goto rollback;
-    }
-    {
-        const char *params[1] = { p->opts->run_id };
-        q = util_strdupf ("DROP TABLE %s", staging);
-        if (pg_exec (c, q) != 0) {
-            s_fail (p, c, err, errlen, "publish: dropping staging");
-            goto rollback;
-        }
-        if (pg_exec_params (c, "UPDATE ferry.runs SET status = 'publishing' WHERE run_id = $1",
-                            1, params, NULL) != 0) {
-            s_fail (p, c, err, errlen, "publish: marking the run publishing");
-            goto rollback;
-        }
+    const char *params[1] = { p->opts->run_id };
+    if (pg_exec_params (c, "UPDATE ferry.runs SET status = 'publishing' WHERE run_id = $1",
+                        1, params, NULL) != 0) {
+        s_fail (p, c, "publish: marking the run publishing");
+        goto rollback;
     }
     if (pg_exec (c, "COMMIT") != 0) {
-        s_fail (p, c, err, errlen, "publish COMMIT");
-        goto cleanup;
+        s_fail (p, c, "publish COMMIT");
+        return -1;
     }
-    rc = 0;
-    goto cleanup;
+    return 0;
 
 rollback:
     pg_rollback (c);
-cleanup:
-    PQclear (res);
-    free (q);
-    free (sql.s);
-    return rc;
+    return -1;
 }
 
 /*  After a retryable failure: did an earlier attempt commit after all (the
@@ -445,23 +371,23 @@ s_already_published (pg_conn_t *c, const char *run_id)
 /*  The message for a failed attempt, composed after the rollback (the
     explanations query the target). */
 static void
-s_explain (pub_t *p, pg_conn_t *conn, int attempts, char *err, size_t errlen)
+s_explain (pub_t *p, pg_conn_t *conn, int attempts, ferr_t *err)
 {
     const char *run_id = p->opts->run_id;
     const char *job_file = p->opts->job_file ? p->opts->job_file : "JOB.yaml";
     if (p->fail == FAIL_DONE)
         return;
-    char what[512];
-    snprintf (what, sizeof what, "%s", err);
     /*  The explanations query the target: only on a live connection. */
     pg_conn_t *c = pg_is_connected (conn) ? conn : NULL;
     char why[1536] = "";
     const char *todo = "once the cause is fixed";
     const char *outcome = "nothing was published (the transaction rolled back";
     if (p->fail == FAIL_COUNT || p->fail == FAIL_WRITTEN) {
+        char text[FERR_MESSAGE_SIZE];
         publish_why_count (c, p->cfg->target.table, p->staging, run_id, job_file,
                            p->opts->expected_rows, p->fail == FAIL_WRITTEN ? p->rows : -1,
-                           p->fail == FAIL_COUNT ? p->rows : -1, err, errlen);
+                           p->fail == FAIL_COUNT ? p->rows : -1, text, sizeof text);
+        ferr_set (err, NULL, false, "%s", text);
         return;
     }
     const pg_error_t *e = &p->e;
@@ -480,23 +406,23 @@ s_explain (pub_t *p, pg_conn_t *conn, int attempts, char *err, size_t errlen)
         todo = "once the target is reachable";
         /*  The connection died with COMMIT sent: the server may have
             committed. resume finds out ('already published'). */
-        if (strcmp (what, "publish COMMIT") == 0)
+        if (strcmp (p->what, "publish COMMIT") == 0)
             outcome = "the COMMIT's outcome is unknown (if it did not commit, nothing was "
                       "published";
     }
-    snprintf (err, errlen, "%s: [%s] %s%s%s%s%s%s; %s; staging %s kept). %c%s: "
-              "ferry-coordinator resume %s --job %s", what,
-              e->sqlstate[0] ? e->sqlstate : "-----", e->message, e->detail[0] ? " (" : "",
-              e->detail, e->detail[0] ? ")" : "", why[0] ? ": " : "", why, outcome, p->staging,
-              toupper ((unsigned char) todo[0]), todo + 1, run_id, job_file);
+    pg_error_to_ferr (e, err, p->what);
+    ferr_append (err, "%s%s; %s; staging %s kept). %c%s: ferry-coordinator resume %s --job %s",
+                 why[0] ? ": " : "", why, outcome, p->staging,
+                 toupper ((unsigned char) todo[0]), todo + 1, run_id, job_file);
 }
 
 int
 publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
                const char *staging, const publish_opts_t *opts,
-               publish_result_t *result, char *err, size_t errlen)
+               publish_result_t *result, ferr_t *err)
 {
     memset (result, 0, sizeof *result);
+    ferr_clear (err);
     pub_t p = { .cfg = cfg, .job = job, .staging = staging, .opts = opts };
     double t0 = util_now_s ();
     uint64_t rng = retry_seed ();
@@ -506,7 +432,8 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
     p.phase = phase_new ("publishing");
     p.final = pg_quote_qualified (cfg->target.table);
     if (!p.final) {
-        snprintf (err, errlen, "target.table: '%s' is not a valid table name", cfg->target.table);
+        ferr_set (err, NULL, false, "target.table: '%s' is not a valid table name",
+                  cfg->target.table);
         goto cleanup;
     }
     for (int attempt = 0;; attempt++) {
@@ -522,9 +449,9 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
                 continue;
         }
         if (!c) {
-            snprintf (err, errlen, "publish: cannot connect to the target (logged above); "
-                      "nothing was published (staging %s kept). Once the target is reachable: "
-                      "ferry-coordinator resume %s --job %s", staging, opts->run_id,
+            ferr_set (err, "08006", true, "publish: cannot connect to the target (logged "
+                      "above); nothing was published (staging %s kept). Once the target is "
+                      "reachable: ferry-coordinator resume %s --job %s", staging, opts->run_id,
                       opts->job_file ? opts->job_file : "JOB.yaml");
             goto cleanup;
         }
@@ -536,8 +463,7 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
             break;
         }
         p.fail = FAIL_DONE;
-        if ((p.cols || s_prepare (&p, c, err, errlen) == 0)
-        &&  s_attempt (&p, c, result, err, errlen) == 0) {
+        if ((p.sql || s_prepare (&p, c, err) == 0) && s_attempt (&p, c, result, err) == 0) {
             rc = 0;
             break;
         }
@@ -546,27 +472,23 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
             as a whole. Anything else is for the operator. */
         if (p.fail == FAIL_SQL && p.e.retryable && attempt < max_retries) {
             double delay = retry_delay (opts->policy, attempt, &rng);
-            log_warn_ctx (-1, p.e.sqlstate, "%s: [%s] %s; the publish transaction rolled back; retry %d/%d in %.1fs",
-                      err, p.e.sqlstate, p.e.message, attempt + 1, max_retries, delay);
+            log_warn_ctx (-1, p.e.sqlstate, "%s: [%s] %s; the publish transaction rolled back; "
+                          "retry %d/%d in %.1fs", p.what, p.e.sqlstate, p.e.message,
+                          attempt + 1, max_retries, delay);
             if (retry_sleep (delay, opts->stop) == 0)
                 continue;
         }
-        s_explain (&p, c, attempt + 1, err, errlen);
+        s_explain (&p, c, attempt + 1, err);
         break;
     }
     result->seconds = util_now_s () - t0;
 
 cleanup:
     phase_destroy (&p.phase);
+    publish_sql_destroy (&p.sql);
+    free (p.written);
     if (p.cols)
         catalog_names_free (p.cols, p.ncols);
     free (p.final);
-    free (p.keys.s);
-    free (p.on.s);
-    free (p.keyarr.s);
-    free (p.ins.s);
-    free (p.sel.s);
-    free (p.set.s);
-    free (p.mset.s);
     return rc;
 }

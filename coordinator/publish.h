@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "error.h"
 #include "copyjob.h"
 #include "ledger.h"
 
@@ -55,13 +56,15 @@ typedef struct {
     the middle of it costs a retry. A connection lost during COMMIT is
     resolved by the run's status ('publishing' is set inside the
     transaction) before trying again, so the rows are never published
-    twice. Returns 0, or -1 with a message in err that names the cause
+    twice. Returns 0, or -1 with err (common/error.h) that names the cause
     (SQLSTATE; the blocking sessions for a lock timeout; the triggers when
     the statement wrote fewer rows than staging holds; lost staging rows),
     says that nothing was published and what to do (the resume command).
-    Staging is kept on failure. Logs retries only (the caller logs err). */
+    Staging is kept on failure. Logs retries only (the caller logs err).
+    The statements' text comes from publish_sql.c, the catalog queries
+    from catalog.c. */
 int publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
                    const char *staging, const publish_opts_t *opts,
-                   publish_result_t *result, char *err, size_t errlen);
+                   publish_result_t *result, ferr_t *err);
 
 #endif

@@ -141,18 +141,15 @@ s_loss (pg_conn_t *c, const char *run_id, const char *staging, publish_loss_t *l
 
 int
 publish_why_staging_lost (ledger_t *ledger, const char *run_id, const char *staging,
-                          publish_loss_t *loss, char *err, size_t errlen)
+                          publish_loss_t *loss, ferr_t *err)
 {
     pg_conn_t *c = ledger_conn (ledger);
-    if (!c) {
-        snprintf (err, errlen, "cannot connect to the target (logged above)");
-        return -1;
-    }
+    if (!c)
+        return -1;      /* logged */
     int rc = s_loss (c, run_id, staging, loss);
     if (rc < 0) {
-        const pg_error_t *e = pg_conn_error (c);
-        snprintf (err, errlen, "counting staging %s against the ledger: [%s] %s", staging,
-                  e->sqlstate[0] ? e->sqlstate : "-----", e->message);
+        pg_ferr (c, err, NULL);
+        ferr_prefix (err, "counting staging %s against the ledger", staging);
     }
     return rc;
 }
@@ -242,11 +239,11 @@ publish_why_count (pg_conn_t *c, const char *final_table, const char *staging,
 
 int
 publish_why_nothing_loaded (ledger_t *ledger, const char *run_id, int64_t loaded,
-                            int64_t rejected, char *err, size_t errlen)
+                            int64_t rejected, ferr_t *err)
 {
     if (loaded > 0 || rejected <= 0)
         return 0;
-    snprintf (err, errlen, "source: all %lld record(s) were rejected and none loaded: the file "
+    ferr_set (err, NULL, false, "source: all %lld record(s) were rejected and none loaded: the file "
               "does not match the job (check source.format: delimiter, quote, header; "
               "source.format.encoding; source.columns against the file's columns)",
               (long long) rejected);
@@ -257,10 +254,10 @@ publish_why_nothing_loaded (ledger_t *ledger, const char *run_id, int64_t loaded
                              "WHERE run_id = $1 ORDER BY file, line LIMIT 3", 1, params,
                              &res) == 0) {
         for (int i = 0; i < PQntuples (res); i++)
-            s_append (err, errlen, "%s%s:%s: %s", i ? "; " : "; first rejects: ",
+            ferr_append (err, "%s%s:%s: %s", i ? "; " : "; first rejects: ",
                       PQgetvalue (res, i, 0), PQgetvalue (res, i, 1), PQgetvalue (res, i, 2));
         PQclear (res);
     }
-    s_append (err, errlen, "; all in ferry.rejects (run %s); nothing was published", run_id);
+    ferr_append (err, "; all in ferry.rejects (run %s); nothing was published", run_id);
     return -1;
 }

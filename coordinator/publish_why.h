@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "ledger.h"
+#include "error.h"
 #include "pg.h"
 
 /*  Writes who holds a lock that the publish (LOCK TABLE final, its
@@ -71,9 +72,10 @@ typedef struct {
     otherwise they cannot be told apart (a backend crash resets UNLOGGED
     tables without restarting the postmaster): load the whole run again.
     Returns 0 when staging holds at least the ledger's rows, -1 on error
-    (message in err, e.g. staging does not exist). */
+    (err set, e.g. staging does not exist; left empty when the target
+    could not be reached: that was logged). */
 int publish_why_staging_lost (ledger_t *ledger, const char *run_id, const char *staging,
-                              publish_loss_t *loss, char *err, size_t errlen);
+                              publish_loss_t *loss, ferr_t *err);
 
 /*  The operator's message for a loss found by publish_why_staging_lost:
     what was lost, why, that nothing was published, and the resume command
@@ -88,6 +90,6 @@ void publish_why_loss_message (const publish_loss_t *loss, const char *staging,
     delimiter, encoding, columns; nothing was published) when loaded == 0
     and rejected > 0, else 0. */
 int publish_why_nothing_loaded (ledger_t *ledger, const char *run_id, int64_t loaded,
-                                int64_t rejected, char *err, size_t errlen);
+                                int64_t rejected, ferr_t *err);
 
 #endif

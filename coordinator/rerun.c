@@ -44,7 +44,7 @@ s_counts (run_t *r, int64_t *plan, int64_t *commits)
 }
 
 int
-rerun_decide (run_t *r, char *message, size_t size)
+rerun_decide (run_t *r, ferr_t *err)
 {
     ledger_run_t run;
     int rc = ledger_load_run (r->ledger, r->run_id, &run);
@@ -58,7 +58,7 @@ rerun_decide (run_t *r, char *message, size_t size)
         rc = 1;
     }
     else if (s_counts (r, &plan, &commits) != 0)
-        snprintf (message, size, "run %s: cannot read its plan in ferry.chunks", r->run_id);
+        ferr_set (err, NULL, false, "run %s: cannot read its plan in ferry.chunks", r->run_id);
     else if (plan > 0 || commits > 0) {
         log_info ("run %s exists (status %s): resuming it (run --run-id goes on with a run "
                   "that exists)", r->run_id, run.status);
@@ -75,7 +75,7 @@ rerun_decide (run_t *r, char *message, size_t size)
         ||  !c || pg_exec_params (c, "DELETE FROM ferry.runs WHERE run_id = $1 AND NOT EXISTS "
                                   "(SELECT 1 FROM ferry.chunk_commits WHERE run_id = $1)",
                                   1, params, &res) != 0)
-            snprintf (message, size, "run %s exists without a plan and cannot be started "
+            ferr_set (err, NULL, false, "run %s exists without a plan and cannot be started "
                       "again: its row in ferry.runs could not be deleted", r->run_id);
         else {
             log_info ("run %s exists (status %s) but stopped before its plan was recorded: "
@@ -84,8 +84,6 @@ rerun_decide (run_t *r, char *message, size_t size)
         }
         PQclear (res);
     }
-    if (rc < 0 && message[0])
-        log_error ("%s", message);
     ledger_run_free (&run);
     return rc;
 }

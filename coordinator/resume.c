@@ -27,9 +27,9 @@
 #include <string.h>
 
 /*  The job file against the run's recorded fingerprint. 0 same (or not
-    recorded: a warning), -1 differs (message). */
+    recorded: a warning), -1 differs (err). */
 static int
-s_check_job (run_t *r, const ledger_run_t *run, char *message, size_t size)
+s_check_job (run_t *r, const ledger_run_t *run, ferr_t *err)
 {
     if (!run->job_keys) {
         log_warn ("run %s was recorded without a job fingerprint (by an older ferry): cannot "
@@ -41,42 +41,37 @@ s_check_job (run_t *r, const ledger_run_t *run, char *message, size_t size)
     if (d == 0)
         return 0;
     if (d < 0)
-        snprintf (message, size, "run %s: its recorded job fingerprint (ferry.runs.job_keys) is "
+        ferr_set (err, NULL, false, "run %s: its recorded job fingerprint (ferry.runs.job_keys) is "
                   "not readable, so %s cannot be checked against the job the run started with; "
                   "nothing was changed. Start a new run", r->run_id, r->args->job);
     else
-        snprintf (message, size, "run %s was started with another job file: %s changed in %s "
+        ferr_set (err, NULL, false, "run %s was started with another job file: %s changed in %s "
                   "(resuming would mix the rows of two jobs in %s); nothing was changed. Resume "
                   "with the job file the run started with, or start a new run", r->run_id,
                   changed, r->args->job, r->cfg->target.table);
-    log_error ("%s", message);
     return -1;
 }
 
 /*  A direct run may only go on if no other direct run holds or has loaded
-    its table since. 0 or -1 (message). */
+    its table since. 0 or -1 (err; empty when logged). */
 static int
-s_claim_direct (run_t *r, const retry_policy_t *policy, volatile int *stop, char *message,
-                size_t size)
+s_claim_direct (run_t *r, const retry_policy_t *policy, volatile int *stop, ferr_t *err)
 {
     r->claim = claim_take (r->cfg->target.conninfo, r->cfg->target.table, r->run_id, policy,
-                           stop, message, size);
-    if (!r->claim) {
-        log_error ("%s", message);
+                           stop, err->message, sizeof err->message);
+    if (!r->claim)
         return -1;
-    }
     char *later = NULL;
     if (ledger_later_direct_run (r->ledger, r->run_id, r->cfg->target.table, &later) != 0) {
-        snprintf (message, size, "cannot read ferry.runs to check for later direct runs into %s",
+        ferr_set (err, NULL, false, "cannot read ferry.runs to check for later direct runs into %s",
                   r->cfg->target.table);
         return -1;
     }
     if (later) {
-        snprintf (message, size, "run %s (publish: direct) cannot be resumed: run %s loaded "
+        ferr_set (err, NULL, false, "run %s (publish: direct) cannot be resumed: run %s loaded "
                   "into %s after it stopped, and their rows would mix; nothing was changed. "
                   "TRUNCATE %s and start a new run", r->run_id, later, r->cfg->target.table,
                   r->cfg->target.table);
-        log_error ("%s", message);
         free (later);
         return -1;
     }
@@ -87,9 +82,10 @@ s_claim_direct (run_t *r, const retry_policy_t *policy, volatile int *stop, char
     (a crash of the target empties UNLOGGED tables, staging included)?
     Returns 0 (no), 1 (yes: every chunk must load again, why set), 2 (yes,
     exactly the chunks committed before the target's last start: they were
-    forgotten from the ledger, the others stand), or -1 on error. */
+    forgotten from the ledger, the others stand), or -1 on error (err;
+    empty when logged). */
 static int
-s_staging_lost (run_t *r, char *why, size_t whylen)
+s_staging_lost (run_t *r, char *why, size_t whylen, ferr_t *err)
 {
     pg_conn_t *c = ledger_conn (r->ledger);
     if (!c)
@@ -107,12 +103,9 @@ s_staging_lost (run_t *r, char *why, size_t whylen)
         return 1;
     }
     publish_loss_t loss;
-    char err[512];
-    int lost = publish_why_staging_lost (r->ledger, r->run_id, r->staging, &loss, err, sizeof err);
-    if (lost < 0) {
-        log_error ("%s", err);
+    int lost = publish_why_staging_lost (r->ledger, r->run_id, r->staging, &loss, err);
+    if (lost < 0)
         return -1;
-    }
     if (!lost)
         return 0;
     if (!loss.restart_explains) {
@@ -133,18 +126,17 @@ s_staging_lost (run_t *r, char *why, size_t whylen)
 }
 
 /*  A ctid-split run: may its committed chunks stand? Sets *why to the
-    reason they may not (empty: they may). 0, or -1 (message). */
+    reason they may not (empty: they may). 0, or -1 (err). */
 static int
 s_check_ctid (run_t *r, const ledger_run_t *run, bool partial, char *why, size_t whylen,
-              char *message, size_t size)
+              ferr_t *err)
 {
     why[0] = 0;
     char probe[1024] = "";
     int p = source_ctid_probe (r->source, r->job, &r->heap, probe, sizeof probe);
     if (p <= 0) {
-        snprintf (message, size, "run %s split the table by heap block (ctid), but %s", r->run_id,
+        ferr_set (err, NULL, false, "run %s split the table by heap block (ctid), but %s", r->run_id,
                   p < 0 ? "the source connection failed" : probe);
-        log_error ("%s", message);
         return -1;
     }
     r->job->ctid_split = true;
@@ -157,7 +149,7 @@ s_check_ctid (run_t *r, const ledger_run_t *run, bool partial, char *why, size_t
     }
     int changed = source_heap_changed_since (r->source, &r->heap, run->source_snapshot);
     if (changed < 0) {
-        snprintf (message, size, "run %s: cannot check the source table %s for changes since "
+        ferr_set (err, NULL, false, "run %s: cannot check the source table %s for changes since "
                   "the run's first snapshot", r->run_id, r->heap.relation);
         return -1;
     }
@@ -170,15 +162,14 @@ s_check_ctid (run_t *r, const ledger_run_t *run, bool partial, char *why, size_t
 
 int
 resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
-                char *message, size_t size, int *exit_code)
+                ferr_t *err, int *exit_code)
 {
     ledger_run_t run;
     int rc = ledger_load_run (r->ledger, r->run_id, &run);
     if (rc != 0) {
-        if (rc == 1) {
-            snprintf (message, size, "run %s does not exist in ferry.runs on the target", r->run_id);
-            log_error ("%s", message);
-        }
+        if (rc == 1)
+            ferr_set (err, NULL, false, "run %s does not exist in ferry.runs on the target",
+                      r->run_id);
         return -1;
     }
     rc = -1;
@@ -192,14 +183,13 @@ resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
         goto done;
     }
     if (direct != (r->cfg->target.publish == PUBLISH_DIRECT)) {
-        snprintf (message, size, "run %s was started with publish: %s but the job file says %s",
+        ferr_set (err, NULL, false, "run %s was started with publish: %s but the job file says %s",
                   r->run_id, run.publish, direct ? "merge" : "direct");
-        log_error ("%s", message);
         goto done;
     }
-    if (s_check_job (r, &run, message, size) != 0)
+    if (s_check_job (r, &run, err) != 0)
         goto done;
-    if (direct && s_claim_direct (r, policy, stop, message, size) != 0)
+    if (direct && s_claim_direct (r, policy, stop, err) != 0)
         goto done;
     free (r->staging);
     r->staging = direct ? NULL : xstrdup (run.staging);
@@ -208,9 +198,8 @@ resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
     if (n < 0)
         goto done;
     if (n == 0) {
-        snprintf (message, size, "run %s has no plan in ferry.chunks (it stopped before loading "
+        ferr_set (err, NULL, false, "run %s has no plan in ferry.chunks (it stopped before loading "
                   "anything): start a new run", r->run_id);
-        log_error ("%s", message);
         goto done;
     }
     rows = xcalloc ((size_t) n, sizeof *rows);
@@ -224,14 +213,14 @@ resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
     char why[1024] = "";
     bool ctid = strcmp (run.split, "ctid") == 0;
     bool partial = committed > 0 && committed < n;
-    if (ctid && s_check_ctid (r, &run, partial, why, sizeof why, message, size) != 0)
+    if (ctid && s_check_ctid (r, &run, partial, why, sizeof why, err) != 0)
         goto done;
     if (ctid && !why[0] && partial)
         log_info ("run %s split %s by heap block (ctid): the table is unchanged since the run's "
                   "first snapshot, so the %d committed chunk(s) stand", r->run_id,
                   r->heap.relation, committed);
     if (!why[0] && !direct && committed > 0) {
-        int lost = s_staging_lost (r, why, sizeof why);
+        int lost = s_staging_lost (r, why, sizeof why, err);
         if (lost < 0)
             goto done;
         if (lost == 2) {
@@ -245,18 +234,21 @@ resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
         }
     }
     if (why[0] && partial && direct) {
-        snprintf (message, size, "run %s (publish: direct) cannot be resumed: %s. The %d "
+        ferr_set (err, NULL, false, "run %s (publish: direct) cannot be resumed: %s. The %d "
                   "chunk(s) left cannot be read consistently with the %d committed; nothing was "
                   "changed. TRUNCATE %s and start a new run (source.split: key makes direct runs "
                   "resumable while the source is written)", r->run_id, why, n - committed,
                   committed, r->cfg->target.table);
-        log_error ("%s", message);
         goto done;
     }
-    if (!direct && schema_create_staging (ledger_conn (r->ledger), r->staging,
-                                          r->cfg->target.table) != 0) {
-        ledger_log_error (r->ledger, "creating the staging table");
-        goto done;
+    if (!direct) {
+        pg_conn_t *c = ledger_conn (r->ledger);
+        if (!c)
+            goto done;      /* logged */
+        if (schema_create_staging (c, r->staging, r->cfg->target.table) != 0) {
+            pg_ferr (c, err, "target: creating the staging table");
+            goto done;
+        }
     }
     if (why[0] && committed > 0 && !direct) {
         log_warn ("run %s: %s; loading every chunk again on a new snapshot (%d of %d chunk(s) "

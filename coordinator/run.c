@@ -17,35 +17,35 @@
 /*  The secret every worker must prove (common/auth.h): the operator's
     (FERRY_CLUSTER_SECRET or cluster.secret_file), else, when all workers
     are ours, a random one for this run. External workers with no secret
-    configured: refuse. 0 or -1 (logged). */
+    configured: refuse. 0 or -1 (r->err). */
 int
 run_cluster_secret (run_t *r)
 {
     if (r->cfg->cluster.curve_secret_key)
         return 0;       /* CURVE authenticates workers at the handshake */
-    char err[1400];
-    int rc = auth_secret_load (r->cfg->cluster.secret_file, &r->secret, err, sizeof err);
-    if (rc < 0) {
-        log_error ("%s", err);
+    int rc = auth_secret_load (r->cfg->cluster.secret_file, &r->secret, r->err.message,
+                               sizeof r->err.message);
+    if (rc < 0)
         return -1;
-    }
     if (rc == 1)
         return 0;
     if (r->args->local_workers > 0) {
         char hex[AUTH_HEX_LEN + 1];
         if (auth_random_hex (hex) != 0) {
-            log_error ("cannot draw the run's cluster secret (getrandom): %s", strerror (errno));
+            ferr_set (&r->err, NULL, false, "cannot draw the run's cluster secret (getrandom): %s",
+                      strerror (errno));
             return -1;
         }
         r->secret = xstrdup (hex);
         explicit_bzero (hex, sizeof hex);
         return 0;
     }
-    log_error ("no cluster secret: without --local-workers the coordinator waits for external "
-               "workers, and each must prove a secret it shares with the coordinator. Set "
-               "FERRY_CLUSTER_SECRET (e.g. the output of 'openssl rand -hex 32') in the "
-               "environment of the coordinator and of every worker, or name a file holding it "
-               "in the job file (cluster.secret_file) and start each worker with --secret-file FILE");
+    ferr_set (&r->err, NULL, false, "no cluster secret: without --local-workers the coordinator "
+              "waits for external workers, and each must prove a secret it shares with the "
+              "coordinator. Set FERRY_CLUSTER_SECRET (e.g. the output of 'openssl rand -hex 32') "
+              "in the environment of the coordinator and of every worker, or name a file "
+              "holding it in the job file (cluster.secret_file) and start each worker with "
+              "--secret-file FILE");
     return -1;
 }
 
@@ -119,7 +119,7 @@ s_report (run_t *r)
     report_t rep = {
         .run_id = r->run_id, .status = r->status, .publish = r->direct ? "direct" : "merge",
         .strategy = r->pub.strategy, .atomic = !r->direct,
-        .message = r->message[0] ? r->message : NULL,
+        .message = ferr_is_set (&r->err) ? r->err.message : NULL,
         .rows_source = r->rows_source, .rows_loaded = r->loaded,
         .rows_rejected = r->file ? r->rejected : -1,
         .wall_seconds = now - r->t_start,
@@ -166,7 +166,7 @@ s_report (run_t *r)
     free (clog);
 }
 
-/*  The phases up to a published run. 0, or -1 (r->message, exit_code). */
+/*  The phases up to a published run. 0, or -1 (r->err, exit_code). */
 static int
 s_phases (run_t *r)
 {
@@ -175,14 +175,13 @@ s_phases (run_t *r)
     if (!r->plan_only && run_bind (r) != 0)
         return -1;
     if (!r->plan_only && !r->resume && r->args->run_id) {
-        int rr = rerun_decide (r, r->message, sizeof r->message);
+        int rr = rerun_decide (r, &r->err);
         if (rr < 0)
             return -1;
         r->resume = rr == 1;    /* an existing run: go on with it */
     }
     if (r->resume) {
-        if (resume_prepare (r, &r->policy, r->stop, r->message, sizeof r->message,
-                            &r->exit_code) != 0)
+        if (resume_prepare (r, &r->policy, r->stop, &r->err, &r->exit_code) != 0)
             return -1;
         if (r->exit_code == EXIT_CODE_OK)
             return 0;           /* already published: nothing to do */
@@ -234,16 +233,19 @@ run_main (args_t *args, volatile int *stop)
 
     int rc = s_phases (r);
     bool already_published = rc == 0 && r->resume && !r->run_recorded;
-    /*  The reason travels to the run's record even when it was logged
-        where it happened (a ledger or spawner failure). */
-    if (r->exit_code != EXIT_CODE_OK && !r->message[0])
-        log_first_error (r->message, sizeof r->message);
+    /*  The reason, logged once here and stored as is; when it was logged
+        where it happened (a ledger or spawner failure), the first error
+        logged travels to the run's record. */
+    if (ferr_is_set (&r->err))
+        log_error_ctx (-1, r->err.sqlstate[0] ? r->err.sqlstate : NULL, "%s", r->err.message);
+    else if (r->exit_code != EXIT_CODE_OK)
+        log_first_error (r->err.message, sizeof r->err.message);
     /*  The workers hear how the run ended (a failed or interrupted load
         told them already). */
     linger_stop (&r->linger);
     if (r->dispatch)
         dispatch_stop_workers (r->dispatch, r->exit_code == EXIT_CODE_OK ? "run complete"
-                               : r->message, r->exit_code == EXIT_CODE_OK
+                               : r->err.message, r->exit_code == EXIT_CODE_OK
                                ? PROTOCOL_OUTCOME_PUBLISHED : *r->stop
                                ? PROTOCOL_OUTCOME_CANCELLED : PROTOCOL_OUTCOME_FAILED, 2000);
     /*  A new run that failed before any chunk was handed out loaded

@@ -8,8 +8,12 @@
         run_load.c     run_load: workers, dispatch, concurrency
         run_finish.c   run_verify, run_publish: every row accounted for
 
-    Each phase returns 0, or -1 with r->message (and r->exit_code when it
-    is not EXIT_CODE_FAILED) set or the reason logged. */
+    Each phase returns 0, or -1 with r->err (common/error.h; and
+    r->exit_code when it is not EXIT_CODE_FAILED) set and NOT logged: run_main
+    logs it once and stores it as is in ferry.runs.message and the
+    report. A failure logged where it happened (the ledger's, the
+    spawner's) leaves r->err empty: run_main then takes the first error
+    logged as the run's reason. */
 #ifndef FERRY_COORDINATOR_RUN_H
 #define FERRY_COORDINATOR_RUN_H
 
@@ -21,6 +25,7 @@
 #include "curve.h"
 #include "copyjob.h"
 #include "dispatch.h"
+#include "error.h"
 #include "fileplan.h"
 #include "jobprint.h"
 #include "ledger.h"
@@ -94,7 +99,7 @@ typedef struct {
     bool run_recorded;         /* ferry.runs has our row */
     int exit_code;
     const char *status;        /* published, failed, interrupted */
-    char message[2600];        /* why it failed, for ferry.runs and the report */
+    ferr_t err;                /* why it failed, for the log, ferry.runs and the report */
     double t_start, t_load, t_loaded, t_verified;
     publish_result_t pub;
     int64_t loaded;            /* rows the ledger holds */
@@ -136,17 +141,17 @@ int run_publish (run_t *r);
     what committed can no longer be trusted (a ctid plan whose table
     changed, staging emptied by a target crash). Returns 0 (exit_code set
     to OK when the run was already published: nothing to do) or -1 with
-    message. */
+    err set (not logged), or empty when the reason was logged. */
 int resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
-                    char *message, size_t size, int *exit_code);
+                    ferr_t *err, int *exit_code);
 
 /*  run --run-id X (coordinator/rerun.c): what to do when X may exist.
     Returns 0 to start X as a new run (it does not exist, or it stopped
     before its plan was recorded: its row was deleted), 1 to resume it
     with resume_prepare (it exists with a plan, or is already published:
     resume_prepare then says so and the run exits 0), -1 on error
-    (message set when there is one to record). */
-int rerun_decide (run_t *r, char *message, size_t size);
+    (err set when there is one to record, not logged). */
+int rerun_decide (run_t *r, ferr_t *err);
 
 /*  The control link's security (coordinator/curve.c): checks the bind
     against endpoint_policy (a non-loopback bind needs CURVE or

@@ -48,23 +48,18 @@ s_check_rejects (run_t *r)
     if (r->rejected > 0)
         log_warn ("%" PRId64 " of %" PRId64 " records rejected (%.3f%%); reasons in "
                   "ferry.rejects (run %s)", r->rejected, r->rows_source, 100.0 * rate, r->run_id);
-    if (publish_why_nothing_loaded (r->ledger, r->run_id, r->loaded, r->rejected, r->message,
-                                    sizeof r->message) != 0) {
-        log_error ("%s", r->message);
+    if (publish_why_nothing_loaded (r->ledger, r->run_id, r->loaded, r->rejected, &r->err) != 0)
         return -1;
-    }
     if (cfg->source.max_errors >= 0 && r->rejected > cfg->source.max_errors) {
-        snprintf (r->message, sizeof r->message, "source.max_errors: %" PRId64 " records "
+        ferr_set (&r->err, NULL, false, "source.max_errors: %" PRId64 " records "
                   "rejected (limit %" PRId64 "); nothing was published", r->rejected,
                   cfg->source.max_errors);
-        log_error ("%s", r->message);
         return -1;
     }
     if (rate > cfg->source.max_error_rate) {
-        snprintf (r->message, sizeof r->message, "source.max_error_rate: %.4f of the records "
+        ferr_set (&r->err, NULL, false, "source.max_error_rate: %.4f of the records "
                   "were rejected (limit %.4f); nothing was published", rate,
                   cfg->source.max_error_rate);
-        log_error ("%s", r->message);
         return -1;
     }
     return 0;
@@ -76,18 +71,16 @@ run_verify (run_t *r)
     observe_phase (r->obs, "verifying");
     char err[2048];
     if (r->claim && claim_check (r->claim, err, sizeof err) != 0) {
-        snprintf (r->message, sizeof r->message, "%s; the rows committed so far stay in %s", err,
+        ferr_set (&r->err, NULL, false, "%s; the rows committed so far stay in %s", err,
                   r->cfg->target.table);
-        log_error ("%s", r->message);
         return -1;
     }
     phase_t *verifying = phase_new ("verifying");
     int vrc = s_verify_ledger (r, err, sizeof err);
     phase_destroy (&verifying);
     if (vrc != 0) {
-        snprintf (r->message, sizeof r->message, "verification failed: %s; nothing was "
+        ferr_set (&r->err, NULL, false, "verification failed: %s; nothing was "
                   "published", err);
-        log_error ("%s", r->message);
         return -1;
     }
     r->t_verified = util_now_s ();
@@ -101,14 +94,11 @@ run_publish (run_t *r)
 {
     observe_phase (r->obs, "publishing");
     if (!r->direct) {
-        char err[2048];
         publish_opts_t po = { .run_id = r->run_id, .job_file = r->args->job,
                               .expected_rows = r->loaded, .policy = &r->policy,
                               .stop = r->stop };
-        if (publish_merge (r->ledger, r->cfg, r->job, r->staging, &po, &r->pub, err,
-                           sizeof err) != 0) {
-            snprintf (r->message, sizeof r->message, "%s", err);
-            log_error ("publish failed: %s", r->message);
+        if (publish_merge (r->ledger, r->cfg, r->job, r->staging, &po, &r->pub, &r->err) != 0) {
+            ferr_prefix (&r->err, "publish failed");
             return -1;
         }
         log_info ("published %" PRId64 " rows into %s by %s in %.2fs", r->loaded,

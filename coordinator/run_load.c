@@ -23,29 +23,28 @@
 /*  Binds the ROUTER to cluster.bind. Done before the run is recorded or
     anything is created on the target, so a port already in use (a second
     run on the default port) fails with nothing to clean up. 0, or -1
-    with message. */
+    with r->err. */
 int
 run_bind (run_t *r)
 {
     r->router = zsock_new (ZMQ_ROUTER);
     if (!r->router) {
-        snprintf (r->message, sizeof r->message, "cluster.bind: cannot create a ZeroMQ socket: %s",
+        ferr_set (&r->err, NULL, false, "cluster.bind: cannot create a ZeroMQ socket: %s",
                   zmq_strerror (zmq_errno ()));
-        log_error ("%s", r->message);
         return -1;
     }
     zsock_set_router_mandatory (r->router, 1);
     /*  Anything may connect to this port: refuse absurd frames before
         libzmq allocates them (a ZMTP 1.0 header can claim any size). */
     zsock_set_maxmsgsize (r->router, PROTOCOL_MAX_FRAME);
-    if (curve_run_setup (r, r->message, sizeof r->message) != 0)
-        return -1;
+    char msg[FERR_MESSAGE_SIZE];
+    if (curve_run_setup (r, msg, sizeof msg) != 0)
+        return -1;      /* logged */
     int port = zsock_bind (r->router, "%s", r->cfg->cluster.bind);
     if (port < 0) {
-        snprintf (r->message, sizeof r->message, "cluster.bind: cannot bind %s: %s (another ferry run on this "
+        ferr_set (&r->err, NULL, false, "cluster.bind: cannot bind %s: %s (another ferry run on this "
                   "port? give this job another cluster.bind); nothing was changed on the target",
                   r->cfg->cluster.bind, zmq_strerror (zmq_errno ()));
-        log_error ("%s", r->message);
         return -1;
     }
     if (port == 0) {
@@ -113,23 +112,24 @@ s_start (run_t *r)
 static void
 s_load_failed (run_t *r)
 {
-    snprintf (r->message, sizeof r->message, "%s", dispatch_error (r->dispatch));
+    const char *why = dispatch_error (r->dispatch);
     r->rejected = dispatch_rejected (r->dispatch);
     if (*r->stop) {
         r->status = "interrupted";
         r->exit_code = EXIT_CODE_INTERRUPTED;
-        log_error ("run %s interrupted; nothing was published. Resume with: "
-                   "ferry-coordinator resume %s --job %s", r->run_id, r->run_id, r->args->job);
+        ferr_set (&r->err, NULL, false, "run %s interrupted; nothing was published. Resume "
+                  "with: ferry-coordinator resume %s --job %s", r->run_id, r->run_id,
+                  r->args->job);
     }
     else if (r->direct)
-        log_error ("run %s failed: %s. publish is direct: the rows of the chunks committed so "
-                   "far are in %s (direct is not atomic; see ferry.chunk_commits); once the "
-                   "cause is fixed: ferry-coordinator resume %s --job %s", r->run_id, r->message,
-                   r->cfg->target.table, r->run_id, r->args->job);
+        ferr_set (&r->err, NULL, false, "run %s failed: %s. publish is direct: the rows of the "
+                  "chunks committed so far are in %s (direct is not atomic; see "
+                  "ferry.chunk_commits); once the cause is fixed: ferry-coordinator resume %s "
+                  "--job %s", r->run_id, why, r->cfg->target.table, r->run_id, r->args->job);
     else
-        log_error ("run %s failed: %s; nothing was published (staging kept for inspection; "
-                   "once the cause is fixed: ferry-coordinator resume %s --job %s)", r->run_id,
-                   r->message, r->run_id, r->args->job);
+        ferr_set (&r->err, NULL, false, "run %s failed: %s; nothing was published (staging "
+                  "kept for inspection; once the cause is fixed: ferry-coordinator resume %s "
+                  "--job %s)", r->run_id, why, r->run_id, r->args->job);
 }
 
 /*  Every chunk is committed, but an attempt given up on (stalled, or a
@@ -166,11 +166,9 @@ run_load (run_t *r)
     /*  Not even one chunk fits in the servers' free connections: refuse
         before any worker starts (coordinator/budget.c). */
     if (budget_check (ledger_conn (r->ledger), r->source ? source_conn (r->source) : NULL,
-                      r->file ? NULL : r->cfg->source.conninfo, r->direct, r->message,
-                      sizeof r->message) != 0) {
-        log_error ("%s", r->message);
+                      r->file ? NULL : r->cfg->source.conninfo, r->direct, r->err.message,
+                      sizeof r->err.message) != 0)
         return -1;
-    }
     if (s_start (r) != 0)
         return -1;
     if (r->direct)     /* before the budget: it holds a target connection */

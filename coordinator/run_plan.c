@@ -33,16 +33,16 @@ s_print_file_plan (run_t *r)
 
 /*  A file source: plan the files, map file columns to target columns,
     check them against the final table (before any data moves). Returns 0
-    or -1 with message. */
+    or -1 with err. */
 static int
-s_prepare_file (run_t *r, char *message, size_t size)
+s_prepare_file (run_t *r, ferr_t *err)
 {
     config_t *cfg = r->cfg;
     csv_format_t fmt = {
         .delimiter = cfg->source.format.delimiter, .quote = cfg->source.format.quote,
         .escape = cfg->source.format.escape, .header = cfg->source.format.header,
         .null_marker = cfg->source.format.null_marker };
-    char err[1024];
+    char msg[1024];
     /*  The slots are known when the workers are ours (--local-workers). */
     int slots = 0;
     if (r->args->local_workers > 0)
@@ -50,10 +50,9 @@ s_prepare_file (run_t *r, char *message, size_t size)
               * (r->args->slots ? (int) r->args->slots : cfg->pipeline.writers);
     r->fplan = fileplan_build (cfg->source.path, &fmt, cfg->pipeline.chunk_size,
                                cfg->pipeline.min_rows_for_parallel, r->args->sequential,
-                               slots, err, sizeof err);
+                               slots, msg, sizeof msg);
     if (!r->fplan) {
-        snprintf (message, size, "%s", err);
-        log_error ("%s", message);
+        ferr_set (err, NULL, false, "%s", msg);
         return -1;
     }
     r->job = copyjob_from_config (cfg, r->run_id, "coordinator", r->staging ? r->staging : r->final_q);
@@ -70,10 +69,11 @@ s_prepare_file (run_t *r, char *message, size_t size)
     else {
         /*  No header, no mapping: the file holds the table's columns in order. */
         pg_conn_t *c = ledger_conn (r->ledger);
-        if (!c || catalog_columns (c, cfg->target.table, &owned, &count) != 0) {
-            if (c)
-                ledger_log_error (r->ledger, cfg->target.table);
-            snprintf (message, size, "cannot read the columns of %s", cfg->target.table);
+        if (!c)
+            return -1;      /* logged */
+        if (catalog_columns (c, cfg->target.table, &owned, &count) != 0) {
+            pg_ferr (c, err, "target");
+            ferr_prefix (err, "cannot read the columns of %s", cfg->target.table);
             return -1;
         }
         targets = owned;
@@ -81,8 +81,7 @@ s_prepare_file (run_t *r, char *message, size_t size)
     int rc = 0;
     for (int i = 0; i < count && rc == 0; i++)
         if (targets[i] && strchr (targets[i], PROTOCOL_COLUMN_SEP)) {
-            snprintf (message, size, "column %d: the name holds a control character (0x1f)", i + 1);
-            log_error ("%s", message);
+            ferr_set (err, NULL, false, "column %d: the name holds a control character (0x1f)", i + 1);
             rc = -1;
         }
     if (rc == 0)
@@ -92,9 +91,8 @@ s_prepare_file (run_t *r, char *message, size_t size)
         return -1;
     bool retryable = false;
     pg_conn_t *c = ledger_conn (r->ledger);
-    if (!c || copyjob_prepare_csv (r->job, c, err, sizeof err, &retryable) != 0) {
-        snprintf (message, size, "%s", c ? err : "target unreachable");
-        log_error ("%s", message);
+    if (!c || copyjob_prepare_csv (r->job, c, msg, sizeof msg, &retryable) != 0) {
+        ferr_set (err, NULL, retryable, "%s", c ? msg : "target unreachable");
         return -1;
     }
     log_info ("%zu file(s), %" PRId64 " bytes, %" PRId64 " lines; %d file column(s), %d loaded",
@@ -104,12 +102,12 @@ s_prepare_file (run_t *r, char *message, size_t size)
 }
 
 /*  How to split a postgres source: 1 = by heap block (ctid), 0 = by key,
-    -1 = error (message set). ctid needs the shared snapshot (a row that an
+    -1 = error (err set). ctid needs the shared snapshot (a row that an
     update moves to another block must not be read twice or missed) and a
     query that scans one table whole (source_ctid_probe); source.split: auto
     takes it when it can, and says why not at debug level. */
 static int
-s_choose_split (run_t *r, bool shared, char *message, size_t size)
+s_choose_split (run_t *r, bool shared, ferr_t *err)
 {
     split_mode_t mode = r->cfg->source.split;
     if (mode == SPLIT_KEY) {
@@ -124,14 +122,13 @@ s_choose_split (run_t *r, bool shared, char *message, size_t size)
     char why[1024] = "";
     int rc = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
     if (rc < 0) {
-        snprintf (message, size, "source: connection lost while planning the split (%s)",
-                  pg_conn_error (source_conn (r->source))->message);
+        pg_ferr (source_conn (r->source), err, NULL);
+        ferr_prefix (err, "source: connection lost while planning the split");
         return -1;
     }
     if (rc == 0) {
         if (mode == SPLIT_CTID) {
-            snprintf (message, size, "source.split: ctid: %s", why);
-            log_error ("%s", message);
+            ferr_set (err, NULL, false, "source.split: ctid: %s", why);
             return -1;
         }
         snprintf (r->split_why, sizeof r->split_why, "source.split: auto: %s", why);
@@ -172,7 +169,7 @@ run_open (run_t *r)
     char err[2048];
     r->cfg = config_load (r->args->job, err, sizeof err);
     if (!r->cfg) {
-        log_error ("%s", err);
+        ferr_set (&r->err, NULL, false, "%s", err);
         r->exit_code = EXIT_CODE_BAD_CONFIG;
         return -1;
     }
@@ -183,8 +180,8 @@ run_open (run_t *r)
     pg_set_default_timeouts ("target", cfg->target.connect_timeout, cfg->target.statement_timeout);
     r->final_q = pg_quote_qualified (cfg->target.table);
     if (!r->final_q) {
-        log_error ("%s: target.table: '%s' is not a valid table name", r->args->job,
-                   cfg->target.table);
+        ferr_set (&r->err, NULL, false, "%s: target.table: '%s' is not a valid table name",
+                  r->args->job, cfg->target.table);
         r->exit_code = EXIT_CODE_BAD_CONFIG;
         return -1;
     }
@@ -202,7 +199,8 @@ run_open (run_t *r)
                                                     : cfg->cluster.metrics_linger,
                               err, sizeof err);
         if (!r->obs) {
-            log_error ("%s: %s", a->metrics ? "--metrics" : "cluster.metrics", err);
+            ferr_set (&r->err, NULL, false, "%s: %s", a->metrics ? "--metrics" : "cluster.metrics",
+                      err);
             r->exit_code = EXIT_CODE_BAD_CONFIG;
             return -1;
         }
@@ -224,7 +222,7 @@ run_open (run_t *r)
     /*  The source: the consistent cut, and the column check. */
     r->shared = !r->file && cfg->source.snapshot == SNAPSHOT_SHARED;
     if (r->file)
-        return s_prepare_file (r, r->message, sizeof r->message);
+        return s_prepare_file (r, &r->err);
     r->source = source_new (cfg->source.conninfo);
     if (source_open (r->source, &r->policy, r->shared && !r->plan_only, r->stop) != 0) {
         r->exit_code = pg_is_connected (source_conn (r->source)) ? EXIT_CODE_FAILED
@@ -235,8 +233,7 @@ run_open (run_t *r)
     bool retryable = false;
     if (copyjob_prepare (r->job, source_conn (r->source), ledger_conn (r->ledger), err,
                          sizeof err, &retryable) != 0) {
-        log_error ("%s", err);
-        snprintf (r->message, sizeof r->message, "%s", err);
+        ferr_set (&r->err, NULL, retryable, "%s", err);
         return -1;
     }
     if (!r->job->binary)
@@ -260,10 +257,9 @@ s_plan_by_key (run_t *r)
         r->plan = plan_single (r->rows_source);
     }
     if (r->plan->count > 1 && null_keys > 0) {
-        snprintf (r->message, sizeof r->message, "source.key: %" PRId64 " rows have a NULL %s; "
+        ferr_set (&r->err, NULL, false, "source.key: %" PRId64 " rows have a NULL %s; "
                   "key ranges cannot hold them (use a NOT NULL key, or --sequential)",
                   null_keys, r->job->key);
-        log_error ("%s", r->message);
         return -1;
     }
     return 0;
@@ -286,7 +282,7 @@ run_plan (run_t *r)
         r->plan = plan_single (estimate);
         r->plan_estimated = true;
     }
-    else if ((split = s_choose_split (r, r->shared, r->message, sizeof r->message)) < 0)
+    else if ((split = s_choose_split (r, r->shared, &r->err)) < 0)
         return -1;
     else if (split == 1) {
         r->plan = plan_blocks (r->heap.nblocks, r->heap.est_rows, r->cfg->pipeline.chunk_size,
@@ -314,16 +310,18 @@ s_prepare_target (run_t *r)
         if (ledger_table_is_empty (r->ledger, r->final_q, &empty) != 0)
             return -1;
         if (!empty) {
-            snprintf (r->message, sizeof r->message, "target.publish is direct but %s is not "
+            ferr_set (&r->err, NULL, false, "target.publish is direct but %s is not "
                       "empty; direct is for fresh loads only (use publish: merge)",
                       r->cfg->target.table);
-            log_error ("%s", r->message);
             return -1;
         }
         return 0;
     }
-    if (schema_create_staging (ledger_conn (r->ledger), r->staging, r->cfg->target.table) != 0) {
-        ledger_log_error (r->ledger, "creating the staging table");
+    pg_conn_t *c = ledger_conn (r->ledger);
+    if (!c)
+        return -1;      /* logged */
+    if (schema_create_staging (c, r->staging, r->cfg->target.table) != 0) {
+        pg_ferr (c, &r->err, "target: creating the staging table");
         return -1;
     }
     return 0;
@@ -336,11 +334,9 @@ run_record (run_t *r)
         /*  Before the emptiness check, and held until the run ends: a
             second direct run into the same table is refused. */
         r->claim = claim_take (r->cfg->target.conninfo, r->cfg->target.table, r->run_id,
-                               &r->policy, r->stop, r->message, sizeof r->message);
-        if (!r->claim) {
-            log_error ("%s", r->message);
+                               &r->policy, r->stop, r->err.message, sizeof r->err.message);
+        if (!r->claim)
             return -1;
-        }
     }
     char *job_keys = jobprint_keys_text (&r->print);
     int brc = ledger_begin_run (r->ledger, r->run_id, r->cfg->target.table, r->staging,
