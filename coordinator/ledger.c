@@ -1,5 +1,6 @@
 /*  coordinator/ledger.c: see ledger.h. */
 #include "ledger.h"
+#include "ledger_int.h"
 #include "log.h"
 #include "schema.h"
 #include "util.h"
@@ -9,12 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct ledger_t {
-    pg_conn_t *conn;
-    retry_policy_t policy;
-    volatile int *stop;
-};
 
 ledger_t *
 ledger_new (const char *conninfo, const retry_policy_t *policy, volatile int *stop)
@@ -41,9 +36,9 @@ ledger_destroy (ledger_t **self_p)
 void
 ledger_log_error (ledger_t *self, const char *what)
 {
-    const pg_error_t *e = pg_conn_error (self->conn);
-    log_error_ctx (-1, e->sqlstate, "target: %s: [%s] %s%s%s%s", what, e->sqlstate[0] ? e->sqlstate : "-----",
-               e->message, e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
+    ferr_t e;
+    pg_ferr (self->conn, &e, what);
+    log_error_ctx (-1, e.sqlstate, "target: %s", e.message);
 }
 
 pg_conn_t *
@@ -58,20 +53,21 @@ ledger_conn (ledger_t *self)
     return self->conn;
 }
 
-/*  Runs a parameterised statement, retrying once on a fresh connection when
-    the old one turned out to be dead (the target restarted meanwhile). */
-static int
-s_exec (ledger_t *self, const char *sql, int n, const char *const *params, PGresult **res_p)
+int
+ledger_exec (ledger_t *self, const char *what, const char *sql, int n,
+             const char *const *params, PGresult **res_p)
 {
     for (int tries = 0; tries < 2; tries++) {
         pg_conn_t *c = ledger_conn (self);
         if (!c)
-            return -1;
+            return -1;      /* logged */
         if (pg_exec_params (c, sql, n, params, res_p) == 0)
             return 0;
         if (!pg_conn_error (c)->retryable || pg_is_connected (c))
-            return -1;
+            break;
     }
+    if (what)
+        ledger_log_error (self, what);
     return -1;
 }
 
@@ -95,13 +91,12 @@ ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
     const char *params[8] = { run_id, final_table, staging, publish, job_hash, split, job_keys,
                               kind };
     PGresult *res = NULL;
-    if (s_exec (self, "INSERT INTO ferry.runs (run_id, status, final_table, staging_table, "
+    if (ledger_exec (self, "recording the run in ferry.runs",
+                "INSERT INTO ferry.runs (run_id, status, final_table, staging_table, "
                 "publish, job_hash, split, job_keys, kind) "
                 "VALUES ($1, 'planning', $2, $3, $4, $5, $6, $7, $8) "
-                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 8, params, &res) != 0) {
-        ledger_log_error (self, "recording the run in ferry.runs");
+                "ON CONFLICT (run_id) DO NOTHING RETURNING run_id", 8, params, &res) != 0)
         return -1;
-    }
     int inserted = PQntuples (res);
     PQclear (res);
     if (!inserted) {
@@ -112,181 +107,41 @@ ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
     return 0;
 }
 
+/*  Runs `sql` (freed here), a query of one value about `table` (logged
+    under its name on error). Returns the value (caller frees) or NULL. */
+static char *
+s_table_value (ledger_t *self, char *sql, const char *table)
+{
+    PGresult *res = NULL;
+    int rc = ledger_exec (self, table, sql, 0, NULL, &res);
+    free (sql);
+    if (rc != 0)
+        return NULL;
+    char *value = xstrdup (PQgetvalue (res, 0, 0));
+    PQclear (res);
+    return value;
+}
+
 int
 ledger_table_is_empty (ledger_t *self, const char *table, bool *empty)
 {
-    char *sql = util_strdupf ("SELECT NOT EXISTS (SELECT 1 FROM %s)", table);
-    PGresult *res = NULL;
-    int rc = s_exec (self, sql, 0, NULL, &res);
-    free (sql);
-    if (rc != 0) {
-        ledger_log_error (self, table);
+    char *v = s_table_value (self, util_strdupf ("SELECT NOT EXISTS (SELECT 1 FROM %s)",
+                                                 table), table);
+    if (!v)
         return -1;
-    }
-    *empty = PQgetvalue (res, 0, 0)[0] == 't';
-    PQclear (res);
-    return 0;
-}
-
-/*  Appends s as an element of a PostgreSQL array literal. */
-static void
-s_array_append (char **buf, size_t *len, size_t *cap, const char *s, bool first)
-{
-    size_t need = (s ? strlen (s) * 2 : 4) + 4;
-    if (*len + need >= *cap) {
-        *cap = (*len + need) * 2;
-        *buf = xrealloc (*buf, *cap);
-    }
-    char *p = *buf + *len;
-    if (!first)
-        *p++ = ',';
-    if (!s) {
-        memcpy (p, "NULL", 4);
-        p += 4;
-    }
-    else {
-        *p++ = '"';
-        for (; *s; s++) {
-            if (*s == '"' || *s == '\\')
-                *p++ = '\\';
-            *p++ = *s;
-        }
-        *p++ = '"';
-    }
-    *len = (size_t) (p - *buf);
-    (*buf)[*len] = 0;
-}
-
-/*  A PostgreSQL array literal "{...}" of the strings. Caller frees. */
-static char *
-s_array_literal (const char *const *items, size_t n)
-{
-    size_t len = 1, cap = 256;
-    char *buf = xmalloc (cap);
-    strcpy (buf, "{");
-    for (size_t i = 0; i < n; i++)
-        s_array_append (&buf, &len, &cap, items[i], i == 0);
-    buf = xrealloc (buf, len + 2);
-    strcpy (buf + len, "}");
-    return buf;
-}
-
-int
-ledger_write_plan (ledger_t *self, const char *run_id, chunktab_t *chunks)
-{
-    size_t n = chunktab_size (chunks);
-    const char **col[7];
-    char (*nums)[4][24] = xcalloc (n + 1, sizeof *nums);
-    for (int k = 0; k < 7; k++)
-        col[k] = xcalloc (n + 1, sizeof (char *));
-    for (size_t i = 0; i < n; i++) {
-        chunk_t *c = chunktab_get (chunks, (int64_t) i);
-        col[0][i] = c->lo;
-        col[1][i] = c->hi;
-        snprintf (nums[i][0], sizeof nums[i][0], "%" PRId64, c->est_rows);
-        col[2][i] = nums[i][0];
-        col[3][i] = c->path;
-        if (c->path) {
-            snprintf (nums[i][1], sizeof nums[i][1], "%" PRId64, c->offset);
-            snprintf (nums[i][2], sizeof nums[i][2], "%" PRId64, c->length);
-            snprintf (nums[i][3], sizeof nums[i][3], "%" PRId64, c->first_line);
-            col[4][i] = nums[i][1];
-            col[5][i] = nums[i][2];
-            col[6][i] = nums[i][3];
-        }
-    }
-    char *lits[7];
-    for (int k = 0; k < 7; k++)
-        lits[k] = s_array_literal (col[k], n);
-    const char *params[8] = { run_id, lits[0], lits[1], lits[2], lits[3], lits[4], lits[5], lits[6] };
-    int rc = s_exec (self,
-        "INSERT INTO ferry.chunks (run_id, chunk_id, lo, hi, est_rows, path, byte_offset, "
-        "byte_length, first_line) "
-        "SELECT $1, u.ord - 1, u.lo, u.hi, u.est, u.path, u.off, u.len, u.line "
-        "FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], "
-        "$7::bigint[], $8::bigint[]) WITH ORDINALITY AS u(lo, hi, est, path, off, len, line, ord)",
-        8, params, NULL);
-    if (rc != 0)
-        ledger_log_error (self, "writing the plan to ferry.chunks");
-    for (int k = 0; k < 7; k++) {
-        free (lits[k]);
-        free (col[k]);
-    }
-    free (nums);
-    return rc;
-}
-
-static const char *
-s_state_name (chunk_state_t s)
-{
-    switch (s) {
-    case CHUNK_STATE_PLANNED: return "planned";
-    case CHUNK_STATE_ASSIGNED: return "assigned";
-    case CHUNK_STATE_DONE: return "done";
-    default: return "failed";
-    }
-}
-
-int
-ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chunk, const char *worker)
-{
-    char id[24], attempts[16];
-    snprintf (id, sizeof id, "%" PRId64, chunk->id);
-    snprintf (attempts, sizeof attempts, "%d", chunk->tries);
-    const char *params[6] = { run_id, id, s_state_name (chunk->state), attempts, worker,
-                              chunk->last_error };
-    if (s_exec (self, "UPDATE ferry.chunks SET status = $3, attempts = $4, worker = $5, "
-                "last_error = $6, updated_at = now() WHERE run_id = $1 AND chunk_id = $2",
-                6, params, NULL) != 0) {
-        const pg_error_t *e = pg_conn_error (self->conn);
-        log_warn_ctx (chunk->id, e->sqlstate, "target: recording chunk %" PRId64 " state: [%s] %s", chunk->id,
-                  e->sqlstate, e->message);
-        return -1;
-    }
-    return 0;
-}
-
-int
-ledger_committed_rows (ledger_t *self, const char *run_id, size_t n, int64_t *rows_out,
-                       int64_t *rejected_out)
-{
-    for (size_t i = 0; i < n; i++) {
-        rows_out[i] = -1;
-        if (rejected_out)
-            rejected_out[i] = 0;
-    }
-    const char *params[1] = { run_id };
-    PGresult *res = NULL;
-    if (s_exec (self, "SELECT chunk_id, rows, rejected FROM ferry.chunk_commits "
-                "WHERE run_id = $1 AND committed_at IS NOT NULL", 1, params, &res) != 0) {
-        ledger_log_error (self, "reading ferry.chunk_commits");
-        return -1;
-    }
-    for (int r = 0; r < PQntuples (res); r++) {
-        long long id = strtoll (PQgetvalue (res, r, 0), NULL, 10);
-        if (id >= 0 && (size_t) id < n) {
-            rows_out[id] = strtoll (PQgetvalue (res, r, 1), NULL, 10);
-            if (rejected_out)
-                rejected_out[id] = strtoll (PQgetvalue (res, r, 2), NULL, 10);
-        }
-    }
-    PQclear (res);
+    *empty = v[0] == 't';
+    free (v);
     return 0;
 }
 
 int
 ledger_count (ledger_t *self, const char *table, int64_t *rows)
 {
-    char *sql = util_strdupf ("SELECT count(*) FROM %s", table);
-    PGresult *res = NULL;
-    int rc = s_exec (self, sql, 0, NULL, &res);
-    free (sql);
-    if (rc != 0) {
-        ledger_log_error (self, table);
+    char *v = s_table_value (self, util_strdupf ("SELECT count(*) FROM %s", table), table);
+    if (!v)
         return -1;
-    }
-    *rows = strtoll (PQgetvalue (res, 0, 0), NULL, 10);
-    PQclear (res);
+    *rows = strtoll (v, NULL, 10);
+    free (v);
     return 0;
 }
 
@@ -301,22 +156,18 @@ ledger_end_run (ledger_t *self, const char *run_id, const char *status, const ch
     snprintf (chunks, sizeof chunks, "%" PRId64, chunks_total);
     const char *params[7] = { run_id, status, message, rows_source >= 0 ? src : NULL,
                               loaded, chunks, report_json };
-    int rc = s_exec (self, "UPDATE ferry.runs SET status = $2, message = $3, rows_source = $4, "
-                     "rows_loaded = $5, chunks_total = $6, report = $7::jsonb, "
-                     "finished_at = now() WHERE run_id = $1", 7, params, NULL);
-    if (rc != 0)
-        ledger_log_error (self, "recording the run's outcome in ferry.runs");
-    return rc;
+    return ledger_exec (self, "recording the run's outcome in ferry.runs",
+                        "UPDATE ferry.runs SET status = $2, message = $3, rows_source = $4, "
+                        "rows_loaded = $5, chunks_total = $6, report = $7::jsonb, "
+                        "finished_at = now() WHERE run_id = $1", 7, params, NULL);
 }
 
 int
 ledger_set_status (ledger_t *self, const char *run_id, const char *status)
 {
     const char *params[2] = { run_id, status };
-    int rc = s_exec (self, "UPDATE ferry.runs SET status = $2 WHERE run_id = $1", 2, params, NULL);
-    if (rc != 0)
-        ledger_log_error (self, "updating ferry.runs");
-    return rc;
+    return ledger_exec (self, "updating ferry.runs",
+                        "UPDATE ferry.runs SET status = $2 WHERE run_id = $1", 2, params, NULL);
 }
 
 static char *
@@ -348,12 +199,11 @@ ledger_load_run (ledger_t *self, const char *run_id, ledger_run_t *run)
         ledger_log_error (self, "updating schema ferry");
         return -1;
     }
-    if (s_exec (self, "SELECT status, staging_table, publish, coalesce(split, 'key'), "
+    if (ledger_exec (self, "reading ferry.runs",
+                "SELECT status, staging_table, publish, coalesce(split, 'key'), "
                 "final_table, job_hash, job_keys, source_snapshot "
-                "FROM ferry.runs WHERE run_id = $1", 1, params, &res) != 0) {
-        ledger_log_error (self, "reading ferry.runs");
+                "FROM ferry.runs WHERE run_id = $1", 1, params, &res) != 0)
         return -1;
-    }
     int rc = 1;
     if (PQntuples (res) == 1) {
         run->status = s_value (res, 0);
@@ -397,13 +247,12 @@ ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char 
     *wall = 0;
     const char *params[2] = { job_hash, run_id };
     PGresult *res = NULL;
-    if (s_exec (self, "SELECT run_id, (report->>'wall_seconds')::float8 FROM ferry.runs "
+    if (ledger_exec (self, "looking for a sequential baseline in ferry.runs",
+                "SELECT run_id, (report->>'wall_seconds')::float8 FROM ferry.runs "
                 "WHERE job_hash = $1 AND run_id <> $2 AND status = 'published' AND kind = 'run' "
                 "AND report->>'sequential' = 'true' AND report->>'wall_seconds' IS NOT NULL "
-                "ORDER BY finished_at DESC NULLS LAST LIMIT 1", 2, params, &res) != 0) {
-        ledger_log_error (self, "looking for a sequential baseline in ferry.runs");
+                "ORDER BY finished_at DESC NULLS LAST LIMIT 1", 2, params, &res) != 0)
         return -1;
-    }
     if (PQntuples (res) == 1) {
         *run = xstrdup (PQgetvalue (res, 0, 0));
         *wall = strtod (PQgetvalue (res, 0, 1), NULL);
@@ -412,43 +261,13 @@ ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char 
     return 0;
 }
 
-int64_t
-ledger_forget_before_restart (ledger_t *self, const char *run_id)
-{
-    pg_conn_t *c = ledger_conn (self);
-    if (!c)
-        return -1;
-    const char *params[1] = { run_id };
-    PGresult *res = NULL;
-    int64_t n = -1;
-    if (pg_exec (c, "BEGIN") != 0
-    ||  pg_exec_params (c, "WITH gone AS (DELETE FROM ferry.chunk_commits WHERE run_id = $1 "
-                        "AND committed_at < pg_postmaster_start_time() RETURNING chunk_id), "
-                        "r AS (DELETE FROM ferry.rejects j USING gone "
-                        "      WHERE j.run_id = $1 AND j.chunk_id = gone.chunk_id), "
-                        "u AS (UPDATE ferry.chunks k SET status = 'planned', worker = NULL, "
-                        "      last_error = NULL, updated_at = now() FROM gone "
-                        "      WHERE k.run_id = $1 AND k.chunk_id = gone.chunk_id) "
-                        "SELECT count(*) FROM gone", 1, params, &res) != 0
-    ||  (n = strtoll (PQgetvalue (res, 0, 0), NULL, 10), pg_exec (c, "COMMIT")) != 0) {
-        ledger_log_error (self, "forgetting the chunks whose staged rows were lost");
-        pg_rollback (c);
-        n = -1;
-    }
-    PQclear (res);
-    return n;
-}
-
 int
 ledger_set_source_snapshot (ledger_t *self, const char *run_id, const char *snapshot)
 {
     const char *params[2] = { run_id, snapshot };
-    if (s_exec (self, "UPDATE ferry.runs SET source_snapshot = $2 WHERE run_id = $1",
-                2, params, NULL) != 0) {
-        ledger_log_error (self, "recording the source snapshot in ferry.runs");
-        return -1;
-    }
-    return 0;
+    return ledger_exec (self, "recording the source snapshot in ferry.runs",
+                        "UPDATE ferry.runs SET source_snapshot = $2 WHERE run_id = $1",
+                        2, params, NULL);
 }
 
 int
@@ -458,226 +277,15 @@ ledger_later_direct_run (ledger_t *self, const char *run_id, const char *final_t
     *other = NULL;
     const char *params[2] = { run_id, final_table };
     PGresult *res = NULL;
-    if (s_exec (self, "SELECT o.run_id FROM ferry.runs r JOIN ferry.runs o "
+    if (ledger_exec (self, "looking for later direct runs in ferry.runs",
+                "SELECT o.run_id FROM ferry.runs r JOIN ferry.runs o "
                 "ON o.publish = 'direct' AND o.run_id <> r.run_id "
                 "AND to_regclass(o.final_table) = to_regclass($2) AND o.started_at > r.started_at "
-                "WHERE r.run_id = $1 ORDER BY o.started_at LIMIT 1", 2, params, &res) != 0) {
-        ledger_log_error (self, "looking for later direct runs in ferry.runs");
+                "WHERE r.run_id = $1 ORDER BY o.started_at LIMIT 1", 2, params, &res) != 0)
         return -1;
-    }
     if (PQntuples (res) == 1)
         *other = xstrdup (PQgetvalue (res, 0, 0));
     PQclear (res);
     return 0;
 }
 
-int
-ledger_drop_unloaded (ledger_t *self, const char *run_id, const char *staging)
-{
-    pg_conn_t *c = ledger_conn (self);
-    if (!c)
-        return -1;
-    const char *params[1] = { run_id };
-    int rc = 0;
-    if (staging) {
-        char *sql = util_strdupf ("DROP TABLE IF EXISTS %s", staging);
-        rc = pg_exec (c, sql);
-        free (sql);
-        if (rc != 0)
-            ledger_log_error (self, "dropping the staging table");
-    }
-    if (s_exec (self, "DELETE FROM ferry.chunks WHERE run_id = $1", 1, params, NULL) != 0) {
-        ledger_log_error (self, "deleting the run's plan");
-        rc = -1;
-    }
-    return rc;
-}
-
-int
-ledger_load_plan (ledger_t *self, const char *run_id, chunktab_t *chunks)
-{
-    const char *params[1] = { run_id };
-    PGresult *res = NULL;
-    if (s_exec (self, "SELECT chunk_id, lo, hi, coalesce(est_rows, 0), path, byte_offset, "
-                "byte_length, first_line FROM ferry.chunks "
-                "WHERE run_id = $1 ORDER BY chunk_id", 1, params, &res) != 0) {
-        ledger_log_error (self, "reading the plan from ferry.chunks");
-        return -1;
-    }
-    int n = PQntuples (res);
-    for (int i = 0; i < n; i++) {
-        if (strtoll (PQgetvalue (res, i, 0), NULL, 10) != i) {
-            log_error ("ferry.chunks for run %s is not a complete plan (chunk ids have gaps)", run_id);
-            PQclear (res);
-            return -1;
-        }
-        int64_t est = strtoll (PQgetvalue (res, i, 3), NULL, 10);
-        if (!PQgetisnull (res, i, 4))
-            chunktab_add_file (chunks, PQgetvalue (res, i, 4),
-                               strtoll (PQgetvalue (res, i, 5), NULL, 10),
-                               strtoll (PQgetvalue (res, i, 6), NULL, 10),
-                               strtoll (PQgetvalue (res, i, 7), NULL, 10), est);
-        else
-            chunktab_add (chunks, PQgetisnull (res, i, 1) ? NULL : PQgetvalue (res, i, 1),
-                          PQgetisnull (res, i, 2) ? NULL : PQgetvalue (res, i, 2), est);
-    }
-    PQclear (res);
-    return n;
-}
-
-/*  Writes the rows of an open cursor to f, 1000 at a time: the file can
-    be far larger than memory (a reject keeps its record). Returns the row
-    count or -1 (connection error kept). */
-static int64_t
-s_write_rejects (pg_conn_t *c, FILE *f)
-{
-    int64_t n = 0;
-    for (;;) {
-        PGresult *res = NULL;
-        if (pg_exec_params (c, "FETCH 1000 FROM ferry_rejects", 0, NULL, &res) != 0)
-            return -1;
-        int rows = PQntuples (res);
-        for (int r = 0; r < rows; r++)
-            fprintf (f, "%s:%s: %s\t%s\n", PQgetvalue (res, r, 0), PQgetvalue (res, r, 1),
-                     PQgetvalue (res, r, 2), PQgetvalue (res, r, 3));
-        PQclear (res);
-        n += rows;
-        if (rows == 0)
-            return n;
-    }
-}
-
-int64_t
-ledger_write_rejects_file (ledger_t *self, const char *run_id, const char *path)
-{
-    const char *params[1] = { run_id };
-    pg_conn_t *c = ledger_conn (self);
-    if (!c)
-        return -1;
-    /*  Records as text when every one is UTF-8, else all as escaped bytes;
-        the check converts on the server and brings back one number. */
-    const char *raw = "convert_from(raw, 'UTF8')";
-    PGresult *res = NULL;
-    if (pg_exec_params (c, "SELECT count(convert_from(raw, 'UTF8')) FROM ferry.rejects "
-                        "WHERE run_id = $1", 1, params, &res) != 0) {
-        if (!pg_is_connected (c)) {
-            ledger_log_error (self, "reading ferry.rejects");
-            return -1;
-        }
-        raw = "encode(raw, 'escape')";
-    }
-    PQclear (res);
-    FILE *f = fopen (path, "w");
-    if (!f) {
-        log_error ("source.rejects_file: cannot write %s: %s", path, strerror (errno));
-        return -1;
-    }
-    char *declare = util_strdupf ("DECLARE ferry_rejects NO SCROLL CURSOR FOR SELECT file, line, "
-                                  "reason, %s FROM ferry.rejects WHERE run_id = $1 "
-                                  "ORDER BY file, line", raw);
-    int64_t n = -1;
-    res = NULL;
-    if (pg_exec (c, "BEGIN READ ONLY") == 0
-    &&  pg_exec_params (c, declare, 1, params, &res) == 0) {
-        PQclear (res);
-        n = s_write_rejects (c, f);
-    }
-    free (declare);
-    if (n < 0 || pg_exec (c, "COMMIT") != 0) {
-        ledger_log_error (self, "reading ferry.rejects");
-        pg_rollback (c);
-        fclose (f);
-        return -1;
-    }
-    if (fclose (f) != 0) {
-        log_error ("source.rejects_file: cannot write %s: %s", path, strerror (errno));
-        return -1;
-    }
-    return n;
-}
-
-int
-ledger_terminate_worker (ledger_t *self, const char *run_id, const char *worker)
-{
-    return ledger_terminate_worker_if (self, run_id, worker, false);
-}
-
-int
-ledger_terminate_worker_if (ledger_t *self, const char *run_id, const char *worker,
-                            bool in_transaction)
-{
-    char *app = util_strdupf ("ferry/%s/%s", run_id, worker);
-    const char *params[1] = { app };
-    char *n = NULL;
-    pg_conn_t *c = ledger_conn (self);
-    int rc = c ? pg_query_value (c, in_transaction
-                                 ? "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
-                                   "FROM pg_stat_activity WHERE application_name = $1 "
-                                   "AND pid <> pg_backend_pid() AND xact_start IS NOT NULL"
-                                 : "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
-                                   "FROM pg_stat_activity WHERE application_name = $1 "
-                                   "AND pid <> pg_backend_pid()", 1, params, &n) : -1;
-    free (app);
-    if (rc != 0) {
-        if (c)
-            log_warn ("target: cannot end the backends of lost worker %s: %s", worker,
-                      pg_conn_error (c)->message);
-        free (n);
-        return -1;
-    }
-    int count = n ? atoi (n) : 0;
-    free (n);
-    return count;
-}
-
-int
-ledger_reset_load (ledger_t *self, const char *run_id, const char *staging)
-{
-    pg_conn_t *c = ledger_conn (self);
-    if (!c)
-        return -1;
-    /*  One connection throughout (no s_exec reconnect inside the
-        transaction). A worker of the old coordinator may still hold a chunk transaction
-        open on the old snapshot: end it so it cannot commit after the
-        reset. application_name is cut at 63 bytes by the server. */
-    char *prefix = util_strdupf ("ferry/%s/", run_id);
-    const char *params[1] = { prefix };
-    char *n = NULL;
-    int rc = pg_query_value (c, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
-                             "FROM pg_stat_activity WHERE starts_with(application_name, "
-                             "left($1, 63)) AND pid <> pg_backend_pid()", 1, params, &n);
-    free (prefix);
-    free (n);
-    if (rc != 0) {
-        ledger_log_error (self, "ending the old workers' backends");
-        return -1;
-    }
-    char *truncate = util_strdupf ("TRUNCATE %s", staging);
-    const char *run[1] = { run_id };
-    PGresult *res = NULL;
-    rc = -1;
-    if (pg_exec (c, "BEGIN") != 0 || pg_exec (c, truncate) != 0)
-        goto done;
-    if (pg_exec_params (c, "DELETE FROM ferry.chunk_commits WHERE run_id = $1", 1, run, &res) != 0)
-        goto done;
-    PQclear (res);
-    res = NULL;
-    if (pg_exec_params (c, "DELETE FROM ferry.rejects WHERE run_id = $1", 1, run, &res) != 0)
-        goto done;
-    PQclear (res);
-    res = NULL;
-    if (pg_exec_params (c, "UPDATE ferry.chunks SET status = 'planned', worker = NULL, "
-                "last_error = NULL, updated_at = now() WHERE run_id = $1", 1, run, &res) != 0)
-        goto done;
-    PQclear (res);
-    res = NULL;
-    rc = pg_exec (c, "COMMIT");
-done:
-    PQclear (res);
-    free (truncate);
-    if (rc != 0) {
-        ledger_log_error (self, "starting the run's load over");
-        pg_rollback (c);
-    }
-    return rc;
-}

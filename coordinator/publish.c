@@ -472,9 +472,10 @@ publish_merge (ledger_t *ledger, const config_t *cfg, const copyjob_t *job,
             as a whole. Anything else is for the operator. */
         if (p.fail == FAIL_SQL && p.e.retryable && attempt < max_retries) {
             double delay = retry_delay (opts->policy, attempt, &rng);
-            log_warn_ctx (-1, p.e.sqlstate, "%s: [%s] %s; the publish transaction rolled back; "
-                          "retry %d/%d in %.1fs", p.what, p.e.sqlstate, p.e.message,
-                          attempt + 1, max_retries, delay);
+            ferr_t e;
+            pg_error_to_ferr (&p.e, &e, p.what);
+            log_warn_ctx (-1, e.sqlstate, "%s; the publish transaction rolled back; retry %d/%d "
+                          "in %.1fs", e.message, attempt + 1, max_retries, delay);
             if (retry_sleep (delay, opts->stop) == 0)
                 continue;
         }

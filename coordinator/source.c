@@ -37,9 +37,9 @@ source_destroy (source_t **self_p)
 static void
 s_log_error (source_t *self, const char *what)
 {
-    const pg_error_t *e = pg_conn_error (self->conn);
-    log_error_ctx (-1, e->sqlstate, "source: %s: [%s] %s%s%s%s", what, e->sqlstate[0] ? e->sqlstate : "-----",
-               e->message, e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
+    ferr_t e;
+    pg_ferr (self->conn, &e, what);
+    log_error_ctx (-1, e.sqlstate, "source: %s", e.message);
 }
 
 int
