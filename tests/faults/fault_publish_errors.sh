@@ -5,8 +5,10 @@
 #  (lock)    a session holds LOCK TABLE final IN ACCESS EXCLUSIVE MODE: with
 #            target.lock_timeout 1 the run fails (exit 1) instead of waiting,
 #            naming the holder's pid and application_name and the resume
-#            command; nothing is published; once the lock is released,
-#            resume publishes exactly the source rows.
+#            command; nothing is published; ferry.runs.message (and the
+#            report's message) hold that same reason with its SQLSTATE;
+#            once the lock is released, resume publishes exactly the
+#            source rows.
 #  (timeout) the target's statement_timeout (ALTER ROLE ... IN DATABASE)
 #            cancels the slow publish statement: exit 1, [57014], the
 #            timeout's value, nothing published, the resume command; after
@@ -110,6 +112,13 @@ if want lock; then
     unlock "$LOCKER_PID"
     assert_eq 0 "$(count lk)" "(lock) nothing published"
     assert_eq failed "$(status lock1)" "(lock) run status"
+    # The reason is stored as it was logged: SQLSTATE, what failed and why.
+    msg=$(pg_psql tgt -Atc "SELECT message FROM ferry.runs WHERE run_id = 'lock1'")
+    assert_contains "$msg" "publish failed: publish: locking the final table: [55P03]" \
+        "(lock) ferry.runs.message: what failed, SQLSTATE"
+    assert_contains "$msg" "held by: pid $LOCKER_PID" "(lock) ferry.runs.message: why"
+    assert_eq "$msg" "$(pg_psql tgt -Atc "SELECT report->>'message' FROM ferry.runs WHERE run_id = 'lock1'")" \
+        "(lock) the report's message is ferry.runs.message"
     run 0 lock_resume resume lock1 --job "$HARNESS_TMP/lock.yaml"
     same_as_source lk "(lock) after resume"
     echo "fault_publish_errors: (lock) OK ($((SECONDS - t0)) s)"
