@@ -17,7 +17,7 @@
 /*  The ledger's committed rows per chunk against the plan. 0, or -1 with
     err. */
 static int
-s_verify_ledger (run_t *r, char *err, size_t errlen)
+s_verify_ledger (run_t *r, ferr_t *err)
 {
     size_t n = chunktab_size (r->chunks);
     int64_t *ledger_rows = xcalloc (n + 1, sizeof *ledger_rows);
@@ -25,10 +25,10 @@ s_verify_ledger (run_t *r, char *err, size_t errlen)
     int rc = -1;
     r->rejected = 0;
     if (ledger_committed_rows (r->ledger, r->run_id, n, ledger_rows, ledger_rejected) != 0)
-        snprintf (err, errlen, "cannot read the ledger to verify the run");
+        ferr_set (err, NULL, false, "cannot read the ledger to verify the run");
     else
         rc = verify_ledger (r->chunks, ledger_rows, ledger_rejected, r->snapshot_exact,
-                            r->rows_source, &r->loaded, &r->rejected, err, errlen);
+                            r->rows_source, &r->loaded, &r->rejected, err);
     free (ledger_rows);
     free (ledger_rejected);
     return rc;
@@ -76,11 +76,11 @@ run_verify (run_t *r)
         return -1;
     }
     phase_t *verifying = phase_new ("verifying");
-    int vrc = s_verify_ledger (r, err, sizeof err);
+    int vrc = s_verify_ledger (r, &r->err);
     phase_destroy (&verifying);
     if (vrc != 0) {
-        ferr_set (&r->err, NULL, false, "verification failed: %s; nothing was "
-                  "published", err);
+        ferr_prefix (&r->err, "verification failed");
+        ferr_append (&r->err, "; nothing was published");
         return -1;
     }
     r->t_verified = util_now_s ();

@@ -7,23 +7,23 @@
 int
 verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t *ledger_rejected,
                bool exact, int64_t rows_source, int64_t *loaded, int64_t *rejected,
-               char *err, size_t errlen)
+               ferr_t *err)
 {
     size_t n = chunktab_size (chunks);
     int64_t sum = 0, rej = 0;
     for (size_t i = 0; i < n; i++) {
         chunk_t *c = chunktab_get (chunks, (int64_t) i);
         if (ledger_rows[i] < 0) {
-            snprintf (err, errlen, "chunk %zu was reported done but has no committed ledger row", i);
+            ferr_set (err, NULL, false, "chunk %zu was reported done but has no committed ledger row", i);
             return -1;
         }
         if (!c->rows_from_ledger && c->rows != ledger_rows[i]) {
-            snprintf (err, errlen, "chunk %zu: worker reported %" PRId64 " rows, ledger holds %"
+            ferr_set (err, NULL, false, "chunk %zu: worker reported %" PRId64 " rows, ledger holds %"
                       PRId64, i, c->rows, ledger_rows[i]);
             return -1;
         }
         if (!c->rows_from_ledger && c->rejected != ledger_rejected[i]) {
-            snprintf (err, errlen, "chunk %zu: worker reported %" PRId64 " rejects, ledger holds %"
+            ferr_set (err, NULL, false, "chunk %zu: worker reported %" PRId64 " rejects, ledger holds %"
                       PRId64, i, c->rejected, ledger_rejected[i]);
             return -1;
         }
@@ -35,7 +35,7 @@ verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t *le
         sum += ledger_rows[i];
     }
     if (exact && sum != rows_source) {
-        snprintf (err, errlen, "the source snapshot holds %" PRId64 " rows but %" PRId64
+        ferr_set (err, NULL, false, "the source snapshot holds %" PRId64 " rows but %" PRId64
                   " were loaded", rows_source, sum);
         return -1;
     }

@@ -11,6 +11,7 @@
 #define FERRY_COORDINATOR_VERIFY_H
 
 #include "chunktab.h"
+#include "error.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -22,10 +23,10 @@
     ledger's rows and rejects; a chunk counted from the ledger takes them
     (its chunk_t is updated). With exact (a fresh run's source count in its
     snapshot), the ledger's sum must equal rows_source. Returns 0 with
-    *loaded and *rejected set, or -1 with the reason in err ("chunk 3: worker
-    reported 10 rows, ledger holds 9"). */
+    *loaded and *rejected set, or -1 with the reason in err ("chunk 3:
+    worker reported 10 rows, ledger holds 9"). */
 int verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t *ledger_rejected,
                    bool exact, int64_t rows_source, int64_t *loaded, int64_t *rejected,
-                   char *err, size_t errlen);
+                   ferr_t *err);
 
 #endif

@@ -34,12 +34,12 @@ test_all_accounted (void **state)
     (void) state;
     chunktab_t *t = s_table ();
     int64_t rows[3] = { 100, 200, 300 }, rej[3] = { 0, 1, 2 }, loaded = -1, rejected = -1;
-    char err[256] = "";
-    assert_int_equal (verify_ledger (t, rows, rej, true, 600, &loaded, &rejected, err, sizeof err), 0);
+    ferr_t err = { 0 };
+    assert_int_equal (verify_ledger (t, rows, rej, true, 600, &loaded, &rejected, &err), 0);
     assert_int_equal (loaded, 600);
     assert_int_equal (rejected, 3);
     /*  Without an exact count, any sum passes (resume, snapshot none). */
-    assert_int_equal (verify_ledger (t, rows, rej, false, 12345, &loaded, &rejected, err, sizeof err), 0);
+    assert_int_equal (verify_ledger (t, rows, rej, false, 12345, &loaded, &rejected, &err), 0);
     chunktab_destroy (&t);
 }
 
@@ -49,9 +49,9 @@ test_missing_ledger_row (void **state)
     (void) state;
     chunktab_t *t = s_table ();
     int64_t rows[3] = { 100, -1, 300 }, rej[3] = { 0, 0, 2 }, loaded = -1, rejected = -1;
-    char err[256];
-    assert_int_equal (verify_ledger (t, rows, rej, false, 0, &loaded, &rejected, err, sizeof err), -1);
-    assert_string_equal (err, "chunk 1 was reported done but has no committed ledger row");
+    ferr_t err;
+    assert_int_equal (verify_ledger (t, rows, rej, false, 0, &loaded, &rejected, &err), -1);
+    assert_string_equal (err.message, "chunk 1 was reported done but has no committed ledger row");
     assert_int_equal (loaded, -1);            /* untouched on failure */
     chunktab_destroy (&t);
 }
@@ -62,12 +62,12 @@ test_worker_and_ledger_disagree (void **state)
     (void) state;
     chunktab_t *t = s_table ();
     int64_t rows[3] = { 100, 199, 300 }, rej[3] = { 0, 1, 2 }, loaded, rejected;
-    char err[256];
-    assert_int_equal (verify_ledger (t, rows, rej, false, 0, &loaded, &rejected, err, sizeof err), -1);
-    assert_string_equal (err, "chunk 1: worker reported 200 rows, ledger holds 199");
+    ferr_t err;
+    assert_int_equal (verify_ledger (t, rows, rej, false, 0, &loaded, &rejected, &err), -1);
+    assert_string_equal (err.message, "chunk 1: worker reported 200 rows, ledger holds 199");
     int64_t rows2[3] = { 100, 200, 300 }, rej2[3] = { 0, 1, 5 };
-    assert_int_equal (verify_ledger (t, rows2, rej2, false, 0, &loaded, &rejected, err, sizeof err), -1);
-    assert_string_equal (err, "chunk 2: worker reported 2 rejects, ledger holds 5");
+    assert_int_equal (verify_ledger (t, rows2, rej2, false, 0, &loaded, &rejected, &err), -1);
+    assert_string_equal (err.message, "chunk 2: worker reported 2 rejects, ledger holds 5");
     chunktab_destroy (&t);
 }
 
@@ -80,8 +80,8 @@ test_counted_from_ledger (void **state)
     c->rows_from_ledger = true;               /* its DONE never arrived */
     c->rows = 0;
     int64_t rows[3] = { 100, 250, 300 }, rej[3] = { 0, 4, 2 }, loaded, rejected;
-    char err[256];
-    assert_int_equal (verify_ledger (t, rows, rej, false, 0, &loaded, &rejected, err, sizeof err), 0);
+    ferr_t err;
+    assert_int_equal (verify_ledger (t, rows, rej, false, 0, &loaded, &rejected, &err), 0);
     assert_int_equal (c->rows, 250);
     assert_int_equal (c->rejected, 4);
     assert_int_equal (loaded, 650);
@@ -95,9 +95,9 @@ test_snapshot_count_differs (void **state)
     (void) state;
     chunktab_t *t = s_table ();
     int64_t rows[3] = { 100, 200, 300 }, rej[3] = { 0, 1, 2 }, loaded, rejected;
-    char err[256];
-    assert_int_equal (verify_ledger (t, rows, rej, true, 601, &loaded, &rejected, err, sizeof err), -1);
-    assert_string_equal (err, "the source snapshot holds 601 rows but 600 were loaded");
+    ferr_t err;
+    assert_int_equal (verify_ledger (t, rows, rej, true, 601, &loaded, &rejected, &err), -1);
+    assert_string_equal (err.message, "the source snapshot holds 601 rows but 600 were loaded");
     chunktab_destroy (&t);
 }
 
