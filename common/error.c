@@ -53,17 +53,23 @@ s_one_line (char *s)
 }
 
 void
-ferr_set (ferr_t *e, const char *sqlstate, bool retryable, const char *format, ...)
+ferr_setv (ferr_t *e, const char *sqlstate, bool retryable, const char *format, va_list args)
 {
     if (!e)
         return;
     snprintf (e->sqlstate, sizeof e->sqlstate, "%s", sqlstate ? sqlstate : "");
     e->retryable = retryable;
+    s_vformat (e->message, sizeof e->message, format, args);
+    s_one_line (e->message);
+}
+
+void
+ferr_set (ferr_t *e, const char *sqlstate, bool retryable, const char *format, ...)
+{
     va_list args;
     va_start (args, format);
-    s_vformat (e->message, sizeof e->message, format, args);
+    ferr_setv (e, sqlstate, retryable, format, args);
     va_end (args);
-    s_one_line (e->message);
 }
 
 void

@@ -18,6 +18,7 @@
 #ifndef FERRY_ERROR_H
 #define FERRY_ERROR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -40,6 +41,10 @@ bool ferr_is_set (const ferr_t *e);
     message from a printf format. Accepts e NULL (does nothing). */
 void ferr_set (ferr_t *e, const char *sqlstate, bool retryable, const char *format, ...)
     __attribute__ ((format (printf, 4, 5)));
+
+/*  The same with a va_list (for a variadic wrapper of one's own). */
+void ferr_setv (ferr_t *e, const char *sqlstate, bool retryable, const char *format,
+                va_list args) __attribute__ ((format (printf, 4, 0)));
 
 /*  Sets the error from a server's error: "WHAT: [SQLSTATE] message
     (detail)" (what NULL: no "WHAT: "; detail NULL or "": no

@@ -383,11 +383,9 @@ s_explain (pub_t *p, pg_conn_t *conn, int attempts, ferr_t *err)
     const char *todo = "once the cause is fixed";
     const char *outcome = "nothing was published (the transaction rolled back";
     if (p->fail == FAIL_COUNT || p->fail == FAIL_WRITTEN) {
-        char text[FERR_MESSAGE_SIZE];
         publish_why_count (c, p->cfg->target.table, p->staging, run_id, job_file,
                            p->opts->expected_rows, p->fail == FAIL_WRITTEN ? p->rows : -1,
-                           p->fail == FAIL_COUNT ? p->rows : -1, text, sizeof text);
-        ferr_set (err, NULL, false, "%s", text);
+                           p->fail == FAIL_COUNT ? p->rows : -1, err);
         return;
     }
     const pg_error_t *e = &p->e;

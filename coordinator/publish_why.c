@@ -197,23 +197,25 @@ s_triggers (pg_conn_t *c, const char *final_table, char *out, size_t outlen)
 void
 publish_why_count (pg_conn_t *c, const char *final_table, const char *staging,
                    const char *run_id, const char *job_file, int64_t expected,
-                   int64_t written, int64_t counted, char *out, size_t outlen)
+                   int64_t written, int64_t counted, ferr_t *err)
 {
     publish_loss_t loss;
     int lost = c ? s_loss (c, run_id, staging, &loss) : -1;
     if (lost < 0 || loss.ledger_rows != expected) {
         /*  Cannot look (or the ledger moved under us): say what was seen. */
-        snprintf (out, outlen, "staging %s held %lld rows but the ledger accounts for %lld; "
+        ferr_set (err, NULL, false, "staging %s held %lld rows but the ledger accounts for %lld; "
                   "rolled back, nothing was published", staging,
                   (long long) (written >= 0 ? written : counted), (long long) expected);
         return;
     }
     if (lost) {
-        publish_why_loss_message (&loss, staging, run_id, job_file, out, outlen);
+        char text[FERR_MESSAGE_SIZE];
+        publish_why_loss_message (&loss, staging, run_id, job_file, text, sizeof text);
+        ferr_set (err, NULL, false, "%s", text);
         return;
     }
     if (loss.staged > expected) {
-        snprintf (out, outlen, "staging %s holds %lld rows but the ledger accounts for %lld: "
+        ferr_set (err, NULL, false, "staging %s holds %lld rows but the ledger accounts for %lld: "
                   "rows were added to staging by something other than this run; nothing was "
                   "published (staging kept: inspect it, then drop it and start a new run)",
                   staging, (long long) loss.staged, (long long) expected);
@@ -223,7 +225,7 @@ publish_why_count (pg_conn_t *c, const char *final_table, const char *staging,
     char triggers[512];
     int n = s_triggers (c, final_table, triggers, sizeof triggers);
     if (n > 0)
-        snprintf (out, outlen, "publishing wrote %lld of the %lld rows of staging %s into %s: "
+        ferr_set (err, NULL, false, "publishing wrote %lld of the %lld rows of staging %s into %s: "
                   "table %s has trigger(s) %s: a BEFORE trigger that returns NULL skips rows; "
                   "rolled back, nothing was published (staging kept). Disable it for the load "
                   "(ALTER TABLE %s DISABLE TRIGGER name) or make it keep every row, then: "
@@ -231,7 +233,7 @@ publish_why_count (pg_conn_t *c, const char *final_table, const char *staging,
                   (long long) expected, staging, final_table, final_table, triggers, final_table,
                   run_id, s_job (job_file));
     else
-        snprintf (out, outlen, "publishing wrote %lld of the %lld rows of staging %s into %s, "
+        ferr_set (err, NULL, false, "publishing wrote %lld of the %lld rows of staging %s into %s, "
                   "which has no trigger to explain it (a rule on the table?); rolled back, "
                   "nothing was published (staging kept)", (long long) written,
                   (long long) expected, staging, final_table);

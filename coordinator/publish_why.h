@@ -38,7 +38,7 @@ void publish_why_lock (pg_conn_t *c, const char *final_table, const char *stagin
     session's pg_cancel_backend. c may be NULL. Can't fail. */
 void publish_why_cancel (pg_conn_t *c, char *out, size_t outlen);
 
-/*  The whole message for a row count that does not add up: the publishing
+/*  The whole error (err) for a row count that does not add up: the publishing
     statement wrote `written` rows (or -1: not known) or staging was counted
     at `counted` rows (or -1), while the ledger accounts for `expected`.
     Counts staging again: when it holds `expected` rows, the statement
@@ -48,7 +48,7 @@ void publish_why_cancel (pg_conn_t *c, char *out, size_t outlen);
     something else. c may be NULL. Can't fail. */
 void publish_why_count (pg_conn_t *c, const char *final_table, const char *staging,
                         const char *run_id, const char *job_file, int64_t expected,
-                        int64_t written, int64_t counted, char *out, size_t outlen);
+                        int64_t written, int64_t counted, ferr_t *err);
 
 /*  Staging against the ledger, for a run whose target may have crashed
     since its chunks committed (crash recovery empties UNLOGGED tables,

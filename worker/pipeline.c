@@ -135,10 +135,9 @@ attempt_fail (attempt_t *a, const char *sqlstate, bool retryable, const char *fo
 void
 attempt_fail_pg (attempt_t *a, pg_conn_t *conn, const char *what)
 {
-    const pg_error_t *e = pg_conn_error (conn);
-    attempt_fail (a, e->sqlstate, e->retryable, "%s: [%s] %s%s%s%s", what,
-                  e->sqlstate[0] ? e->sqlstate : "-----", e->message,
-                  e->detail[0] ? " (" : "", e->detail, e->detail[0] ? ")" : "");
+    ferr_t e;
+    pg_ferr (conn, &e, what);
+    attempt_fail (a, e.sqlstate, e.retryable, "%s", e.message);
 }
 
 int
