@@ -83,42 +83,39 @@ ferr_set_server (ferr_t *e, const char *what, const char *sqlstate, const char *
               d ? " (" : "", d ? detail : "", d ? ")" : "");
 }
 
-/*  Puts `text` before (prefix) or after the message. */
+/*  Puts the formatted text before (prefix: "TEXT: message") or after
+    the message. Does nothing when no error is set. */
 static void
-s_join (ferr_t *e, const char *text, bool prefix)
+s_join (ferr_t *e, bool prefix, const char *format, va_list args)
 {
-    char old[FERR_MESSAGE_SIZE];
+    if (!ferr_is_set (e))
+        return;
+    char text[FERR_MESSAGE_SIZE], old[FERR_MESSAGE_SIZE];
+    s_vformat (text, sizeof text, format, args);
     memcpy (old, e->message, sizeof old);
     int n = prefix ? snprintf (e->message, sizeof e->message, "%s: %s", text, old)
                    : snprintf (e->message, sizeof e->message, "%s%s", old, text);
     if (n >= 0 && (size_t) n >= sizeof e->message)
         s_mark_truncated (e->message, sizeof e->message);
+    s_one_line (e->message);
 }
 
 void
 ferr_prefix (ferr_t *e, const char *format, ...)
 {
-    if (!ferr_is_set (e))
-        return;
-    char text[FERR_MESSAGE_SIZE];
     va_list args;
     va_start (args, format);
-    s_vformat (text, sizeof text, format, args);
+    s_join (e, true, format, args);
     va_end (args);
-    s_join (e, text, true);
 }
 
 void
 ferr_append (ferr_t *e, const char *format, ...)
 {
-    if (!ferr_is_set (e))
-        return;
-    char text[FERR_MESSAGE_SIZE];
     va_list args;
     va_start (args, format);
-    s_vformat (text, sizeof text, format, args);
+    s_join (e, false, format, args);
     va_end (args);
-    s_join (e, text, false);
 }
 
 void
