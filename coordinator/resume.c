@@ -134,9 +134,15 @@ s_check_ctid (run_t *r, const ledger_run_t *run, bool partial, char *why, size_t
     why[0] = 0;
     char probe[1024] = "";
     int p = source_ctid_probe (r->source, r->job, &r->heap, probe, sizeof probe);
-    if (p <= 0) {
-        ferr_set (err, NULL, false, "run %s split the table by heap block (ctid), but %s", r->run_id,
-                  p < 0 ? "the source connection failed" : probe);
+    if (p < 0) {
+        ferr_copy (err, source_error (r->source));
+        ferr_prefix (err, "run %s split the table by heap block (ctid), but the source "
+                     "connection failed", r->run_id);
+        return -1;
+    }
+    if (p == 0) {
+        ferr_set (err, NULL, false, "run %s split the table by heap block (ctid), but %s",
+                  r->run_id, probe);
         return -1;
     }
     r->job->ctid_split = true;
@@ -149,8 +155,9 @@ s_check_ctid (run_t *r, const ledger_run_t *run, bool partial, char *why, size_t
     }
     int changed = source_heap_changed_since (r->source, &r->heap, run->source_snapshot);
     if (changed < 0) {
-        ferr_set (err, NULL, false, "run %s: cannot check the source table %s for changes since "
-                  "the run's first snapshot", r->run_id, r->heap.relation);
+        ferr_copy (err, source_error (r->source));
+        ferr_prefix (err, "run %s: cannot check the source table %s for changes since the "
+                     "run's first snapshot", r->run_id, r->heap.relation);
         return -1;
     }
     if (changed)
@@ -263,6 +270,8 @@ resume_prepare (run_t *r, const retry_policy_t *policy, volatile int *stop,
         /*  The whole load reads this snapshot now: later resumes check
             against it. */
         char *snap = source_txid_snapshot (r->source);
+        if (!snap)
+            ferr_copy (err, source_error (r->source));
         if (!snap || ledger_set_source_snapshot (r->ledger, r->run_id, snap) != 0) {
             free (snap);
             goto done;

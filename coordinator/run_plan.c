@@ -122,8 +122,8 @@ s_choose_split (run_t *r, bool shared, ferr_t *err)
     char why[1024] = "";
     int rc = source_ctid_probe (r->source, r->job, &r->heap, why, sizeof why);
     if (rc < 0) {
-        pg_ferr (source_conn (r->source), err, NULL);
-        ferr_prefix (err, "source: connection lost while planning the split");
+        ferr_copy (err, source_error (r->source));
+        ferr_prefix (err, "planning the split");
         return -1;
     }
     if (rc == 0) {
@@ -225,6 +225,7 @@ run_open (run_t *r)
         return s_prepare_file (r, &r->err);
     r->source = source_new (cfg->source.conninfo);
     if (source_open (r->source, &r->policy, r->shared && !r->plan_only, r->stop) != 0) {
+        ferr_copy (&r->err, source_error (r->source));
         r->exit_code = pg_is_connected (source_conn (r->source)) ? EXIT_CODE_FAILED
                                                                  : EXIT_CODE_SOURCE;
         return -1;
@@ -249,8 +250,10 @@ s_plan_by_key (run_t *r)
     int64_t null_keys = 0;
     r->plan = source_plan (r->source, r->job, r->cfg->pipeline.chunk_size, &r->rows_source,
                            &null_keys);
-    if (!r->plan)
+    if (!r->plan) {
+        ferr_copy (&r->err, source_error (r->source));
         return -1;
+    }
     r->snapshot_exact = r->shared;
     if (r->rows_source < r->cfg->pipeline.min_rows_for_parallel && r->plan->count > 1) {
         plan_destroy (&r->plan);
@@ -277,8 +280,10 @@ run_plan (run_t *r)
         /*  One chunk reads everything: its row count is the source count
             (in the shared snapshot), so no counting pass is needed. */
         int64_t estimate = 0;
-        if (source_estimate (r->source, r->job, &estimate) != 0)
+        if (source_estimate (r->source, r->job, &estimate) != 0) {
+            ferr_copy (&r->err, source_error (r->source));
             return -1;
+        }
         r->plan = plan_single (estimate);
         r->plan_estimated = true;
     }
@@ -350,6 +355,8 @@ run_record (run_t *r)
     if (r->shared && !r->args->sequential) {
         /*  With which a resume checks that a ctid plan still holds. */
         char *snap = source_txid_snapshot (r->source);
+        if (!snap)
+            ferr_copy (&r->err, source_error (r->source));
         int src = !snap ? -1 : ledger_set_source_snapshot (r->ledger, r->run_id, snap);
         free (snap);
         if (src != 0)

@@ -11,6 +11,7 @@
 struct source_t {
     pg_conn_t *conn;
     char *snapshot;
+    ferr_t err;                 /* the last failure (source_error) */
 };
 
 source_t *
@@ -34,12 +35,19 @@ source_destroy (source_t **self_p)
     }
 }
 
+/*  Records the connection's error as the source's last failure, for the
+    caller to log once (source_error). */
 static void
-s_log_error (source_t *self, const char *what)
+s_fail (source_t *self, const char *what)
 {
-    ferr_t e;
-    pg_ferr (self->conn, &e, what);
-    log_error_ctx (-1, e.sqlstate, "source: %s", e.message);
+    pg_ferr (self->conn, &self->err, what);
+    ferr_prefix (&self->err, "source");
+}
+
+const ferr_t *
+source_error (source_t *self)
+{
+    return &self->err;
 }
 
 int
@@ -47,11 +55,11 @@ source_open (source_t *self, const retry_policy_t *policy, bool export_snapshot,
              volatile int *stop)
 {
     if (pg_connect (self->conn, policy, stop) != 0) {
-        s_log_error (self, "connect");
+        s_fail (self, "connect");
         return -1;
     }
     if (pg_exec (self->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0) {
-        s_log_error (self, "BEGIN");
+        s_fail (self, "BEGIN");
         return -1;
     }
     if (export_snapshot) {
@@ -59,7 +67,7 @@ source_open (source_t *self, const retry_policy_t *policy, bool export_snapshot,
         self->snapshot = NULL;
         if (pg_query_value (self->conn, "SELECT pg_export_snapshot()", 0, NULL,
                             &self->snapshot) != 0 || !self->snapshot) {
-            s_log_error (self, "pg_export_snapshot");
+            s_fail (self, "pg_export_snapshot");
             return -1;
         }
         log_info ("source: exported snapshot %s; every chunk reads this cut", self->snapshot);
@@ -88,7 +96,7 @@ source_estimate (source_t *self, const copyjob_t *job, int64_t *rows)
     int rc = pg_query_value (self->conn, sql, 0, NULL, &plan);
     free (sql);
     if (rc != 0) {
-        s_log_error (self, "estimating rows");
+        s_fail (self, "estimating rows");
         return -1;
     }
     /*  The top node's "Plan Rows" is the first one in the text. */
@@ -187,13 +195,13 @@ source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
     char *plan = NULL, *probe_plan = NULL, *probe = NULL, *value = NULL;
     int rc = -1;
     if (pg_exec (self->conn, "SAVEPOINT ferry_probe") != 0) {
-        s_log_error (self, "SAVEPOINT");
+        s_fail (self, "SAVEPOINT");
         return -1;
     }
     int e = s_explain (self, job->read_query, &plan, why, whylen);
     if (e != 0) {
         if (e < 0)
-            s_log_error (self, "planning (EXPLAIN of the query)");
+            s_fail (self, "planning (EXPLAIN of the query)");
         rc = e < 0 ? -1 : 0;
         goto done;
     }
@@ -219,7 +227,7 @@ source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
             snprintf (why, whylen, "the query does not take a ctid condition (%s)", server);
         }
         if (e < 0)
-            s_log_error (self, "planning (EXPLAIN with a ctid condition)");
+            s_fail (self, "planning (EXPLAIN with a ctid condition)");
         rc = e < 0 ? -1 : 0;
         goto done;
     }
@@ -241,7 +249,7 @@ source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
                         "WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'm')",
                         2, params, &value) != 0) {
         if (!pg_is_connected (self->conn)) {
-            s_log_error (self, "reading the table's size");
+            s_fail (self, "reading the table's size");
             goto done;
         }
         snprintf (why, whylen, "cannot read the size of %s: %s", heap->relation,
@@ -267,7 +275,7 @@ done:
             would drop it). */
         if ((rc == 0 && pg_exec (self->conn, "ROLLBACK TO SAVEPOINT ferry_probe") != 0)
         ||  pg_exec (self->conn, "RELEASE SAVEPOINT ferry_probe") != 0) {
-            s_log_error (self, "ending the probe's savepoint");
+            s_fail (self, "ending the probe's savepoint");
             rc = -1;
         }
     }
@@ -298,7 +306,7 @@ source_plan (source_t *self, const copyjob_t *job, int64_t chunk_size,
     int rc = pg_exec_params (self->conn, sql, 0, NULL, &res);
     free (sql);
     if (rc != 0) {
-        s_log_error (self, "planning key ranges");
+        s_fail (self, "planning key ranges");
         return NULL;
     }
     int n = PQntuples (res);
@@ -347,7 +355,7 @@ source_txid_snapshot (source_t *self)
 {
     char *value = NULL;
     if (pg_query_value (self->conn, "SELECT txid_current_snapshot()::text", 0, NULL, &value) != 0) {
-        s_log_error (self, "reading the transaction's snapshot");
+        s_fail (self, "reading the transaction's snapshot");
         return NULL;
     }
     return value;
@@ -378,7 +386,7 @@ source_heap_changed_since (source_t *self, const source_heap_t *heap, const char
     free (sch);
     free (nam);
     if (rc != 0) {
-        s_log_error (self, "looking for rows changed since the run's first snapshot");
+        s_fail (self, "looking for rows changed since the run's first snapshot");
         return -1;
     }
     rc = value && value[0] == 't';

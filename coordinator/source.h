@@ -21,11 +21,16 @@
 typedef struct source_t source_t;
 
 source_t *source_new (const char *conninfo);
+
+/*  Why the last call that failed with an error from the server failed:
+    "source: WHAT: [SQLSTATE] message (detail)" (borrowed; not logged:
+    the caller logs it once, or carries it up). */
+const ferr_t *source_error (source_t *self);
 void source_destroy (source_t **self_p);
 
 /*  Connects (with retries) and opens the planning transaction; with
     `export_snapshot` also exports the snapshot (source_snapshot). Returns
-    0 or -1 (logged). */
+    0 or -1 (source_error). */
 int source_open (source_t *self, const retry_policy_t *policy, bool export_snapshot,
                  volatile int *stop);
 
@@ -36,7 +41,7 @@ const char *source_snapshot (source_t *self);
 pg_conn_t *source_conn (source_t *self);
 
 /*  The planner's row estimate for the query (EXPLAIN; cheap), for progress
-    when no exact count is taken. Returns 0 or -1 (logged). */
+    when no exact count is taken. Returns 0 or -1 (source_error). */
 int source_estimate (source_t *self, const copyjob_t *job, int64_t *rows);
 
 /*  The heap a ctid split reads (source_ctid_probe). */
@@ -54,26 +59,26 @@ typedef struct {
     Scan of that same table with no other condition. Runs inside a
     savepoint of the source transaction, so a query that refuses the WHERE
     leaves the exported snapshot alone. Returns 1 (eligible, heap filled),
-    0 (not: the reason in why), -1 on a connection error (logged). */
+    0 (not: the reason in why), -1 on a connection error (source_error). */
 int source_ctid_probe (source_t *self, const copyjob_t *job, source_heap_t *heap,
                        char *why, size_t whylen);
 
 /*  One pass over the keys: plans chunks of about chunk_size rows and
     returns the exact row count and the number of NULL keys. Returns the
-    plan or NULL (logged). */
+    plan or NULL (source_error). */
 plan_t *source_plan (source_t *self, const copyjob_t *job, int64_t chunk_size,
                      int64_t *total_rows, int64_t *null_keys);
 
 /*  The planning transaction's snapshot as txid_current_snapshot() text
     (xmin:xmax:xip,...), recorded so that a resume can tell which rows
-    changed since. Caller frees; NULL on error (logged). */
+    changed since. Caller frees; NULL on error (source_error). */
 char *source_txid_snapshot (source_t *self);
 
 /*  Whether any row of heap's table was inserted or updated since snapshot
     (a source_txid_snapshot text of an earlier transaction): one
     sequential pass that stops at the first such row. Returns 1 (changed),
     0 (not: every row there now was there, as it is, in that snapshot), -1
-    on error (logged). Deleted rows are not seen. */
+    on error (source_error). Deleted rows are not seen. */
 int source_heap_changed_since (source_t *self, const source_heap_t *heap, const char *snapshot);
 
 /*  True while the snapshot-holding transaction is still alive (a cheap
