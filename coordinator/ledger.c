@@ -170,10 +170,24 @@ ledger_set_status (ledger_t *self, const char *run_id, const char *status)
                         "UPDATE ferry.runs SET status = $2 WHERE run_id = $1", 2, params, NULL);
 }
 
-static char *
-s_value (PGresult *res, int col)
+/*  Runs a query of at most one row (ledger_exec, logged as `what`) and
+    copies its first ncols values into out[] (malloc'd, NULL for SQL
+    NULL; caller frees). Returns 1 (a row), 0 (none: out[] NULL), -1 on
+    error. */
+static int
+s_one_row (ledger_t *self, const char *what, const char *sql, int n,
+           const char *const *params, int ncols, char **out)
 {
-    return PQgetisnull (res, 0, col) ? NULL : xstrdup (PQgetvalue (res, 0, col));
+    for (int k = 0; k < ncols; k++)
+        out[k] = NULL;
+    PGresult *res = NULL;
+    if (ledger_exec (self, what, sql, n, params, &res) != 0)
+        return -1;
+    int found = PQntuples (res) == 1;
+    for (int k = 0; found && k < ncols; k++)
+        out[k] = PQgetisnull (res, 0, k) ? NULL : xstrdup (PQgetvalue (res, 0, k));
+    PQclear (res);
+    return found;
 }
 
 int
@@ -193,36 +207,26 @@ ledger_load_run (ledger_t *self, const char *run_id, ledger_run_t *run)
     if (!have)
         return 1;
     const char *params[1] = { run_id };
-    PGresult *res = NULL;
     /*  A ferry.runs from before the newer columns: schema_ensure adds them. */
     if (schema_ensure (c) != 0) {
         ledger_log_error (self, "updating schema ferry");
         return -1;
     }
-    if (ledger_exec (self, "reading ferry.runs",
-                "SELECT status, staging_table, publish, coalesce(split, 'key'), "
-                "final_table, job_hash, job_keys, source_snapshot "
-                "FROM ferry.runs WHERE run_id = $1", 1, params, &res) != 0)
-        return -1;
-    int rc = 1;
-    if (PQntuples (res) == 1) {
-        run->status = s_value (res, 0);
-        run->staging = s_value (res, 1);
-        run->publish = s_value (res, 2);
-        run->split = s_value (res, 3);
-        run->final_table = s_value (res, 4);
-        run->job_hash = s_value (res, 5);
-        run->job_keys = s_value (res, 6);
-        run->source_snapshot = s_value (res, 7);
-        if (!run->status || !run->publish) {
-            ledger_run_free (run);
-            rc = 1;
-        }
-        else
-            rc = 0;
+    char *v[8];
+    int found = s_one_row (self, "reading ferry.runs",
+                           "SELECT status, staging_table, publish, coalesce(split, 'key'), "
+                           "final_table, job_hash, job_keys, source_snapshot "
+                           "FROM ferry.runs WHERE run_id = $1", 1, params, 8, v);
+    if (found <= 0)
+        return found < 0 ? -1 : 1;
+    *run = (ledger_run_t) { .status = v[0], .staging = v[1], .publish = v[2], .split = v[3],
+                            .final_table = v[4], .job_hash = v[5], .job_keys = v[6],
+                            .source_snapshot = v[7] };
+    if (!run->status || !run->publish) {
+        ledger_run_free (run);
+        return 1;
     }
-    PQclear (res);
-    return rc;
+    return 0;
 }
 
 void
@@ -243,22 +247,18 @@ int
 ledger_baseline (ledger_t *self, const char *job_hash, const char *run_id, char **run,
                  double *wall)
 {
-    *run = NULL;
-    *wall = 0;
     const char *params[2] = { job_hash, run_id };
-    PGresult *res = NULL;
-    if (ledger_exec (self, "looking for a sequential baseline in ferry.runs",
-                "SELECT run_id, (report->>'wall_seconds')::float8 FROM ferry.runs "
-                "WHERE job_hash = $1 AND run_id <> $2 AND status = 'published' AND kind = 'run' "
-                "AND report->>'sequential' = 'true' AND report->>'wall_seconds' IS NOT NULL "
-                "ORDER BY finished_at DESC NULLS LAST LIMIT 1", 2, params, &res) != 0)
-        return -1;
-    if (PQntuples (res) == 1) {
-        *run = xstrdup (PQgetvalue (res, 0, 0));
-        *wall = strtod (PQgetvalue (res, 0, 1), NULL);
-    }
-    PQclear (res);
-    return 0;
+    char *v[2];
+    int found = s_one_row (self, "looking for a sequential baseline in ferry.runs",
+                           "SELECT run_id, (report->>'wall_seconds')::float8 FROM ferry.runs "
+                           "WHERE job_hash = $1 AND run_id <> $2 AND status = 'published' "
+                           "AND kind = 'run' AND report->>'sequential' = 'true' "
+                           "AND report->>'wall_seconds' IS NOT NULL "
+                           "ORDER BY finished_at DESC NULLS LAST LIMIT 1", 2, params, 2, v);
+    *run = v[0];
+    *wall = v[1] ? strtod (v[1], NULL) : 0;
+    free (v[1]);
+    return found < 0 ? -1 : 0;
 }
 
 int
@@ -274,18 +274,12 @@ int
 ledger_later_direct_run (ledger_t *self, const char *run_id, const char *final_table,
                          char **other)
 {
-    *other = NULL;
     const char *params[2] = { run_id, final_table };
-    PGresult *res = NULL;
-    if (ledger_exec (self, "looking for later direct runs in ferry.runs",
-                "SELECT o.run_id FROM ferry.runs r JOIN ferry.runs o "
-                "ON o.publish = 'direct' AND o.run_id <> r.run_id "
-                "AND to_regclass(o.final_table) = to_regclass($2) AND o.started_at > r.started_at "
-                "WHERE r.run_id = $1 ORDER BY o.started_at LIMIT 1", 2, params, &res) != 0)
-        return -1;
-    if (PQntuples (res) == 1)
-        *other = xstrdup (PQgetvalue (res, 0, 0));
-    PQclear (res);
-    return 0;
+    int found = s_one_row (self, "looking for later direct runs in ferry.runs",
+                           "SELECT o.run_id FROM ferry.runs r JOIN ferry.runs o "
+                           "ON o.publish = 'direct' AND o.run_id <> r.run_id "
+                           "AND to_regclass(o.final_table) = to_regclass($2) "
+                           "AND o.started_at > r.started_at "
+                           "WHERE r.run_id = $1 ORDER BY o.started_at LIMIT 1", 2, params, 1, other);
+    return found < 0 ? -1 : 0;
 }
-
