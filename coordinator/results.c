@@ -74,6 +74,11 @@ results_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
         log_warn ("worker %s: FAILED for unknown chunk %" PRId64 " ignored", w->name, msg->chunk_id);
         return;
     }
+    /*  A failure inside a group names no member for sure (one COPY
+        carried them all): each is retried alone, whatever the SQLSTATE,
+        and a permanent error then fails the chunk that holds the row. */
+    chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self->chunks, c->group_lead) : NULL;
+    bool grouped = lead && lead->group_size > 1 && lead->attempt == msg->attempt;
     s_report_slot (self, w, c, msg->attempt);
     if (strcmp (msg->sqlstate, PROTOCOL_ALREADY_COMMITTED) == 0 && c->state != CHUNK_STATE_DONE) {
         /*  "Already committed": another attempt of this chunk committed
@@ -100,18 +105,20 @@ results_failed (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
     }
     char err[2300];
     snprintf (err, sizeof err, "[%s] %s", msg->sqlstate[0] ? msg->sqlstate : "-----", msg->message);
-    int rc = chunktab_fail (self->chunks, msg->chunk_id, msg->attempt, msg->retryable, err, now);
+    int rc = chunktab_fail (self->chunks, msg->chunk_id, msg->attempt,
+                            msg->retryable || grouped, err, now);
     if (rc == 1 || rc == 2)
         metrics_fails_add (&self->fails, msg->sqlstate, rc == 1);
     if (rc == 1) {
-        log_warn_ctx (c->id, msg->sqlstate, "chunk %" PRId64 " attempt %d on %s failed, will retry: %s", c->id,
-                  msg->attempt, w->name, err);
+        log_warn_ctx (c->id, msg->sqlstate, "chunk %" PRId64 " attempt %d on %s failed%s, will "
+                      "retry%s: %s", c->id, msg->attempt, w->name, grouped ? " in a group" : "",
+                      grouped ? " alone" : "", err);
         ledger_chunk_update (self->ledger, self->run_id, c, w->name);
     }
     else if (rc == 2) {
         ledger_chunk_update (self->ledger, self->run_id, c, w->name);
         dispatch_fail_run (self, "chunk %" PRId64 " failed%s on worker %s: %s", c->id,
-                    msg->retryable ? " after all retries" : "", w->name, err);
+                    msg->retryable || grouped ? " after all retries" : "", w->name, err);
     }
 }
 
