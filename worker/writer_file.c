@@ -1,8 +1,9 @@
 /*  worker/writer_file.c: the writer stage for file sources.
 
-    Inside the chunk's transaction (opened by fence_begin, fence.h), the fast path streams every row of the chunk into ONE COPY: the
-    server fills its bulk-insert ring once per chunk instead of once per
-    group (on 1M rows into a PK table, 5000-row COPYs cost the target about
+    Inside the chunk's transaction (opened by fence_begin, fence.h), the
+    fast path streams every row of the chunk into ONE COPY: the server
+    fills its bulk-insert ring once per chunk instead of once per group
+    (on 1M rows into a PK table, 5000-row COPYs cost the target about
     1.5x the CPU of one COPY). Rejects found by the processors are stored
     after that COPY. If the server refuses a row anyway (something the
     validators let through), the transaction is lost: the attempt ends with
