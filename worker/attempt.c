@@ -89,6 +89,21 @@ attempt_push_raw (attempt_t *a, batch_t *batch)
     return rc;
 }
 
+void
+attempt_push_last (attempt_t *a, batch_t **batch_p)
+{
+    batch_t *batch = *batch_p;
+    *batch_p = NULL;
+    if (!batch)
+        return;
+    if (batch->len > 0 && !a->failed) {
+        if (attempt_push_raw (a, batch) != 0)
+            batch_free (batch);
+    }
+    else
+        batch_free (batch);
+}
+
 int
 attempt_connect (attempt_t *a, pg_conn_t *conn)
 {

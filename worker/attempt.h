@@ -92,6 +92,11 @@ void attempt_set_already_committed (attempt_t *a);
     stage time excludes it: a full raw queue is the processors' time). */
 int attempt_push_raw (attempt_t *a, batch_t *batch);
 
+/*  The reader's last batch: pushed (attempt_push_raw) when it holds
+    something and nothing failed, else freed. Takes the batch (NULL is
+    fine) and nulls the caller's pointer. */
+void attempt_push_last (attempt_t *a, batch_t **batch_p);
+
 /*  Makes sure conn (one of the slot's) is connected and idle: a
     connection left mid-transaction is dropped and made anew. Returns 0,
     or -1 with the attempt failed (the connection's error). */

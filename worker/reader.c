@@ -179,14 +179,7 @@ s_thread (void *arg)
         member_bytes += (int64_t) len;
         PQfreemem (row);
     }
-    if (batch) {
-        if (batch->len > 0 && !a->failed) {
-            if (attempt_push_raw (a, batch) != 0)
-                batch_free (batch);
-        }
-        else
-            batch_free (batch);
-    }
+    attempt_push_last (a, &batch);
     a->read_ms = util_now_ms () - t0 - a->read_blocked_ms;
     /*  The reader is the raw queue's only producer. */
     queue_close (a->raw);

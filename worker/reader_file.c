@@ -173,12 +173,7 @@ s_thread (void *arg)
         s_push_oversize (a, &over, over_bytes);
     batch_free (over);
     /*  The range's last record (with or without a final newline). */
-    if (batch->len > 0 && !a->failed) {
-        if (attempt_push_raw (a, batch) != 0)
-            batch_free (batch);
-    }
-    else
-        batch_free (batch);
+    attempt_push_last (a, &batch);
     csv_scanner_destroy (&scan);
     a->read_ms = util_now_ms () - t0 - a->read_blocked_ms;
     queue_close (a->raw);

@@ -1,7 +1,7 @@
 /*  tests/unit/test_attempt.c: the pure part of a worker's attempt
     (worker/attempt.c, worker/stage.c): setting one up, a group's member
-    ranges, the first error wins and aborts the queues, the raw queue push,
-    the choice of stages per kind of source. */
+    ranges, the first error wins and aborts the queues, the raw queue push
+    and the reader's last batch, the choice of stages per kind of source. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -176,6 +176,37 @@ test_fail_aborts_queues (void **state)
     attempt_release (&a);
 }
 
+/*  The reader's last batch: pushed when it holds something and nothing
+    failed; freed otherwise (ASan reports a leak if it is neither). */
+static void
+test_push_last (void **state)
+{
+    (void) state;
+    copyjob_t job;
+    memset (&job, 0, sizeof job);
+    chunk_spec_t spec = { .chunk_id = 1 };
+    attempt_t a;
+    attempt_init (&a, &job, NULL, &spec, &s_stop, "t", false);
+    a.raw = queue_new (4, 1, batch_free);
+    batch_t *b = batch_new (8);
+    b->len = 3;
+    attempt_push_last (&a, &b);
+    assert_null (b);
+    assert_int_equal (queue_size (a.raw), 1);
+    b = batch_new (8);                  /* empty: freed, not pushed */
+    attempt_push_last (&a, &b);
+    assert_null (b);
+    assert_int_equal (queue_size (a.raw), 1);
+    attempt_push_last (&a, &b);         /* NULL: nothing */
+    attempt_fail (&a, "57014", false, "interrupted");
+    b = batch_new (8);                  /* failed: freed, not pushed */
+    b->len = 3;
+    attempt_push_last (&a, &b);
+    assert_null (b);
+    queue_destroy (&a.raw);
+    attempt_release (&a);
+}
+
 static void
 test_already_committed (void **state)
 {
@@ -246,6 +277,7 @@ main (void)
         cmocka_unit_test (test_member_range),
         cmocka_unit_test (test_first_error_wins),
         cmocka_unit_test (test_fail_aborts_queues),
+        cmocka_unit_test (test_push_last),
         cmocka_unit_test (test_already_committed),
         cmocka_unit_test (test_stage_choose),
         cmocka_unit_test (test_slow_process_hook),
