@@ -1,6 +1,7 @@
 # ferry_test(NAME): registers tests/unit/NAME.c as one ctest (nng_test
 # style), linked with ferry_common, the coordinator's pure modules
-# (plan, chunktab), the worker's (outcome) and cmocka, with a timeout.
+# (plan, chunktab), the worker's (ferry_worker_core: all but main.c) and
+# cmocka, with a timeout.
 function(ferry_test name)
   add_executable(${name} ${name}.c)
   target_link_libraries(${name} PRIVATE ferry_coordinator_core ferry_worker_core ferry_common ferry_warnings PkgConfig::CMOCKA)

@@ -1,83 +1,20 @@
 /*  worker/pipeline.c: runs one chunk: attempts, retries, outcome; see
-    pipeline.h. The stages live in reader.c, processor.c and writer.c. */
+    pipeline.h. An attempt drives the stages of its kind of source through
+    stage.h; the stages live in reader*.c, processor*.c and writer*.c. */
 #include "pipeline.h"
+#include "attempt.h"
+#include "fence.h"
+#include "stage.h"
 #include "log.h"
 #include "retry.h"
 #include "util.h"
 #include "wstats.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-batch_t *
-batch_new (size_t cap)
-{
-    batch_t *b = xmalloc (sizeof *b + cap);
-    b->len = 0;
-    b->cap = cap;
-    b->rows = 0;
-    b->first_line = 0;
-    b->lines = NULL;
-    b->rejects = NULL;
-    b->nrejects = 0;
-    b->oversize = 0;
-    b->member = 0;
-    return b;
-}
-
-void
-batch_free (void *batch)
-{
-    batch_t *b = batch;
-    if (!b)
-        return;
-    free (b->lines);
-    reject_free_list (&b->rejects);
-    free (b);
-}
-
-batch_t *
-batch_reserve (batch_t *b, size_t more)
-{
-    if (b->len + more <= b->cap)
-        return b;
-    size_t cap = b->cap * 2 > b->len + more ? b->cap * 2 : b->len + more;
-    b = xrealloc (b, sizeof *b + cap);
-    b->cap = cap;
-    return b;
-}
-
-reject_t *
-reject_new (int64_t line, const char *raw, size_t rawlen, const char *reason)
-{
-    size_t rl = strlen (reason);
-    reject_t *r = xmalloc (sizeof *r + rl + 1);
-    r->next = NULL;
-    r->line = line;
-    r->rawlen = rawlen;
-    r->raw = xmalloc (rawlen + 1);
-    memcpy (r->raw, raw, rawlen);
-    r->raw[rawlen] = 0;
-    memcpy (r->reason, reason, rl + 1);
-    return r;
-}
-
-void
-reject_free_list (reject_t **list_p)
-{
-    reject_t *r = *list_p;
-    while (r) {
-        reject_t *next = r->next;
-        free (r->raw);
-        free (r);
-        r = next;
-    }
-    *list_p = NULL;
-}
 
 slot_t *
 slot_new (const copyjob_t *job)
@@ -111,60 +48,6 @@ slot_destroy (slot_t **self_p)
     }
 }
 
-void
-attempt_fail (attempt_t *a, const char *sqlstate, bool retryable, const char *format, ...)
-{
-    pthread_mutex_lock (&a->error_lock);
-    if (!a->failed) {
-        va_list args;
-        va_start (args, format);
-        vsnprintf (a->message, sizeof a->message, format, args);
-        va_end (args);
-        snprintf (a->sqlstate, sizeof a->sqlstate, "%s", sqlstate ? sqlstate : "");
-        a->retryable = retryable;
-        a->failed = 1;
-    }
-    pthread_mutex_unlock (&a->error_lock);
-    /*  Before the queues exist (connecting) there is nothing to unwind. */
-    if (a->raw)
-        queue_abort (a->raw);
-    if (a->processed)
-        queue_abort (a->processed);
-}
-
-void
-attempt_fail_pg (attempt_t *a, pg_conn_t *conn, const char *what)
-{
-    ferr_t e;
-    pg_ferr (conn, &e, what);
-    attempt_fail (a, e.sqlstate, e.retryable, "%s", e.message);
-}
-
-int
-attempt_push_raw (attempt_t *a, batch_t *batch)
-{
-    int64_t t0 = util_now_ms ();
-    int rc = queue_push (a->raw, batch);
-    a->read_blocked_ms += util_now_ms () - t0;
-    return rc;
-}
-
-static int
-s_ensure_connected (attempt_t *a, pg_conn_t *conn)
-{
-    if (pg_is_connected (conn)) {
-        PGconn *c = pg_conn_handle (conn);
-        if (PQtransactionStatus (c) == PQTRANS_IDLE)
-            return 0;
-        pg_disconnect (conn);           /* left mid-transaction: start clean */
-    }
-    if (pg_connect (conn, NULL, a->stop) == 0)
-        return 0;
-    const pg_error_t *e = pg_conn_error (conn);
-    attempt_fail (a, e->sqlstate, e->retryable, "%s", e->message);
-    return -1;
-}
-
 /*  TEST-ONLY fault hook (docs/OPERATIONS.md): FERRY_FAULT_STALL_CHUNK=N
     freezes attempt 1 of chunk N after its target transaction began, until
     the attempt is aborted (STOP or a signal), while the session keeps
@@ -186,23 +69,15 @@ s_fault_stall (attempt_t *a)
     return -1;
 }
 
-int64_t
-pipeline_test_slow_process_ms (void)
-{
-    const char *v = getenv ("FERRY_TEST_SLOW_PROCESS_MS");
-    int64_t ms = 0;
-    if (!v || !*v || util_parse_int64 (v, 0, 60000, &ms) != 0)
-        return 0;
-    return ms;
-}
-
-/*  One attempt: fence, read, process, write, commit. Returns 0 when
-    committed; otherwise the attempt's error fields say why. */
+/*  One attempt: fence, read, process, write, commit, through the stages
+    of the job's kind of source (stage.h). Returns 0 when committed;
+    otherwise the attempt's error fields say why. */
 static int
-s_attempt (attempt_t *a, const char *token)
+s_attempt (attempt_t *a)
 {
-    if (s_ensure_connected (a, a->slot->target) != 0
-    ||  (a->job->kind != SOURCE_KIND_CSV && s_ensure_connected (a, a->slot->source) != 0))
+    const stage_set_t *st = stage_choose (a->job);
+    const stage_ops_t *rd = st->reader, *pr = st->processor, *wr = st->writer;
+    if ((wr->connect && wr->connect (a) != 0) || (rd->connect && rd->connect (a) != 0))
         return -1;
     atomic_store (&a->slot->rows_done, 0);
     atomic_store (&a->slot->bytes_done, 0);
@@ -215,29 +90,25 @@ s_attempt (attempt_t *a, const char *token)
     wstats_pipeline (1);
     bool streaming = true;         /* counted in wstats' pipelines */
     int rc = -1;
-    bool file = a->job->kind == SOURCE_KIND_CSV;
-    const stages_t *st = file ? &stages_file : &stages_postgres;
-    if (writer_begin (a, token) != 0)
+    if (wr->begin && wr->begin (a) != 0)
         goto done;
     if (s_fault_stall (a) != 0) {
-        writer_abort (a);
+        wr->abort (a);
         goto done;
     }
-    if (st->reader_begin (a) != 0) {
-        writer_abort (a);
-        if (!file)
-            pg_disconnect (a->slot->source);
+    if (rd->begin && rd->begin (a) != 0) {
+        wr->abort (a);
         goto done;
     }
 
     int nproc = a->job->processors;
     pthread_t reader, writer, procs[64];
-    bool reader_ok = pthread_create (&reader, NULL, st->reader, a) == 0;
+    bool reader_ok = pthread_create (&reader, NULL, rd->thread, a) == 0;
     int started = 0;
     for (int i = 0; i < nproc && i < 64; i++)
-        if (pthread_create (&procs[i], NULL, st->processor, a) == 0)
+        if (pthread_create (&procs[i], NULL, pr->thread, a) == 0)
             started++;
-    bool writer_ok = pthread_create (&writer, NULL, st->writer, a) == 0;
+    bool writer_ok = pthread_create (&writer, NULL, wr->thread, a) == 0;
     if (!reader_ok || started < nproc || !writer_ok) {
         attempt_fail (a, "53000", true, "cannot start pipeline threads");
         /*  Stages that did start unwind on the aborted queues. A missing
@@ -257,13 +128,16 @@ s_attempt (attempt_t *a, const char *token)
     wstats_pipeline (-1);
     streaming = false;
 
-    st->reader_end (a);
     if (a->failed) {
-        writer_abort (a);
+        if (rd->abort)
+            rd->abort (a);
+        wr->abort (a);
         goto done;
     }
+    if (rd->end)
+        rd->end (a);
     int64_t t0 = util_now_ms ();
-    rc = st->commit (a);
+    rc = wr->end (a);
     a->commit_ms = util_now_ms () - t0;
 
 done:
@@ -271,67 +145,6 @@ done:
     queue_destroy (&a->processed);
     if (streaming)
         wstats_pipeline (-1);
-    return rc;
-}
-
-void
-spec_member_range (const chunk_spec_t *spec, int32_t i, const char **lo, const char **hi)
-{
-    int32_t n = spec->count > 1 ? spec->count : 1;
-    *lo = i == 0 ? spec->lo : spec->bounds[i - 1];
-    *hi = i == n - 1 ? spec->hi : spec->bounds[i];
-}
-
-const stages_t stages_postgres = {
-    .reader_begin = reader_begin, .reader = reader_thread, .reader_end = reader_end,
-    .processor = processor_thread, .writer = writer_thread, .commit = writer_commit };
-
-const stages_t stages_file = {
-    .reader_begin = reader_file_begin, .reader = reader_file_thread,
-    .reader_end = reader_file_end, .processor = processor_file_thread,
-    .writer = writer_file_thread, .commit = writer_file_commit };
-
-/*  After a fence violation: whose row is it? Returns 1 when it is ours
-    (a commit whose acknowledgement was lost), 0 when somebody else's
-    (message filled), -1 when the lookup itself failed. */
-static int
-s_check_ledger (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
-                const char *token, chunk_result_t *result)
-{
-    if (!pg_is_connected (slot->target) && pg_connect (slot->target, NULL, NULL) != 0)
-        return -1;
-    char chunk[24];
-    snprintf (chunk, sizeof chunk, "%" PRId64, spec->chunk_id);
-    const char *params[2] = { job->run_id, chunk };
-    PGresult *res = NULL;
-    if (pg_exec_params (slot->target,
-            "SELECT attempt, worker, token, coalesce(rows, 0), "
-            "to_char(committed_at, 'YYYY-MM-DD HH24:MI:SS'), coalesce(bytes, 0), "
-            "coalesce(checksum, '0'), rejected "
-            "FROM ferry.chunk_commits WHERE run_id = $1 AND chunk_id = $2",
-            2, params, &res) != 0)
-        return -1;
-    int rc = -1;
-    if (PQntuples (res) == 1) {
-        if (strcmp (PQgetvalue (res, 0, 2), token) == 0) {
-            /*  Ours: DONE reports what the ledger holds (the coordinator
-                checks it against the row, coordinator/donecheck.h). */
-            result->rows = strtoll (PQgetvalue (res, 0, 3), NULL, 10);
-            result->bytes = strtoll (PQgetvalue (res, 0, 5), NULL, 10);
-            result->checksum = strtoull (PQgetvalue (res, 0, 6), NULL, 16);
-            result->rejected = strtoll (PQgetvalue (res, 0, 7), NULL, 10);
-            rc = 1;
-        }
-        else {
-            snprintf (result->message, sizeof result->message,
-                      "chunk %" PRId64 " of run %s is already committed (attempt %s by worker %s "
-                      "at %s UTC, %s rows); nothing was added",
-                      spec->chunk_id, job->run_id, PQgetvalue (res, 0, 0),
-                      PQgetvalue (res, 0, 1), PQgetvalue (res, 0, 4), PQgetvalue (res, 0, 3));
-            rc = 0;
-        }
-    }
-    PQclear (res);
     return rc;
 }
 
@@ -350,25 +163,13 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
     bool careful = false;
     for (int retry = 0;; retry++) {
         attempt_t a;
-        memset (&a, 0, sizeof a);
-        a.job = job;
-        a.slot = slot;
-        a.spec = spec;
-        a.stop = stop;
-        a.fd = -1;
-        a.careful = careful;
-        a.count = spec->count > 1 ? spec->count : 1;
-        if (a.count > 1)
-            a.members = xcalloc ((size_t) a.count, sizeof *a.members);
-        pthread_mutex_init (&a.error_lock, NULL);
-        int rc = s_attempt (&a, token);
-        pthread_mutex_destroy (&a.error_lock);
+        attempt_init (&a, job, slot, spec, stop, token, careful);
+        int rc = s_attempt (&a);
         if (rc == 0 && a.members) {
             result->members = a.members;    /* the caller's now */
             a.members = NULL;
         }
-        free (a.members);
-        a.members = NULL;
+        attempt_release (&a);
         result->read_ms += a.read_ms;
         result->process_ms += a.process_ms;
         result->write_ms += a.write_ms;
@@ -376,14 +177,13 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
         result->retries = retry;
 
         if (rc == 0) {
-            bool file = job->kind == SOURCE_KIND_CSV;
             result->status = CHUNK_OK;
-            result->rows = file ? a.rows_written : a.rows_read;
+            result->rows = a.rows_committed;
             result->rejected = a.rejected;
             result->bytes = a.bytes_read;
             result->checksum = a.checksum;
             double secs = (double) (util_now_ms () - started) / 1000.0;
-            if (file)
+            if (spec->path)             /* a file range */
                 log_info ("chunk %" PRId64 " committed: %" PRId64 " rows, %" PRId64 " rejected, "
                           "%.1f MB of %s in %.2fs (%d retries)", spec->chunk_id, result->rows,
                           a.rejected, (double) a.bytes_read / 1e6, spec->path, secs, retry);
@@ -429,7 +229,7 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
             return -1;
         }
         if (a.already_committed) {
-            int own = s_check_ledger (job, slot, spec, token, result);
+            int own = fence_whose_row (job, slot, spec, token, result);
             if (own == 1) {
                 log_warn ("chunk %" PRId64 ": our COMMIT was acknowledged late; the ledger "
                           "shows it committed (%" PRId64 " rows)", spec->chunk_id, result->rows);

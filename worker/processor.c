@@ -7,16 +7,16 @@
     permanently rather than loading something else than the source holds.
     Batches may leave in a different order than they came: a batch holds
     whole rows and the fingerprint is a sum, so order does not matter. */
-#include "pipeline.h"
+#include "stage.h"
 #include "copyfmt.h"
 #include "log.h"
-#include <stdlib.h>
 #include "util.h"
 
+#include <stdlib.h>
 #include <unistd.h>
 
-void *
-processor_thread (void *arg)
+static void *
+s_thread (void *arg)
 {
     attempt_t *a = arg;
     log_set_chunk (a->spec->chunk_id);
@@ -26,7 +26,7 @@ processor_thread (void *arg)
     /*  A group: each member's fingerprint apart (its ledger row has it). */
     uint64_t *msum = a->count > 1 ? xcalloc ((size_t) a->count, sizeof *msum) : NULL;
 
-    int64_t slow_ms = pipeline_test_slow_process_ms ();
+    int64_t slow_ms = stage_test_slow_process_ms ();
     batch_t *batch;
     while ((batch = queue_pop (a->raw)) != NULL) {
         int64_t t0 = util_now_ms ();
@@ -78,3 +78,5 @@ processor_thread (void *arg)
     queue_producer_done (a->processed);
     return NULL;
 }
+
+const stage_ops_t processor_pg = { .thread = s_thread };

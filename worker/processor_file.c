@@ -8,19 +8,18 @@
     bytes, reason) carried with the batch to the writer, which stores it
     in ferry.rejects in the chunk's transaction. Nothing is dropped:
     every record read is either a row or a reject. */
-#include "pipeline.h"
+#include "stage.h"
 #include "csv.h"
 #include "jobcheck.h"
 #include "log.h"
 #include "util.h"
-
-#include <unistd.h>
 #include "validate.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /*  Appends value as a COPY text field. v is NUL-terminated at len (the
     record's arena) and holds no other NUL (such records are rejected), so
@@ -184,14 +183,14 @@ s_process (attempt_t *a, csv_record_t *rec, batch_t *in, int64_t *records)
     return out;
 }
 
-void *
-processor_file_thread (void *arg)
+static void *
+s_thread (void *arg)
 {
     attempt_t *a = arg;
     log_set_chunk (a->spec->chunk_id);
     csv_record_t *rec = csv_record_new ();
     int64_t busy_ms = 0, records = 0;
-    int64_t slow_ms = pipeline_test_slow_process_ms ();
+    int64_t slow_ms = stage_test_slow_process_ms ();
     batch_t *in;
     while ((in = queue_pop (a->raw)) != NULL) {
         int64_t t0 = util_now_ms ();
@@ -213,3 +212,5 @@ processor_file_thread (void *arg)
     queue_producer_done (a->processed);
     return NULL;
 }
+
+const stage_ops_t processor_file = { .thread = s_thread };

@@ -8,7 +8,7 @@
     message carries the 19-byte header and the last message is the 2-byte
     trailer: both are stripped here, so a batch holds tuples only and the
     writer adds its own header and trailer. */
-#include "pipeline.h"
+#include "stage.h"
 #include "copyfmt.h"
 #include "log.h"
 #include "util.h"
@@ -31,8 +31,15 @@ s_copy_out (attempt_t *a, int32_t i)
     return rc;
 }
 
-int
-reader_begin (attempt_t *a)
+static int
+s_connect (attempt_t *a)
+{
+    return attempt_connect (a, a->slot->source);
+}
+
+/*  BEGIN, snapshot, COPY OUT of the first member. */
+static int
+s_open (attempt_t *a)
 {
     pg_conn_t *src = a->slot->source;
     if (pg_exec (src, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0) {
@@ -63,8 +70,17 @@ reader_begin (attempt_t *a)
     return s_copy_out (a, 0);
 }
 
-void *
-reader_thread (void *arg)
+static int
+s_begin (attempt_t *a)
+{
+    if (s_open (a) == 0)
+        return 0;
+    pg_disconnect (a->slot->source);
+    return -1;
+}
+
+static void *
+s_thread (void *arg)
 {
     attempt_t *a = arg;
     log_set_chunk (a->spec->chunk_id);
@@ -163,30 +179,31 @@ reader_thread (void *arg)
         member_bytes += (int64_t) len;
         PQfreemem (row);
     }
-    if (batch) {
-        if (batch->len > 0 && !a->failed) {
-            if (attempt_push_raw (a, batch) != 0)
-                batch_free (batch);
-        }
-        else
-            batch_free (batch);
-    }
+    attempt_push_last (a, &batch);
     a->read_ms = util_now_ms () - t0 - a->read_blocked_ms;
     /*  The reader is the raw queue's only producer. */
     queue_close (a->raw);
     return NULL;
 }
 
-void
-reader_end (attempt_t *a)
+/*  COMMIT the read-only transaction. */
+static int
+s_end (attempt_t *a)
 {
     pg_conn_t *src = a->slot->source;
-    if (a->failed) {
-        /*  The COPY may still be streaming: dropping the connection is the
-            cheapest way to stop the server's work. */
-        pg_disconnect (src);
-        return;
-    }
     if (pg_exec (src, "COMMIT") != 0)
         pg_disconnect (src);    /* read-only: nothing to lose, reconnect next time */
+    return 0;
 }
+
+static void
+s_abort (attempt_t *a)
+{
+    /*  The COPY may still be streaming: dropping the connection is the
+        cheapest way to stop the server's work. */
+    pg_disconnect (a->slot->source);
+}
+
+const stage_ops_t reader_pg = {
+    .connect = s_connect, .begin = s_begin, .thread = s_thread, .end = s_end,
+    .abort = s_abort };

@@ -17,7 +17,7 @@
     length), and the rest of it is read and dropped until the scanner
     sees it end. So a batch never exceeds max_record_bytes + 2 reads,
     whatever the file holds (ARCHITECTURE.md section 10). */
-#include "pipeline.h"
+#include "stage.h"
 #include "csv.h"
 #include "jobcheck.h"
 #include "log.h"
@@ -29,8 +29,8 @@
 #include <string.h>
 #include <unistd.h>
 
-int
-reader_file_begin (attempt_t *a)
+static int
+s_begin (attempt_t *a)
 {
     a->fd = open (a->spec->path, O_RDONLY | O_CLOEXEC);
     if (a->fd < 0) {
@@ -43,12 +43,20 @@ reader_file_begin (attempt_t *a)
     return 0;
 }
 
-void
-reader_file_end (attempt_t *a)
+/*  Closes the file, whatever happened (.end and .abort). */
+static void
+s_close (attempt_t *a)
 {
     if (a->fd >= 0)
         close (a->fd);
     a->fd = -1;
+}
+
+static int
+s_end (attempt_t *a)
+{
+    s_close (a);
+    return 0;
 }
 
 /*  Sends the oversize record's reject batch; false when the queue was
@@ -66,8 +74,8 @@ s_push_oversize (attempt_t *a, batch_t **over_p, int64_t bytes)
     return true;
 }
 
-void *
-reader_file_thread (void *arg)
+static void *
+s_thread (void *arg)
 {
     attempt_t *a = arg;
     log_set_chunk (a->spec->chunk_id);
@@ -165,14 +173,12 @@ reader_file_thread (void *arg)
         s_push_oversize (a, &over, over_bytes);
     batch_free (over);
     /*  The range's last record (with or without a final newline). */
-    if (batch->len > 0 && !a->failed) {
-        if (attempt_push_raw (a, batch) != 0)
-            batch_free (batch);
-    }
-    else
-        batch_free (batch);
+    attempt_push_last (a, &batch);
     csv_scanner_destroy (&scan);
     a->read_ms = util_now_ms () - t0 - a->read_blocked_ms;
     queue_close (a->raw);
     return NULL;
 }
+
+const stage_ops_t reader_file = {
+    .begin = s_begin, .thread = s_thread, .end = s_end, .abort = s_close };

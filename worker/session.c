@@ -1,24 +1,20 @@
-/*  worker/session.c: see session.h.
+/*  worker/session.c: the session's message loop; see session.h.
 
-    Slot actors (zactor), one per slot. Pipe protocol:
-        session -> slot   "RUN" chunk_id attempt lo hi path offset length first_line
-                          count bounds
-                          (lo/hi/path/bounds: "N" = none, "V<text>"; count and
-                          bounds: a group of adjacent chunks, common/bounds.h)
-        slot -> session   "RESULT" chunk_id attempt <chunk_result_t bytes>
-    plus czmq's "$TERM". A slot owns its two connections (slot_t) and
-    blocks in pipeline_run_chunk while a chunk runs; the abort flag, shared
-    read-only with the session, makes a running chunk roll back. */
+    The DEALER socket is link.c's (connect, HELLO, send, AUTH); each slot
+    is a zactor of slotactor.c that runs one chunk at a time. This file
+    decides: what to do with each message of the coordinator, when to send
+    PROGRESS and HEARTBEAT, when to reconnect, when to leave. */
 #include "session.h"
-#include "auth.h"
 #include "bounds.h"
 #include "copyjob.h"
 #include "exit_codes.h"
 #include "outcome.h"
+#include "link.h"
 #include "log.h"
 #include "pipeline.h"
 #include "protocol.h"
 #include "retry.h"
+#include "slotactor.h"
 #include "threadcheck.h"
 #include "util.h"
 #include "wstats.h"
@@ -30,206 +26,33 @@
 #include <unistd.h>
 
 typedef struct {
-    copyjob_t *job;            /* borrowed, read-only while the slot lives */
-    slot_t *slot;              /* borrowed */
-    volatile int *abort;
-} slot_args_t;
-
-static void
-s_slot_actor (zsock_t *pipe, void *arg)
-{
-    slot_args_t *args = arg;
-    zsock_signal (pipe, 0);
-    while (true) {
-        zmsg_t *msg = zmsg_recv (pipe);
-        if (!msg)
-            break;
-        char *command = zmsg_popstr (msg);
-        if (command && streq (command, "RUN") && zmsg_size (msg) == 10) {
-            char *id = zmsg_popstr (msg), *att = zmsg_popstr (msg);
-            char *lo = zmsg_popstr (msg), *hi = zmsg_popstr (msg);
-            char *path = zmsg_popstr (msg), *off = zmsg_popstr (msg);
-            char *len = zmsg_popstr (msg), *line = zmsg_popstr (msg);
-            char *cnt = zmsg_popstr (msg), *bnd = zmsg_popstr (msg);
-            int32_t count = (int32_t) strtol (cnt, NULL, 10);
-            char **bounds = count > 1 ? xcalloc ((size_t) count, sizeof *bounds) : NULL;
-            if (bounds && bounds_split (bnd + 1, (size_t) count - 1, bounds) != 0)
-                count = 1;      /* checked by the session already: not reached */
-            chunk_spec_t spec = { .chunk_id = strtoll (id, NULL, 10),
-                                  .attempt = (int32_t) strtol (att, NULL, 10),
-                                  .lo = lo[0] == 'V' ? lo + 1 : NULL,
-                                  .hi = hi[0] == 'V' ? hi + 1 : NULL,
-                                  .path = path[0] == 'V' ? path + 1 : NULL,
-                                  .offset = strtoll (off, NULL, 10),
-                                  .length = strtoll (len, NULL, 10),
-                                  .first_line = strtoll (line, NULL, 10),
-                                  .count = count, .bounds = bounds };
-            chunk_result_t result;
-            pipeline_run_chunk (args->job, args->slot, &spec, &result, args->abort);
-            if (bounds)
-                bounds_free (bounds, count > 1 ? (size_t) count - 1 : 0);
-            free (bounds);
-            free (cnt);
-            free (bnd);
-            zmsg_t *reply = zmsg_new ();
-            zmsg_addstr (reply, "RESULT");
-            zmsg_addstr (reply, id);
-            zmsg_addstr (reply, att);
-            zmsg_addmem (reply, &result, sizeof result);
-            if (zmsg_send (&reply, pipe) != 0)
-                log_warn ("slot: cannot report chunk %s", id);
-            zmsg_destroy (&reply);
-            free (id); free (att); free (lo); free (hi);
-            free (path); free (off); free (len); free (line);
-        }
-        bool term = command && streq (command, "$TERM");
-        free (command);
-        zmsg_destroy (&msg);
-        if (term)
-            break;
-    }
-    /*  Before the actor says it ended (czmq does that on return): the
-        process may exit right after. */
-    auth_thread_done ();
-}
-
-typedef struct {
-    zactor_t *actor;
-    slot_t *slot;
-    slot_args_t args;
-    bool busy;
-    int64_t chunk_id;
-    int32_t attempt;
-    int32_t count;             /* chunks in the ASSIGN (a group: > 1) */
-} slotrec_t;
-
-typedef struct {
     const char *endpoint;
     const char *name;
     int nslots;
     volatile int *stop;
     volatile int abort;        /* roll back running chunks */
-    zsock_t *dealer;
-    int64_t last_recv_ms, last_sent_ms, last_progress_ms;
+    link_t link;               /* the DEALER, HELLO, AUTH */
+    int64_t last_progress_ms;
     int heartbeat_ms, liveness;
     char *run_id;
     copyjob_t *job;
     char prepare_error[1024];
     bool prepare_retryable;
-    slotrec_t *slots;
+    slotactor_t **slots;       /* nslots of them once prepared */
     bool stopping;
     int reconnects;
     protocol_job_t *pending_job;   /* a JOB that waits for the old run's chunks */
     char *pending_run_id;
     uint64_t rng;
-    const char *secret;        /* borrowed; NULL: none */
-    bool authed;               /* AUTH sent on this link */
     bool refused;              /* the coordinator refused us: exit BAD_CONFIG */
     int64_t heard_ms;          /* last message from any coordinator (--give-up-after) */
     int stop_exit;             /* the exit status STOP.outcome says */
-    int64_t pid;               /* in HELLO and the proof */
 } self_t;
-
-/*  session_set_curve: set once by main before the session starts. */
-static zcert_t *s_curve_cert;
-static const char *s_curve_server;
 
 void
 session_set_curve (zcert_t *cert, const char *server_key)
 {
-    s_curve_cert = cert;
-    s_curve_server = server_key;
-}
-
-static int
-s_send (self_t *self, protocol_msg_t *msg)
-{
-    char *data = NULL;
-    size_t size = 0;
-    char err[256];
-    if (!self->dealer)
-        return -1;                      /* no socket (s_connect failed and logged) */
-    if (protocol_encode (msg, &data, &size, err, sizeof err) != 0) {
-        log_error ("encoding %s: %s", protocol_type_name (msg->type), err);
-        return -1;
-    }
-    zframe_t *f = zframe_new (data, size);
-    free (data);
-    int rc = zframe_send (&f, self->dealer, ZFRAME_DONTWAIT);
-    if (rc != 0)
-        log_debug ("sending %s: %s", protocol_type_name (msg->type), zmq_strerror (zmq_errno ()));
-    zframe_destroy (&f);
-    self->last_sent_ms = util_now_ms ();
-    return rc;
-}
-
-static void
-s_hello (self_t *self)
-{
-    protocol_msg_t m;
-    protocol_msg_init (&m, PROTO_MSG_HELLO);
-    m.name = (char *) self->name;
-    m.host = (char *) util_hostname ();
-    m.pid = self->pid;
-    m.slots = self->nslots;
-    m.build = (char *) FERRY_VERSION;
-    s_send (self, &m);                 /* borrowed fields: no reset */
-}
-
-/*  A new DEALER to the coordinator, and HELLO. Returns 0, or -1 (logged)
-    when the socket cannot be created (out of file descriptors or memory):
-    the caller exits. */
-static int
-s_connect (self_t *self)
-{
-    zsock_destroy (&self->dealer);
-    const char *fault = threadcheck_fault ("socket") ? "FERRY_FAULT=socket"
-                      : self->reconnects > 0 && threadcheck_fault ("socket-reconnect")
-                      ? "FERRY_FAULT=socket-reconnect" : NULL;
-    self->dealer = fault ? NULL : zsock_new (ZMQ_DEALER);
-    if (!self->dealer) {
-        log_error ("cannot create a ZeroMQ socket to %s: %s; raise the process's limits "
-                   "(ulimit -n, ulimit -v)", self->endpoint, fault ? fault : zmq_strerror (zmq_errno ()));
-        return -1;
-    }
-    /*  Don't let unsent messages to a dead coordinator block exit. */
-    zsock_set_linger (self->dealer, 500);
-    zsock_set_sndhwm (self->dealer, 1000);
-    /*  FERRY/1 messages are small: a peer claiming a huge frame is not one. */
-    zsock_set_maxmsgsize (self->dealer, PROTOCOL_MAX_FRAME);
-    if (s_curve_cert) {
-        zcert_apply (s_curve_cert, self->dealer);
-        zsock_set_curve_serverkey (self->dealer, s_curve_server);
-    }
-    if (zsock_connect (self->dealer, "%s", self->endpoint) != 0)
-        log_error ("cannot connect to %s: %s", self->endpoint, zmq_strerror (zmq_errno ()));
-    self->last_recv_ms = util_now_ms ();
-    self->authed = false;
-    s_hello (self);
-    return 0;
-}
-
-/*  CHALLENGE: prove the cluster secret (common/auth.h). Returns -1 when
-    this worker has no secret: the session ends. */
-static int
-s_on_challenge (self_t *self, protocol_msg_t *msg)
-{
-    if (!self->secret) {
-        log_error ("the coordinator at %s asks this worker to prove the cluster secret and it "
-                   "has none: set FERRY_CLUSTER_SECRET to the coordinator's secret, or pass "
-                   "--secret-file FILE (the file the job's cluster.secret_file names)",
-                   self->endpoint);
-        self->refused = true;
-        return -1;
-    }
-    protocol_msg_t m;
-    protocol_msg_init (&m, PROTO_MSG_AUTH);
-    char proof[AUTH_HEX_LEN + 1];
-    auth_proof (self->secret, msg->nonce, self->name, util_hostname (), self->pid, proof);
-    m.proof = proof;
-    s_send (self, &m);                 /* borrowed field: no reset */
-    self->authed = true;
-    return 0;
+    link_set_curve (cert, server_key);
 }
 
 static void
@@ -237,10 +60,8 @@ s_slots_destroy (self_t *self)
 {
     if (!self->slots)
         return;
-    for (int i = 0; i < self->nslots; i++) {
-        zactor_destroy (&self->slots[i].actor);
-        slot_destroy (&self->slots[i].slot);
-    }
+    for (int i = 0; i < self->nslots; i++)
+        slotactor_destroy (&self->slots[i]);
     free (self->slots);
     self->slots = NULL;
 }
@@ -249,7 +70,7 @@ static bool
 s_any_busy (self_t *self)
 {
     for (int i = 0; self->slots && i < self->nslots; i++)
-        if (self->slots[i].busy)
+        if (self->slots[i]->busy)
             return true;
     return false;
 }
@@ -305,14 +126,8 @@ s_prepare (self_t *self)
         return -1;
     }
     self->slots = xcalloc ((size_t) self->nslots, sizeof *self->slots);
-    for (int i = 0; i < self->nslots; i++) {
-        slotrec_t *s = &self->slots[i];
-        s->slot = slot_new (self->job);
-        s->args.job = self->job;
-        s->args.slot = s->slot;
-        s->args.abort = &self->abort;
-        s->actor = zactor_new (s_slot_actor, &s->args);
-    }
+    for (int i = 0; i < self->nslots; i++)
+        self->slots[i] = slotactor_new (self->job, &self->abort);
     log_info ("joined run %s: %d slot(s), %s into %s", self->run_id, self->nslots,
               file ? "file records" : self->job->binary ? "binary COPY" : "text COPY",
               self->job->copy_table);
@@ -387,7 +202,7 @@ s_failed (self_t *self, int64_t chunk_id, int32_t attempt, bool retryable,
     m.retryable = retryable;
     snprintf (m.sqlstate, sizeof m.sqlstate, "%s", sqlstate ? sqlstate : "");
     m.message = (char *) message;
-    s_send (self, &m);
+    link_send (&self->link, &m);
 }
 
 /*  A group ASSIGN is well formed: key ranges, and group_bounds splits
@@ -437,56 +252,35 @@ s_on_assign (self_t *self, protocol_msg_t *msg)
                   self->prepare_error[0] ? self->prepare_error : "ASSIGN before JOB");
         return;
     }
-    slotrec_t *free_slot = NULL;
+    slotactor_t *free_slot = NULL;
     for (int i = 0; i < self->nslots && !free_slot; i++)
-        if (!self->slots[i].busy)
-            free_slot = &self->slots[i];
+        if (!self->slots[i]->busy)
+            free_slot = self->slots[i];
     if (!free_slot) {
         s_failed_assign (self, msg, true, PROTOCOL_NO_SLOT, "no free slot");
         return;
     }
-    zmsg_t *run = zmsg_new ();
-    zmsg_addstr (run, "RUN");
-    zmsg_addstrf (run, "%" PRId64, msg->chunk_id);
-    zmsg_addstrf (run, "%d", msg->attempt);
-    if (msg->lo) zmsg_addstrf (run, "V%s", msg->lo); else zmsg_addstr (run, "N");
-    if (msg->hi) zmsg_addstrf (run, "V%s", msg->hi); else zmsg_addstr (run, "N");
-    if (msg->path) zmsg_addstrf (run, "V%s", msg->path); else zmsg_addstr (run, "N");
-    zmsg_addstrf (run, "%" PRId64, msg->offset);
-    zmsg_addstrf (run, "%" PRId64, msg->length);
-    zmsg_addstrf (run, "%" PRId64, msg->first_line);
     int32_t count = msg->group_count > 1 ? msg->group_count : 1;
-    zmsg_addstrf (run, "%d", count);
-    if (msg->group_bounds) zmsg_addstrf (run, "V%s", msg->group_bounds); else zmsg_addstr (run, "N");
     if (count > 1 && !s_group_ok (msg)) {
-        zmsg_destroy (&run);
         s_failed_assign (self, msg, false, "XX000",
                          "ASSIGN: group_bounds does not hold group_count - 1 bounds");
         return;
     }
     if ((msg->path != NULL) != (self->job->kind == SOURCE_KIND_CSV)) {
-        zmsg_destroy (&run);
         s_failed_assign (self, msg, false, "XX000",
                   msg->path ? "a file range for a run that is not a file source"
                             : "a key range for a run that is a file source");
         return;
     }
-    if (zmsg_send (&run, free_slot->actor) != 0) {
-        zmsg_destroy (&run);
+    if (slotactor_run (free_slot, msg) != 0)
         s_failed_assign (self, msg, true, PROTOCOL_NO_SLOT, "slot unavailable");
-        return;
-    }
-    free_slot->busy = true;
-    free_slot->chunk_id = msg->chunk_id;
-    free_slot->attempt = msg->attempt;
-    free_slot->count = count;
 }
 
 /*  A group committed: one DONE per chunk, with the chunk's own rows,
     bytes and fingerprint (as its ledger row has them); the stage times
     ride on the first, whose COPY it was. */
 static void
-s_done_group (self_t *self, slotrec_t *s, const chunk_result_t *r)
+s_done_group (self_t *self, slotactor_t *s, const chunk_result_t *r)
 {
     for (int32_t i = 0; i < s->count; i++) {
         protocol_msg_t m;
@@ -504,22 +298,15 @@ s_done_group (self_t *self, slotrec_t *s, const chunk_result_t *r)
             m.retries = r->retries;
         }
         m.peak_rss_kb = util_peak_rss_kb ();
-        s_send (self, &m);
+        link_send (&self->link, &m);
     }
 }
 
 static void
-s_on_result (self_t *self, slotrec_t *s)
+s_on_result (self_t *self, slotactor_t *s)
 {
-    zmsg_t *msg = zmsg_recv (s->actor);
-    if (!msg)
-        return;
-    char *command = zmsg_popstr (msg);
-    zframe_t *id = zmsg_pop (msg), *att = zmsg_pop (msg), *body = zmsg_pop (msg);
-    if (command && streq (command, "RESULT") && body && zframe_size (body) == sizeof (chunk_result_t)) {
-        chunk_result_t r;
-        memcpy (&r, zframe_data (body), sizeof r);
-        s->busy = false;
+    chunk_result_t r;
+    if (slotactor_recv (s, &r) == 0) {
         if (r.status == CHUNK_OK && s->count > 1 && r.members)
             s_done_group (self, s, &r);
         else if (r.status == CHUNK_OK) {
@@ -538,7 +325,7 @@ s_on_result (self_t *self, slotrec_t *s)
             m.retries = r.retries;
             m.peak_rss_kb = util_peak_rss_kb ();
             wstats_fill (&m);
-            s_send (self, &m);
+            link_send (&self->link, &m);
             protocol_msg_reset (&m);    /* batch_hist; the rest is not owned */
         }
         else {
@@ -555,18 +342,13 @@ s_on_result (self_t *self, slotrec_t *s)
         }
         free (r.members);
     }
-    free (command);
-    zframe_destroy (&id);
-    zframe_destroy (&att);
-    zframe_destroy (&body);
-    zmsg_destroy (&msg);
 }
 
 static void
 s_send_progress (self_t *self)
 {
     for (int i = 0; self->slots && i < self->nslots; i++) {
-        slotrec_t *s = &self->slots[i];
+        slotactor_t *s = self->slots[i];
         if (!s->busy)
             continue;
         protocol_msg_t m;
@@ -577,7 +359,7 @@ s_send_progress (self_t *self)
         m.bytes = atomic_load (&s->slot->bytes_done);
         m.peak_rss_kb = util_peak_rss_kb ();
         wstats_fill (&m);
-        s_send (self, &m);
+        link_send (&self->link, &m);
         protocol_msg_reset (&m);        /* batch_hist; the rest is not owned */
     }
 }
@@ -586,11 +368,11 @@ s_send_progress (self_t *self)
 static int
 s_on_coordinator (self_t *self)
 {
-    zframe_t *f = zframe_recv (self->dealer);
+    zframe_t *f = zframe_recv (self->link.dealer);
     if (!f)
         return 0;
-    self->last_recv_ms = util_now_ms ();
-    self->heard_ms = self->last_recv_ms;
+    self->link.last_recv_ms = util_now_ms ();
+    self->heard_ms = self->link.last_recv_ms;
     self->reconnects = 0;
     protocol_msg_t msg;
     memset (&msg, 0, sizeof msg);
@@ -603,9 +385,13 @@ s_on_coordinator (self_t *self)
         case PROTO_MSG_JOB: s_on_job (self, &msg); break;
         case PROTO_MSG_ASSIGN: s_on_assign (self, &msg); break;
         case PROTO_MSG_HEARTBEAT: break;
-        case PROTO_MSG_CHALLENGE: rc = s_on_challenge (self, &msg); break;
+        case PROTO_MSG_CHALLENGE:
+            rc = link_on_challenge (&self->link, &msg);
+            if (rc != 0)
+                self->refused = true;
+            break;
         case PROTO_MSG_STOP:
-            if (!self->run_id && self->authed) {
+            if (!self->run_id && self->link.authed) {
                 /*  Refused before any JOB: our proof did not match. */
                 log_error ("the coordinator refused this worker: %s",
                            msg.reason ? msg.reason : "");
@@ -633,11 +419,11 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
 {
     self_t self;
     memset (&self, 0, sizeof self);
-    self.secret = secret;
-    self.pid = getpid ();
     self.endpoint = endpoint;
     self.name = name;
     self.nslots = slots > 0 ? slots : 2;
+    self.link = (link_t) { .endpoint = endpoint, .name = name, .secret = secret,
+                           .nslots = self.nslots, .pid = getpid () };
     self.stop = stop;
     self.heartbeat_ms = 1000;
     self.liveness = 5;
@@ -655,7 +441,7 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
         return EXIT_CODE_NO_RESOURCES;
     }
     zsys_handler_set (NULL);
-    if (s_connect (&self) != 0)
+    if (link_connect (&self.link, false) != 0)
         return EXIT_CODE_NO_RESOURCES;
     log_info ("connecting to %s with %d slot(s)", endpoint, self.nslots);
     int exit_code = EXIT_CODE_OK;
@@ -693,9 +479,9 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
 
         zmq_pollitem_t items[1 + 256];
         int n = 0;
-        items[n++] = (zmq_pollitem_t) { zsock_resolve (self.dealer), 0, ZMQ_POLLIN, 0 };
+        items[n++] = (zmq_pollitem_t) { zsock_resolve (self.link.dealer), 0, ZMQ_POLLIN, 0 };
         for (int i = 0; self.slots && i < self.nslots; i++)
-            items[n++] = (zmq_pollitem_t) { zsock_resolve (self.slots[i].actor), 0, ZMQ_POLLIN, 0 };
+            items[n++] = (zmq_pollitem_t) { zsock_resolve (self.slots[i]->actor), 0, ZMQ_POLLIN, 0 };
         int rc = zmq_poll (items, n, 100);
         if (rc < 0 && zmq_errno () != EINTR)
             break;
@@ -709,49 +495,49 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
             }
             for (int i = 1; i < n; i++)
                 if (items[i].revents & ZMQ_POLLIN)
-                    s_on_result (&self, &self.slots[i - 1]);
+                    s_on_result (&self, self.slots[i - 1]);
         }
         int64_t now = util_now_ms ();
         if (now - self.last_progress_ms >= 1000) {
             s_send_progress (&self);
             self.last_progress_ms = now;
         }
-        if (now - self.last_sent_ms >= self.heartbeat_ms) {
+        if (now - self.link.last_sent_ms >= self.heartbeat_ms) {
             protocol_msg_t hb;
             protocol_msg_init (&hb, PROTO_MSG_HEARTBEAT);
             hb.peak_rss_kb = util_peak_rss_kb ();
             wstats_fill (&hb);
-            s_send (&self, &hb);
+            link_send (&self.link, &hb);
             protocol_msg_reset (&hb);
         }
-        int64_t silent = now - self.last_recv_ms;
+        int64_t silent = now - self.link.last_recv_ms;
         if (!self.stopping && silent > (int64_t) self.liveness * self.heartbeat_ms
         &&  now >= next_reconnect) {
             double delay = retry_delay (&reconnect, self.reconnects, &self.rng);
             log_warn ("coordinator silent for %" PRId64 " ms; reconnecting to %s (next try in %.1fs)",
                       silent, endpoint, delay);
             self.reconnects++;
-            if (s_connect (&self) != 0) {
+            if (link_connect (&self.link, true) != 0) {
                 /*  No link any more: running chunks roll back, and leave. */
                 self.abort = 1;
                 exit_code = EXIT_CODE_NO_RESOURCES;
                 break;
             }
-            /*  s_connect resets last_recv; wait at least the back-off. */
+            /*  link_connect resets last_recv; wait at least the back-off. */
             next_reconnect = now + (int64_t) (delay * 1000);
-            self.last_recv_ms = now - (int64_t) self.liveness * self.heartbeat_ms
+            self.link.last_recv_ms = now - (int64_t) self.liveness * self.heartbeat_ms
                               + (int64_t) (delay * 1000);
         }
     }
     protocol_msg_t bye;
     protocol_msg_init (&bye, PROTO_MSG_BYE);
-    s_send (&self, &bye);
+    link_send (&self.link, &bye);
     s_slots_destroy (&self);
     copyjob_destroy (&self.job);
     protocol_job_destroy (&self.pending_job);
     free (self.pending_run_id);
     free (self.run_id);
-    zsock_destroy (&self.dealer);
+    link_close (&self.link);
     log_info ("left");
     return self.refused ? EXIT_CODE_BAD_CONFIG : exit_code;
 }

@@ -1,26 +1,18 @@
-/*  worker/writer.c: the writer stage, owner of the target connection's
-    chunk transaction.
+/*  worker/writer.c: the writer stage (PostgreSQL sources), owner of the
+    target connection's chunk transaction.
 
-        BEGIN;
-        SELECT ... FROM ferry.chunk_commits      -- already committed? stop early
+        BEGIN; SELECT ... FROM ferry.chunk_commits   -- fence_begin (fence.h)
         COPY <copy table> (<columns>) FROM STDIN [(FORMAT binary)];
-        INSERT INTO ferry.chunk_commits (run_id, chunk_id, ..., rows, committed_at);
+        INSERT INTO ferry.chunk_commits (...);       -- fence_take, one row per member
         COMMIT;
 
-    The ledger row is the fence: its primary key (run_id, chunk_id) lets
-    only one attempt of a chunk commit; a second one fails at its INSERT
-    (after waiting for the first to end, if both race), so a chunk's rows
-    are committed if and only if its ledger row is. The INSERT comes last,
-    just before COMMIT, so the row lock is held for milliseconds: a worker
-    frozen mid-COPY (a "zombie") holds nothing that its successor needs,
-    and when it wakes its INSERT meets the successor's committed row.
-    The token, random per pipeline_run_chunk call, tells a commit of ours
-    whose acknowledgement was lost (connection dropped during COMMIT) from
-    somebody else's commit. */
-#include "pipeline.h"
+    The ledger fence (fence.h) brackets the COPY: the look-up before it, so
+    a chunk already committed is not copied again, the INSERT after it,
+    just before COMMIT. */
+#include "stage.h"
 #include "copyfmt.h"
+#include "fence.h"
 #include "log.h"
-#include "protocol.h"
 #include "util.h"
 #include "wstats.h"
 
@@ -29,43 +21,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-int
-writer_begin (attempt_t *a, const char *token)
+static int
+s_connect (attempt_t *a)
+{
+    return attempt_connect (a, a->slot->target);
+}
+
+/*  BEGIN and the ledger look-up, then COPY IN (and the binary header). */
+static int
+s_begin (attempt_t *a)
 {
     pg_conn_t *tgt = a->slot->target;
-    a->token = token;
-    if (pg_exec (tgt, "BEGIN") != 0) {
-        attempt_fail_pg (a, tgt, "target BEGIN");
+    if (fence_begin (a) != 0)
         return -1;
-    }
-    /*  A cheap look first (a plain read takes no lock): a chunk that is
-        already committed is not copied again. The fence itself is the
-        INSERT at commit time (writer_ledger_insert). */
-    char chunk[24], last[24];
-    snprintf (chunk, sizeof chunk, "%" PRId64, a->spec->chunk_id);
-    snprintf (last, sizeof last, "%" PRId64,
-              a->spec->chunk_id + (a->count > 1 ? a->count - 1 : 0));
-    const char *params[3] = { a->job->run_id, chunk, last };
-    char *found = NULL;
-    if (pg_query_value (tgt, "SELECT count(*) FROM ferry.chunk_commits "
-                        "WHERE run_id = $1 AND chunk_id BETWEEN $2 AND $3", 3, params,
-                        &found) != 0) {
-        attempt_fail_pg (a, tgt, "ledger look-up");
-        pg_rollback (tgt);
-        return -1;
-    }
-    bool committed = found && strcmp (found, "0") != 0;
-    free (found);
-    if (committed) {
-        pthread_mutex_lock (&a->error_lock);
-        a->already_committed = true;
-        pthread_mutex_unlock (&a->error_lock);
-        attempt_fail (a, PROTOCOL_ALREADY_COMMITTED, false, "ledger: already committed");
-        pg_rollback (tgt);
-        return -1;
-    }
-    if (a->job->kind == SOURCE_KIND_CSV)
-        return 0;               /* file sources COPY group by group (writer_file.c) */
     char *sql = copyjob_copy_in_sql (a->job);
     int rc = pg_copy_in_begin (tgt, sql);
     free (sql);
@@ -82,8 +50,8 @@ writer_begin (attempt_t *a, const char *token)
     return 0;
 }
 
-void *
-writer_thread (void *arg)
+static void *
+s_thread (void *arg)
 {
     attempt_t *a = arg;
     log_set_chunk (a->spec->chunk_id);
@@ -110,48 +78,9 @@ writer_thread (void *arg)
     return NULL;
 }
 
-int
-writer_ledger_insert (attempt_t *a, int64_t rows, int64_t rejected)
-{
-    return writer_ledger_insert_one (a, a->spec->chunk_id, rows, a->bytes_read, a->checksum,
-                                     rejected);
-}
-
-int
-writer_ledger_insert_one (attempt_t *a, int64_t chunk_id, int64_t rows, int64_t nbytes,
-                          uint64_t checksum, int64_t rejected)
-{
-    pg_conn_t *tgt = a->slot->target;
-    char chunk[24], attempt[16], nrows[24], bytes[24], sum[24], nrej[24];
-    snprintf (chunk, sizeof chunk, "%" PRId64, chunk_id);
-    snprintf (attempt, sizeof attempt, "%d", a->spec->attempt);
-    snprintf (nrows, sizeof nrows, "%" PRId64, rows);
-    snprintf (bytes, sizeof bytes, "%" PRId64, nbytes);
-    snprintf (sum, sizeof sum, "%016" PRIx64, checksum);
-    snprintf (nrej, sizeof nrej, "%" PRId64, rejected);
-    const char *params[9] = { a->job->run_id, chunk, attempt, a->job->worker, a->token,
-                              nrows, bytes, sum, nrej };
-    if (pg_exec_params (tgt,
-            "INSERT INTO ferry.chunk_commits (run_id, chunk_id, attempt, worker, token, rows, "
-            "bytes, checksum, rejected, committed_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, clock_timestamp())",
-            9, params, NULL) == 0)
-        return 0;
-    const pg_error_t *e = pg_conn_error (tgt);
-    if (strcmp (e->sqlstate, "23505") == 0) {
-        /*  Somebody's row is there: ours from a lost COMMIT ack, or another
-            attempt's that won the race. The caller looks and decides. */
-        pthread_mutex_lock (&a->error_lock);
-        a->already_committed = true;
-        pthread_mutex_unlock (&a->error_lock);
-    }
-    attempt_fail_pg (a, tgt, "ledger fence");
-    pg_rollback (tgt);
-    return -1;
-}
-
-int
-writer_commit (attempt_t *a)
+/*  COPY end, the three counts, the fence, COMMIT. */
+static int
+s_commit (attempt_t *a)
 {
     pg_conn_t *tgt = a->slot->target;
     if (a->job->binary
@@ -174,16 +103,7 @@ writer_commit (attempt_t *a)
         pg_rollback (tgt);
         return -1;
     }
-    if (a->count > 1) {
-        /*  A group: one ledger row per member, each its own fence. */
-        for (int32_t i = 0; i < a->count; i++) {
-            member_result_t *m = &a->members[i];
-            if (writer_ledger_insert_one (a, a->spec->chunk_id + i, m->rows, m->bytes,
-                                          m->checksum, 0) != 0)
-                return -1;
-        }
-    }
-    else if (writer_ledger_insert (a, server_rows, 0) != 0)
+    if (fence_take (a, server_rows, 0) != 0)
         return -1;
     if (pg_exec (tgt, "COMMIT") != 0) {
         attempt_fail_pg (a, tgt, "target COMMIT");
@@ -192,17 +112,6 @@ writer_commit (attempt_t *a)
     return 0;
 }
 
-void
-writer_abort (attempt_t *a)
-{
-    pg_conn_t *tgt = a->slot->target;
-    if (!pg_is_connected (tgt))
-        return;
-    PGconn *c = pg_conn_handle (tgt);
-    if (PQtransactionStatus (c) == PQTRANS_ACTIVE) {
-        /*  Still inside COPY IN: end it with an error so the server aborts. */
-        int64_t ignored;
-        pg_copy_in_end (tgt, "ferry: chunk aborted", &ignored);
-    }
-    pg_rollback (tgt);
-}
+const stage_ops_t writer_pg = {
+    .connect = s_connect, .begin = s_begin, .thread = s_thread, .end = s_commit,
+    .abort = attempt_abort_target };

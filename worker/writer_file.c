@@ -1,9 +1,9 @@
 /*  worker/writer_file.c: the writer stage for file sources.
 
-    Inside the chunk's transaction (opened by writer_begin with the ledger
-    fence), the fast path streams every row of the chunk into ONE COPY: the
-    server fills its bulk-insert ring once per chunk instead of once per
-    group (on 1M rows into a PK table, 5000-row COPYs cost the target about
+    Inside the chunk's transaction (opened by fence_begin, fence.h), the
+    fast path streams every row of the chunk into ONE COPY: the server
+    fills its bulk-insert ring once per chunk instead of once per group
+    (on 1M rows into a PK table, 5000-row COPYs cost the target about
     1.5x the CPU of one COPY). Rejects found by the processors are stored
     after that COPY. If the server refuses a row anyway (something the
     validators let through), the transaction is lost: the attempt ends with
@@ -20,9 +20,10 @@
     2 log2(batch_size) small COPYs, never the chunk. Rejects (from the
     processors and from the server) are stored in ferry.rejects in the
     same transaction, so they commit exactly when the chunk's rows do.
-    writer_file_commit then inserts the ledger row (the fence, with rows
-    and rejects) and commits. */
-#include "pipeline.h"
+    The commit then inserts the ledger row (fence_take, with rows and
+    rejects) and commits. */
+#include "stage.h"
+#include "fence.h"
 #include "log.h"
 #include "util.h"
 #include "wstats.h"
@@ -350,8 +351,21 @@ s_fast (attempt_t *a)
     a->write_ms = busy + util_now_ms () - t0;
 }
 
-void *
-writer_file_thread (void *arg)
+static int
+s_connect (attempt_t *a)
+{
+    return attempt_connect (a, a->slot->target);
+}
+
+/*  BEGIN and the ledger look-up; the COPYs start with the rows. */
+static int
+s_begin (attempt_t *a)
+{
+    return fence_begin (a);
+}
+
+static void *
+s_thread (void *arg)
 {
     attempt_t *a = arg;
     log_set_chunk (a->spec->chunk_id);
@@ -405,8 +419,9 @@ writer_file_thread (void *arg)
     return NULL;
 }
 
-int
-writer_file_commit (attempt_t *a)
+/*  The record count, the fence, COMMIT. */
+static int
+s_commit (attempt_t *a)
 {
     pg_conn_t *tgt = a->slot->target;
     /*  Every record read is a row or a reject. */
@@ -417,7 +432,7 @@ writer_file_commit (attempt_t *a)
         pg_rollback (tgt);
         return -1;
     }
-    if (writer_ledger_insert (a, a->rows_written, a->rejected) != 0)
+    if (fence_take (a, a->rows_written, a->rejected) != 0)
         return -1;
     if (pg_exec (tgt, "COMMIT") != 0) {
         attempt_fail_pg (a, tgt, "target COMMIT");
@@ -425,3 +440,7 @@ writer_file_commit (attempt_t *a)
     }
     return 0;
 }
+
+const stage_ops_t writer_file = {
+    .connect = s_connect, .begin = s_begin, .thread = s_thread, .end = s_commit,
+    .abort = attempt_abort_target };
