@@ -57,9 +57,15 @@ ferr_setv (ferr_t *e, const char *sqlstate, bool retryable, const char *format, 
 {
     if (!e)
         return;
-    snprintf (e->sqlstate, sizeof e->sqlstate, "%s", sqlstate ? sqlstate : "");
+    /*  Built aside: e's own sqlstate or message may be among the
+        arguments (a message reworded around itself). */
+    char state[sizeof e->sqlstate];
+    char message[sizeof e->message];
+    snprintf (state, sizeof state, "%s", sqlstate ? sqlstate : "");
+    s_vformat (message, sizeof message, format, args);
+    memcpy (e->sqlstate, state, sizeof state);
+    memcpy (e->message, message, sizeof message);
     e->retryable = retryable;
-    s_vformat (e->message, sizeof e->message, format, args);
     s_one_line (e->message);
 }
 

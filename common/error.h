@@ -38,7 +38,9 @@ void ferr_clear (ferr_t *e);
 bool ferr_is_set (const ferr_t *e);
 
 /*  Sets the error: sqlstate (NULL or "": none), retryable, and the
-    message from a printf format. Accepts e NULL (does nothing). */
+    message from a printf format. e's own fields may be among the
+    arguments (e.g. ferr_set (e, e->sqlstate, e->retryable, "chunk 3: %s",
+    e->message)). Accepts e NULL (does nothing). */
 void ferr_set (ferr_t *e, const char *sqlstate, bool retryable, const char *format, ...)
     __attribute__ ((format (printf, 4, 5)));
 

@@ -50,10 +50,8 @@ attempt_fail (attempt_t *a, const char *sqlstate, bool retryable, const char *fo
     if (!a->failed) {
         va_list args;
         va_start (args, format);
-        vsnprintf (a->message, sizeof a->message, format, args);
+        ferr_setv (&a->err, sqlstate, retryable, format, args);
         va_end (args);
-        snprintf (a->sqlstate, sizeof a->sqlstate, "%s", sqlstate ? sqlstate : "");
-        a->retryable = retryable;
         a->failed = 1;
     }
     pthread_mutex_unlock (&a->error_lock);

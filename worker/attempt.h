@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "batch.h"
+#include "error.h"
 #include "copyjob.h"
 #include "pg.h"
 #include "pipeline.h"
@@ -31,9 +32,7 @@ typedef struct {
     queue_t *processed;
     _Atomic int failed;
     pthread_mutex_t error_lock;
-    char sqlstate[6];
-    char message[1536];
-    bool retryable;
+    ferr_t err;                /* the first failure (attempt_fail) */
     bool already_committed;
     /* a group: per member, rows and bytes read (reader) and the
        fingerprint (processors, under the error lock); count entries */

@@ -124,8 +124,7 @@ fence_whose_row (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
             rc = 1;
         }
         else {
-            snprintf (result->message, sizeof result->message,
-                      "chunk %" PRId64 " of run %s is already committed (attempt %s by worker %s "
+            ferr_set (&result->err, result->err.sqlstate, false, "chunk %" PRId64 " of run %s is already committed (attempt %s by worker %s "
                       "at %s UTC, %s rows); nothing was added",
                       spec->chunk_id, job->run_id, PQgetvalue (res, 0, 0),
                       PQgetvalue (res, 0, 1), PQgetvalue (res, 0, 4), PQgetvalue (res, 0, 3));

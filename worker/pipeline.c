@@ -199,14 +199,13 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
             log_set_chunk (-1);
             return 0;
         }
-        snprintf (result->sqlstate, sizeof result->sqlstate, "%s", a.sqlstate);
-        result->retryable = a.retryable;
+        ferr_copy (&result->err, &a.err);
         if (a.refused && !careful && !*stop) {
             /*  The fast path's one COPY met a row the server refuses: copy
                 the chunk again in groups, isolating that row. Not a retry:
                 nothing went wrong with the link or the servers. */
             log_info ("chunk %" PRId64 ": %s; copying it again in groups of %d rows to isolate "
-                      "the refused row(s)", spec->chunk_id, a.message, job->batch_size);
+                      "the refused row(s)", spec->chunk_id, a.err.message, job->batch_size);
             careful = true;
             retry--;
             continue;
@@ -219,12 +218,12 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
                 coordinator one by one, which sorts out each (FR001 for a
                 committed one, our own ledger rows are counted from there). */
             result->status = CHUNK_FAILED;
-            result->retryable = true;
-            snprintf (result->message, sizeof result->message, "chunks %" PRId64 "-%" PRId64
+            result->err.retryable = true;
+            ferr_set (&result->err, result->err.sqlstate, result->err.retryable, "chunks %" PRId64 "-%" PRId64
                       ": a chunk of this group is already committed (%s); each chunk is "
                       "retried alone", spec->chunk_id, spec->chunk_id + spec->count - 1,
-                      a.message);
-            log_warn ("%s", result->message);
+                      a.err.message);
+            log_warn ("%s", result->err.message);
             log_set_chunk (-1);
             return -1;
         }
@@ -239,39 +238,37 @@ pipeline_run_chunk (copyjob_t *job, slot_t *slot, const chunk_spec_t *spec,
             }
             if (own == 0) {
                 result->status = CHUNK_ALREADY_COMMITTED;
-                result->retryable = false;
-                log_error ("%s", result->message);
+                result->err.retryable = false;
+                log_error ("%s", result->err.message);
                 log_set_chunk (-1);
                 return -1;
             }
             /* the lookup failed: the connection went; retry as usual */
-            a.retryable = true;
+            a.err.retryable = true;
         }
         if (*stop) {
             result->status = CHUNK_INTERRUPTED;
-            snprintf (result->message, sizeof result->message,
-                      "chunk %" PRId64 ": interrupted; rolled back", spec->chunk_id);
-            log_warn ("%s", result->message);
+            ferr_set (&result->err, result->err.sqlstate, result->err.retryable, "chunk %" PRId64 ": interrupted; rolled back", spec->chunk_id);
+            log_warn ("%s", result->err.message);
             log_set_chunk (-1);
             return -1;
         }
-        if (!a.retryable || retry >= job->retry.max_retries) {
-            result->status = a.retryable ? CHUNK_RETRIES_EXHAUSTED : CHUNK_FAILED;
-            snprintf (result->message, sizeof result->message, "chunk %" PRId64 " %s: %s",
+        if (!a.err.retryable || retry >= job->retry.max_retries) {
+            result->status = a.err.retryable ? CHUNK_RETRIES_EXHAUSTED : CHUNK_FAILED;
+            ferr_set (&result->err, result->err.sqlstate, result->err.retryable, "chunk %" PRId64 " %s: %s",
                       spec->chunk_id,
-                      a.retryable && retry > 0 ? "failed after all retries" : "failed", a.message);
-            log_error_ctx (-1, a.sqlstate, "%s", result->message);
+                      a.err.retryable && retry > 0 ? "failed after all retries" : "failed", a.err.message);
+            log_error_ctx (-1, a.err.sqlstate, "%s", result->err.message);
             log_set_chunk (-1);
             return -1;
         }
         double delay = retry_delay (&job->retry, retry, &rng);
-        log_warn_ctx (-1, a.sqlstate, "chunk %" PRId64 ": %s; retry %d/%d in %.1fs", spec->chunk_id, a.message,
+        log_warn_ctx (-1, a.err.sqlstate, "chunk %" PRId64 ": %s; retry %d/%d in %.1fs", spec->chunk_id, a.err.message,
                   retry + 1, job->retry.max_retries, delay);
         if (retry_sleep (delay, stop) != 0) {
             result->status = CHUNK_INTERRUPTED;
-            snprintf (result->message, sizeof result->message,
-                      "chunk %" PRId64 ": interrupted while waiting to retry", spec->chunk_id);
-            log_warn ("%s", result->message);
+            ferr_set (&result->err, result->err.sqlstate, result->err.retryable, "chunk %" PRId64 ": interrupted while waiting to retry", spec->chunk_id);
+            log_warn ("%s", result->err.message);
             log_set_chunk (-1);
             return -1;
         }

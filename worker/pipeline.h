@@ -75,9 +75,8 @@ typedef struct {
     uint64_t checksum;
     int64_t read_ms, process_ms, write_ms, commit_ms;
     int retries;
-    char sqlstate[6];
-    char message[2048];        /* names the chunk, the server and the SQLSTATE */
-    bool retryable;            /* the last error was retryable */
+    ferr_t err;                /* names the chunk, the server and the SQLSTATE;
+                                  retryable: the last error was */
 } chunk_result_t;
 
 /*  One chunk slot: the two connections it reuses from chunk to chunk, and

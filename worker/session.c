@@ -330,15 +330,15 @@ s_on_result (self_t *self, slotactor_t *s)
         }
         else {
             bool retryable = r.status == CHUNK_RETRIES_EXHAUSTED || r.status == CHUNK_INTERRUPTED
-                          || (r.status == CHUNK_FAILED && r.retryable);
+                          || (r.status == CHUNK_FAILED && r.err.retryable);
             /*  FR001 (ferry's own class FR) says "already committed by another
                 attempt"; 23505 would be ambiguous with a real unique violation
                 in the copy table (publish: direct). */
             const char *state = r.status == CHUNK_ALREADY_COMMITTED ? PROTOCOL_ALREADY_COMMITTED
-                              : r.status == CHUNK_INTERRUPTED ? "57014" : r.sqlstate;
+                              : r.status == CHUNK_INTERRUPTED ? "57014" : r.err.sqlstate;
             /*  A group fails whole: each of its chunks is told apart. */
             for (int32_t i = 0; i < (s->count > 1 ? s->count : 1); i++)
-                s_failed (self, s->chunk_id + i, s->attempt, retryable, state, r.message);
+                s_failed (self, s->chunk_id + i, s->attempt, retryable, state, r.err.message);
         }
         free (r.members);
     }

@@ -44,7 +44,7 @@ test_init_single (void **state)
     assert_null (a.processed);
     assert_int_equal (a.rows_read, 0);
     assert_int_equal (a.rows_committed, 0);
-    assert_string_equal (a.message, "");
+    assert_string_equal (a.err.message, "");
     attempt_release (&a);
 }
 
@@ -126,14 +126,14 @@ test_first_error_wins (void **state)
     /*  No queues yet (connecting): recording alone. */
     attempt_fail (&a, "08006", true, "source: %s %d", "gone", 7);
     assert_int_equal (a.failed, 1);
-    assert_string_equal (a.sqlstate, "08006");
-    assert_true (a.retryable);
-    assert_string_equal (a.message, "source: gone 7");
+    assert_string_equal (a.err.sqlstate, "08006");
+    assert_true (a.err.retryable);
+    assert_string_equal (a.err.message, "source: gone 7");
     /*  A later error is a consequence: ignored. */
     attempt_fail (&a, "XX001", false, "second");
-    assert_string_equal (a.sqlstate, "08006");
-    assert_true (a.retryable);
-    assert_string_equal (a.message, "source: gone 7");
+    assert_string_equal (a.err.sqlstate, "08006");
+    assert_true (a.err.retryable);
+    assert_string_equal (a.err.message, "source: gone 7");
     attempt_release (&a);
 
     /*  No SQLSTATE: empty; an over-long message is cut, not overrun. */
@@ -142,9 +142,9 @@ test_first_error_wins (void **state)
     memset (big, 'm', 3999);
     big[3999] = 0;
     attempt_fail (&a, NULL, false, "%s", big);
-    assert_string_equal (a.sqlstate, "");
-    assert_false (a.retryable);
-    assert_int_equal (strlen (a.message), sizeof a.message - 1);
+    assert_string_equal (a.err.sqlstate, "");
+    assert_false (a.err.retryable);
+    assert_int_equal (strlen (a.err.message), sizeof a.err.message - 1);
     free (big);
     attempt_release (&a);
 }
