@@ -147,7 +147,8 @@ report_figures (const report_t *r, report_figures_t *f)
     if (f->idle_seconds < 0)
         f->idle_seconds = 0;
     f->other_seconds = f->overhead_seconds - r->plan_seconds - f->dispatch_start_seconds
-                     - f->idle_seconds - r->verify_seconds - r->merge_seconds;
+                     - f->idle_seconds - r->verify_seconds - r->merge_seconds
+                     - r->analyze_seconds;
     if (f->other_seconds < 0)
         f->other_seconds = 0;
     if (r->wall_seconds > 0) {
@@ -203,9 +204,9 @@ report_print (const report_t *r, FILE *out)
         fprintf (out, "  speedup         none: no sequential baseline of this job on the target "
                  "(run the same job once with --sequential to measure one)\n");
     fprintf (out, "  overhead        %.2f s with no chunk running (plan %.2f, dispatch start "
-             "%.2f, idle %.2f, verify %.2f, publish %.2f, other %.2f)\n", f.overhead_seconds,
-             r->plan_seconds, f.dispatch_start_seconds, f.idle_seconds, r->verify_seconds,
-             r->merge_seconds, f.other_seconds);
+             "%.2f, idle %.2f, verify %.2f, publish %.2f, analyze %.2f, other %.2f)\n",
+             f.overhead_seconds, r->plan_seconds, f.dispatch_start_seconds, f.idle_seconds,
+             r->verify_seconds, r->merge_seconds, r->analyze_seconds, f.other_seconds);
     fprintf (out, "  success rate    %.2f%% of rows read; %zu chunk(s) in %" PRId64
              " attempt(s)\n", 100.0 * f.success_rate, f.chunks_done, f.attempts);
     if (r->job_baseline && r->job_baseline->runs > 0)
@@ -354,6 +355,7 @@ report_json (const report_t *r)
     s_put_num (ov, "idle", fg.idle_seconds, 3);
     s_put_num (ov, "verify", r->verify_seconds, 3);
     s_put_num (ov, "publish", r->merge_seconds, 3);
+    s_put_num (ov, "analyze", r->analyze_seconds, 3);
     s_put_num (ov, "other", fg.other_seconds, 3);
     json_object_object_add (o, "overhead_seconds", ov);
     s_put_num (o, "success_rate", fg.success_rate, 6);

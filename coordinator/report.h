@@ -42,6 +42,7 @@ typedef struct {
     double plan_seconds;        /* start to the load phase */
     double load_started;        /* util_now_s () when the load began (0: none) */
     double verify_seconds;      /* the checks of 2.5 before publish */
+    double analyze_seconds;     /* the final table's ANALYZE at the end (0: none) */
     chunktab_t *chunks;
     worker_t **workers;
     size_t nworkers;

@@ -129,6 +129,7 @@ s_report (run_t *r)
         .plan_seconds = (r->t_load > 0 ? r->t_load : now) - r->t_start,
         .load_started = r->t_load,
         .verify_seconds = r->t_verified > 0 ? r->t_verified - r->t_loaded : 0,
+        .analyze_seconds = r->analyze_seconds,
         .sequential = r->args->sequential, .processors = r->cfg->pipeline.processors };
     if (r->dispatch) {
         rep.workers = dispatch_workers (r->dispatch, &rep.nworkers);

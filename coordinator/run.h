@@ -101,6 +101,7 @@ typedef struct {
     const char *status;        /* published, failed, interrupted */
     ferr_t err;                /* why it failed, for the log, ferry.runs and the report */
     double t_start, t_load, t_loaded, t_verified;
+    double analyze_seconds;    /* the final table's ANALYZE (target.analyze) */
     publish_result_t pub;
     int64_t loaded;            /* rows the ledger holds */
     observe_t *obs;            /* metrics endpoint and bottleneck monitor (not for plan) */

@@ -111,8 +111,10 @@ run_publish (run_t *r)
     char *an = util_strdupf ("BEGIN; SET LOCAL statement_timeout TO DEFAULT; ANALYZE %s; "
                              "COMMIT", r->final_q);
     pg_conn_t *c = ledger_conn (r->ledger);
+    double t0 = util_now_s ();
     if (c && pg_exec (c, an) != 0)
         log_warn ("ANALYZE %s failed: %s", r->cfg->target.table, pg_conn_error (c)->message);
+    r->analyze_seconds = util_now_s () - t0;
     free (an);
     return 0;
 }

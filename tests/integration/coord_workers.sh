@@ -120,7 +120,7 @@ check(0 < r["concurrency"] <= r["slots_used"] + 0.05, f"concurrency {r['concurre
 check(r["baseline"] is None and r["speedup"] is None and r["efficiency"] is None,
       f"speedup without a baseline: {r['baseline']} {r['speedup']} {r['efficiency']}")
 o = r["overhead_seconds"]
-check(abs(o["total"] - (o["plan"] + o["dispatch_start"] + o["idle"] + o["verify"] + o["publish"] + o["other"])) <= 0.02,
+check(abs(o["total"] - (o["plan"] + o["dispatch_start"] + o["idle"] + o["verify"] + o["publish"] + o["analyze"] + o["other"])) <= 0.02,
       f"overhead parts do not add up: {o}")
 check(0 <= o["total"] <= wall, f"overhead {o['total']} vs wall {wall}")
 check(r["success_rate"] == 1.0 and r["chunk_attempts"] == 9, f"success {r['success_rate']} attempts {r['chunk_attempts']}")
