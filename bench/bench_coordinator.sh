@@ -39,11 +39,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROWS=${ROWS:-5000000}
-RUNS=${RUNS:-3}
-WARMUP=${WARMUP:-1}
-BUILD=${BUILD:-1}
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench2}
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
+# (lib.sh: ROWS, RUNS, WARMUP, BUILD, BUILD_DIR, WORKLOAD, OUT_DIR)
 PARTS=${PARTS:-"fresh merge"}
 CONFIGS=${CONFIGS:-"1x1 1x2 2x1"}
 MERGE_CONFIGS=${MERGE_CONFIGS:-$CONFIGS}
@@ -54,14 +52,9 @@ CHUNK_SIZE=${CHUNK_SIZE:-}            # empty: ferry's default (pipeline.chunk_s
 SPLIT=${SPLIT:-}                      # empty: ferry's default (source.split auto: ctid here); key | ctid
 TARGET_AUTOVACUUM=${TARGET_AUTOVACUUM:-on}   # off: autovacuum_enabled = false on the target's accounts (diagnostic)
 WAIT_FOR=${WAIT_FOR-bench_worker.sh}   # empty: do not wait for anyone
-WORKLOAD=${WORKLOAD:-$ROOT/bench/workloads/accounts.sql}
-OUT_ROOT=${OUT_DIR:-$ROOT/bench/out}
 
-[[ "$ROWS" =~ ^[1-9][0-9]*$ ]] || { echo "ROWS must be a positive integer" >&2; exit 2; }
-[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
-[[ -f "$WORKLOAD" ]] || { echo "workload not found: $WORKLOAD (set WORKLOAD)" >&2; exit 2; }
-[[ -x /usr/bin/time ]] || { echo "/usr/bin/time missing (apt-get install time)" >&2; exit 2; }
-command -v python3 >/dev/null || { echo "python3 missing (summary)" >&2; exit 2; }
+bench_need_int ROWS RUNS
+bench_need_tools
 for c in $CONFIGS $MERGE_CONFIGS; do
     [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*(@[1-9][0-9]*)?$ ]] \
         || { echo "bad WxS[@CHUNK] config '$c' (e.g. 2x1, or 2x2@50000 for chunk_size 50000)" >&2; exit 2; }
@@ -70,94 +63,32 @@ if [[ " $PARTS " == *" fresh "* && -n "$PGCOPYDB_PARTS" ]]; then
     command -v pgcopydb >/dev/null || { echo "pgcopydb missing (apt-get install -y pgcopydb)" >&2; exit 2; }
 fi
 
-STAMP=$(date -u +%Y%m%d-%H%M%S)
-OUT="$OUT_ROOT/coordinator-$STAMP"
-mkdir -p "$OUT"
-ln -sfn "coordinator-$STAMP" "$OUT_ROOT/coordinator-latest"
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/bench.log" >&2; }
+bench_out coordinator
 log "output: $OUT (ROWS=$ROWS RUNS=$RUNS WARMUP=$WARMUP PARTS='$PARTS' CONFIGS='$CONFIGS' MERGE_CONFIGS='$MERGE_CONFIGS')"
 
-# Another benchmark on the same 2 cores would distort both: wait for it.
-wait_quiet() {
-    [[ -n "$WAIT_FOR" ]] || return 0
-    local first=1 others
-    while others=$(pgrep -f "$WAIT_FOR" | grep -vx -e "$$" -e "$BASHPID" || true) && [[ -n "$others" ]]; do
-        if [[ $first == 1 ]]; then
-            log "waiting: '$WAIT_FOR' runs (pid $(echo "$others" | xargs)); polling every 30 s"
-            first=0
-        fi
-        sleep 30
-    done
-    [[ $first == 1 ]] || log "'$WAIT_FOR' is gone; going on"
-}
-
 # ---------------------------------------------------------------- build
-if [[ "$BUILD" == 1 ]]; then
-    wait_quiet
-    log "building ferry-coordinator and ferry-worker (Release) in $BUILD_DIR"
-    { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release &&
-        cmake --build "$BUILD_DIR" --target ferry-coordinator ferry-worker -j2; } >"$OUT/build.log" 2>&1 ||
-        { tail -n 40 "$OUT/build.log" >&2; echo "FAIL: build failed ($OUT/build.log)" >&2; exit 1; }
-fi
-COORD=${FERRY_COORDINATOR:-$BUILD_DIR/coordinator/ferry-coordinator}
-WORKER=${FERRY_WORKER:-$BUILD_DIR/worker/ferry-worker}
-[[ -x "$COORD" && -x "$WORKER" ]] || { echo "FAIL: $COORD / $WORKER not built (BUILD=1 builds them)" >&2; exit 1; }
-export FERRY_WORKER_BIN="$WORKER"
-
-# shellcheck source=../tests/lib/pg.sh
-source "$ROOT/tests/lib/pg.sh"
-PSQL="$(pg_bindir)/psql"
-TICK=$(getconf CLK_TCK)
+bench_ferry_setup
 
 # ---------------------------------------------------------------- provenance
 {
-    echo "date_utc: $(date -u '+%Y-%m-%d %H:%M:%S')"
-    echo "host: $(hostname)"
-    echo "nproc: $(nproc)"
-    echo "mem: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-    echo "kernel: $(uname -r)"
-    echo "cpu: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-    echo "postgres: $("$(pg_bindir)/postgres" --version)"
+    bench_env_machine
     echo "pgcopydb: $(pgcopydb --version 2>&1 | grep -m1 -o 'pgcopydb version [^ ]*' || echo missing)"
-    echo "build_type: $(grep -m1 '^CMAKE_BUILD_TYPE:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "cflags_release: $(grep -m1 '^CMAKE_C_FLAGS_RELEASE:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "sanitizer: $(grep -m1 '^FERRY_SANITIZER:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "coordinator: $COORD sha256=$(sha256sum "$COORD" | cut -c1-16) built $(date -u -r "$COORD" '+%Y-%m-%d %H:%M:%S') UTC"
-    echo "worker: $WORKER sha256=$(sha256sum "$WORKER" | cut -c1-16) built $(date -u -r "$WORKER" '+%Y-%m-%d %H:%M:%S') UTC"
-    echo "git_head: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
-    echo "git_dirty_sources (work tree at start):"
-    git -C "$ROOT" status --porcelain -- common worker coordinator cmake CMakeLists.txt 2>/dev/null | sed 's/^/  /'
+    bench_env_ferry
     echo "ROWS=$ROWS RUNS=$RUNS WARMUP=$WARMUP PARTS=$PARTS CONFIGS=$CONFIGS MERGE_CONFIGS=$MERGE_CONFIGS SEQUENTIAL=$SEQUENTIAL PGCOPYDB_JOBS=$PGCOPYDB_JOBS PGCOPYDB_PARTS=$PGCOPYDB_PARTS CHUNK_SIZE=${CHUNK_SIZE:-default} TARGET_AUTOVACUUM=$TARGET_AUTOVACUUM"
 } >"$OUT/env.txt"
 
 # ---------------------------------------------------------------- clusters
-CONF=("shared_buffers = 1GB" "max_wal_size = 8GB" "fsync = on"
-      "synchronous_commit = on" "full_page_writes = on")
-wait_quiet
-log "starting clusters src, tgt (${CONF[*]})"
-pg_start src "${CONF[@]}"
-pg_start tgt "${CONF[@]}"
-for c in src tgt; do
-    pg_psql "$c" -At -c "SELECT name || ' = ' || setting || coalesce(' ' || unit, '') FROM pg_settings
-        WHERE name IN ('shared_buffers','max_wal_size','fsync','synchronous_commit',
-                       'full_page_writes','autovacuum','wal_level','work_mem')
-        ORDER BY name" | sed "s/^/$c: /" >>"$OUT/env.txt"
-done
+bench_clusters src tgt
 SRC_URI="postgresql://postgres@127.0.0.1:$src_PORT/postgres"
 TGT_URI="postgresql://postgres@127.0.0.1:$tgt_PORT/postgres"
 
-log "loading $ROWS rows into the source ($WORKLOAD)"
-t0=$(date +%s)
-pg_psql src -v rows="$ROWS" -f "$WORKLOAD" >"$OUT/load.log" 2>&1 ||
-    { cat "$OUT/load.log" >&2; fail "source load failed"; }
+bench_load_source
 SRC_BYTES=$(pg_psql src -At -c "SELECT pg_table_size('accounts')")
-log "source loaded in $(($(date +%s) - t0)) s: $(pg_psql src -At -c "SELECT pg_size_pretty(pg_table_size('accounts')) || ' heap, ' || pg_size_pretty(pg_indexes_size('accounts')) || ' index'")"
 read -r KEY_MIN KEY_MAX < <(pg_psql src -At -F ' ' -c "SELECT min(acct_id), max(acct_id) FROM accounts")
 KEY_MID=$(((KEY_MIN + KEY_MAX + 1) / 2))
 
-# The final table (accounts.sql with 0 rows: same definition, PK) and the
-# UNLOGGED staging table of the raw merge baselines.
-pg_psql tgt -v rows=0 -f "$WORKLOAD" >>"$OUT/load.log" 2>&1 || fail "target DDL failed"
+# The final table (accounts.sql with 0 rows: same definition, PK; made by
+# bench_load_source) and the UNLOGGED staging table of the raw merge baselines.
 pg_psql tgt -c "CREATE UNLOGGED TABLE stage (LIKE accounts);
                 ALTER TABLE stage SET (autovacuum_enabled = false)"
 if [[ "$TARGET_AUTOVACUUM" == off ]]; then
@@ -199,71 +130,16 @@ write_job "$JOB_MERGE" merge
 "$COORD" plan "$JOB_DIRECT" >"$OUT/plan.txt" 2>&1 || { cat "$OUT/plan.txt" >&2; fail "ferry-coordinator plan failed"; }
 
 # ---------------------------------------------------------------- helpers
-# CPU ticks (user+sys) a cluster has used so far: the postmaster, its
-# reaped children (backends that exited) and its live children.
-srv_ticks() {
-    local dirvar="${1}_DIR" pm p t total
-    pm=$(head -n 1 "${!dirvar}/postmaster.pid")
-    total=$(awk '{sub(/^[^)]*\) /, ""); print $12 + $13 + $14 + $15}' "/proc/$pm/stat")
-    for p in $(ps -o pid= --ppid "$pm"); do
-        t=$(awk '{sub(/^[^)]*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null) || continue
-        total=$((total + ${t:-0}))
-    done
-    echo "$total"
-}
-sys_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
-
-autovac_count() {
-    pg_psql "$1" -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
-}
-no_autovac() { [[ $(autovac_count src) == 0 && $(autovac_count tgt) == 0 ]]; }
-
-prepare_run() {
-    wait_quiet
-    pg_psql tgt -c "TRUNCATE accounts, stage"
-    pg_psql tgt -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS ferry CASCADE"
-    pg_psql tgt -c "CHECKPOINT"
-    pg_psql src -c "CHECKPOINT"
-    poll_until 900 "autovacuum to finish on both clusters" no_autovac
-    sleep 1                         # let the prep backends exit
-}
+prepare_run() { bench_reset accounts stage; }
 
 count_of() { pg_psql tgt -At -c "SELECT count(*) FROM $1"; }
 
-# autovacuum/autoanalyze passes so far on the target's tables (chunked loads
-# commit as they go, so autovacuum can start on the table being loaded)
-av_count() {
-    pg_psql tgt -At -c "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables"
-}
-snapshot_before() {
-    A0=$(av_count)
-    S0=$(srv_ticks src); T0=$(srv_ticks tgt)
-    read -r B0 _ < <(sys_ticks)
-    LOAD1=$(cut -d' ' -f1 /proc/loadavg)
-}
-snapshot_after() {
-    read -r B1 _ < <(sys_ticks)
-    sleep 0.5
-    S1=$(srv_ticks src); T1=$(srv_ticks tgt)
-    sleep 0.5
-    A1=$(av_count)
-    no_autovac || A1="$A1+running"
-}
-
-now() { date +%s.%N; }
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
-# sum_time FILE...: total user+sys seconds and max RSS (KiB) of /usr/bin/time files
-sum_time() { awk '{u += $2; s += $3; if ($4 > m) m = $4} END { printf "%.2f %.2f %d\n", u, s, m }' "$@"; }
-
-TIMEFMT='%e %U %S %M'
-COLS="label part contender wall_s load_s publish_s analyze_s report_wall_s cli_user_s cli_sys_s cli_cpu_s cli_rss_kb coord_rss_mb worker_rss_mb src_srv_cpu_s tgt_srv_cpu_s machine_busy_s other_cpu_s load1 rows autovac detail"
-tr ' ' '\t' <<<"$COLS" >"$OUT/runs.tsv"
+bench_tsv_header label part contender wall_s load_s publish_s analyze_s report_wall_s cli_user_s cli_sys_s cli_cpu_s \
+    cli_rss_kb coord_rss_mb worker_rss_mb src_srv_cpu_s tgt_srv_cpu_s machine_busy_s other_cpu_s load1 rows autovac detail
 
 # record LABEL PART CONTENDER WALL LOAD PUBLISH ANALYZE REPORT_WALL CU CS RSS COORD_RSS WORKER_RSS ROWS DETAIL
 record() {
-    local av="$((${A1%+*} - A0))"
-    [[ "$A1" == *+running ]] && av="$av+running"
-    python3 - "$@" "$((S1 - S0))" "$((T1 - T0))" "$((B1 - B0))" "$TICK" "$LOAD1" "$av" >>"$OUT/runs.tsv" <<'PY'
+    python3 - "$@" "$((S1 - S0))" "$((T1 - T0))" "$((B1 - B0))" "$TICK" "$LOAD1" "$(av_delta)" >>"$OUT/runs.tsv" <<'PY'
 import sys
 (label, part, who, wall, load, pub, an, rwall, cu, cs, rss, crss, wrss, rows, detail,
  sd, td, bd, tick, load1, av) = sys.argv[1:]
@@ -283,22 +159,11 @@ RUN_SEQ=0
 run_ferry() {
     local label=$1 part=$2 who=$3 job=$4
     shift 4
-    local d="$OUT/$label-$who" t0 t1 rc=0 n
+    local d="$OUT/$label-$who" n
     mkdir -p "$d"
     prepare_run
     RUN_SEQ=$((RUN_SEQ + 1))
-    local run_id="bench_${STAMP//-/_}_$RUN_SEQ"
-    snapshot_before
-    t0=$(now)
-    /usr/bin/time -f "$TIMEFMT" -o "$d/coord.time" \
-        "$COORD" run "$job" "$@" --report "$d/report.json" --run-id "$run_id" \
-        >"$d/coord.out" 2>"$d/coord.err" </dev/null || rc=$?
-    t1=$(now)
-    snapshot_after
-    if [[ $rc -ne 0 ]]; then
-        tail -n 30 "$d/coord.err" >&2
-        fail "ferry $label $who: ferry-coordinator exited $rc"
-    fi
+    bench_coord_run "$d" "bench_${STAMP//-/_}_$RUN_SEQ" "ferry $label $who" "$job" "$@"
     n=$(count_of accounts)
     local fields
     fields=$(python3 - "$d/report.json" "$ROWS" "$n" <<'PY'
@@ -318,7 +183,7 @@ PY
     grep -q "text COPY" "$d/coord.err" && log "WARNING: ferry $label $who moved text COPY: $(grep -m1 'text COPY' "$d/coord.err")"
     local w u s rss
     read -r w u s rss <"$d/coord.time"
-    record "$label" "$part" "$who" "$(fsub "$t1" "$t0")" "$load" "$pub" "" "$rwall" "$u" "$s" "$rss" \
+    record "$label" "$part" "$who" "$(fsub "$T_END" "$T_START")" "$load" "$pub" "" "$rwall" "$u" "$s" "$rss" \
         "$crss" "$wrss" "$n" "chunks=$chunks,$detail"
 }
 
@@ -437,22 +302,6 @@ run_one() {   # LABEL CONTENDER
         raw-merge2) run_raw_merge "$label" 2 ;;
         *) fail "unknown contender $who" ;;
     esac
-}
-
-# run_part NAME CONTENDER...: warm-up of each, then RUNS rounds, rotated
-run_part() {
-    local part=$1
-    shift
-    local list=("$@") n=$# i j
-    log "part $part: contenders ${list[*]}"
-    if [[ "$WARMUP" == 1 ]]; then
-        for ((j = 0; j < n; j++)); do run_one warmup "${list[$j]}"; done
-    fi
-    for ((i = 1; i <= RUNS; i++)); do
-        for ((j = 0; j < n; j++)); do
-            run_one "run$i" "${list[$(((j + i - 1) % n))]}"
-        done
-    done
 }
 
 # ---------------------------------------------------------------- runs

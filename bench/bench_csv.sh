@@ -40,11 +40,9 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROWS=${ROWS:-5000000}
-RUNS=${RUNS:-3}
-WARMUP=${WARMUP:-1}
-BUILD=${BUILD:-1}
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench2}
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
+# (lib.sh: ROWS, RUNS, WARMUP, BUILD, BUILD_DIR, WORKLOAD, OUT_DIR)
 CONFIGS=${CONFIGS:-"1x1 1x2 2x1"}
 MERGE_CONFIGS=${MERGE_CONFIGS:-$CONFIGS}
 PGLOADER=${PGLOADER:-1}
@@ -55,96 +53,33 @@ BIG_COPIES=${BIG_COPIES:-5}
 PROFILE=${PROFILE:-1}
 PROFILE_SECONDS=${PROFILE_SECONDS:-10}
 WAIT_FOR=${WAIT_FOR-bench_worker.sh}   # empty: do not wait for anyone
-WORKLOAD=${WORKLOAD:-$ROOT/bench/workloads/accounts.sql}
-OUT_ROOT=${OUT_DIR:-$ROOT/bench/out}
 
-[[ "$ROWS" =~ ^[1-9][0-9]*$ ]] || { echo "ROWS must be a positive integer" >&2; exit 2; }
-[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
-[[ "$PGLOADER_ROWS" =~ ^[1-9][0-9]*$ ]] || { echo "PGLOADER_ROWS must be a positive integer" >&2; exit 2; }
-[[ -f "$WORKLOAD" ]] || { echo "workload not found: $WORKLOAD (set WORKLOAD)" >&2; exit 2; }
-[[ -x /usr/bin/time ]] || { echo "/usr/bin/time missing (apt-get install time)" >&2; exit 2; }
-command -v python3 >/dev/null || { echo "python3 missing (summary)" >&2; exit 2; }
+bench_need_int ROWS RUNS PGLOADER_ROWS
+bench_need_tools
 for c in $CONFIGS $MERGE_CONFIGS; do
     [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]] || { echo "bad WxS config '$c' (e.g. 2x1)" >&2; exit 2; }
 done
 [[ "$PGLOADER" != 1 ]] || command -v pgloader >/dev/null || { echo "pgloader missing (apt-get install -y pgloader)" >&2; exit 2; }
 ((PGLOADER_ROWS > ROWS)) && PGLOADER_ROWS=$ROWS
 
-STAMP=$(date -u +%Y%m%d-%H%M%S)
-OUT="$OUT_ROOT/csv-$STAMP"
-mkdir -p "$OUT"
-ln -sfn "csv-$STAMP" "$OUT_ROOT/csv-latest"
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/bench.log" >&2; }
+bench_out csv
 log "output: $OUT (ROWS=$ROWS RUNS=$RUNS WARMUP=$WARMUP CONFIGS='$CONFIGS' MERGE_CONFIGS='$MERGE_CONFIGS' PGLOADER_ROWS=$PGLOADER_ROWS BIG=$BIG x$BIG_COPIES)"
 
-wait_quiet() {
-    [[ -n "$WAIT_FOR" ]] || return 0
-    local first=1 others
-    while others=$(pgrep -f "$WAIT_FOR" | grep -vx -e "$$" -e "$BASHPID" || true) && [[ -n "$others" ]]; do
-        if [[ $first == 1 ]]; then
-            log "waiting: '$WAIT_FOR' runs (pid $(echo "$others" | xargs)); polling every 30 s"
-            first=0
-        fi
-        sleep 30
-    done
-    [[ $first == 1 ]] || log "'$WAIT_FOR' is gone; going on"
-}
-
 # ---------------------------------------------------------------- build
-if [[ "$BUILD" == 1 ]]; then
-    wait_quiet
-    log "building ferry-coordinator and ferry-worker (Release) in $BUILD_DIR"
-    { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release &&
-        cmake --build "$BUILD_DIR" --target ferry-coordinator ferry-worker -j2; } >"$OUT/build.log" 2>&1 ||
-        { tail -n 40 "$OUT/build.log" >&2; echo "FAIL: build failed ($OUT/build.log)" >&2; exit 1; }
-fi
-COORD=${FERRY_COORDINATOR:-$BUILD_DIR/coordinator/ferry-coordinator}
-WORKER=${FERRY_WORKER:-$BUILD_DIR/worker/ferry-worker}
-[[ -x "$COORD" && -x "$WORKER" ]] || { echo "FAIL: $COORD / $WORKER not built (BUILD=1 builds them)" >&2; exit 1; }
-export FERRY_WORKER_BIN="$WORKER"
-
-# shellcheck source=../tests/lib/pg.sh
-source "$ROOT/tests/lib/pg.sh"
-PSQL="$(pg_bindir)/psql"
-TICK=$(getconf CLK_TCK)
+bench_ferry_setup
 DATA="$HARNESS_TMP/data"          # CSV files; removed with HARNESS_TMP at exit
 mkdir -p "$DATA"
 
 {
-    echo "date_utc: $(date -u '+%Y-%m-%d %H:%M:%S')"
-    echo "host: $(hostname)"
-    echo "nproc: $(nproc)"
-    echo "mem: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-    echo "kernel: $(uname -r)"
-    echo "cpu: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-    echo "postgres: $("$(pg_bindir)/postgres" --version)"
+    bench_env_machine
     echo "pgloader: $(pgloader --version 2>&1 | head -n 1)"
-    echo "build_type: $(grep -m1 '^CMAKE_BUILD_TYPE:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "cflags_release: $(grep -m1 '^CMAKE_C_FLAGS_RELEASE:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "sanitizer: $(grep -m1 '^FERRY_SANITIZER:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "coordinator: $COORD sha256=$(sha256sum "$COORD" | cut -c1-16) built $(date -u -r "$COORD" '+%Y-%m-%d %H:%M:%S') UTC"
-    echo "worker: $WORKER sha256=$(sha256sum "$WORKER" | cut -c1-16) built $(date -u -r "$WORKER" '+%Y-%m-%d %H:%M:%S') UTC"
-    echo "git_head: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
-    echo "git_dirty_sources (work tree at start):"
-    git -C "$ROOT" status --porcelain -- common worker coordinator cmake CMakeLists.txt 2>/dev/null | sed 's/^/  /'
+    bench_env_ferry
     echo "ROWS=$ROWS RUNS=$RUNS WARMUP=$WARMUP CONFIGS=$CONFIGS MERGE_CONFIGS=$MERGE_CONFIGS PGLOADER_ROWS=$PGLOADER_ROWS PGLOADER_WITH=$PGLOADER_WITH BIG=$BIG BIG_COPIES=$BIG_COPIES"
 } >"$OUT/env.txt"
 
 # ---------------------------------------------------------------- clusters, files
-CONF=("shared_buffers = 1GB" "max_wal_size = 8GB" "fsync = on"
-      "synchronous_commit = on" "full_page_writes = on")
-wait_quiet
-log "starting clusters src, tgt (${CONF[*]})"
-pg_start src "${CONF[@]}"
-pg_start tgt "${CONF[@]}"
-pg_psql tgt -At -c "SELECT name || ' = ' || setting || coalesce(' ' || unit, '') FROM pg_settings
-    WHERE name IN ('shared_buffers','max_wal_size','fsync','synchronous_commit',
-                   'full_page_writes','autovacuum','wal_level','work_mem','TimeZone')
-    ORDER BY name" | sed "s/^/tgt: /" >>"$OUT/env.txt"
-
-log "loading $ROWS rows into the source ($WORKLOAD)"
-pg_psql src -v rows="$ROWS" -f "$WORKLOAD" >"$OUT/load.log" 2>&1 ||
-    { cat "$OUT/load.log" >&2; fail "source load failed"; }
+bench_clusters src tgt
+bench_load_source
 # Checksums are order-independent sums over the rows' text form.
 CHECKSUM_SQL="SELECT count(*) || ':' || coalesce(sum(hashtext(t::text)::bigint), 0) FROM"
 SUM_ALL=$(pg_psql src -At -c "$CHECKSUM_SQL accounts t")
@@ -180,11 +115,12 @@ if [[ "$BIG" == 1 ]]; then
     log "big file: $(du -h "$BIG_CSV" | cut -f1) ($(stat -c %s "$BIG_CSV") bytes, $BIG_ROWS records)"
 fi
 pg_stop src
+BENCH_WATCH=tgt                   # the source is stopped: watch the target alone
 log "source stopped; disk: $(df -h --output=avail "$DATA" | tail -n 1 | xargs) free"
 
-# Target: the final table (accounts.sql with 0 rows), the UNLOGGED staging
-# table of the two-stream baseline, and the big file's table.
-pg_psql tgt -v rows=0 -f "$WORKLOAD" >>"$OUT/load.log" 2>&1 || fail "target DDL failed"
+# Target: the final table (accounts.sql with 0 rows, made by
+# bench_load_source), the UNLOGGED staging table of the two-stream
+# baseline, and the big file's table.
 pg_psql tgt -c "CREATE UNLOGGED TABLE stage (LIKE accounts);
                 ALTER TABLE stage SET (autovacuum_enabled = false);
                 CREATE TABLE accounts_big (LIKE accounts INCLUDING ALL)"
@@ -227,63 +163,15 @@ LOAD CSV
 EOF
 
 # ---------------------------------------------------------------- helpers
-srv_ticks() {
-    local dirvar="${1}_DIR" pm p t total
-    pm=$(head -n 1 "${!dirvar}/postmaster.pid")
-    total=$(awk '{sub(/^[^)]*\) /, ""); print $12 + $13 + $14 + $15}' "/proc/$pm/stat")
-    for p in $(ps -o pid= --ppid "$pm"); do
-        t=$(awk '{sub(/^[^)]*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null) || continue
-        total=$((total + ${t:-0}))
-    done
-    echo "$total"
-}
-sys_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
-no_autovac() {
-    [[ $(pg_psql tgt -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'") == 0 ]]
-}
-
-prepare_run() {
-    wait_quiet
-    pg_psql tgt -c "TRUNCATE accounts, stage, accounts_big"
-    pg_psql tgt -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS ferry CASCADE"
-    pg_psql tgt -c "CHECKPOINT"
-    poll_until 900 "autovacuum to finish" no_autovac
-    sleep 1
-}
+prepare_run() { bench_reset accounts stage accounts_big; }
 
 checksum_of() { pg_psql tgt -At -c "$CHECKSUM_SQL $1 t"; }
-# autovacuum/autoanalyze passes so far on the target's tables (chunked loads
-# commit as they go, so autovacuum can start on the table being loaded)
-av_count() {
-    pg_psql tgt -At -c "SELECT coalesce(sum(autovacuum_count + autoanalyze_count), 0) FROM pg_stat_user_tables"
-}
-snapshot_before() {
-    A0=$(av_count)
-    T0=$(srv_ticks tgt)
-    read -r B0 _ < <(sys_ticks)
-    LOAD1=$(cut -d' ' -f1 /proc/loadavg)
-}
-snapshot_after() {
-    read -r B1 _ < <(sys_ticks)
-    sleep 0.5
-    T1=$(srv_ticks tgt)
-    sleep 0.5
-    A1=$(av_count)
-    no_autovac || A1="$A1+running"
-}
-now() { date +%s.%N; }
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
-sum_time() { awk '{u += $2; s += $3; if ($4 > m) m = $4} END { printf "%.2f %.2f %d\n", u, s, m }' "$@"; }
-
-TIMEFMT='%e %U %S %M'
-COLS="label part contender rows wall_s load_s publish_s report_wall_s cli_user_s cli_sys_s cli_cpu_s cli_rss_kb coord_rss_mb worker_rss_mb tgt_srv_cpu_s machine_busy_s other_cpu_s load1 autovac detail"
-tr ' ' '\t' <<<"$COLS" >"$OUT/runs.tsv"
+bench_tsv_header label part contender rows wall_s load_s publish_s report_wall_s cli_user_s cli_sys_s cli_cpu_s \
+    cli_rss_kb coord_rss_mb worker_rss_mb tgt_srv_cpu_s machine_busy_s other_cpu_s load1 autovac detail
 
 # record LABEL PART CONTENDER ROWS WALL LOAD PUBLISH REPORT_WALL CU CS RSS COORD_RSS WORKER_RSS DETAIL
 record() {
-    local av="$((${A1%+*} - A0))"
-    [[ "$A1" == *+running ]] && av="$av+running"
-    python3 - "$@" "$((T1 - T0))" "$((B1 - B0))" "$TICK" "$LOAD1" "$av" >>"$OUT/runs.tsv" <<'PY'
+    python3 - "$@" "$((T1 - T0))" "$((B1 - B0))" "$TICK" "$LOAD1" "$(av_delta)" >>"$OUT/runs.tsv" <<'PY'
 import sys
 (label, part, who, rows, wall, load, pub, rwall, cu, cs, rss, crss, wrss, detail, td, bd, tick, load1, av) = sys.argv[1:]
 tick = float(tick)
@@ -300,18 +188,11 @@ RUN_SEQ=0
 run_ferry() {
     local label=$1 part=$2 who=$3 job=$4 table=$5 rows=$6 want=$7
     shift 7
-    local d="$OUT/$label-$who" t0 t1 rc=0 got=""
+    local d="$OUT/$label-$who" got=""
     mkdir -p "$d"
     prepare_run
     RUN_SEQ=$((RUN_SEQ + 1))
-    snapshot_before
-    t0=$(now)
-    /usr/bin/time -f "$TIMEFMT" -o "$d/coord.time" \
-        "$COORD" run "$job" "$@" --report "$d/report.json" --run-id "csv_${STAMP//-/_}_$RUN_SEQ" \
-        >"$d/coord.out" 2>"$d/coord.err" </dev/null || rc=$?
-    t1=$(now)
-    snapshot_after
-    [[ $rc -eq 0 ]] || { tail -n 30 "$d/coord.err" >&2; fail "ferry $label $who: ferry-coordinator exited $rc"; }
+    bench_coord_run "$d" "csv_${STAMP//-/_}_$RUN_SEQ" "ferry $label $who" "$job" "$@"
     if [[ -n "$want" ]]; then
         got=$(checksum_of "$table")
         [[ "$got" == "$want" ]] || fail "ferry $label $who: $table holds count:checksum $got, the source $want"
@@ -333,7 +214,7 @@ PY
     [[ "$ok" == ok ]] || fail "ferry $label $who: expected $rows rows published: $detail"
     local w u s rss
     read -r w u s rss <"$d/coord.time"
-    record "$label" "$part" "$who" "$rows" "$(fsub "$t1" "$t0")" "$load" "$pub" "$rwall" "$u" "$s" "$rss" \
+    record "$label" "$part" "$who" "$rows" "$(fsub "$T_END" "$T_START")" "$load" "$pub" "$rwall" "$u" "$s" "$rss" \
         "$crss" "$wrss" "$detail${want:+,checksum=ok}"
 }
 
@@ -418,21 +299,6 @@ run_one() {   # LABEL CONTENDER
     esac
 }
 
-run_part() {
-    local part=$1
-    shift
-    local list=("$@") n=$# i j
-    log "part $part: contenders ${list[*]}"
-    if [[ "$WARMUP" == 1 ]]; then
-        for ((j = 0; j < n; j++)); do run_one warmup "${list[$j]}"; done
-    fi
-    for ((i = 1; i <= RUNS; i++)); do
-        for ((j = 0; j < n; j++)); do
-            run_one "run$i" "${list[$(((j + i - 1) % n))]}"
-        done
-    done
-}
-
 # best_direct: the direct config with the lowest median wall in the main rounds
 best_direct() {
     python3 - "$OUT/runs.tsv" <<'PY'
@@ -490,6 +356,7 @@ if [[ "$PROFILE" == 1 ]]; then
         perf report -i "$HARNESS_TMP/perf.data" --stdio 2>/dev/null | head -n 200 >"$pd/perf-report-children.txt" || true
         perf report -i "$HARNESS_TMP/perf.data" --stdio --no-children --sort dso,sym 2>/dev/null \
             >"$pd/perf-report-self.txt" || true
+        bench_perf_top "$pd/perf-report-self.txt" 20 >"$pd/perf-top.md"
         perf report -i "$HARNESS_TMP/perf.data" --stdio --no-children --sort dso 2>/dev/null \
             >"$pd/perf-report-dso.txt" || true
         perf report -i "$HARNESS_TMP/perf.data" --stdio --no-children --sort tid,sym -g none 2>/dev/null \
@@ -624,20 +491,11 @@ p("Targets (issue 5): " + "; ".join(verdicts) + ".")
 p()
 p("Peak RSS over all ferry runs: coordinator %.1f MB, worker %.1f MB." % (mx(fer, "coord_rss_mb"), mx(fer, "worker_rss_mb")))
 p()
-prof = os.path.join(out, "profile", "perf-report-self.txt")
+prof = os.path.join(out, "profile", "perf-top.md")
 if os.path.exists(prof):
     p("perf record -e cpu-clock -g on one ferry-worker (direct, %s) for the profile window, top symbols by self samples:" % best)
     p()
-    p("| % | dso | symbol |")
-    p("|---|---|---|")
-    n = 0
-    for line in open(prof):
-        m = re.match(r"^\s+([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)$", line)
-        if m:
-            p("| %s | %s | %s `%s` |" % (m.group(1), m.group(2), m.group(3), m.group(4).strip()))
-            n += 1
-            if n == 20:
-                break
+    p(open(prof).read().rstrip("\n"))
     p()
     dso = os.path.join(out, "profile", "perf-report-dso.txt")
     parts = []

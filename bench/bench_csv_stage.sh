@@ -23,14 +23,13 @@ SLOTS=${SLOTS:-1}
 IFS='|' read -r -a VARIANTS <<<"${VARIANTS:-}"
 [[ ${#VARIANTS[@]} -gt 0 ]] || VARIANTS=("")
 cd "$ROOT"
-# shellcheck source=../tests/lib/pg.sh
-source tests/lib/pg.sh
+# shellcheck source=lib.sh
+source bench/lib.sh
+bench_pg
 
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$BUILD_DIR" --target ferry-coordinator ferry-worker -j2 >/dev/null
-pg_start tgt "shared_buffers = 1GB" "max_wal_size = 8GB" "fsync = on" \
-    "synchronous_commit = on" "full_page_writes = on"
-PSQL="$(pg_bindir)/psql"
+pg_start tgt "${BENCH_CONF[@]}"
 pg_psql tgt -v rows="$ROWS" -f bench/workloads/accounts.sql >/dev/null
 D=$HARNESS_TMP
 chmod 755 "$D"

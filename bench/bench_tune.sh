@@ -22,74 +22,31 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROWS=${ROWS:-5000000}
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
+# (lib.sh: ROWS, RUNS, WARMUP, BUILD, BUILD_DIR, WORKLOAD, OUT_DIR)
 REPEAT=${REPEAT:-3}
 TUNE_ARGS=${TUNE_ARGS:-}
-BUILD=${BUILD:-1}
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench2}
 WAIT_FOR=${WAIT_FOR-'bench/bench_(worker|coordinator|csv)'}   # a pgrep -f pattern; empty: wait for no one
-WORKLOAD=${WORKLOAD:-$ROOT/bench/workloads/accounts.sql}
-OUT_ROOT=${OUT_DIR:-$ROOT/bench/out}
 
-[[ "$ROWS" =~ ^[1-9][0-9]*$ ]] || { echo "ROWS must be a positive integer" >&2; exit 2; }
-[[ "$REPEAT" =~ ^[1-9][0-9]*$ ]] || { echo "REPEAT must be a positive integer" >&2; exit 2; }
+bench_need_int ROWS REPEAT
 [[ -f "$WORKLOAD" ]] || { echo "workload not found: $WORKLOAD (set WORKLOAD)" >&2; exit 2; }
 
-STAMP=$(date -u +%Y%m%d-%H%M%S)
-OUT="$OUT_ROOT/tune-$STAMP"
-mkdir -p "$OUT"
-ln -sfn "tune-$STAMP" "$OUT_ROOT/tune-latest"
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/bench.log" >&2; }
+bench_out tune
 log "output: $OUT (ROWS=$ROWS REPEAT=$REPEAT TUNE_ARGS='$TUNE_ARGS')"
 
-# Another benchmark on the same cores would distort both: wait for it.
-wait_quiet() {
-    [[ -n "$WAIT_FOR" ]] || return 0
-    local first=1 others
-    while others=$(pgrep -f "$WAIT_FOR" | grep -vx -e "$$" -e "$BASHPID" || true) && [[ -n "$others" ]]; do
-        if [[ $first == 1 ]]; then
-            log "waiting: another benchmark runs (pid $(echo "$others" | xargs)); polling every 30 s"
-            first=0
-        fi
-        sleep 30
-    done
-}
-
-if [[ "$BUILD" == 1 ]]; then
-    wait_quiet
-    log "building ferry-coordinator and ferry-worker (Release) in $BUILD_DIR"
-    { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release &&
-        cmake --build "$BUILD_DIR" --target ferry-coordinator ferry-worker -j2; } >"$OUT/build.log" 2>&1 ||
-        { tail -n 40 "$OUT/build.log" >&2; echo "FAIL: build failed ($OUT/build.log)" >&2; exit 1; }
-fi
-COORD=${FERRY_COORDINATOR:-$BUILD_DIR/coordinator/ferry-coordinator}
-WORKER=${FERRY_WORKER:-$BUILD_DIR/worker/ferry-worker}
-[[ -x "$COORD" && -x "$WORKER" ]] || { echo "FAIL: $COORD / $WORKER not built (BUILD=1 builds them)" >&2; exit 1; }
-export FERRY_WORKER_BIN="$WORKER"
-
-# shellcheck source=../tests/lib/pg.sh
-source "$ROOT/tests/lib/pg.sh"
+bench_ferry_setup
 {
-    echo "date_utc: $(date -u '+%Y-%m-%d %H:%M:%S')"
-    echo "host: $(hostname)  nproc: $(nproc)  mem: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+    bench_env_machine
     echo "loadavg_at_start: $(cut -d' ' -f1-3 /proc/loadavg)"
-    echo "postgres: $("$(pg_bindir)/postgres" --version)"
-    echo "build_type: $(grep -m1 '^CMAKE_BUILD_TYPE:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "coordinator: $COORD sha256=$(sha256sum "$COORD" | cut -c1-16)"
+    echo "build_type: $(bench_cmake_var CMAKE_BUILD_TYPE)"
+    bench_binary coordinator "$COORD"
     echo "git_head: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
     echo "ROWS=$ROWS REPEAT=$REPEAT TUNE_ARGS=$TUNE_ARGS"
 } >"$OUT/env.txt"
 
-CONF=("shared_buffers = 1GB" "max_wal_size = 8GB" "fsync = on"
-      "synchronous_commit = on" "full_page_writes = on")
-wait_quiet
-log "starting clusters src, tgt (${CONF[*]})"
-pg_start src "${CONF[@]}"
-pg_start tgt "${CONF[@]}"
-log "loading $ROWS rows into the source ($WORKLOAD)"
-pg_psql src -v rows="$ROWS" -f "$WORKLOAD" >"$OUT/load.log" 2>&1 ||
-    { cat "$OUT/load.log" >&2; fail "source load failed"; }
-pg_psql tgt -v rows=0 -f "$WORKLOAD" >>"$OUT/load.log" 2>&1 || fail "target DDL failed"
+bench_clusters src tgt
+bench_load_source
 
 JOB="$OUT/job.yaml"
 cat >"$JOB" <<EOF

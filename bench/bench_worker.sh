@@ -30,10 +30,6 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ROWS=${ROWS:-5000000}
-RUNS=${RUNS:-3}
-WARMUP=${WARMUP:-1}
-BUILD=${BUILD:-1}
 BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
 PROFILE=${PROFILE:-1}
 PROFILE_ROWS=${PROFILE_ROWS:-200000}
@@ -41,51 +37,35 @@ PERF_SAMPLE=${PERF_SAMPLE:-1}
 ORDER=${ORDER:-alternate}            # alternate: raw, ferry, raw, ferry; abba: raw, ferry, ferry, raw, ...
 WORKLOAD=${WORKLOAD:-$ROOT/../shared/workloads/accounts.sql}
 [[ -f "$WORKLOAD" ]] || WORKLOAD=/work/shared/workloads/accounts.sql
-OUT_ROOT=${OUT_DIR:-$ROOT/bench/out}
+WAIT_FOR=""                       # this one waits for no one: the others wait for it
+# shellcheck source=lib.sh
+source "$ROOT/bench/lib.sh"
+# (lib.sh: ROWS, RUNS, WARMUP, BUILD, OUT_DIR)
 
-[[ "$ROWS" =~ ^[1-9][0-9]*$ ]] || { echo "ROWS must be a positive integer" >&2; exit 2; }
-[[ "$RUNS" =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive integer" >&2; exit 2; }
+bench_need_int ROWS RUNS
 [[ "$ORDER" == alternate || "$ORDER" == abba ]] || { echo "ORDER must be alternate or abba" >&2; exit 2; }
-[[ -f "$WORKLOAD" ]] || { echo "workload not found: $WORKLOAD (set WORKLOAD)" >&2; exit 2; }
-[[ -x /usr/bin/time ]] || { echo "/usr/bin/time missing (apt-get install time)" >&2; exit 2; }
-command -v python3 >/dev/null || { echo "python3 missing (summary)" >&2; exit 2; }
+bench_need_tools
 
-STAMP=$(date -u +%Y%m%d-%H%M%S)
-OUT="$OUT_ROOT/worker-$STAMP"
-mkdir -p "$OUT"
-ln -sfn "worker-$STAMP" "$OUT_ROOT/worker-latest"
-log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" | tee -a "$OUT/bench.log" >&2; }
+bench_out worker
 log "output: $OUT (ROWS=$ROWS RUNS=$RUNS ORDER=$ORDER WARMUP=$WARMUP)"
 
 # ---------------------------------------------------------------- build
 if [[ "$BUILD" == 1 ]]; then
-    log "building ferry-worker (Release) in $BUILD_DIR"
-    { cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DFERRY_SANITIZER=none &&
-        cmake --build "$BUILD_DIR" --target ferry-worker -j2; } >"$OUT/build.log" 2>&1 ||
-        { tail -n 40 "$OUT/build.log" >&2; echo "FAIL: build failed ($OUT/build.log)" >&2; exit 1; }
+    bench_build -DFERRY_SANITIZER=none ferry-worker
 fi
 FERRY=${FERRY_WORKER:-$BUILD_DIR/worker/ferry-worker}
 [[ -x "$FERRY" ]] || { echo "FAIL: $FERRY not built (BUILD=1 builds it)" >&2; exit 1; }
 
 # Clusters and scratch dirs from here on are torn down by the harness trap.
-# shellcheck source=../tests/lib/pg.sh
-source "$ROOT/tests/lib/pg.sh"
-PSQL="$(pg_bindir)/psql"
-TICK=$(getconf CLK_TCK)
+bench_pg
 
 # ---------------------------------------------------------------- provenance
 {
-    echo "date_utc: $(date -u '+%Y-%m-%d %H:%M:%S')"
-    echo "host: $(hostname)"
-    echo "nproc: $(nproc)"
-    echo "mem: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-    echo "kernel: $(uname -r)"
-    echo "cpu: $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
-    echo "postgres: $("$(pg_bindir)/postgres" --version)"
-    echo "cc: $(grep -m1 '^CMAKE_C_COMPILER:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2) $(cc --version 2>/dev/null | head -n1)"
-    echo "build_type: $(grep -m1 '^CMAKE_BUILD_TYPE:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "sanitizer: $(grep -m1 '^FERRY_SANITIZER:' "$BUILD_DIR/CMakeCache.txt" 2>/dev/null | cut -d= -f2)"
-    echo "binary: $FERRY sha256=$(sha256sum "$FERRY" | cut -c1-16) built $(date -u -r "$FERRY" '+%Y-%m-%d %H:%M:%S') UTC"
+    bench_env_machine
+    echo "cc: $(bench_cmake_var CMAKE_C_COMPILER) $(cc --version 2>/dev/null | head -n1)"
+    echo "build_type: $(bench_cmake_var CMAKE_BUILD_TYPE)"
+    echo "sanitizer: $(bench_cmake_var FERRY_SANITIZER)"
+    bench_binary binary "$FERRY"
     echo "git_head: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')"
     if [[ "$BUILD" == 1 ]]; then
         echo "git_dirty_sources (built as they were in the work tree):"
@@ -97,27 +77,10 @@ TICK=$(getconf CLK_TCK)
 } >"$OUT/env.txt"
 
 # ---------------------------------------------------------------- clusters
-CONF=("shared_buffers = 1GB" "max_wal_size = 8GB" "fsync = on"
-      "synchronous_commit = on" "full_page_writes = on")
-log "starting clusters src, tgt (${CONF[*]})"
-pg_start src "${CONF[@]}"
-pg_start tgt "${CONF[@]}"
-for c in src tgt; do
-    pg_psql "$c" -At -c "SELECT name || ' = ' || setting || coalesce(' ' || unit, '') FROM pg_settings
-        WHERE name IN ('shared_buffers','max_wal_size','fsync','synchronous_commit',
-                       'full_page_writes','autovacuum','wal_level','work_mem')
-        ORDER BY name" | sed "s/^/$c: /" >>"$OUT/env.txt"
-done
-
-log "loading $ROWS rows into the source ($WORKLOAD)"
-t0=$(date +%s)
-pg_psql src -v rows="$ROWS" -f "$WORKLOAD" >"$OUT/load.log" 2>&1 ||
-    { cat "$OUT/load.log" >&2; fail "source load failed"; }
-log "source loaded in $(($(date +%s) - t0)) s: $(pg_psql src -At -c "SELECT pg_size_pretty(pg_table_size('accounts')) || ' heap, ' || pg_size_pretty(pg_indexes_size('accounts')) || ' index'")"
-
-# The same table definition on the target (accounts.sql with 0 rows), and
-# the UNLOGGED staging table both contenders load.
-pg_psql tgt -v rows=0 -f "$WORKLOAD" >>"$OUT/load.log" 2>&1 || fail "target DDL failed"
+bench_clusters src tgt
+# The source, the same table definition on the target (accounts.sql with 0
+# rows), and the UNLOGGED staging table both contenders load.
+bench_load_source
 pg_psql tgt -c "CREATE UNLOGGED TABLE stage (LIKE accounts);
                 ALTER TABLE stage SET (autovacuum_enabled = false)"
 
@@ -148,41 +111,18 @@ EOF
 cp "$JOB" "$OUT/job.yaml"
 
 # ---------------------------------------------------------------- helpers
-# CPU ticks (user+sys) a cluster has used so far: the postmaster, its
-# reaped children (backends that exited) and its live children.
-srv_ticks() {
-    local dirvar="${1}_DIR" pm p t total
-    pm=$(head -n 1 "${!dirvar}/postmaster.pid")
-    total=$(awk '{sub(/^[^)]*\) /, ""); print $12 + $13 + $14 + $15}' "/proc/$pm/stat")
-    for p in $(ps -o pid= --ppid "$pm"); do
-        t=$(awk '{sub(/^[^)]*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null) || continue
-        total=$((total + ${t:-0}))
-    done
-    echo "$total"
-}
-# Machine-wide busy and idle ticks (all cores), to see what others used.
-sys_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
-
-autovac_count() {
-    pg_psql "$1" -At -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
-}
-no_autovac() { [[ $(autovac_count src) == 0 && $(autovac_count tgt) == 0 ]]; }
-
 prepare_run() {
     pg_psql tgt -c "TRUNCATE stage"
     if [[ $(pg_psql tgt -At -c "SELECT to_regclass('ferry.chunk_commits') IS NOT NULL") == t ]]; then
         pg_psql tgt -c "TRUNCATE ferry.chunk_commits"
     fi
-    pg_psql tgt -c "CHECKPOINT"
-    pg_psql src -c "CHECKPOINT"
-    poll_until 900 "autovacuum to finish on both clusters" no_autovac
-    sleep 1                         # let the prep backends exit
+    bench_quiesce
 }
 
 stage_count() { pg_psql tgt -At -c "SELECT count(*) FROM stage"; }
 
-TIMEFMT='%e %U %S %M'
-printf 'label\tcontender\twall_s\tcli_user_s\tcli_sys_s\tcli_cpu_s\trss_kb\tout_cpu_s\tout_rss_kb\tin_cpu_s\tin_rss_kb\tsrc_srv_cpu_s\ttgt_srv_cpu_s\tmachine_busy_s\tother_cpu_s\tload1\trows\tautovac_after\n' >"$OUT/runs.tsv"
+bench_tsv_header label contender wall_s cli_user_s cli_sys_s cli_cpu_s rss_kb out_cpu_s out_rss_kb in_cpu_s in_rss_kb \
+    src_srv_cpu_s tgt_srv_cpu_s machine_busy_s other_cpu_s load1 rows autovac_after
 
 # record LABEL CONTENDER WALL CLI_U CLI_S RSS OUT_CPU OUT_RSS IN_CPU IN_RSS ROWS
 # (uses the tick snapshots taken by the caller)
@@ -203,24 +143,6 @@ print("\t".join([label, who, "%.3f" % float(wall), cu, cs, "%.2f" % cli, rss, oc
                  "%.2f" % src, "%.2f" % tgt, "%.2f" % busy, "%.2f" % other, load1, rows, av]))
 PY
 }
-
-snapshot_before() {
-    S0=$(srv_ticks src); T0=$(srv_ticks tgt)
-    read -r B0 _ < <(sys_ticks)
-    LOAD1=$(cut -d' ' -f1 /proc/loadavg)
-}
-
-# Right after a run, before any verification query: machine ticks at once,
-# server ticks once the run's backends have exited and been reaped.
-snapshot_after() {
-    read -r B1 _ < <(sys_ticks)
-    sleep 0.5
-    S1=$(srv_ticks src); T1=$(srv_ticks tgt)
-}
-
-now() { date +%s.%N; }
-fadd() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
-fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
 run_raw() {
     local label=$1 d="$OUT/$1-raw" t0 t1 n
@@ -340,6 +262,7 @@ if [[ "$PROFILE" == 1 && "$PERF_SAMPLE" == 1 ]] && command -v perf >/dev/null &&
     [[ "$n" == "$ROWS" ]] || fail "perf run: stage holds $n rows, expected $ROWS"
     perf report -i "$HARNESS_TMP/perf.data" --no-children --sort dso,sym --stdio \
         >"$OUT/perf-report.txt" 2>/dev/null || true
+    bench_perf_top "$OUT/perf-report.txt" 15 >"$OUT/perf-top.md"
     perf report -i "$HARNESS_TMP/perf.data" --no-children --sort comm,dso --stdio \
         >"$OUT/perf-report-dso.txt" 2>/dev/null || true
 fi
@@ -459,20 +382,11 @@ if os.path.exists(cg):
         if parts:
             p("Inclusive by stage: " + ", ".join(parts) + " (`_dl_start` = dynamic linking at start-up).")
             p()
-pr = os.path.join(out, "perf-report.txt")
+pr = os.path.join(out, "perf-top.md")
 if os.path.exists(pr):
     p("perf record -e cpu-clock, one full ferry run (all threads), top samples:")
     p()
-    p("| % | dso | symbol |")
-    p("|---|---|---|")
-    n = 0
-    for line in open(pr):
-        m = re.match(r"^\s+([\d.]+)%\s+(\S+)\s+\[(.)\]\s+(.*)$", line)
-        if m:
-            p("| %s | %s | %s `%s` |" % (m.group(1), m.group(2), m.group(3), m.group(4).strip()))
-            n += 1
-            if n == 15:
-                break
+    p(open(pr).read().rstrip("\n"))
     p()
 PY
 log "summary: $OUT/summary.md"
