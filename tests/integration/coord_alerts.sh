@@ -11,18 +11,11 @@
 #   certain) the run publishes but exits 1.
 # - A target whose max_connections (30) is nearly used up (24 sessions
 #   held open by psql) raises the connections alert for the target.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read JSON)"
-pg_start src
-pg_start tgt "max_connections = 30"
-
-pg_psql src -v rows=60000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_setup "max_connections = 30"
+coord_accounts 60000
 job="$HARNESS_TMP/job.yaml"
 # liveness 60 x 1 s: workers stopped for a while are late, not lost.
 ferry_write_job "$job" src tgt public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id \

@@ -17,18 +17,11 @@
 # 2 more (a worker's connection and the autovacuum guard): the run fails
 # before dispatch (exit 1) with those numbers in the message and in
 # ferry.runs, no worker started, nothing committed, the table empty.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
-pg_start src
-pg_start tgt "max_connections = 8"
-
-pg_psql src -v rows=40000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_setup "max_connections = 8"
+coord_accounts 40000
 pg_psql tgt -c "CREATE TABLE accounts_auto (LIKE accounts INCLUDING ALL)"
 
 check_run() {
@@ -67,9 +60,8 @@ for mode in pinned auto; do
     [[ $mode == auto ]] && table=accounts_auto
     conc=6
     [[ $mode == auto ]] && conc=auto
-    ferry_write_job "$HARNESS_TMP/$mode.yaml" src tgt "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-        "pipeline: { chunk_size: 2000, min_rows_for_parallel: 1000, concurrency: $conc }" \
-        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+    coord_job "$HARNESS_TMP/$mode.yaml" "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+        "chunk_size: 2000, min_rows_for_parallel: 1000, concurrency: $conc"
     sed -i '/^  table: /a\  publish: direct' "$HARNESS_TMP/$mode.yaml"
     run_expect 0 "$mode" "$coord" run "$HARNESS_TMP/$mode.yaml" --local-workers 3 --slots 2 \
         --report "$HARNESS_TMP/$mode.json" --run-id "b_$mode"
@@ -86,9 +78,8 @@ for i in 1 2 3; do
 done
 held() { [[ $(pg_psql tgt -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'ferry-test-hold'") == 3 ]]; }
 poll_until 20 "three idle sessions on the target" held
-ferry_write_job "$HARNESS_TMP/full.yaml" src tgt public.accounts_full "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-    "pipeline: { chunk_size: 2000, min_rows_for_parallel: 1000 }" \
-    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+coord_job "$HARNESS_TMP/full.yaml" public.accounts_full "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+    "chunk_size: 2000, min_rows_for_parallel: 1000"
 sed -i '/^  table: /a\  publish: direct' "$HARNESS_TMP/full.yaml"
 run_expect 1 full "$coord" run "$HARNESS_TMP/full.yaml" --local-workers 3 --slots 2 --run-id b_full
 want="target: not enough free connections to load even one chunk at a time: max_connections 8 - superuser_reserved_connections 3 - in use 5 (this coordinator's among them) = 0 free, and the run needs 2 more (one worker connection, and the autovacuum guard of publish: direct). Nothing was dispatched."

@@ -15,14 +15,11 @@
 #       refused with the reason under source.split: ctid;
 #   (e) source.split: key keeps the key split; split: ctid with snapshot:
 #       none is a job file error (exit 3).
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 # shellcheck disable=SC2154 # src_*/tgt_* are exported by pg_start
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-pg_start src
-pg_start tgt
+coord_setup
 
 output() { cat "$HARNESS_TMP/$1.out" "$HARNESS_TMP/$1.err"; }
 # write_job TAG TABLE QUERY [YAML_LINE...]: the shared snapshot, chunks of
@@ -30,15 +27,13 @@ output() { cat "$HARNESS_TMP/$1.out" "$HARNESS_TMP/$1.err"; }
 write_job() {
     local tag="$1" table="$2" query="$3"
     shift 3
-    ferry_write_job "$HARNESS_TMP/$tag.yaml" src tgt "public.$table" "$query" acct_id \
-        "pipeline: { chunk_size: 700, min_rows_for_parallel: 1000 }" \
-        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }" "$@"
+    coord_job "$HARNESS_TMP/$tag.yaml" "public.$table" "$query" acct_id \
+        "chunk_size: 700, min_rows_for_parallel: 1000" "$@"
     sed -i 's/^  snapshot: none$/  snapshot: shared/' "$HARNESS_TMP/$tag.yaml"
 }
 split_of() { pg_psql tgt -Atc "SELECT split FROM ferry.runs WHERE run_id = '$1'"; }
 
-pg_psql src -v rows=8000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_accounts 8000
 # Holes and moved rows: a deleted stretch leaves blocks half empty, the
 # updated rows' new versions sit at the end of the heap.
 pg_psql src -c "DELETE FROM accounts WHERE acct_id % 7 = 3 OR acct_id BETWEEN 2000 AND 2600;

@@ -7,27 +7,19 @@
 # table (unchanged) and loads an empty one (final == source, no staging).
 # NULL keys with a multi-chunk plan are refused. Malformed job files exit 3
 # with a message naming the key. Any sanitizer report fails the test.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 # shellcheck disable=SC2154 # src_*/tgt_* are exported by pg_start
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-pg_start src
-pg_start tgt
-# The system python3 when there is one: a version-manager shim in front of
-# it (pyenv) costs about a second a call on a loaded machine.
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
+coord_setup
 
 # write_job TAG TABLE QUERY [YAML_LINE...]: $HARNESS_TMP/TAG.yaml, key id,
 # chunks of 300 rows from 500 rows on.
 write_job() {
     local tag="$1" table="$2" query="$3"
     shift 3
-    ferry_write_job "$HARNESS_TMP/$tag.yaml" src tgt "public.$table" "$query" id \
-        "pipeline: { chunk_size: 300, min_rows_for_parallel: 500 }" \
-        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }" "$@"
+    coord_job "$HARNESS_TMP/$tag.yaml" "public.$table" "$query" id \
+        "chunk_size: 300, min_rows_for_parallel: 500" "$@"
 }
 # output TAG: stdout and stderr of run TAG.
 output() {

@@ -20,16 +20,6 @@ pg_start tgt
 py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
 
-# no_sanitizer_reports_in FILE...: no ASan/LSan/UBSan report in FILE.
-no_sanitizer_reports_in() {
-    local f
-    for f in "$@"; do
-        if grep -qE 'Sanitizer|runtime error:' "$f"; then
-            grep -E -B2 -A40 'Sanitizer|runtime error:' "$f" | head -n 120 >&2
-            fail "sanitizer report in $f (above)"
-        fi
-    done
-}
 # show_logs: the tails of every process's output, for a failure.
 show_logs() {
     local f
@@ -39,9 +29,6 @@ show_logs() {
     done
 }
 # exited PID: true once PID is gone.
-exited() {
-    ! kill -0 "$1" 2>/dev/null
-}
 
 pg_psql src <<'EOF'
 CREATE TABLE x (id bigint PRIMARY KEY, v text, n numeric, at timestamptz);
@@ -117,7 +104,7 @@ for name in ext-a ext-b; do
     [[ $rc -eq 0 ]] || { show_logs; fail "worker $name exited with $rc after STOP, expected 0"; }
     assert_contains "$(cat "$HARNESS_TMP/$name.err")" "coordinator says STOP" "worker $name got STOP"
 done
-no_sanitizer_reports_in "$HARNESS_TMP/coord.err" "$HARNESS_TMP/ext-a.err" "$HARNESS_TMP/ext-b.err"
+assert_clean_stderr "$HARNESS_TMP/coord.err" "$HARNESS_TMP/ext-a.err" "$HARNESS_TMP/ext-b.err"
 
 # The data.
 assert_same_rows src "SELECT * FROM x" tgt "SELECT * FROM x" "final == source"

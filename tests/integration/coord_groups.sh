@@ -13,17 +13,12 @@
 #      are retried alone (attempt 2 in the ledger, more than one of them):
 #      final == source, each chunk once in the ledger.
 # Any sanitizer report fails the test.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 # shellcheck disable=SC2154
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-pg_start src
-pg_start tgt
-
-pg_psql src -v rows=60000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_setup
+coord_accounts 60000
 
 # load RUN TABLE SPLIT GROUP_ROWS: a direct load of accounts into TABLE.
 load() {

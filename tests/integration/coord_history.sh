@@ -9,23 +9,15 @@
 # - the table (history --job) shows the baseline and one line per run;
 # - history --target lists the same runs; another job's runs are left out
 #   by --job.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read JSON)"
-pg_start src
-pg_start tgt
-
-pg_psql src -v rows=40000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_setup
+coord_accounts 40000
 pg_psql tgt -c "CREATE TABLE other (LIKE accounts INCLUDING ALL)"
 job="$HARNESS_TMP/job.yaml"
-ferry_write_job "$job" src tgt public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-    "pipeline: { chunk_size: 10000, min_rows_for_parallel: 1000 }" \
-    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+coord_job "$job" public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+    "chunk_size: 10000, min_rows_for_parallel: 1000"
 for i in 1 2 3; do
     run_expect 0 "h$i" "$coord" run "$job" --local-workers 2 --run-id "h$i"
 done
@@ -39,8 +31,7 @@ poll_until 10 "the lock on accounts" locked
 run_expect 1 h4 "$coord" run "$HARNESS_TMP/locked.yaml" --local-workers 2 --run-id h4
 kill "$lockpid" 2>/dev/null || true
 # Another job into another table: not this job's.
-ferry_write_job "$HARNESS_TMP/other.yaml" src tgt public.other "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+coord_job "$HARNESS_TMP/other.yaml" public.other "SELECT * FROM accounts ORDER BY acct_id" acct_id ""
 run_expect 0 o1 "$coord" run "$HARNESS_TMP/other.yaml" --local-workers 1 --run-id o1
 
 run_expect 0 hist "$coord" history --job "$job" --json

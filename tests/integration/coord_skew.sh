@@ -8,26 +8,18 @@
 # +-infinity) and numeric keys: each plans into several chunks whose
 # bounds (from ferry.chunks) cover every source row exactly once, loads
 # with 2 workers, and final == source. Any sanitizer report fails.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 # shellcheck disable=SC2154 # src_*/tgt_* are exported by pg_start
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-pg_start src
-pg_start tgt
-# The system python3 when there is one: a version-manager shim in front of
-# it (pyenv) costs about a second a call on a loaded machine.
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
+coord_setup
 
 # write_job TAG TABLE QUERY KEY CHUNK_SIZE [YAML_LINE...]: $HARNESS_TMP/TAG.yaml.
 write_job() {
     local tag="$1" table="$2" query="$3" key="$4" chunk="$5"
     shift 5
-    ferry_write_job "$HARNESS_TMP/$tag.yaml" src tgt "public.$table" "$query" "$key" \
-        "pipeline: { chunk_size: $chunk, min_rows_for_parallel: 100 }" \
-        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }" "$@"
+    coord_job "$HARNESS_TMP/$tag.yaml" "public.$table" "$query" "$key" \
+        "chunk_size: $chunk, min_rows_for_parallel: 100" "$@"
 }
 # plan_rows TAG: the rows column of `plan` output TAG.out, one per line
 # (chunk lines only: the first field is the chunk number, the last the

@@ -13,29 +13,18 @@
 #   history leaves tune's runs out (--all shows them) and shows that
 #   baseline with --job.
 # (--json: coord_tune_json.sh; SIGINT: coord_tune_sigint.sh.)
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read JSON)"
-pg_start src
-pg_start tgt
-
-pg_psql src -v rows=200000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_setup
+coord_accounts 200000
 job="$HARNESS_TMP/job.yaml"
-ferry_write_job "$job" src tgt public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-    "pipeline: { chunk_size: 100000 }" \
-    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+coord_job "$job" public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+    "chunk_size: 100000"
 sed -i 's/  snapshot: none/  snapshot: shared/' "$job"
 run_expect 0 first "$coord" run "$job" --local-workers 2 --run-id first
-final_sum() { pg_psql tgt -At -c "SELECT count(*) || ' ' || md5(string_agg(a::text, ',' ORDER BY acct_id)) FROM accounts a"; }
-published() { pg_psql tgt -At -c "SELECT string_agg(run_id || ' ' || status || ' ' || finished_at || ' ' || md5(report::text), ';' ORDER BY run_id) FROM ferry.runs WHERE kind = 'run'"; }
-scratch() { pg_psql tgt -At -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'ferry' AND tablename LIKE 'tune\\_%'"; }
-before_sum=$(final_sum)
-before_runs=$(published)
+before_sum=$(coord_final_sum)
+before_runs=$(coord_published)
 assert_contains "$before_sum" "200000 " "the first run loaded the source"
 
 # 1. The 2x2 matrix, text output, --write.
@@ -56,9 +45,9 @@ grep -qE '^bound: (source|target|ferry) ' <<<"$out" || { echo "$out" >&2; fail "
 grep -q "tune: run 6 of 6: auto: " "$HARNESS_TMP/tune.err" || { cat "$HARNESS_TMP/tune.err" >&2; fail "tune: progress lines"; }
 grep -q "ETA" "$HARNESS_TMP/tune.err" || fail "tune: the progress line has no ETA"
 no_sanitizer_reports tune
-assert_eq "$before_sum" "$(final_sum)" "tune left the final table's rows alone"
-assert_eq "$before_runs" "$(published)" "tune left the published runs in ferry.runs alone"
-assert_eq 0 "$(scratch)" "tune dropped its scratch tables"
+assert_eq "$before_sum" "$(coord_final_sum)" "tune left the final table's rows alone"
+assert_eq "$before_runs" "$(coord_published)" "tune left the published runs in ferry.runs alone"
+assert_eq 0 "$(coord_tune_scratch)" "tune dropped its scratch tables"
 assert_eq 6 "$(pg_psql tgt -At -c "SELECT count(*) FROM ferry.runs WHERE kind = 'tune' AND status = 'published'")" \
     "the six measurements are recorded as kind tune"
 hash=$(pg_psql tgt -At -c "SELECT job_hash FROM ferry.runs WHERE run_id = 'first'")

@@ -4,22 +4,13 @@
 # a 50,000-row sample of a 100,000-row source (acct_id < 50001), each with
 # its figures, one marked best, and the recommendation; no scratch table
 # is left.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read JSON)"
-pg_start src
-pg_start tgt
-
-pg_psql src -v rows=100000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_setup
+coord_accounts 100000
 job="$HARNESS_TMP/job.yaml"
-ferry_write_job "$job" src tgt public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
-scratch() { pg_psql tgt -At -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'ferry' AND tablename LIKE 'tune\\_%'"; }
+coord_job "$job" public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id ""
 
 run_expect 0 tunejson "$coord" tune "$job" --rows 50000 --chunk-sizes 25000 --workers 2 --json
 "$py" - "$HARNESS_TMP/tunejson.out" <<'PY' || fail "tune --json: check failed (above)"
@@ -36,7 +27,7 @@ p = d["recommendation"]["pipeline"]
 assert p["chunk_size"] == 25000 and p["writers"] == 2, p
 assert d["recommendation"]["bound"] in ("source", "target", "ferry")
 PY
-assert_eq 0 "$(scratch)" "tune --json dropped its scratch tables"
+assert_eq 0 "$(coord_tune_scratch)" "tune --json dropped its scratch tables"
 
 assert_eq 0 "$(pg_psql tgt -At -c "SELECT count(*) FROM accounts")" "tune --json left the final table alone"
 no_sanitizer_reports tunejson

@@ -4,25 +4,16 @@
 # exists) exits 8, drops its scratch tables, leaves no process of its own
 # (child coordinator, workers) and leaves the final table and the job's
 # published runs as they were.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-pg_start src
-pg_start tgt
-
-pg_psql src -v rows=50000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_setup
+coord_accounts 50000
 job="$HARNESS_TMP/job.yaml"
-ferry_write_job "$job" src tgt public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+coord_job "$job" public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id ""
 run_expect 0 first "$coord" run "$job" --local-workers 1 --run-id first
-final_sum() { pg_psql tgt -At -c "SELECT count(*) || ' ' || md5(string_agg(a::text, ',' ORDER BY acct_id)) FROM accounts a"; }
-published() { pg_psql tgt -At -c "SELECT string_agg(run_id || ' ' || status || ' ' || finished_at || ' ' || md5(report::text), ';' ORDER BY run_id) FROM ferry.runs WHERE kind = 'run'"; }
-scratch() { pg_psql tgt -At -c "SELECT count(*) FROM pg_tables WHERE schemaname = 'ferry' AND tablename LIKE 'tune\\_%'"; }
-before_sum=$(final_sum)
-before_runs=$(published)
+before_sum=$(coord_final_sum)
+before_runs=$(coord_published)
 
 # Its own TMPDIR: the check for processes left behind must not see the
 # tune of another test running at the same time.
@@ -31,14 +22,14 @@ TMPDIR="$HARNESS_TMP" "$coord" tune "$job" --rows 50000 --chunk-sizes 10000,2000
 tpid=$!
 harness_on_exit "kill -9 $tpid 2>/dev/null || true"
 poll_until 60 "tune's second run to start" grep -q "tune: run 2 of" "$HARNESS_TMP/int.err"
-one_scratch() { [[ $(scratch) == 1 ]]; }
+one_scratch() { [[ $(coord_tune_scratch) == 1 ]]; }
 poll_until 30 "a scratch table of tune's second run" one_scratch
 kill -INT "$tpid"
 rc=0
 wait "$tpid" || rc=$?
 assert_eq 8 "$rc" "tune interrupted exits 8"
 grep -q "tune: interrupted; the scratch tables are dropped" "$HARNESS_TMP/int.err" || { cat "$HARNESS_TMP/int.err" >&2; fail "tune: interrupted message"; }
-assert_eq 0 "$(scratch)" "no scratch table left after SIGINT"
+assert_eq 0 "$(coord_tune_scratch)" "no scratch table left after SIGINT"
 if pgrep -f "$HARNESS_TMP/ferry-tune-" >/dev/null; then
     pgrep -af "$HARNESS_TMP/ferry-tune-" >&2
     fail "a process of tune's is left after SIGINT"
@@ -47,6 +38,6 @@ fi
 # may stay (a backend ends a moment after its process).
 no_sessions() { [[ $(pg_psql tgt -At -c "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'ferry/tune\\_%'") == 0 ]]; }
 poll_until 15 "the sessions of tune's workers to end" no_sessions
-assert_eq "$before_sum" "$(final_sum)" "the final table is untouched after SIGINT"
-assert_eq "$before_runs" "$(published)" "the published runs are untouched after SIGINT"
+assert_eq "$before_sum" "$(coord_final_sum)" "the final table is untouched after SIGINT"
+assert_eq "$before_runs" "$(coord_published)" "the published runs are untouched after SIGINT"
 echo "coord_tune_sigint: OK"

@@ -11,26 +11,18 @@
 # pre-filled with one (ON CONFLICT DO UPDATE, DO NOTHING), no unique index
 # (MERGE), and a table whose only column is the key (nothing to update).
 # Any sanitizer report fails the test.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 # shellcheck disable=SC2154 # src_*/tgt_* are exported by pg_start
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-pg_start src
-pg_start tgt
-# The system python3 when there is one: a version-manager shim in front of
-# it (pyenv) costs about a second a call on a loaded machine.
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
+coord_setup
 
 # load RC TAG TABLE QUERY ON_MATCH WORKERS: runs the coordinator loading
 # QUERY (key id) into TABLE with on_match ON_MATCH, expecting exit RC.
 load() {
     local rc="$1" tag="$2" table="$3" query="$4" on_match="$5" workers="$6" job="$HARNESS_TMP/$2.yaml"
-    ferry_write_job "$job" src tgt "public.$table" "$query" id \
-        "pipeline: { chunk_size: 500, min_rows_for_parallel: 1000 }" \
-        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+    coord_job "$job" "public.$table" "$query" id \
+        "chunk_size: 500, min_rows_for_parallel: 1000"
     sed -i "/^  table: /a\\  merge: { key: [id], on_match: $on_match }" "$job"
     grep -q "on_match: $on_match" "$job" || fail "$tag: job file edit"
     run_expect "$rc" "$tag" "$coord" run "$job" --local-workers "$workers" --run-id "$tag" \

@@ -11,23 +11,12 @@
 # efficiency = speedup / slots used (issue 11: speedup only against a
 # measured baseline).
 # Any sanitizer report from the coordinator or its workers fails the test.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 # shellcheck disable=SC2154 # src_*/tgt_* are exported by pg_start
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-pg_start src
-pg_start tgt
-# The system python3 when there is one: a version-manager shim in front of
-# it (pyenv) costs about a second a call on a loaded machine.
-py=/usr/bin/python3
-[[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
-
-
-pg_psql src -v rows=6000 -f /work/shared/workloads/accounts.sql >/dev/null
-# The same definition (PRIMARY KEY included) on the target, empty.
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+coord_setup
+coord_accounts 6000
 assert_eq 6000 "$(pg_psql src -Atc 'SELECT count(*) FROM accounts')" "source rows"
 # The workload must hold what a faithful copy has to carry: NULLs, jsonb,
 # numeric, timestamptz.
@@ -41,9 +30,8 @@ for n in 1 2 4; do
     assert_eq "${table}_pkey" "$(pg_psql tgt -Atc "SELECT conname FROM pg_constraint
         WHERE conrelid = '$table'::regclass AND contype = 'p'")" "$table has a primary key"
     job="$HARNESS_TMP/$run.yaml"
-    ferry_write_job "$job" src tgt "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-        "pipeline: { chunk_size: 700, min_rows_for_parallel: 1000 }" \
-        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+    coord_job "$job" "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+        "chunk_size: 700, min_rows_for_parallel: 1000"
     report="$HARNESS_TMP/$run.json"
     t0=$SECONDS
     run_expect 0 "$run" "$coord" run "$job" --local-workers "$n" --report "$report" --run-id "$run"
@@ -142,9 +130,8 @@ assert_eq "w1:9|w2:9|w4:9" "$(pg_psql tgt -Atc "SELECT string_agg(run_id || ':' 
 # table: the second run upserts the same rows).
 pg_psql tgt -c "CREATE TABLE accounts_base (LIKE accounts INCLUDING ALL)"
 job="$HARNESS_TMP/base.yaml"
-ferry_write_job "$job" src tgt public.accounts_base "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-    "pipeline: { chunk_size: 700, min_rows_for_parallel: 1000 }" \
-    "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+coord_job "$job" public.accounts_base "SELECT * FROM accounts ORDER BY acct_id" acct_id \
+    "chunk_size: 700, min_rows_for_parallel: 1000"
 run_expect 0 seq "$coord" run "$job" --local-workers 1 --sequential --report "$HARNESS_TMP/seq.json" --run-id seq
 assert_contains "$(cat "$HARNESS_TMP/seq.out")" "this --sequential run is the baseline for later runs of this job" \
     "the sequential run says it is the baseline"

@@ -14,19 +14,11 @@
 #           standalone worker (FERRY_LOG_FORMAT=json) log it as valid JSON
 #           with U+FFFD where the byte was, with a sqlstate; the --report
 #           JSON is valid UTF-8 too.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-py=$(command -v python3) || fail "python3 is missing"
-pg_start src
-pg_start tgt
-pg_psql src <<'SQL'
-CREATE TABLE t (id int PRIMARY KEY, name text);
-INSERT INTO t SELECT g, 'name-' || g FROM generate_series(1, 3000) g;
-ANALYZE t;
-SQL
+coord_setup
+coord_names 3000
 pg_psql tgt -c "CREATE TABLE t (id int PRIMARY KEY, name text)"
 bad_db=$(printf 'caf\xe9')
 bad_dsn="$(pg_dsn tgt) dbname=$bad_db"
@@ -36,9 +28,8 @@ printf '%s' "$raw" | grep -q "$(printf 'caf\xe9')\" does not exist" ||
 
 job() {
     local tag="$1" db="$2" table="$3"
-    ferry_write_job "$HARNESS_TMP/$tag.yaml" src tgt "public.$table" "SELECT * FROM t ORDER BY id" id \
-        "pipeline: { chunk_size: 1000, min_rows_for_parallel: 1000 }" \
-        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+    coord_job "$HARNESS_TMP/$tag.yaml" "public.$table" "SELECT * FROM t ORDER BY id" id \
+        "chunk_size: 1000, min_rows_for_parallel: 1000"
     if [[ $db != postgres ]]; then
         "$py" - "$HARNESS_TMP/$tag.yaml" "$(pg_dsn tgt)" "$(pg_dsn tgt "$db")" <<'PY'
 import sys

@@ -21,19 +21,11 @@
 #           never answers (a listening socket nobody accepts on): status
 #           gives up with libpq's "timeout expired" (exit 5) instead of
 #           waiting for ever.
-# shellcheck source=../lib/pg.sh
-source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/coord.sh
+source "$(dirname "$0")/../lib/coord.sh"
 
-coord=$(ferry_bin ferry-coordinator)
-ferry_bin ferry-worker >/dev/null
-py=$(command -v python3) || fail "python3 is missing"
-pg_start src
-pg_start tgt
-pg_psql src <<'SQL'
-CREATE TABLE t (id int PRIMARY KEY, name text);
-INSERT INTO t SELECT g, 'name-' || g FROM generate_series(1, 4000) g;
-ANALYZE t;
-SQL
+coord_setup
+coord_names 4000
 pg_psql tgt <<'SQL'
 CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -55,9 +47,8 @@ SQL
 for tag in slow bad; do
     table=t
     [[ $tag == bad ]] && table=t_bad
-    ferry_write_job "$HARNESS_TMP/$tag.yaml" src tgt "public.$table" "SELECT * FROM t ORDER BY id" id \
-        "pipeline: { chunk_size: 1000, min_rows_for_parallel: 1000, concurrency: 1 }" \
-        "cluster: { bind: 'tcp://127.0.0.1:*', heartbeat_ms: 200, liveness: 10 }"
+    coord_job "$HARNESS_TMP/$tag.yaml" "public.$table" "SELECT * FROM t ORDER BY id" id \
+        "chunk_size: 1000, min_rows_for_parallel: 1000, concurrency: 1"
     sed -i '/^  table: /a\  publish: direct' "$HARNESS_TMP/$tag.yaml"
     sed -i 's/max_retries: 5/max_retries: 0/' "$HARNESS_TMP/$tag.yaml"
 done
