@@ -26,10 +26,8 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-pg_start src
-pg_start tgt
 # 16 chunks of 1000 rows, ~1 s each inside a worker's COPY.
-faults_workload 16000 100 0.1
+faults_start 16000 100 0.1
 pg_psql tgt -c "CREATE TABLE t_local (LIKE t INCLUDING ALL); CREATE TABLE t_ext (LIKE t INCLUDING ALL)"
 t0=$SECONDS
 
@@ -52,8 +50,7 @@ now: $(grep "^${line%%/*}/" <<<"$after")"
 
 # (a) Local workers.
 job_a="$HARNESS_TMP/local.yaml"
-FAULT_SNAPSHOT=shared faults_job "$job_a" public.t_local 1000
-start_coordinator local run "$job_a" --local-workers 2 --run-id ckill_local
+start_shared_run "$job_a" public.t_local 1000 local ckill_local
 poll_until 60 "3 committed chunks" run_has_commits ckill_local 3
 poll_until 10 "the local workers" have_workers
 workers=$(workers_of_endpoint "$FAULT_EP")
@@ -71,27 +68,20 @@ n_before=$(grep -c . <<<"$before")
 planned=$(chunks_planned ckill_local)
 [[ $n_before -ge 3 && $n_before -lt $planned ]] || fail "(a) $n_before of $planned chunks committed at the kill"
 
-run_expect 0 resume_local "$COORD" resume ckill_local --job "$job_a" --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume_local.err"
-assert_contains "$(cat "$HARNESS_TMP/resume_local.err")" \
+resume_run 0 resume_local ckill_local "$job_a"
+assert_said resume_local \
     "resuming run ckill_local: $n_before of $planned chunk(s) already committed, $((planned - n_before)) to copy" \
     "(a) resume copies only the missing chunks"
 assert_kept ckill_local "$before"
-assert_final_is_source public.t_local "(a) coordinator killed, resumed"
-assert_ledger_exact ckill_local "$FAULT_ROWS" "(a) coordinator killed, resumed"
-assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'ckill_local'")" \
-    "(a) run status after resume"
+assert_published ckill_local public.t_local "(a) coordinator killed, resumed" "(a) run status after resume"
 no_workers_left 10
 echo "fault_coordinator_kill: (a) local workers OK ($((SECONDS - t0)) s)"
 
 # (b) One external worker that outlives the coordinator.
 job_b="$HARNESS_TMP/ext.yaml"
-FAULT_SNAPSHOT=shared faults_job "$job_b" public.t_ext 1000
-start_coordinator ext run "$job_b" --run-id ckill_ext
-start_worker wX wX --slots 2
+start_shared_run "$job_b" public.t_ext 1000 ext ckill_ext wX
 worker_pid=$WORKER_PID
-poll_until 60 "3 committed chunks" run_has_commits ckill_ext 3
-kill -KILL "$COORD_PID"
+signal_after_commits KILL ckill_ext 3
 wait "$COORD_PID" 2>/dev/null || true
 echo "fault_coordinator_kill: (b) killed the coordinator with $(committed ckill_ext) chunk(s) committed"
 # The worker notices the silence and keeps trying to reconnect.
@@ -106,15 +96,13 @@ planned=$(chunks_planned ckill_ext)
 resume_t0=$SECONDS
 start_coordinator resume_ext resume ckill_ext --job "$job_b"
 wait_rc "$COORD_PID" 90 "resumed coordinator with the external worker"
-if [[ "$WAIT_RC" != 0 ]]; then
-    show_tail "$HARNESS_TMP/resume_ext.out" "$HARNESS_TMP/resume_ext.err" "$HARNESS_TMP/wX.err"
-    fail "(b) resume with the reconnected external worker exited $WAIT_RC (expected 0)"
-fi
+wait_rc_ok "(b) resume with the reconnected external worker exited $WAIT_RC (expected 0)" \
+    "$HARNESS_TMP/resume_ext.out" "$HARNESS_TMP/resume_ext.err" "$HARNESS_TMP/wX.err"
 echo "fault_coordinator_kill: (b) resume took $((SECONDS - resume_t0)) s"
 wait_rc "$worker_pid" 15 "external worker after STOP"
 assert_eq 0 "$WAIT_RC" "(b) external worker exit status at STOP"
 assert_clean_stderr "$HARNESS_TMP/resume_ext.err" "$HARNESS_TMP/wX.err" "$HARNESS_TMP/ext.err"
-assert_contains "$(cat "$HARNESS_TMP/resume_ext.err")" "worker wX joined" "(b) wX rejoined the resumed run"
+assert_said resume_ext "worker wX joined" "(b) wX rejoined the resumed run"
 assert_contains "$(cat "$HARNESS_TMP/wX.err")" "coordinator says STOP" "(b) wX stopped by the resumed run"
 # The rows committed before the resume are the ones committed by then
 # (wX may have finished its in-flight chunks after the kill).
@@ -152,12 +140,11 @@ job_c="$HARNESS_TMP/ctid_keep.yaml"
 ctid_job "$job_c" public.t_ctid_keep
 ctid_kill ctid_keep ckill_ctid_keep "$job_c"
 before=$(ledger_rows ckill_ctid_keep)
-run_expect 0 resume_ctid_keep "$COORD" resume ckill_ctid_keep --job "$job_c" --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume_ctid_keep.err"
-assert_contains "$(cat "$HARNESS_TMP/resume_ctid_keep.err")" \
+resume_run 0 resume_ctid_keep ckill_ctid_keep "$job_c"
+assert_said resume_ctid_keep \
     "the table is unchanged since the run's first snapshot, so the $N_BEFORE committed chunk(s) stand" \
     "(c) merge, unchanged source: committed chunks kept"
-assert_contains "$(cat "$HARNESS_TMP/resume_ctid_keep.err")" \
+assert_said resume_ctid_keep \
     "resuming run ckill_ctid_keep: $N_BEFORE of $PLANNED chunk(s) already committed" \
     "(c) merge, unchanged source: only the missing chunks copied"
 assert_kept ckill_ctid_keep "$before"
@@ -169,10 +156,8 @@ job_c2="$HARNESS_TMP/ctid_keep_direct.yaml"
 ctid_job "$job_c2" public.t_ctid_keep_direct direct
 ctid_kill ctid_keep_direct ckill_ctid_keep_direct "$job_c2"
 before=$(ledger_rows ckill_ctid_keep_direct)
-run_expect 0 resume_ctid_keep_direct "$COORD" resume ckill_ctid_keep_direct --job "$job_c2" \
-    --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume_ctid_keep_direct.err"
-assert_contains "$(cat "$HARNESS_TMP/resume_ctid_keep_direct.err")" \
+resume_run 0 resume_ctid_keep_direct ckill_ctid_keep_direct "$job_c2"
+assert_said resume_ctid_keep_direct \
     "resuming run ckill_ctid_keep_direct: $N_BEFORE of $PLANNED chunk(s) already committed" \
     "(c) direct, unchanged source: resumed, only the missing chunks copied"
 assert_kept ckill_ctid_keep_direct "$before"
@@ -186,15 +171,14 @@ ctid_kill ctid ckill_ctid "$job_c"
 n_before=$N_BEFORE
 planned=$PLANNED
 pg_psql src -c "UPDATE t SET name = name WHERE id = 5"
-run_expect 0 resume_ctid "$COORD" resume ckill_ctid --job "$job_c" --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume_ctid.err"
-assert_contains "$(cat "$HARNESS_TMP/resume_ctid.err")" \
+resume_run 0 resume_ctid ckill_ctid "$job_c"
+assert_said resume_ctid \
     "rows of public.t were inserted or updated since the run's first snapshot" \
     "(c) merge, changed source: says why"
-assert_contains "$(cat "$HARNESS_TMP/resume_ctid.err")" \
+assert_said resume_ctid \
     "loading every chunk again on a new snapshot ($n_before of $planned chunk(s) had committed)" \
     "(c) merge: the ctid run starts over"
-assert_contains "$(cat "$HARNESS_TMP/resume_ctid.err")" \
+assert_said resume_ctid \
     "resuming run ckill_ctid: 0 of $planned chunk(s) already committed, $planned to copy" \
     "(c) merge: every chunk copied again"
 assert_final_is_source public.t_ctid "(c) ctid run killed, resumed from the start"
@@ -206,12 +190,11 @@ ctid_kill ctid_direct ckill_ctid_direct "$job_d"
 rows_before=$(pg_psql tgt -Atc "SELECT count(*) FROM t_ctid_direct")
 [[ "$rows_before" -gt 0 ]] || fail "(c) direct: no rows committed before the kill"
 pg_psql src -c "UPDATE t SET name = name WHERE id = 5"
-run_expect 1 resume_ctid_direct "$COORD" resume ckill_ctid_direct --job "$job_d" --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume_ctid_direct.err"
-assert_contains "$(cat "$HARNESS_TMP/resume_ctid_direct.err")" \
+resume_run 1 resume_ctid_direct ckill_ctid_direct "$job_d"
+assert_said resume_ctid_direct \
     "run ckill_ctid_direct (publish: direct) cannot be resumed: rows of public.t were inserted or updated" \
     "(c) direct, changed source: resume refused"
-assert_contains "$(cat "$HARNESS_TMP/resume_ctid_direct.err")" \
+assert_said resume_ctid_direct \
     "TRUNCATE public.t_ctid_direct and start a new run" "(c) direct: what to do"
 assert_eq "$rows_before" "$(pg_psql tgt -Atc "SELECT count(*) FROM t_ctid_direct")" \
     "(c) direct: the final table is left as it was"

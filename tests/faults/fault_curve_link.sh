@@ -25,6 +25,8 @@
 # exit; a watchdog does it too if this shell is SIGKILLed.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/netns.sh
+source "$(dirname "$0")/../lib/netns.sh"
 
 coord=$(ferry_bin ferry-coordinator)
 worker=$(ferry_bin ferry-worker)
@@ -38,8 +40,6 @@ rows=20000
 unset FERRY_SOURCE_DSN FERRY_TARGET_DSN FERRY_CLUSTER_SECRET FERRY_CURVE_KEY FERRY_COORDINATOR_KEY
 
 # ---------------------------------------------------------------- topology
-sfx=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-NS_HUB=fcv_net_$sfx
 ADDR_CRD=10.78.0.10
 ADDR_SRC=10.78.0.11
 ADDR_TGT=10.78.0.12
@@ -48,98 +48,17 @@ ADDR_BAD=10.78.0.14
 PG_PORT=5432
 CLUSTER_PORT=5570
 EP="tcp://$ADDR_CRD:$CLUSTER_PORT"
-LINK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-curve-link.XXXXXX")
-chmod 755 "$LINK_TMP"   # the postgres user keeps its clusters in here
 PASSWORD="pw-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 
-# curve_teardown SFX DIR BINDIR: stops the clusters under DIR, kills every
-# process left in the namespaces of suffix SFX, deletes them and DIR.
-# Never fails; safe to run twice; also run by the watchdog.
-curve_teardown() {
-    local sfx="$1" dir="$2" bindir="$3" ns d pid role left
-    for d in "$dir"/pg_*; do
-        [[ -f "$d/postmaster.pid" ]] || continue
-        (cd / && runuser -u postgres -- "$bindir/pg_ctl" stop -D "$d" -m immediate -w -t 20) >/dev/null 2>&1
-    done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        left=0
-        for role in crd wrk bad src tgt net; do
-            ns="fcv_${role}_$sfx"
-            [[ -e "/run/netns/$ns" || -e "/var/run/netns/$ns" ]] || continue
-            for pid in $(ip netns pids "$ns" 2>/dev/null); do
-                kill -KILL "$pid" 2>/dev/null && left=1
-            done
-        done
-        [[ $left -eq 1 ]] || break
-        sleep 0.2
-    done
-    for role in crd wrk bad src tgt net; do
-        ip netns del "fcv_${role}_$sfx" 2>/dev/null
-    done
-    rm -rf "$dir"
-    return 0
-}
-harness_on_exit "curve_teardown $sfx $LINK_TMP $bindir"
-owner_pid=$BASHPID
-# shellcheck disable=SC2016 # the watchdog's own code, expanded by its bash
-setsid bash -c "$(declare -f curve_teardown)"'
-    owner=$1; shift
-    while kill -0 "$owner" 2>/dev/null; do sleep 1; done
-    curve_teardown "$@"' ferry-curve-watchdog "$owner_pid" "$sfx" "$LINK_TMP" "$bindir" \
-    </dev/null >/dev/null 2>&1 &
-disown $! 2>/dev/null || true
-
-netns_or_fail() {
-    local out
-    out=$("$@" 2>&1) || fail "cannot build the test network: '$*' failed: $out (this scenario needs root with CAP_NET_ADMIN, network namespaces, veth and bridge support; it does not skip)"
-}
-netns_or_fail ip netns add "$NS_HUB"
-netns_or_fail ip -n "$NS_HUB" link add br0 type bridge
-netns_or_fail ip -n "$NS_HUB" link set br0 up
-for role in crd src tgt wrk bad; do
-    ns="fcv_${role}_$sfx"
-    addr_var="ADDR_${role^^}"
-    netns_or_fail ip netns add "$ns"
-    netns_or_fail ip -n "$ns" link set lo up
-    netns_or_fail ip -n "$NS_HUB" link add "p_$role" type veth peer name eth0 netns "$ns"
-    netns_or_fail ip -n "$NS_HUB" link set "p_$role" master br0 up
-    netns_or_fail ip -n "$ns" addr add "${!addr_var}/24" dev eth0
-    netns_or_fail ip -n "$ns" link set eth0 up
-done
-NS_CRD=fcv_crd_$sfx NS_WRK=fcv_wrk_$sfx NS_BAD=fcv_bad_$sfx
+netns_hosts fcv ferry-curve-link crd src tgt wrk bad
 
 # ----------------------------------------------------------------- servers
-# ns_pg_start NAME NS ADDR: a cluster in NS on ADDR:PG_PORT; other hosts
-# must give the password (scram), the harness uses the unix socket.
-ns_pg_start() {
-    local name="$1" ns="$2" addr="$3" dir out
-    dir="$LINK_TMP/pg_$name"
-    mkdir "$dir" && chown postgres: "$dir" || fail "ns_pg_start $name: cannot make $dir"
-    if ! out=$(cd / && runuser -u postgres -- "$bindir/initdb" -N --auth=trust -U postgres -E UTF8 \
-        --locale=C -D "$dir" 2>&1); then
-        printf '%s\n' "$out" >&2
-        fail "ns_pg_start $name: initdb -D $dir failed"
-    fi
-    cat >>"$dir/postgresql.conf" <<EOF
-listen_addresses = '$addr'
-port = $PG_PORT
-unix_socket_directories = '$dir'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-max_connections = 60
-EOF
-    echo "host all all 10.78.0.0/24 scram-sha-256" >>"$dir/pg_hba.conf"
-    if ! (cd / && ip netns exec "$ns" runuser -u postgres -- "$bindir/pg_ctl" start -D "$dir" \
-        -l "$dir/server.log" -w -t 60) >/dev/null 2>&1; then
-        tail -n 30 "$dir/server.log" >&2 2>/dev/null || true
-        fail "ns_pg_start $name: the server in $ns did not start (log above)"
-    fi
-    export "${name}_DSN=host=$dir port=$PG_PORT user=postgres dbname=postgres"
-    pg_psql "$name" -c "ALTER USER postgres PASSWORD '$PASSWORD'" >/dev/null
-}
-ns_pg_start src "fcv_src_$sfx" "$ADDR_SRC"
-ns_pg_start tgt "fcv_tgt_$sfx" "$ADDR_TGT"
+# The servers: other hosts must give the password (scram), the harness
+# uses the unix socket.
+netns_pg_start src "$NS_SRC" "$ADDR_SRC" scram-sha-256
+netns_pg_start tgt "$NS_TGT" "$ADDR_TGT" scram-sha-256
+pg_psql src -c "ALTER USER postgres PASSWORD '$PASSWORD'" >/dev/null
+pg_psql tgt -c "ALTER USER postgres PASSWORD '$PASSWORD'" >/dev/null
 SRC_TCP="host=$ADDR_SRC port=$PG_PORT user=postgres password=$PASSWORD dbname=postgres connect_timeout=10"
 TGT_TCP="host=$ADDR_TGT port=$PG_PORT user=postgres password=$PASSWORD dbname=postgres connect_timeout=10"
 "$bindir/psql" -X -q -d "host=$ADDR_SRC port=$PG_PORT user=postgres password=wrong dbname=postgres" \
@@ -171,21 +90,11 @@ retry: { max_retries: 5, initial_delay: 0.2, backoff: 2.0, max_delay: 2 }
 cluster: { bind: '$EP', heartbeat_ms: 300, liveness: 10$2 }
 EOF
 }
-exited() { ! kill -0 "$1" 2>/dev/null; }
 show_logs() {
     local f
     for f in "$HARNESS_TMP/$1".*.err; do
         echo "--- $f (last 25 lines)" >&2
         tail -n 25 "$f" >&2
-    done
-}
-no_sanitizer_reports_in() {
-    local f
-    for f in "$@"; do
-        if grep -qE 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f"; then
-            grep -E -B2 -A40 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f" | head -n 120 >&2
-            fail "sanitizer report in $f (above)"
-        fi
     done
 }
 
@@ -260,7 +169,7 @@ kill "$stranger_pid" "$plain_pid" 2>/dev/null
 wait "$stranger_pid" "$plain_pid" 2>/dev/null || true
 capture_stop
 echo "fault_curve_link: CURVE run in $((SECONDS - t0)) s; capture: $CAP_PACKETS packets, $CAP_BYTES bytes"
-no_sanitizer_reports_in "$HARNESS_TMP/$run".{coord,wrk,stranger,plain}.err
+assert_clean_stderr "$HARNESS_TMP/$run".{coord,wrk,stranger,plain}.err
 
 assert_same_rows src "SELECT * FROM accounts" tgt "SELECT * FROM accounts" "$run: final == source"
 nchunks=$(pg_psql tgt -Atc "SELECT chunks_total FROM ferry.runs WHERE run_id = '$run'")
@@ -308,7 +217,7 @@ wait "$coord_pid" || rc=$?
 poll_until 20 "the worker to leave" exited "$wrk_pid"
 capture_stop
 echo "fault_curve_link: insecure run; capture: $CAP_PACKETS packets, $CAP_BYTES bytes"
-no_sanitizer_reports_in "$HARNESS_TMP/$run".{coord,wrk}.err
+assert_clean_stderr "$HARNESS_TMP/$run".{coord,wrk}.err
 assert_same_rows src "SELECT * FROM accounts" tgt "SELECT * FROM accounts" "$run: final == source"
 in_capture "$QUERY" || fail "$run: the capture of the plain link does not hold the query text: the check of the CURVE run proves nothing"
 for secret in "$PASSWORD" "host=$ADDR_SRC" "host=$ADDR_TGT" "password="; do

@@ -20,15 +20,10 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-forger="${FERRY_TOOL_DIR:-$FERRY_BIN_DIR}/tests/faults/ferry_zmq_garbage"
-[[ -x "$forger" ]] || fail "ferry_zmq_garbage is not built: $forger missing"
-pg_start src
-pg_start tgt
+forger=$(faults_forger)
 # 20 chunks of 1000 rows, ~2.5 s each inside a worker's COPY (at ~1 s the run
 # finished before the forged workers were done on a loaded machine).
-faults_workload 20000 100 0.25
-job="$HARNESS_TMP/job.yaml"
-faults_job "$job" public.t 1000
+faults_start 20000 100 0.25 1000
 run=forged
 t0=$SECONDS
 
@@ -68,10 +63,7 @@ grep -qE ' 1 STOP' "$HARNESS_TMP/forge_wrong.out" ||
 wait_rc "$COORD_PID" 90 "coordinator after the forged workers"
 err="$HARNESS_TMP/coord.err"
 assert_clean_stderr "$err"
-if [[ "$WAIT_RC" != 0 ]]; then
-    show_tail "$HARNESS_TMP/coord.out" "$err"
-    fail "coordinator exited $WAIT_RC (expected 0)"
-fi
+wait_rc_ok "coordinator exited $WAIT_RC (expected 0)" "$HARNESS_TMP/coord.out" "$err"
 # Each forged peer is logged once, with its address, and never joins.
 assert_eq 2 "$(grep -c 'build 0.0-forged' "$err")" "log lines about the forged peers"
 grep -qE "peer [0-9a-f]+ \(127\.0\.0\.1\): (PROGRESS|DONE|HEARTBEAT) from worker forged .*build 0\.0-forged.* before it proved the cluster secret" "$err" ||

@@ -13,17 +13,12 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-forger="${FERRY_TOOL_DIR:-$FERRY_BIN_DIR}/tests/faults/ferry_zmq_garbage"
-[[ -x "$forger" ]] || fail "ferry_zmq_garbage is not built: $forger missing"
-pg_start src
-pg_start tgt
+forger=$(faults_forger)
 # 20 chunks of 1000 rows, ~1 s each inside a worker's COPY.
-faults_workload 20000 100 0.1
-job="$HARNESS_TMP/job.yaml"
-faults_job "$job" public.t 1000
+faults_start 20000 100 0.1 1000
 # Room for the forger's slots beside the honest worker's.
-sed -i "s/min_rows_for_parallel: 1000, /min_rows_for_parallel: 1000, concurrency: 4, /" "$job"
-grep -q "concurrency: 4" "$job" || fail "job file: could not pin the concurrency"
+faults_job_edit "$job" "s/min_rows_for_parallel: 1000, /min_rows_for_parallel: 1000, concurrency: 4, /" \
+    "concurrency: 4" "pin the concurrency"
 run=forgeddone
 t0=$SECONDS
 

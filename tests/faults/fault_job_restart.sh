@@ -22,10 +22,8 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-pg_start src
-pg_start tgt
 # 16 chunks of 1000 rows, ~1 s each inside a worker's COPY.
-faults_workload 16000 100 0.1
+faults_start 16000 100 0.1
 pg_psql tgt -c "CREATE TABLE t_job (LIKE t INCLUDING ALL);
     CREATE TABLE t_fail (LIKE t INCLUDING ALL, CHECK (id <> 12345));
     CREATE TABLE t_cancel (LIKE t INCLUDING ALL)"
@@ -40,16 +38,13 @@ ledger_rows() {
 
 # (a) SIGKILL, then the same command again.
 job="$HARNESS_TMP/job.yaml"
-FAULT_SNAPSHOT=shared faults_job "$job" public.t_job 1000
-start_coordinator a1 run "$job" --run-id kjob
-start_worker wA wA --slots 2
+start_shared_run "$job" public.t_job 1000 a1 kjob wA
 pid_a=$WORKER_PID
 start_worker wB wB --slots 2
 pid_b=$WORKER_PID
 start_worker wC wC --slots 1 --give-up-after 3s
 pid_c=$WORKER_PID
-poll_until 60 "3 committed chunks" run_has_commits kjob 3
-kill -KILL "$COORD_PID"
+signal_after_commits KILL kjob 3
 wait "$COORD_PID" 2>/dev/null || true
 echo "fault_job_restart: (a) killed the coordinator with $(committed kjob) chunk(s) committed"
 wait_rc "$pid_c" 30 "wC with --give-up-after 3s"
@@ -67,14 +62,12 @@ planned=$(chunks_planned kjob)
 
 start_coordinator a2 run "$job" --run-id kjob
 wait_rc "$COORD_PID" 90 "the coordinator started again"
-if [[ "$WAIT_RC" != 0 ]]; then
-    show_tail "$HARNESS_TMP/a2.err" "$HARNESS_TMP/wA.err"
-    fail "(a) the same command again exited $WAIT_RC (expected 0)"
-fi
-assert_contains "$(cat "$HARNESS_TMP/a2.err")" \
+wait_rc_ok "(a) the same command again exited $WAIT_RC (expected 0)" \
+    "$HARNESS_TMP/a2.err" "$HARNESS_TMP/wA.err"
+assert_said a2 \
     "run kjob exists (status loading): resuming it (run --run-id goes on with a run that exists)" \
     "(a) run --run-id resumes"
-assert_contains "$(cat "$HARNESS_TMP/a2.err")" "resuming run kjob: " "(a) resumed from the ledger"
+assert_said a2 "resuming run kjob: " "(a) resumed from the ledger"
 while IFS= read -r line; do
     [[ -z "$line" ]] && continue
     grep -qxF -- "$line" <<<"$(ledger_rows kjob)" ||
@@ -92,7 +85,7 @@ for w in a b; do
     assert_contains "$(cat "$HARNESS_TMP/w${w^^}.err")" "; the run is published" "(a) w${w^^} was told"
 done
 run_expect 0 a3 "$COORD" run "$job" --run-id kjob
-assert_contains "$(cat "$HARNESS_TMP/a3.err")" "run kjob exists and is published: nothing to do" \
+assert_said a3 "run kjob exists and is published: nothing to do" \
     "(a) a third start"
 assert_final_is_source public.t_job "(a) after a third start"
 assert_clean_stderr "$HARNESS_TMP"/a?.err "$HARNESS_TMP"/w?.err
@@ -100,13 +93,11 @@ echo "fault_job_restart: (a) OK, $n_before of $planned chunk(s) kept ($((SECONDS
 
 # (b) The publish fails: the workers hear it after the publish.
 job_b="$HARNESS_TMP/fail.yaml"
-FAULT_SNAPSHOT=shared faults_job "$job_b" public.t_fail 4000
-start_coordinator b run "$job_b" --run-id kfail
-start_worker wD wD --slots 2
+start_shared_run "$job_b" public.t_fail 4000 b kfail wD
 pid_d=$WORKER_PID
 wait_rc "$COORD_PID" 60 "(b) coordinator"
 assert_eq 1 "$WAIT_RC" "(b) coordinator exit status when the publish fails"
-assert_contains "$(cat "$HARNESS_TMP/b.err")" "23514" "(b) the publish failed on the CHECK"
+assert_said b "23514" "(b) the publish failed on the CHECK"
 wait_rc "$pid_d" 15 "(b) wD"
 assert_eq 10 "$WAIT_RC" "(b) wD's exit status: the run failed"
 assert_contains "$(cat "$HARNESS_TMP/wD.err")" "; the run is failed" "(b) wD was told"
@@ -117,12 +108,9 @@ echo "fault_job_restart: (b) OK ($((SECONDS - t0)) s)"
 
 # (c) SIGTERM during the load.
 job_c="$HARNESS_TMP/cancel.yaml"
-FAULT_SNAPSHOT=shared faults_job "$job_c" public.t_cancel 1000
-start_coordinator c run "$job_c" --run-id kcancel
-start_worker wE wE --slots 2
+start_shared_run "$job_c" public.t_cancel 1000 c kcancel wE
 pid_e=$WORKER_PID
-poll_until 60 "a committed chunk" run_has_commits kcancel 1
-kill -TERM "$COORD_PID"
+signal_after_commits TERM kcancel 1
 wait_rc "$COORD_PID" 30 "(c) coordinator after SIGTERM"
 assert_eq 8 "$WAIT_RC" "(c) coordinator exit status"
 wait_rc "$pid_e" 15 "(c) wE"
@@ -136,16 +124,16 @@ port=$(free_port)
     >"$HARNESS_TMP/lone.out" 2>"$HARNESS_TMP/lone.err" </dev/null &
 wait_rc $! 20 "(d) a worker with no coordinator"
 assert_eq 13 "$WAIT_RC" "(d) --give-up-after 2s"
-assert_contains "$(cat "$HARNESS_TMP/lone.err")" \
+assert_said lone \
     "no word from a coordinator at tcp://127.0.0.1:$port for 2.0 s (--give-up-after); giving up (exit 13)" \
     "(d) says why"
 FERRY_GIVE_UP_AFTER=1500ms "$WORKER" --coordinator "tcp://127.0.0.1:$port" --name lone2 \
     >"$HARNESS_TMP/lone2.out" 2>"$HARNESS_TMP/lone2.err" </dev/null &
 wait_rc $! 20 "(d) FERRY_GIVE_UP_AFTER"
 assert_eq 13 "$WAIT_RC" "(d) FERRY_GIVE_UP_AFTER=1500ms"
-assert_contains "$(cat "$HARNESS_TMP/lone2.err")" "for 1.5 s (--give-up-after)" "(d) env"
+assert_said lone2 "for 1.5 s (--give-up-after)" "(d) env"
 run_expect 2 lone3 "$WORKER" --coordinator "tcp://127.0.0.1:$port" --give-up-after soon
-assert_contains "$(cat "$HARNESS_TMP/lone3.err")" \
+assert_said lone3 \
     "ferry-worker: --give-up-after 'soon': expected a duration such as 600, 90s, 10m or 1h" "(d) bad value"
 assert_clean_stderr "$HARNESS_TMP"/*.err
 echo "fault_job_restart: OK ($((SECONDS - t0)) s)"

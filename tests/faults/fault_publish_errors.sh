@@ -70,6 +70,32 @@ run() {
     no_sanitizer_reports "$tag"
 }
 output() { cat "$HARNESS_TMP/$1.out" "$HARNESS_TMP/$1.err"; }
+# start_run TAG RUN: ferry-coordinator run $HARNESS_TMP/TAG.yaml with 2
+# local workers as RUN, in the background (coord: its pid, killed at exit).
+start_run() {
+    "$COORD" run "$HARNESS_TMP/$1.yaml" --local-workers 2 --run-id "$2" \
+        >"$HARNESS_TMP/$1.out" 2>"$HARNESS_TMP/$1.err" </dev/null &
+    coord=$!
+    harness_on_exit "kill -KILL $coord 2>/dev/null"
+}
+# wait_for_session TAG WHAT WHERE: until one target session matches WHERE
+# (on pg_stat_activity); fails if TAG's coordinator exits first.
+session_seen() {
+    kill -0 "$coord" 2>/dev/null || { tail -n 30 "$HARNESS_TMP/$1.err" >&2; fail "($1) the coordinator exited early"; }
+    [[ $(pg_psql tgt -Atc "SELECT count(*) FROM pg_stat_activity WHERE $3") == 1 ]]
+}
+wait_for_session() {
+    poll_until 30 "$2" session_seen "$@"
+}
+# row_trigger TABLE NAME STATEMENT: a BEFORE INSERT trigger NAME on TABLE
+# whose function runs the plpgsql STATEMENT, then returns NEW.
+row_trigger() {
+    pg_psql tgt -c "CREATE FUNCTION $2() RETURNS trigger LANGUAGE plpgsql AS \$f\$
+BEGIN
+    $3
+    RETURN NEW;
+END \$f\$" -c "CREATE TRIGGER $2 BEFORE INSERT ON $1 FOR EACH ROW EXECUTE FUNCTION $2()"
+}
 count() { pg_psql tgt -Atc "SELECT count(*) FROM $1"; }
 status() { pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = '$1'"; }
 same_as_source() {
@@ -127,15 +153,8 @@ fi
 if want timeout; then
     job timeout st
     # The publish statement sleeps 10 s at row 1; loading staging is fast.
-    pg_psql tgt <<'EOF'
-CREATE FUNCTION slow_row() RETURNS trigger LANGUAGE plpgsql AS $f$
-BEGIN
-    IF NEW.id = 1 THEN PERFORM pg_sleep(10); END IF;
-    RETURN NEW;
-END $f$;
-CREATE TRIGGER slow_row BEFORE INSERT ON st FOR EACH ROW EXECUTE FUNCTION slow_row();
-ALTER ROLE postgres IN DATABASE postgres SET statement_timeout = '3s';
-EOF
+    row_trigger st slow_row "IF NEW.id = 1 THEN PERFORM pg_sleep(10); END IF;"
+    pg_psql tgt -c "ALTER ROLE postgres IN DATABASE postgres SET statement_timeout = '3s'"
     run 1 timeout run "$HARNESS_TMP/timeout.yaml" --local-workers 2 --run-id st1
     out=$(output timeout)
     assert_contains "$out" "[57014] canceling statement due to statement timeout" "(timeout) SQLSTATE"
@@ -152,25 +171,11 @@ fi
 if want restart; then
     job restart rs
     # Only the first publish attempt sleeps (a sequence is not rolled back).
-    pg_psql tgt <<'EOF'
-CREATE SEQUENCE rs_once;
-CREATE FUNCTION slow_once() RETURNS trigger LANGUAGE plpgsql AS $f$
-BEGIN
-    IF NEW.id = 1 AND nextval('rs_once') = 1 THEN PERFORM pg_sleep(60); END IF;
-    RETURN NEW;
-END $f$;
-CREATE TRIGGER slow_once BEFORE INSERT ON rs FOR EACH ROW EXECUTE FUNCTION slow_once();
-EOF
-    "$COORD" run "$HARNESS_TMP/restart.yaml" --local-workers 2 --run-id rs1 \
-        >"$HARNESS_TMP/restart.out" 2>"$HARNESS_TMP/restart.err" </dev/null &
-    coord=$!
-    harness_on_exit "kill -KILL $coord 2>/dev/null"
-    publishing() {
-        kill -0 "$coord" 2>/dev/null || { tail -n 30 "$HARNESS_TMP/restart.err" >&2; fail "(restart) the coordinator exited early"; }
-        [[ $(pg_psql tgt -Atc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO \"public\".\"rs\"%'
-            AND wait_event = 'PgSleep'") == 1 ]]
-    }
-    poll_until 30 "the publish statement" publishing
+    pg_psql tgt -c "CREATE SEQUENCE rs_once"
+    row_trigger rs slow_once "IF NEW.id = 1 AND nextval('rs_once') = 1 THEN PERFORM pg_sleep(60); END IF;"
+    start_run restart rs1
+    wait_for_session restart "the publish statement" \
+        "query LIKE 'INSERT INTO \"public\".\"rs\"%' AND wait_event = 'PgSleep'"
     pg_restart tgt
     rc=0
     wait "$coord" || rc=$?
@@ -188,16 +193,9 @@ if want lost; then
     # while the coordinator is killed: every chunk committed, nothing
     # published.
     locker lost ls
-    "$COORD" run "$HARNESS_TMP/lost.yaml" --local-workers 2 --run-id ls1 \
-        >"$HARNESS_TMP/lost.out" 2>"$HARNESS_TMP/lost.err" </dev/null &
-    coord=$!
-    harness_on_exit "kill -KILL $coord 2>/dev/null"
-    waiting() {
-        kill -0 "$coord" 2>/dev/null || { tail -n 30 "$HARNESS_TMP/lost.err" >&2; fail "(lost) the coordinator exited early"; }
-        [[ $(pg_psql tgt -Atc "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LOCK TABLE \"public\".\"ls\"%'
-            AND wait_event_type = 'Lock'") == 1 ]]
-    }
-    poll_until 30 "publish to wait for the lock" waiting
+    start_run lost ls1
+    wait_for_session lost "publish to wait for the lock" \
+        "query LIKE 'LOCK TABLE \"public\".\"ls\"%' AND wait_event_type = 'Lock'"
     kill -KILL "$coord"
     wait "$coord" 2>/dev/null || true
     assert_eq 4 "$(pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunk_commits WHERE run_id = 'ls1'")" "(lost) chunks committed"
@@ -217,14 +215,7 @@ fi
 
 if want trigger; then
     job trigger tg
-    pg_psql tgt <<'EOF'
-CREATE FUNCTION skip_hundreds() RETURNS trigger LANGUAGE plpgsql AS $f$
-BEGIN
-    IF NEW.id % 100 = 0 THEN RETURN NULL; END IF;
-    RETURN NEW;
-END $f$;
-CREATE TRIGGER skip_hundreds BEFORE INSERT ON tg FOR EACH ROW EXECUTE FUNCTION skip_hundreds();
-EOF
+    row_trigger tg skip_hundreds "IF NEW.id % 100 = 0 THEN RETURN NULL; END IF;"
     run 1 trigger run "$HARNESS_TMP/trigger.yaml" --local-workers 2 --run-id tg1
     out=$(output trigger)
     assert_contains "$out" "publishing wrote 3960 of the $ROWS rows of staging ferry.\"stage_tg1\" into public.tg" "(trigger) counts"

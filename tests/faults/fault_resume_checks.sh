@@ -15,9 +15,7 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-pg_start src
-pg_start tgt
-faults_workload 12000 100 0.1
+faults_start 12000 100 0.1
 pg_psql tgt -c "CREATE TABLE t_edit (LIKE t INCLUDING ALL); CREATE TABLE t_crash (LIKE t INCLUDING ALL)"
 t0=$SECONDS
 # (a) An edited job file.
@@ -29,16 +27,14 @@ committed_before=$N_BEFORE
 cp "$job_a" "$HARNESS_TMP/edited.yaml"
 sed -i "s|^  query: .*|  query: 'SELECT id, NULL::text AS name, amount, seen, attrs FROM t WHERE slow(id) ORDER BY id'|" \
     "$HARNESS_TMP/edited.yaml"
-run_expect 1 resume_edited "$COORD" resume redit --job "$HARNESS_TMP/edited.yaml" --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume_edited.err"
-assert_contains "$(cat "$HARNESS_TMP/resume_edited.err")" \
+resume_run 1 resume_edited redit "$HARNESS_TMP/edited.yaml"
+assert_said resume_edited \
     "run redit was started with another job file: source.query changed in $HARNESS_TMP/edited.yaml" \
     "(a) resume refuses an edited query, naming the key"
-assert_contains "$(cat "$HARNESS_TMP/resume_edited.err")" \
+assert_said resume_edited \
     "Resume with the job file the run started with, or start a new run" "(a) what to do"
 assert_eq "$committed_before" "$(committed redit)" "(a) the refused resume copied nothing"
-run_expect 0 resume_edit "$COORD" resume redit --job "$job_a" --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume_edit.err"
+resume_run 0 resume_edit redit "$job_a"
 assert_final_is_source public.t_edit "(a) resumed with the original job"
 assert_ledger_exact redit "$FAULT_ROWS" "(a) resumed with the original job"
 assert_eq 0 "$(pg_psql tgt -Atc "SELECT count(*) FROM t_edit WHERE name IS NULL AND id % 7 <> 0")" \
@@ -55,15 +51,14 @@ pg_kill tgt
 pg_restart tgt
 assert_eq 0 "$(pg_psql tgt -Atc 'SELECT count(*) FROM ferry."stage_rcrash"')" \
     "(b) crash recovery emptied the UNLOGGED staging table"
-run_expect 0 resume_crash "$COORD" resume rcrash --job "$job_b" --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume_crash.err"
-assert_contains "$(cat "$HARNESS_TMP/resume_crash.err")" \
+resume_run 0 resume_crash rcrash "$job_b"
+assert_said resume_crash \
     "run rcrash: staging ferry.\"stage_rcrash\" holds 0 rows but the ledger accounts for $((n_before * 1000)) committed rows: the staged rows of the $n_before chunk(s) committed before the target's restart at" \
     "(b) resume says the staged rows were lost"
-assert_contains "$(cat "$HARNESS_TMP/resume_crash.err")" \
+assert_said resume_crash \
     "were lost with it (crash recovery empties UNLOGGED tables, and staging is one); loading those chunk(s) again" \
     "(b) resume loads them again"
-assert_contains "$(cat "$HARNESS_TMP/resume_crash.err")" \
+assert_said resume_crash \
     "resuming run rcrash: 0 of $planned chunk(s) already committed, $planned to copy" \
     "(b) every chunk copied again"
 assert_final_is_source public.t_crash "(b) target crashed, resumed"

@@ -15,10 +15,8 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-pg_start src
-pg_start tgt
 # 16 chunks of 1000 rows, ~1 s each inside a worker's COPY.
-faults_workload 16000 100 0.1
+faults_start 16000 100 0.1
 pg_psql tgt -c "CREATE TABLE t_int (LIKE t INCLUDING ALL); CREATE TABLE t_term (LIKE t INCLUDING ALL);
     CREATE TABLE t_twice (LIKE t INCLUDING ALL); CREATE TABLE t_wterm (LIKE t INCLUDING ALL)"
 t0=$SECONDS
@@ -28,8 +26,7 @@ run_status() { pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = '$
 # resume_and_check RUN JOB TABLE WHAT: resume completes and the result is exact.
 resume_and_check() {
     local run="$1" job="$2" table="$3" what="$4"
-    run_expect 0 "resume_$run" "$COORD" resume "$run" --job "$job" --local-workers 2
-    assert_clean_stderr "$HARNESS_TMP/resume_$run.err"
+    resume_run 0 "resume_$run" "$run" "$job"
     assert_final_is_source "$table" "$what, resumed"
     assert_ledger_exact "$run" "$FAULT_ROWS" "$what, resumed"
     assert_eq published "$(run_status "$run")" "$what: status after resume"
@@ -109,10 +106,8 @@ grep -q "rolled back" "$HARNESS_TMP/wA.err" ||
 # 8: it left with a chunk rolled back (interrupted); 0 would mean idle.
 [[ "$rc_a" == 8 || "$rc_a" == 0 ]] || { show_tail "$HARNESS_TMP/wA.err"; fail "wA exit status $rc_a after SIGTERM"; }
 wait_rc "$COORD_PID" 90 "coordinator finishing with wB"
-if [[ "$WAIT_RC" != 0 ]]; then
-    show_tail "$HARNESS_TMP/$run.out" "$HARNESS_TMP/$run.err" "$HARNESS_TMP/wB.err"
-    fail "SIGTERM to a worker: coordinator exited $WAIT_RC (expected 0)"
-fi
+wait_rc_ok "SIGTERM to a worker: coordinator exited $WAIT_RC (expected 0)" \
+    "$HARNESS_TMP/$run.out" "$HARNESS_TMP/$run.err" "$HARNESS_TMP/wB.err"
 grep -qE "worker wA \([^)]*\) said BYE" "$HARNESS_TMP/$run.err" ||
     { show_tail "$HARNESS_TMP/$run.err"; fail "the coordinator did not get wA's BYE"; }
 wait_rc "$pid_b" 15 "worker wB after STOP"

@@ -38,6 +38,8 @@
 # does it too if this shell is SIGKILLed.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=../lib/netns.sh
+source "$(dirname "$0")/../lib/netns.sh"
 
 mode="test"
 rows=20000
@@ -82,12 +84,6 @@ py=/usr/bin/python3
 [[ -x "$py" ]] || py=$(command -v python3) || fail "python3 is missing (needed to read the JSON report)"
 
 # ---------------------------------------------------------------- topology
-sfx=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
-NS_HUB=ferry_net_$sfx
-NS_CRD=ferry_crd_$sfx
-NS_SRC=ferry_src_$sfx
-NS_TGT=ferry_tgt_$sfx
-NS_WRK=ferry_wrk_$sfx
 ADDR_CRD=10.77.0.10
 ADDR_SRC=10.77.0.11
 ADDR_TGT=10.77.0.12
@@ -95,69 +91,7 @@ ADDR_WRK=10.77.0.13
 PG_PORT=5432       # each server has its own namespace, so the port is free
 PROXY_PORT=6432    # the delay proxy, in ferry_tgt, in front of the target
 CLUSTER_PORT=5570  # the coordinator's ZeroMQ endpoint
-LINK_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-link.XXXXXX")
-chmod 755 "$LINK_TMP"   # the postgres user keeps its clusters in here
-
-# link_teardown SFX DIR BINDIR: stops the clusters under DIR, kills every
-# process left in the five namespaces of suffix SFX (all started by this
-# scenario), deletes the namespaces (and with them the veths, the bridge
-# and the qdiscs) and removes DIR. Never fails; safe to run twice. Also
-# run by the watchdog, so it uses nothing but its arguments.
-link_teardown() {
-    local sfx="$1" dir="$2" bindir="$3" ns d pid role left
-    for d in "$dir"/pg_*; do
-        [[ -f "$d/postmaster.pid" ]] || continue
-        (cd / && runuser -u postgres -- "$bindir/pg_ctl" stop -D "$d" -m immediate -w -t 20) >/dev/null 2>&1
-    done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do
-        left=0
-        for role in crd wrk src tgt net; do
-            ns="ferry_${role}_$sfx"
-            [[ -e "/run/netns/$ns" || -e "/var/run/netns/$ns" ]] || continue
-            for pid in $(ip netns pids "$ns" 2>/dev/null); do
-                kill -KILL "$pid" 2>/dev/null && left=1
-            done
-        done
-        [[ $left -eq 1 ]] || break
-        sleep 0.2
-    done
-    for role in crd wrk src tgt net; do
-        ip netns del "ferry_${role}_$sfx" 2>/dev/null
-    done
-    rm -rf "$dir"
-    return 0
-}
-harness_on_exit "link_teardown $sfx $LINK_TMP $bindir"
-# The watchdog: the same teardown once this shell is gone, however it went.
-owner_pid=$BASHPID   # not inside the & below, which is a subshell of its own
-# shellcheck disable=SC2016 # the watchdog's own code, expanded by its bash
-setsid bash -c "$(declare -f link_teardown)"'
-    owner=$1; shift
-    while kill -0 "$owner" 2>/dev/null; do sleep 1; done
-    link_teardown "$@"' ferry-link-watchdog "$owner_pid" "$sfx" "$LINK_TMP" "$bindir" \
-    </dev/null >/dev/null 2>&1 &
-disown $! 2>/dev/null || true
-
-# netns_or_fail CMD...: runs an ip/tc command; a failure is the machine's.
-netns_or_fail() {
-    local out
-    out=$("$@" 2>&1) || fail "cannot build the test network: '$*' failed: $out (this scenario needs root with CAP_NET_ADMIN, network namespaces, veth and bridge support; it does not skip)"
-}
-
-netns_or_fail ip netns add "$NS_HUB"
-netns_or_fail ip -n "$NS_HUB" link add br0 type bridge
-netns_or_fail ip -n "$NS_HUB" link set br0 up
-for role in crd src tgt wrk; do
-    ns="ferry_${role}_$sfx"
-    addr_var="ADDR_${role^^}"
-    netns_or_fail ip netns add "$ns"
-    netns_or_fail ip -n "$ns" link set lo up
-    # One veth per host: "eth0" in the host, "p_ROLE" on the bridge.
-    netns_or_fail ip -n "$NS_HUB" link add "p_$role" type veth peer name eth0 netns "$ns"
-    netns_or_fail ip -n "$NS_HUB" link set "p_$role" master br0 up
-    netns_or_fail ip -n "$ns" addr add "${!addr_var}/24" dev eth0
-    netns_or_fail ip -n "$ns" link set eth0 up
-done
+netns_hosts ferry ferry-link crd src tgt wrk
 
 # shape NS DST: on NS's eth0, traffic to DST goes through tbf at the link
 # rate, everything else is not limited: htb with a fast default class and
@@ -194,47 +128,10 @@ tbf_stat() {
 }
 
 # ----------------------------------------------------------------- servers
-# ns_pg_start NAME NS ADDR: a throwaway cluster like pg_start's, but its
-# postmaster runs in NS and listens on ADDR:PG_PORT (hosts of 10.77.0.0/24
-# are trusted) and on a unix socket in its dir. Exports NAME_DIR, NAME_PORT
-# and NAME_DSN (the unix socket, so the harness's pg_psql, dump_sorted and
-# assert_same_rows work from here) and NAME_TCP (the conninfo for the other
-# hosts).
-ns_pg_start() {
-    local name="$1" ns="$2" addr="$3" dir out
-    dir="$LINK_TMP/pg_$name"
-    mkdir "$dir" || fail "ns_pg_start $name: cannot create $dir"
-    chown postgres: "$dir" || fail "ns_pg_start $name: cannot chown $dir to postgres"
-    if ! out=$(cd / && runuser -u postgres -- "$bindir/initdb" -N --auth=trust -U postgres -E UTF8 \
-        --locale=C -D "$dir" 2>&1); then
-        printf '%s\n' "$out" >&2
-        fail "ns_pg_start $name: initdb -D $dir failed"
-    fi
-    cat >>"$dir/postgresql.conf" <<EOF
-# fault_slow_link
-listen_addresses = '$addr'
-port = $PG_PORT
-unix_socket_directories = '$dir'
-fsync = off
-synchronous_commit = off
-full_page_writes = off
-shared_buffers = 128MB
-max_connections = 60
-EOF
-    echo "host all all 10.77.0.0/24 trust" >>"$dir/pg_hba.conf"
-    if ! (cd / && ip netns exec "$ns" runuser -u postgres -- "$bindir/pg_ctl" start -D "$dir" \
-        -l "$dir/server.log" -w -t 60) >/dev/null 2>&1; then
-        tail -n 30 "$dir/server.log" >&2 2>/dev/null || true
-        fail "ns_pg_start $name: the server in $ns did not start (log above)"
-    fi
-    export "${name}_DIR=$dir" "${name}_PORT=$PG_PORT"
-    export "${name}_DSN=host=$dir port=$PG_PORT user=postgres dbname=postgres"
-    export "${name}_TCP=host=$addr port=$PG_PORT user=postgres dbname=postgres connect_timeout=10"
-}
-
-ns_pg_start src "$NS_SRC" "$ADDR_SRC"
-ns_pg_start tgt "$NS_TGT" "$ADDR_TGT"
-# shellcheck disable=SC2154 # src_TCP/tgt_TCP are exported by ns_pg_start
+# The servers: hosts of 10.77.0.0/24 are trusted.
+netns_pg_start src "$NS_SRC" "$ADDR_SRC" trust "shared_buffers = 128MB"
+netns_pg_start tgt "$NS_TGT" "$ADDR_TGT" trust "shared_buffers = 128MB"
+# shellcheck disable=SC2154 # src_TCP/tgt_TCP are exported by netns_pg_start
 SRC_TCP=$src_TCP TGT_TCP=$tgt_TCP
 TGT_VIA_PROXY="host=$ADDR_TGT port=$PROXY_PORT user=postgres dbname=postgres connect_timeout=10"
 
@@ -277,16 +174,6 @@ pg_psql src -v rows="$rows" -f "$workload" >/dev/null
 pg_psql tgt -v rows=0 -f "$workload" >/dev/null
 assert_eq "$rows" "$(pg_psql src -Atc 'SELECT count(*) FROM accounts')" "source rows"
 
-# no_sanitizer_reports_in FILE...: no ASan/LSan/UBSan report in FILE.
-no_sanitizer_reports_in() {
-    local f
-    for f in "$@"; do
-        if grep -qE 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f"; then
-            grep -E -B2 -A40 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f" | head -n 120 >&2
-            fail "sanitizer report in $f (above)"
-        fi
-    done
-}
 # show_logs TAG: the tails of one run's process outputs, for a failure.
 show_logs() {
     local f
@@ -294,9 +181,6 @@ show_logs() {
         echo "--- $f (last 30 lines)" >&2
         tail -n 30 "$HARNESS_TMP/$f" >&2 2>/dev/null || true
     done
-}
-exited() {
-    ! kill -0 "$1" 2>/dev/null
 }
 
 # run_load RUN_ID WRITERS CHUNK_SIZE [CONCURRENCY]: one ferry run in the
@@ -420,7 +304,7 @@ run_load "$run" 2 2000
 elapsed=$((SECONDS - t0))
 echo "fault_slow_link: run $run took $elapsed s (coordinator $COORD_RC, workers $WA_RC $WB_RC)"
 for f in coord.err wa.err wb.err; do
-    no_sanitizer_reports_in "$HARNESS_TMP/$run.$f"
+    assert_clean_stderr "$HARNESS_TMP/$run.$f"
 done
 if [[ $COORD_RC -ne 0 || $WA_RC -ne 0 || $WB_RC -ne 0 ]]; then
     show_logs "$run"
@@ -473,6 +357,6 @@ poll_until 10 "the delay proxy to stop" exited "$proxy_pid"
 proxy_up=$(sed -n 's/.* \([0-9]*\) bytes up.*/\1/p' "$HARNESS_TMP/proxy.err")
 [[ -n "$proxy_up" && $proxy_up -ge ${bytes:-1} ]] ||
     fail "the delay proxy carried ${proxy_up:-?} bytes to the target, less than the COPY data: $(cat "$HARNESS_TMP/proxy.err")"
-no_sanitizer_reports_in "$HARNESS_TMP/proxy.err"
+assert_clean_stderr "$HARNESS_TMP/proxy.err"
 
 echo "fault_slow_link: OK ($rows rows, $nchunks chunks over 50 ms RTT and ${rate_mbit} Mbit/s in $elapsed s)"

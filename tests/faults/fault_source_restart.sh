@@ -16,10 +16,8 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-pg_start src
-pg_start tgt
 # 16 chunks of 1000 rows, ~1 s each inside a worker's COPY.
-faults_workload 16000 100 0.1
+faults_start 16000 100 0.1
 pg_psql tgt -c "CREATE TABLE t_none (LIKE t INCLUDING ALL); CREATE TABLE t_shared (LIKE t INCLUDING ALL)"
 t0=$SECONDS
 
@@ -40,24 +38,17 @@ FAULT_SNAPSHOT=none faults_job "$job_a" public.t_none 1000
 start_coordinator none run "$job_a" --local-workers 2 --run-id src_none
 restart_mid_run src_none
 wait_rc "$COORD_PID" 120 "coordinator (snapshot none) after the source restart"
-if [[ "$WAIT_RC" != 0 ]]; then
-    show_tail "$HARNESS_TMP/none.out" "$HARNESS_TMP/none.err"
-    fail "snapshot none: coordinator exited $WAIT_RC after a source restart (expected 0)"
-fi
+wait_rc_ok "snapshot none: coordinator exited $WAIT_RC after a source restart (expected 0)" \
+    "$HARNESS_TMP/none.out" "$HARNESS_TMP/none.err"
 assert_clean_stderr "$HARNESS_TMP/none.err"
-grep -qE "chunk [0-9]+ attempt [0-9]+ on local-[0-9]+ failed, will retry" "$HARNESS_TMP/none.err" ||
-    { show_tail "$HARNESS_TMP/none.err"; fail "snapshot none: no chunk was retried after the source restart"; }
-assert_final_is_source public.t_none "snapshot none, source restarted"
-assert_ledger_exact src_none "$FAULT_ROWS" "snapshot none, source restarted"
-assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'src_none'")" \
-    "snapshot none: run status"
+assert_retried "$HARNESS_TMP/none.err" "snapshot none: no chunk was retried after the source restart"
+assert_published src_none public.t_none "snapshot none, source restarted" "snapshot none: run status"
 no_workers_left 10
 echo "fault_source_restart: (a) snapshot none OK ($((SECONDS - t0)) s)"
 
 # (b) snapshot: shared.
 job_b="$HARNESS_TMP/shared.yaml"
-FAULT_SNAPSHOT=shared faults_job "$job_b" public.t_shared 1000
-start_coordinator shared run "$job_b" --local-workers 2 --run-id src_shared
+start_shared_run "$job_b" public.t_shared 1000 shared src_shared
 restart_mid_run src_shared
 wait_rc "$COORD_PID" 60 "coordinator (snapshot shared) after the source restart"
 rc=$WAIT_RC
@@ -79,14 +70,10 @@ echo "fault_source_restart: (b) stopped with exit $rc, $committed_before of $pla
 grep -E "coordinator.* ERROR" "$HARNESS_TMP/shared.err" | head -n 3 | cut -c 1-400
 
 # Resume: only the missing chunks, new snapshot, then publish.
-run_expect 0 resume "$COORD" resume src_shared --job "$job_b" --local-workers 2
-assert_clean_stderr "$HARNESS_TMP/resume.err"
-assert_contains "$(cat "$HARNESS_TMP/resume.err")" \
+resume_run 0 resume src_shared "$job_b"
+assert_said resume \
     "resuming run src_shared: $committed_before of $planned chunk(s) already committed, $((planned - committed_before)) to copy" \
     "resume: copies only the missing chunks"
-assert_final_is_source public.t_shared "snapshot shared, resumed"
-assert_ledger_exact src_shared "$FAULT_ROWS" "snapshot shared, resumed"
-assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = 'src_shared'")" \
-    "snapshot shared: run status after resume"
+assert_published src_shared public.t_shared "snapshot shared, resumed" "snapshot shared: run status after resume"
 no_workers_left 10
 echo "fault_source_restart: OK ($((SECONDS - t0)) s)"

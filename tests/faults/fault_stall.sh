@@ -13,14 +13,10 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-pg_start src
-pg_start tgt
 # 6 chunks of 1000 rows; slow(id) never sleeps (every 10^9 keys).
-faults_workload 6000 1000000000 0
-job="$HARNESS_TMP/job.yaml"
-faults_job "$job" public.t 1000
-sed -i 's/liveness: 5 }/liveness: 5, chunk_stall_timeout: 2 }/' "$job"
-grep -q 'chunk_stall_timeout: 2' "$job" || fail "could not set cluster.chunk_stall_timeout in $job"
+faults_start 6000 1000000000 0 1000
+faults_job_edit "$job" 's/liveness: 5 }/liveness: 5, chunk_stall_timeout: 2 }/' \
+    "chunk_stall_timeout: 2" "set cluster.chunk_stall_timeout"
 run=stall
 t0=$SECONDS
 
@@ -29,10 +25,7 @@ FERRY_FAULT_STALL_CHUNK=2 start_coordinator coord run "$job" --run-id "$run" \
 # 60 s is far beyond the expected ~5 s: a hang (the old behaviour) fails
 # here instead of blocking ctest.
 wait_rc "$COORD_PID" 60 "coordinator with a stalled chunk"
-if [[ "$WAIT_RC" != 0 ]]; then
-    show_tail "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err"
-    fail "coordinator exited $WAIT_RC (expected 0)"
-fi
+wait_rc_ok "coordinator exited $WAIT_RC (expected 0)" "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err"
 assert_clean_stderr "$HARNESS_TMP/coord.err"
 no_sanitizer_reports coord
 err=$(cat "$HARNESS_TMP/coord.err")

@@ -10,12 +10,8 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-pg_start src
-pg_start tgt
 # 16 chunks of 1000 rows, ~1 s each inside a worker's COPY.
-faults_workload 16000 100 0.1
-job="$HARNESS_TMP/job.yaml"
-faults_job "$job" public.t 1000
+faults_start 16000 100 0.1 1000
 run=wkill
 report="$HARNESS_TMP/report.json"
 t0=$SECONDS
@@ -40,25 +36,15 @@ kill -KILL "$victim"
 echo "fault_worker_kill: killed $victim_name (pid $victim) with $done_before chunk(s) committed"
 
 wait_rc "$COORD_PID" 120 "coordinator after the worker kill"
-if [[ "$WAIT_RC" != 0 ]]; then
-    show_tail "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err"
-    fail "coordinator exited $WAIT_RC after a worker was killed (expected 0)"
-fi
+wait_rc_ok "coordinator exited $WAIT_RC after a worker was killed (expected 0)" \
+    "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err"
 err=$(cat "$HARNESS_TMP/coord.err")
 assert_clean_stderr "$HARNESS_TMP/coord.err"
 assert_contains "$err" "local worker $victim_name (pid $victim) killed by signal 9" "coordinator saw the kill"
 grep -qE "worker $victim_name \([^)]*pid $victim\) silent for [0-9]+ ms .*; [1-9][0-9]* chunk\(s\) requeued" \
     <<<"$err" || { grep -E "worker $victim_name" <<<"$err" >&2; fail "coordinator stderr: worker $victim_name lost with chunks requeued"; }
 
-assert_final_is_source public.t "after a worker kill"
-assert_ledger_exact "$run" "$FAULT_ROWS" "after a worker kill"
-assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = '$run'")" "run status"
-python3 - "$report" <<'EOF' || fail "report check failed (above)"
-import json, sys
-r = json.load(open(sys.argv[1]))
-assert r["status"] == "published", r["status"]
-assert r["chunks_retried"] >= 1, f"chunks_retried {r['chunks_retried']} after a worker was killed mid-chunk"
-assert r["rows_loaded"] == 16000, r["rows_loaded"]
-EOF
+assert_published "$run" public.t "after a worker kill" "run status"
+assert_report_retried "$report" "a worker was killed mid-chunk"
 no_workers_left 10
 echo "fault_worker_kill: OK ($((SECONDS - t0)) s)"

@@ -12,12 +12,8 @@ source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
 source "$(dirname "$0")/lib/faults.sh"
 
-pg_start src
-pg_start tgt
 # 12 chunks of 1000 rows, ~1.5 s each inside a worker's COPY.
-faults_workload 12000 100 0.15
-job="$HARNESS_TMP/job.yaml"
-faults_job "$job" public.t 1000
+faults_start 12000 100 0.15 1000
 run=zombie
 t0=$SECONDS
 
@@ -56,10 +52,8 @@ kill -CONT "$pid_a"
 echo "fault_zombie: thawed wA after $((SECONDS - stopped_at)) s"
 
 wait_rc "$COORD_PID" 90 "coordinator after the zombie"
-if [[ "$WAIT_RC" != 0 ]]; then
-    show_tail "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err" "$HARNESS_TMP/wA.err"
-    fail "coordinator exited $WAIT_RC (expected 0)"
-fi
+wait_rc_ok "coordinator exited $WAIT_RC (expected 0)" \
+    "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err" "$HARNESS_TMP/wA.err"
 # Both workers got STOP and leave with status 0; A was alive to the end.
 wait_rc "$pid_a" 15 "worker A after STOP"
 rc_a=$WAIT_RC
@@ -77,7 +71,5 @@ if ! grep -q "worker wA is back" "$HARNESS_TMP/coord.err" \
     fail "the coordinator did not see wA come back after SIGCONT"
 fi
 
-assert_final_is_source public.t "after a zombie"
-assert_ledger_exact "$run" "$FAULT_ROWS" "after a zombie"
-assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = '$run'")" "run status"
+assert_published "$run" public.t "after a zombie" "run status"
 echo "fault_zombie: OK ($((SECONDS - t0)) s)"

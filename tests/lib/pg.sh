@@ -94,6 +94,10 @@
 #                                workers it started, which share it) holds
 #                                no ASan/LSan/UBSan report and no local
 #                                worker that died.
+#   assert_clean_stderr FILE...  no ASan/LSan/UBSan report in any of the
+#                                files (for processes started without
+#                                run_capture; a missing file is clean).
+#   exited PID                   PID is gone (a CMD for poll_until).
 #   ferry_run_job TAG JOB RC     ferry-coordinator run JOB --local-workers 2
 #                                as run TAG (--run-id TAG, --report
 #                                $HARNESS_TMP/TAG.json), run_expect RC, then
@@ -324,12 +328,15 @@ pg_start() {
     fail "pg_start $name: server in $dir did not start (last port tried: $port; log above)"
 }
 
-pg_stop() {
+# _pg_ctl_stop CALLER NAME MODE: pg_ctl stop -m MODE -w on cluster NAME.
+_pg_ctl_stop() {
     local dir
-    dir=$(_pg_dir "$1")
-    _pg_as_postgres "$(pg_bindir)/pg_ctl" stop -D "$dir" -m fast -w -t 60 >/dev/null ||
-        fail "pg_stop $1: pg_ctl stop failed"
+    dir=$(_pg_dir "$2")
+    _pg_as_postgres "$(pg_bindir)/pg_ctl" stop -D "$dir" -m "$3" -w -t 60 >/dev/null ||
+        fail "$1 $2: pg_ctl stop -m $3 failed"
 }
+
+pg_stop() { _pg_ctl_stop pg_stop "$1" fast; }
 
 pg_restart() {
     local dir
@@ -340,12 +347,7 @@ pg_restart() {
     }
 }
 
-pg_kill() {
-    local dir
-    dir=$(_pg_dir "$1")
-    _pg_as_postgres "$(pg_bindir)/pg_ctl" stop -D "$dir" -m immediate -w -t 60 >/dev/null ||
-        fail "pg_kill $1: pg_ctl stop -m immediate failed"
-}
+pg_kill() { _pg_ctl_stop pg_kill "$1" immediate; }
 
 pg_dsn() {
     local var="${1}_DSN"
@@ -474,6 +476,24 @@ no_sanitizer_reports() {
             fail "$tag: a local worker died"
         fi
     done
+}
+
+# assert_clean_stderr FILE...: no sanitizer report (ASan, LSan, UBSan) in
+# any of the files (a missing file is clean).
+assert_clean_stderr() {
+    local f
+    for f in "$@"; do
+        [[ -f "$f" ]] || continue
+        if grep -qE 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f"; then
+            grep -E -B2 -A40 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f" | head -n 120 >&2
+            fail "sanitizer report in $f (above)"
+        fi
+    done
+}
+
+# exited PID: PID is gone (for poll_until).
+exited() {
+    ! kill -0 "$1" 2>/dev/null
 }
 
 ferry_run_job() {

@@ -30,8 +30,41 @@
 #       count(*) = count(DISTINCT chunk_id) = committed = planned chunks (=
 #       ferry.runs.chunks_total when set), ids 0..n-1, sum(rows) = ROWS.
 #   assert_final_is_source TABLE MSG   final TABLE on tgt == t on src.
-#   assert_clean_stderr FILE...  no sanitizer report (ASan, LSan, UBSan) in
-#                                any of the files.
+#   (assert_clean_stderr FILE... is tests/lib/pg.sh's.)
+#   faults_start ROWS EVERY SECS [CHUNK]
+#                                clusters src and tgt, then faults_workload
+#                                (table t); with CHUNK also the job file
+#                                job=$HARNESS_TMP/job.yaml (faults_job into
+#                                public.t, chunks of CHUNK rows).
+#   faults_job_edit FILE SED TEXT WHAT
+#                                sed -i SED on job FILE, which must then
+#                                hold TEXT (else: fail, could not WHAT).
+#   faults_forger                echoes the path of ferry_zmq_garbage, the
+#                                current build's forger (FERRY_TOOL_DIR,
+#                                default FERRY_BIN_DIR); fails when missing.
+#   wait_rc_ok MSG FILE...       after wait_rc: WAIT_RC is 0, else the
+#                                FILEs' tails and fail MSG.
+#   assert_retried FILE WHAT     a coordinator stderr FILE says a chunk
+#                                failed and will be retried.
+#   assert_published RUN TABLE WHAT STATUS_WHAT
+#                                final TABLE == t, the ledger of RUN exact
+#                                (FAULT_ROWS rows), ferry.runs says published.
+#   assert_report_retried REPORT WHAT
+#                                the --report JSON: published, FAULT_ROWS
+#                                rows loaded, at least one chunk retried.
+#   start_shared_run FILE TABLE CHUNK TAG RUN [WORKER]
+#                                a shared-snapshot job FILE into TABLE
+#                                (chunks of CHUNK), its coordinator started
+#                                as TAG with --run-id RUN: with 2 local
+#                                workers, or with WORKER, an external
+#                                worker of that name (2 slots; WORKER_PID).
+#   signal_after_commits SIG RUN N
+#                                once RUN has N committed chunks, kill -SIG
+#                                the coordinator (COORD_PID).
+#   resume_run RC TAG RUN JOB    ferry-coordinator resume RUN --job JOB
+#                                --local-workers 2 as TAG: exit RC, no
+#                                sanitizer report.
+#   assert_said TAG TEXT MSG     run TAG's stderr holds TEXT.
 #   wait_pid_gone SECONDS PID... all PIDs gone within SECONDS, else fail.
 #   workers_of_endpoint EP       pids of `ferry-worker --coordinator EP`.
 #   show_tail FILE...            last lines of each file on stderr.
@@ -147,15 +180,77 @@ assert_final_is_source() {
     assert_same_rows src "SELECT * FROM t" tgt "SELECT * FROM $table" "$msg: final == source"
 }
 
-assert_clean_stderr() {
-    local f
-    for f in "$@"; do
-        [[ -f "$f" ]] || continue
-        if grep -qE 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f"; then
-            grep -E -B2 -A40 'Sanitizer|runtime error:|==[0-9]+==ERROR' "$f" | head -n 120 >&2
-            fail "sanitizer report in $f (above)"
-        fi
-    done
+faults_start() {
+    pg_start src
+    pg_start tgt
+    faults_workload "$1" "$2" "$3"
+    if [[ $# -ge 4 ]]; then
+        job="$HARNESS_TMP/job.yaml"
+        faults_job "$job" public.t "$4"
+    fi
+}
+
+faults_job_edit() {
+    sed -i "$2" "$1"
+    grep -qF "$3" "$1" || fail "job file $1: could not $4"
+}
+
+faults_forger() {
+    local forger="${FERRY_TOOL_DIR:-$FERRY_BIN_DIR}/tests/faults/ferry_zmq_garbage"
+    [[ -x "$forger" ]] || fail "ferry_zmq_garbage is not built: $forger missing"
+    echo "$forger"
+}
+
+wait_rc_ok() {
+    [[ "$WAIT_RC" == 0 ]] && return 0
+    show_tail "${@:2}"
+    fail "$1"
+}
+
+assert_retried() {
+    grep -qE "chunk [0-9]+ attempt [0-9]+ on local-[0-9]+ failed, will retry" "$1" ||
+        { show_tail "$1"; fail "$2"; }
+}
+
+assert_published() {
+    local run="$1" table="$2" what="$3"
+    assert_final_is_source "$table" "$what"
+    assert_ledger_exact "$run" "$FAULT_ROWS" "$what"
+    assert_eq published "$(pg_psql tgt -Atc "SELECT status FROM ferry.runs WHERE run_id = '$run'")" "$4"
+}
+
+assert_report_retried() {
+    python3 - "$1" "$FAULT_ROWS" "$2" <<'PY' || fail "report check failed (above)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["status"] == "published", r["status"]
+assert r["chunks_retried"] >= 1, f"chunks_retried {r['chunks_retried']} after {sys.argv[3]}"
+assert r["rows_loaded"] == int(sys.argv[2]), r["rows_loaded"]
+PY
+}
+
+start_shared_run() {
+    FAULT_SNAPSHOT=shared faults_job "$1" "$2" "$3"
+    if [[ $# -ge 6 ]]; then
+        start_coordinator "$4" run "$1" --run-id "$5"
+        start_worker "$6" "$6" --slots 2
+    else
+        start_coordinator "$4" run "$1" --local-workers 2 --run-id "$5"
+    fi
+}
+
+signal_after_commits() {
+    poll_until 60 "$3 committed chunk(s) of $2" run_has_commits "$2" "$3"
+    kill "-$1" "$COORD_PID"
+}
+
+resume_run() {
+    run_expect "$1" "$2" "$COORD" resume "$3" --job "$4" --local-workers 2
+    assert_clean_stderr "$HARNESS_TMP/$2.err"
+}
+
+assert_said() {
+    assert_contains "$(cat "$HARNESS_TMP/$1.err")" "$2" "$3"
 }
 
 wait_pid_gone() {
