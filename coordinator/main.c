@@ -15,6 +15,7 @@
 #include "keygen.h"
 #include "log.h"
 #include "run.h"
+#include "stopsig.h"
 #include "util.h"
 
 #include <czmq.h>
@@ -22,22 +23,10 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile int s_stop = 0;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    if (s_stop)
-        _exit (EXIT_CODE_INTERRUPTED);     /* second signal: abort at once */
-    s_stop = 1;
-}
 
 static void
 s_usage (FILE *out)
@@ -211,14 +200,8 @@ main (int argc, char **argv)
     /*  czmq installs its own SIGINT handler unless told not to; ferry
         handles signals itself. */
     zsys_handler_set (NULL);
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
-    int rc = run_main (&args, &s_stop);
+    stopsig_install ();
+    int rc = run_main (&args, &stopsig_raised);
     zsys_shutdown ();
     return rc;
 }

@@ -13,28 +13,17 @@
 #include "pipeline.h"
 #include "schema.h"
 #include "session.h"
+#include "stopsig.h"
 #include "util.h"
 
 #include <getopt.h>
 #if defined (__GLIBC__)
 #   include <malloc.h>
 #endif
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static volatile int s_stop = 0;
-
-static void
-s_on_signal (int sig)
-{
-    (void) sig;
-    if (s_stop)
-        _exit (EXIT_CODE_INTERRUPTED);     /* second signal: abort at once */
-    s_stop = 1;
-}
 
 static void
 s_usage (FILE *out)
@@ -296,7 +285,7 @@ s_exit_for (const chunk_result_t *r)
 static int
 s_connect (pg_conn_t *conn, const retry_policy_t *policy)
 {
-    if (pg_connect (conn, policy, &s_stop) == 0)
+    if (pg_connect (conn, policy, &stopsig_raised) == 0)
         return 0;
     const pg_error_t *e = pg_conn_error (conn);
     log_error_ctx (-1, e->sqlstate, "%s [%s]", e->message, e->sqlstate);
@@ -338,7 +327,7 @@ s_run_standalone (const args_t *args, const char *name)
     retry_policy_t policy = job->retry;
 
     if (s_connect (slot->target, &policy) != 0) {
-        exit_code = s_stop ? EXIT_CODE_INTERRUPTED : EXIT_CODE_TARGET;
+        exit_code = stopsig_raised ? EXIT_CODE_INTERRUPTED : EXIT_CODE_TARGET;
         goto cleanup;
     }
     if (schema_ensure (slot->target) != 0) {
@@ -353,7 +342,7 @@ s_run_standalone (const args_t *args, const char *name)
         goto cleanup;
     }
     if (s_connect (slot->source, &policy) != 0) {
-        exit_code = s_stop ? EXIT_CODE_INTERRUPTED : EXIT_CODE_SOURCE;
+        exit_code = stopsig_raised ? EXIT_CODE_INTERRUPTED : EXIT_CODE_SOURCE;
         goto cleanup;
     }
     bool retryable = false;
@@ -369,7 +358,7 @@ s_run_standalone (const args_t *args, const char *name)
     chunk_spec_t spec = { .chunk_id = args->chunk_id, .attempt = (int32_t) args->attempt,
                           .lo = args->lo, .hi = args->hi };
     chunk_result_t result;
-    pipeline_run_chunk (job, slot, &spec, &result, &s_stop);
+    pipeline_run_chunk (job, slot, &spec, &result, &stopsig_raised);
     exit_code = s_exit_for (&result);
 
 cleanup:
@@ -430,13 +419,7 @@ main (int argc, char **argv)
     if (args.standalone)
         log_set_run (args.run_id);
 
-    struct sigaction sa;
-    memset (&sa, 0, sizeof sa);
-    sa.sa_handler = s_on_signal;
-    sigemptyset (&sa.sa_mask);
-    sigaction (SIGINT, &sa, NULL);
-    sigaction (SIGTERM, &sa, NULL);
-    signal (SIGPIPE, SIG_IGN);
+    stopsig_install ();
 
     int rc;
     if (args.standalone)
@@ -471,7 +454,7 @@ main (int argc, char **argv)
             return EXIT_CODE_BAD_CONFIG;
         }
         rc = session_run (args.coordinator, name, (int) args.slots, args.orphan_exit, secret,
-                          give_up_ms, &s_stop);
+                          give_up_ms, &stopsig_raised);
         zcert_destroy (&cert);
         zcert_destroy (&server);
         if (secret)
