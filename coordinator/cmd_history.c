@@ -11,6 +11,7 @@
 #include "config.h"
 #include "exit_codes.h"
 #include "jobprint.h"
+#include "jsonout.h"
 #include "log.h"
 #include "pg.h"
 #include "util.h"
@@ -66,9 +67,21 @@ s_or (const char *v, const char *dflt)
     return v && *v ? v : dflt;
 }
 
-/*  The job's baseline and tune's last one, as text or JSON members. */
+/*  The JSON members job_hash (hash, or null), baseline and tune_baseline
+    (null: none known). */
+static void
+s_put_baselines (json_object *doc, const char *hash, json_object *baseline,
+                 json_object *tuned)
+{
+    jsonout_str (doc, "job_hash", hash);
+    json_object_object_add (doc, "baseline", baseline);
+    json_object_object_add (doc, "tune_baseline", tuned);
+}
+
+/*  The job's baseline and tune's last one: as text on out, or as JSON
+    members of doc when doc is not NULL. */
 static int
-s_baselines (pg_conn_t *c, const char *hash, bool json, FILE *out)
+s_baselines (pg_conn_t *c, const char *hash, json_object *doc, FILE *out)
 {
     alerts_baseline_t b;
     if (baseline_median (c, hash, NULL, &b) != 0)
@@ -81,18 +94,20 @@ s_baselines (pg_conn_t *c, const char *hash, bool json, FILE *out)
                         "ORDER BY recorded_at DESC LIMIT 1", 1, params, &res) != 0)
         return -1;
     bool tuned = PQntuples (res) == 1;
-    if (json) {
-        char *bj = alerts_baseline_json (&b);
-        fprintf (out, "\"job_hash\": \"%s\", \"baseline\": %s, \"tune_baseline\": ", hash, bj);
-        free (bj);
-        if (tuned)
-            fprintf (out, "{\"run_id\": \"%s\", \"rows\": %s, \"wall_seconds\": %s, "
-                     "\"rows_per_second\": %s, \"recorded_at\": \"%s\"}", PQgetvalue (res, 0, 0),
-                     PQgetvalue (res, 0, 1), PQgetvalue (res, 0, 2), PQgetvalue (res, 0, 3),
-                     PQgetvalue (res, 0, 4));
-        else
-            fputs ("null", out);
-        fputs (", ", out);
+    if (doc) {
+        json_object *t = NULL;
+        if (tuned) {
+            /*  The figures as the server printed them. */
+            t = json_object_new_object ();
+            jsonout_str (t, "run_id", PQgetvalue (res, 0, 0));
+            jsonout_int (t, "rows", strtoll (PQgetvalue (res, 0, 1), NULL, 10));
+            json_object_object_add (t, "wall_seconds", json_object_new_double_s (
+                                    strtod (PQgetvalue (res, 0, 2), NULL), PQgetvalue (res, 0, 2)));
+            json_object_object_add (t, "rows_per_second", json_object_new_double_s (
+                                    strtod (PQgetvalue (res, 0, 3), NULL), PQgetvalue (res, 0, 3)));
+            jsonout_str (t, "recorded_at", PQgetvalue (res, 0, 4));
+        }
+        s_put_baselines (doc, hash, jsonout_parsed (alerts_baseline_json (&b)), t);
     }
     else {
         if (b.runs > 0)
@@ -133,8 +148,10 @@ s_baselines (pg_conn_t *c, const char *hash, bool json, FILE *out)
     "ORDER BY started_at DESC LIMIT $3::int"
 
 
+/*  The runs: as a table on out, or as the JSON member runs of doc when
+    doc is not NULL. */
 static int
-s_list (pg_conn_t *c, const char *hash, bool all, int64_t last, bool json, FILE *out)
+s_list (pg_conn_t *c, const char *hash, bool all, int64_t last, json_object *doc, FILE *out)
 {
     /*  A ferry.runs from before issue 14 has no kind: all its runs are
         loads. */
@@ -155,11 +172,11 @@ s_list (pg_conn_t *c, const char *hash, bool all, int64_t last, bool json, FILE 
     if (rc != 0)
         return -1;
     int n = PQntuples (res);
-    if (json) {
-        fputs ("\"runs\": [", out);
+    if (doc) {
+        json_object *runs = json_object_new_array ();
         for (int i = 0; i < n; i++)
-            fprintf (out, "%s%s", i ? ", " : "", PQgetvalue (res, i, 15));
-        fputs ("]}\n", out);
+            json_object_array_add (runs, json_tokener_parse (PQgetvalue (res, i, 15)));
+        json_object_object_add (doc, "runs", runs);
     }
     else if (n == 0)
         fprintf (out, "no runs%s\n", hash ? " of this job" : "");
@@ -200,13 +217,9 @@ int
 cmd_history_main (int argc, char **argv)
 {
     static struct option opts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "job", required_argument, NULL, 'j' },
-        { "target", required_argument, NULL, 't' },
-        { "last", required_argument, NULL, 'n' },
-        { "all", no_argument, NULL, 'a' },
-        { "json", no_argument, NULL, 'J' },
-        { NULL, 0, NULL, 0 }
+        CMD_OPT_HELP, CMD_OPT_JOB, CMD_OPT_JSON,
+        { "target", required_argument, NULL, 't' }, { "last", required_argument, NULL, 'n' },
+        { "all", no_argument, NULL, 'a' }, CMD_OPT_END
     };
     const char *job = NULL, *target = NULL;
     int64_t last = 20;
@@ -258,6 +271,7 @@ cmd_history_main (int argc, char **argv)
         return EXIT_CODE_USAGE;
     }
     int rc = EXIT_CODE_FAILED;
+    json_object *doc = json ? json_object_new_object () : NULL;
     pg_conn_t *conn = pg_conn_new (target, "target");
     pg_conn_set_application_name (conn, "ferry/history");
     if (pg_connect (conn, NULL, NULL) != 0) {
@@ -281,31 +295,35 @@ cmd_history_main (int argc, char **argv)
         bool any = runs && runs[0] == 't';
         free (runs);
         if (!any) {
-            if (json)
-                printf ("{\"job_hash\": %s%s%s, \"baseline\": null, \"tune_baseline\": null, "
-                        "\"runs\": []}\n", job ? "\"" : "", job ? print.hash : "null",
-                        job ? "\"" : "");
+            if (doc) {
+                s_put_baselines (doc, job ? print.hash : NULL, NULL, NULL);
+                json_object_object_add (doc, "runs", json_object_new_array ());
+            }
             else
                 printf ("no runs: the target has no ferry.runs (ferry never ran against it)\n");
             rc = EXIT_CODE_OK;
             goto out;
         }
     }
-    if (json)
-        fputs ("{", stdout);
-    if (job && have && s_baselines (conn, print.hash, json, stdout) != 0) {
+    if (job && have && s_baselines (conn, print.hash, doc, stdout) != 0) {
         log_error ("target: reading the job's baseline: %s", pg_conn_error (conn)->message);
         goto out;
     }
-    if (json && (!job || !have))
-        printf ("\"job_hash\": %s%s%s, \"baseline\": null, \"tune_baseline\": null, ",
-                job ? "\"" : "", job ? print.hash : "null", job ? "\"" : "");
-    if (s_list (conn, job ? print.hash : NULL, all, last, json, stdout) != 0) {
+    if (doc && (!job || !have))
+        s_put_baselines (doc, job ? print.hash : NULL, NULL, NULL);
+    if (s_list (conn, job ? print.hash : NULL, all, last, doc, stdout) != 0) {
         log_error ("target: reading ferry.runs: %s", pg_conn_error (conn)->message);
         goto out;
     }
     rc = EXIT_CODE_OK;
 out:
+    if (doc && rc == EXIT_CODE_OK) {
+        char *text = jsonout_finish (doc, 1);
+        fputs (text, stdout);
+        free (text);
+    }
+    else if (doc)
+        json_object_put (doc);
     fflush (stdout);
     pg_conn_destroy (&conn);
     config_destroy (&cfg);

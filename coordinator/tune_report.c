@@ -1,5 +1,6 @@
 /*  coordinator/tune_report.c: see tune_report.h. */
 #include "tune_report.h"
+#include "jsonout.h"
 #include "log.h"
 #include "util.h"
 
@@ -7,29 +8,53 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void
-s_json_str (FILE *f, const char *s)
-{
-    if (!s) {
-        fputs ("null", f);
-        return;
-    }
-    fputc ('"', f);
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fprintf (f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf (f, "\\u%04x", *p);
-        else
-            fputc (*p, f);
-    }
-    fputc ('"', f);
-}
-
 static const char *
 s_kind (tune_kind_t k)
 {
     return k == TUNE_SEQUENTIAL ? "sequential" : k == TUNE_AUTO ? "auto" : "fixed";
+}
+
+/*  One configuration's measurements (those of a failed one: none). */
+static json_object *
+s_config_json (const tune_config_t *c)
+{
+    json_object *o = json_object_new_object ();
+    jsonout_str (o, "label", c->label);
+    jsonout_str (o, "kind", s_kind (c->kind));
+    jsonout_int (o, "chunk_size", c->kind == TUNE_SEQUENTIAL ? 0 : c->chunk_size);
+    jsonout_int (o, "workers", c->workers);
+    jsonout_int (o, "slots", c->slots);
+    jsonout_int (o, "runs", c->n);
+    jsonout_int (o, "failures", c->failures);
+    json_object *walls = json_object_new_array ();
+    for (int k = 0; k < c->n; k++) {
+        char text[32];
+        snprintf (text, sizeof text, "%.3f", c->walls[k]);
+        json_object_array_add (walls, json_object_new_double_s (c->walls[k], text));
+    }
+    json_object_object_add (o, "walls", walls);
+    if (c->n > 0) {
+        jsonout_num (o, "wall_seconds", c->wall, 3);
+        jsonout_int (o, "rows", c->rows);
+        jsonout_num (o, "rows_per_second", c->rows_per_second, 1);
+        jsonout_num (o, "mb_per_second", c->mb_per_second, 3);
+        jsonout_int (o, "chunks", c->chunks);
+        jsonout_int (o, "retries", c->retries);
+        jsonout_int (o, "slots_used", c->slots_used);
+        jsonout_num (o, "peak_rss_mb", c->peak_rss_mb, 1);
+        jsonout_num (o, "overhead_seconds", c->overhead_seconds, 3);
+        if (c->speedup > 0) {
+            jsonout_num (o, "speedup", c->speedup, 3);
+            jsonout_num (o, "efficiency", c->efficiency, 3);
+        }
+        else {
+            json_object_object_add (o, "speedup", NULL);
+            json_object_object_add (o, "efficiency", NULL);
+        }
+    }
+    json_object_object_add (o, "best", json_object_new_boolean (c->best));
+    json_object_object_add (o, "within_noise", json_object_new_boolean (c->within_noise));
+    return o;
 }
 
 void
@@ -87,68 +112,44 @@ tune_report_print (const tune_result_t *r, FILE *out)
 char *
 tune_report_json (const tune_result_t *r)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream (&buf, &len);
-    FERRY_ASSERT (f);
-    fputs ("{\"job\": ", f);
-    s_json_str (f, r->job_path);
-    fputs (", \"job_hash\": ", f);
-    s_json_str (f, r->job_hash);
-    fputs (", \"table\": ", f);
-    s_json_str (f, r->table);
-    fprintf (f, ", \"sample\": {\"rows\": %" PRId64 ", \"key\": ", r->sample_rows);
-    s_json_str (f, r->key);
-    fputs (", \"below\": ", f);
-    s_json_str (f, r->bound);
-    fprintf (f, "}, \"repeat\": %d, \"configurations\": [", r->repeat);
-    for (size_t i = 0; i < r->n; i++) {
-        const tune_config_t *c = &r->configs[i];
-        fputs (i ? ", {\"label\": " : "{\"label\": ", f);
-        s_json_str (f, c->label);
-        fputs (", \"kind\": ", f);
-        s_json_str (f, s_kind (c->kind));
-        fprintf (f, ", \"chunk_size\": %" PRId64 ", \"workers\": %d, \"slots\": %d, "
-                 "\"runs\": %d, \"failures\": %d, \"walls\": [", c->kind == TUNE_SEQUENTIAL
-                 ? 0 : c->chunk_size, c->workers, c->slots, c->n, c->failures);
-        for (int k = 0; k < c->n; k++)
-            fprintf (f, "%s%.3f", k ? ", " : "", c->walls[k]);
-        fputs ("]", f);
-        if (c->n > 0) {
-            fprintf (f, ", \"wall_seconds\": %.3f, \"rows\": %" PRId64 ", \"rows_per_second\": "
-                     "%.1f, \"mb_per_second\": %.3f, \"chunks\": %d, \"retries\": %d, "
-                     "\"slots_used\": %d, \"peak_rss_mb\": %.1f, \"overhead_seconds\": %.3f",
-                     c->wall, c->rows, c->rows_per_second, c->mb_per_second, c->chunks,
-                     c->retries, c->slots_used, c->peak_rss_mb, c->overhead_seconds);
-            if (c->speedup > 0)
-                fprintf (f, ", \"speedup\": %.3f, \"efficiency\": %.3f", c->speedup,
-                         c->efficiency);
-            else
-                fputs (", \"speedup\": null, \"efficiency\": null", f);
-        }
-        fprintf (f, ", \"best\": %s, \"within_noise\": %s}", c->best ? "true" : "false",
-                 c->within_noise ? "true" : "false");
-    }
+    json_object *o = json_object_new_object ();
+    jsonout_str (o, "job", r->job_path);
+    jsonout_str (o, "job_hash", r->job_hash);
+    jsonout_str (o, "table", r->table);
+    json_object *sample = json_object_new_object ();
+    jsonout_int (sample, "rows", r->sample_rows);
+    jsonout_str (sample, "key", r->key);
+    jsonout_str (sample, "below", r->bound);
+    json_object_object_add (o, "sample", sample);
+    jsonout_int (o, "repeat", r->repeat);
+    json_object *configs = json_object_new_array ();
+    for (size_t i = 0; i < r->n; i++)
+        json_object_array_add (configs, s_config_json (&r->configs[i]));
+    json_object_object_add (o, "configurations", configs);
     const tune_recommendation_t *rec = r->rec;
-    fprintf (f, "], \"noise\": %.3f, \"recommendation\": {\"pipeline\": {\"chunk_size\": %" PRId64
-             ", \"writers\": %d, \"concurrency\": ", rec->noise, rec->chunk_size, rec->writers);
+    jsonout_num (o, "noise", rec->noise, 3);
+    json_object *pipeline = json_object_new_object ();
+    jsonout_int (pipeline, "chunk_size", rec->chunk_size);
+    jsonout_int (pipeline, "writers", rec->writers);
     if (rec->concurrency == 0)
-        fputs ("\"auto\"", f);
+        jsonout_str (pipeline, "concurrency", "auto");
     else
-        fprintf (f, "%d", rec->concurrency);
-    fprintf (f, ", \"min_rows_for_parallel\": %" PRId64 "}, \"local_workers\": %d, "
-             "\"crossover_rows\": ", rec->min_rows_for_parallel, rec->workers);
+        jsonout_int (pipeline, "concurrency", rec->concurrency);
+    jsonout_int (pipeline, "min_rows_for_parallel", rec->min_rows_for_parallel);
+    json_object *ro = json_object_new_object ();
+    json_object_object_add (ro, "pipeline", pipeline);
+    jsonout_int (ro, "local_workers", rec->workers);
     if (rec->crossover_rows < 0)
-        fputs ("null", f);
+        json_object_object_add (ro, "crossover_rows", NULL);
     else
-        fprintf (f, "%" PRId64, rec->crossover_rows);
-    fputs (", \"bound\": ", f);
-    s_json_str (f, rec->bound);
-    fprintf (f, ", \"shares\": {\"source\": %.3f, \"target\": %.3f, \"ferry\": %.3f}}",
-             rec->source_share, rec->target_share, rec->ferry_share);
-    fputs (", \"written\": ", f);
-    s_json_str (f, r->write_path);
-    fputs ("}\n", f);
-    fclose (f);
-    return buf;
+        jsonout_int (ro, "crossover_rows", rec->crossover_rows);
+    jsonout_str (ro, "bound", rec->bound);
+    json_object *shares = json_object_new_object ();
+    jsonout_num (shares, "source", rec->source_share, 3);
+    jsonout_num (shares, "target", rec->target_share, 3);
+    jsonout_num (shares, "ferry", rec->ferry_share, 3);
+    json_object_object_add (ro, "shares", shares);
+    json_object_object_add (o, "recommendation", ro);
+    jsonout_str (o, "written", r->write_path);
+    return jsonout_finish (o, 1);
 }
