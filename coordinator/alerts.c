@@ -1,9 +1,9 @@
 /*  coordinator/alerts.c: see alerts.h. */
 #include "alerts.h"
+#include "jsonout.h"
 #include "log.h"
 #include "util.h"
 
-#include <json-c/json.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,21 +169,6 @@ alerts_check_memory (alerts_t *a, const alerts_limits_t *lim, const char *worker
     return 1;
 }
 
-/*  A number with the precision the report gives it ("%.6g"). */
-static void
-s_put_num (json_object *o, const char *key, double value)
-{
-    char text[64];
-    snprintf (text, sizeof text, "%.6g", value);
-    json_object_object_add (o, key, json_object_new_double_s (value, text));
-}
-
-static void
-s_put_str (json_object *o, const char *key, const char *value)
-{
-    json_object_object_add (o, key, value ? json_object_new_string (value) : NULL);
-}
-
 char *
 alerts_json (const alerts_t *a)
 {
@@ -191,23 +176,23 @@ alerts_json (const alerts_t *a)
     for (size_t i = 0; i < a->count; i++) {
         const alert_t *x = &a->items[i];
         json_object *o = json_object_new_object ();
-        s_put_str (o, "name", x->name);
-        s_put_str (o, "when", x->when);
-        s_put_str (o, "subject", x->subject);
-        s_put_str (o, "unit", x->unit);
-        s_put_num (o, "figure", x->figure);
+        const char *what[][2] = {
+            { "name", x->name }, { "when", x->when }, { "subject", x->subject },
+            { "unit", x->unit }
+        };
+        for (size_t k = 0; k < sizeof what / sizeof what[0]; k++)
+            jsonout_str (o, what[k][0], what[k][1]);
+        /*  Figures with the precision the report gives them ("%.6g"). */
+        jsonout_num_g (o, "figure", x->figure);
         if (x->baseline > 0)
-            s_put_num (o, "baseline", x->baseline);
+            jsonout_num_g (o, "baseline", x->baseline);
         else
             json_object_object_add (o, "baseline", NULL);
-        s_put_num (o, "threshold", x->threshold);
-        s_put_str (o, "message", x->text);
+        jsonout_num_g (o, "threshold", x->threshold);
+        jsonout_str (o, "message", x->text);
         json_object_array_add (list, o);
     }
-    char *out = xstrdup (json_object_to_json_string_ext (list, JSON_C_TO_STRING_SPACED
-                                                               | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put (list);
-    return out;
+    return jsonout_finish (list, 0);
 }
 
 char *

@@ -4,6 +4,14 @@
 #ifndef FERRY_COORDINATOR_CMD_H
 #define FERRY_COORDINATOR_CMD_H
 
+/*  The getopt_long entries the subcommands spell the same way
+    (<getopt.h>): --help ('h'), --job FILE ('j'), --json ('J'), and the
+    table's end. */
+#define CMD_OPT_HELP  { "help", no_argument, NULL, 'h' }
+#define CMD_OPT_JOB   { "job", required_argument, NULL, 'j' }
+#define CMD_OPT_JSON  { "json", no_argument, NULL, 'J' }
+#define CMD_OPT_END   { NULL, 0, NULL, 0 }
+
 /*  ferry-coordinator history (coordinator/cmd_history.c). */
 int cmd_history_main (int argc, char **argv);
 

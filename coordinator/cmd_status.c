@@ -2,17 +2,17 @@
     is documented in docs/OPERATIONS.md ("status") and kept stable: new
     members may be added, none renamed or removed. */
 #include "cmd_status.h"
+#include "cmd.h"
 #include "config.h"
 #include "exit_codes.h"
 #include "jobprint.h"
+#include "jsonout.h"
 #include "log.h"
 #include "pg.h"
-#include "utf8.h"
 #include "util.h"
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,32 +52,36 @@ s_val (PGresult *res, int row, int col)
     return PQgetisnull (res, row, col) ? NULL : PQgetvalue (res, row, col);
 }
 
+/*  A JSON member read from a column of a query's row: its key, the
+    column, and how the text becomes JSON (seconds: one decimal). SQL NULL
+    is JSON null, or false for a boolean. */
+typedef enum { S_STR, S_INT, S_BOOL, S_SECONDS } s_kind_t;
+typedef struct {
+    const char *key;
+    int col;
+    s_kind_t kind;
+} s_member_t;
+
+/*  Adds the members m[0..n) of row `row` of res to o. */
 static void
-s_put_str (json_object *o, const char *key, const char *value)
+s_put_row (json_object *o, PGresult *res, int row, const s_member_t *m, size_t n)
 {
-    if (!value) {
-        json_object_object_add (o, key, NULL);
-        return;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = s_val (res, row, m[i].col);
+        if (m[i].kind == S_STR)
+            jsonout_str (o, m[i].key, v);
+        else if (m[i].kind == S_BOOL)
+            json_object_object_add (o, m[i].key, json_object_new_boolean (v && v[0] == 't'));
+        else if (!v)
+            json_object_object_add (o, m[i].key, NULL);
+        else if (m[i].kind == S_INT)
+            jsonout_int (o, m[i].key, strtoll (v, NULL, 10));
+        else
+            jsonout_num (o, m[i].key, strtod (v, NULL), 1);
     }
-    char *clean = utf8_sanitize (value);
-    json_object_object_add (o, key, json_object_new_string (clean));
-    free (clean);
 }
 
-static void
-s_put_int (json_object *o, const char *key, const char *value)
-{
-    json_object_object_add (o, key, value ? json_object_new_int64 (strtoll (value, NULL, 10))
-                                          : NULL);
-}
-
-static void
-s_put_num (json_object *o, const char *key, double value, int decimals)
-{
-    char text[64];
-    snprintf (text, sizeof text, "%.*f", decimals, value);
-    json_object_object_add (o, key, json_object_new_double_s (value, text));
-}
+#define S_COUNT(a) (sizeof (a) / sizeof ((a)[0]))
 
 static int64_t
 s_get_int (json_object *o, const char *key)
@@ -104,6 +108,19 @@ s_fail_query (status_t *s, const char *what)
     return -1;
 }
 
+/*  Runs sql with $1 = the run's id; NULL (logged, naming what) on error. */
+static PGresult *
+s_query (status_t *s, const char *what, const char *sql)
+{
+    const char *params[1] = { s->run_id };
+    PGresult *res = NULL;
+    if (pg_exec_params (s->conn, sql, 1, params, &res) != 0) {
+        s_fail_query (s, what);
+        return NULL;
+    }
+    return res;
+}
+
 /*  The run's row. Returns 0, 1 when there is none, -1 on error. */
 static int
 s_read_run (status_t *s, const char *run_id, const char *job_hash)
@@ -127,22 +144,15 @@ s_read_run (status_t *s, const char *run_id, const char *job_hash)
         PQclear (res);
         return 1;
     }
-    json_object *o = s->out;
+    static const s_member_t run[] = {
+        { "run_id", 0, S_STR }, { "job_hash", 1, S_STR }, { "same_job", 13, S_BOOL },
+        { "status", 2, S_STR }, { "final_table", 3, S_STR }, { "publish", 4, S_STR },
+        { "split", 5, S_STR }, { "started_at", 6, S_STR }, { "finished_at", 7, S_STR },
+        { "elapsed_seconds", 8, S_SECONDS }, { "rows_source", 9, S_INT },
+        { "rows_loaded_final", 10, S_INT }, { "message", 12, S_STR }
+    };
     s->run_id = xstrdup (PQgetvalue (res, 0, 0));
-    s_put_str (o, "run_id", s_val (res, 0, 0));
-    s_put_str (o, "job_hash", s_val (res, 0, 1));
-    json_object_object_add (o, "same_job", json_object_new_boolean (
-                            s_val (res, 0, 13) && s_val (res, 0, 13)[0] == 't'));
-    s_put_str (o, "status", s_val (res, 0, 2));
-    s_put_str (o, "final_table", s_val (res, 0, 3));
-    s_put_str (o, "publish", s_val (res, 0, 4));
-    s_put_str (o, "split", s_val (res, 0, 5));
-    s_put_str (o, "started_at", s_val (res, 0, 6));
-    s_put_str (o, "finished_at", s_val (res, 0, 7));
-    s_put_num (o, "elapsed_seconds", strtod (PQgetvalue (res, 0, 8), NULL), 1);
-    s_put_int (o, "rows_source", s_val (res, 0, 9));
-    s_put_int (o, "rows_loaded_final", s_val (res, 0, 10));
-    s_put_str (o, "message", s_val (res, 0, 12));
+    s_put_row (s->out, res, 0, run, S_COUNT (run));
     PQclear (res);
     return 0;
 }
@@ -150,33 +160,36 @@ s_read_run (status_t *s, const char *run_id, const char *job_hash)
 static int
 s_read_chunks (status_t *s)
 {
-    const char *params[1] = { s->run_id };
-    PGresult *res = NULL;
-    if (pg_exec_params (s->conn,
+    static const s_member_t chunks[] = {
+        { "total", 0, S_INT }, { "done", 3, S_INT }, { "failed", 4, S_INT },
+        { "retried", 6, S_INT }
+    };
+    static const s_member_t planned[] = { { "rows_planned", 5, S_INT } };
+    static const s_member_t committed[] = {
+        { "rows_loaded", 0, S_INT }, { "rows_rejected", 1, S_INT },
+        { "chunks_committed", 2, S_INT }
+    };
+    PGresult *res = s_query (s, "reading ferry.chunks",
             "SELECT count(*), 0, 0, "
             "  count(*) FILTER (WHERE status = 'done' OR (status <> 'failed' AND EXISTS ("
             "      SELECT 1 FROM ferry.chunk_commits m WHERE m.run_id = k.run_id "
             "      AND m.chunk_id = k.chunk_id AND m.committed_at IS NOT NULL))), "
             "  count(*) FILTER (WHERE status = 'failed'), coalesce(sum(est_rows), 0), "
             "  count(*) FILTER (WHERE attempts > 1) "
-            "FROM ferry.chunks k WHERE run_id = $1", 1, params, &res) != 0)
-        return s_fail_query (s, "reading ferry.chunks");
+            "FROM ferry.chunks k WHERE run_id = $1");
+    if (!res)
+        return -1;
     json_object *c = json_object_new_object ();
-    s_put_int (c, "total", s_val (res, 0, 0));
-    s_put_int (c, "done", s_val (res, 0, 3));
-    s_put_int (c, "failed", s_val (res, 0, 4));
-    s_put_int (c, "retried", s_val (res, 0, 6));
+    s_put_row (c, res, 0, chunks, S_COUNT (chunks));
     json_object_object_add (s->out, "chunks", c);
-    s_put_int (s->out, "rows_planned", s_val (res, 0, 5));
+    s_put_row (s->out, res, 0, planned, S_COUNT (planned));
     PQclear (res);
-    if (pg_exec_params (s->conn,
+    res = s_query (s, "reading ferry.chunk_commits",
             "SELECT coalesce(sum(rows), 0), coalesce(sum(rejected), 0), count(*) "
-            "FROM ferry.chunk_commits WHERE run_id = $1 AND committed_at IS NOT NULL",
-            1, params, &res) != 0)
-        return s_fail_query (s, "reading ferry.chunk_commits");
-    s_put_int (s->out, "rows_loaded", s_val (res, 0, 0));
-    s_put_int (s->out, "rows_rejected", s_val (res, 0, 1));
-    s_put_int (s->out, "chunks_committed", s_val (res, 0, 2));
+            "FROM ferry.chunk_commits WHERE run_id = $1 AND committed_at IS NOT NULL");
+    if (!res)
+        return -1;
+    s_put_row (s->out, res, 0, committed, S_COUNT (committed));
     PQclear (res);
     return 0;
 }
@@ -184,9 +197,15 @@ s_read_chunks (status_t *s)
 static int
 s_read_workers (status_t *s)
 {
-    const char *params[1] = { s->run_id };
-    PGresult *res = NULL;
-    if (pg_exec_params (s->conn,
+    static const s_member_t worker[] = {
+        { "name", 0, S_STR }, { "chunks_committed", 1, S_INT }, { "rows", 2, S_INT },
+        { "chunks_in_flight", 3, S_INT }
+    };
+    static const s_member_t last_error[] = {
+        { "chunk", 0, S_INT }, { "message", 1, S_STR }, { "worker", 2, S_STR },
+        { "at", 3, S_STR }
+    };
+    PGresult *res = s_query (s, "reading the run's workers",
             "WITH c AS (SELECT worker, count(*) AS n, sum(rows) AS r FROM ferry.chunk_commits "
             "           WHERE run_id = $1 AND committed_at IS NOT NULL GROUP BY worker), "
             /*  A chunk in flight is a COPY running in one of the
@@ -203,17 +222,15 @@ s_read_workers (status_t *s)
             "SELECT n.worker, coalesce(c.n, 0), coalesce(c.r, 0), coalesce(s.copying, 0), "
             "       s.worker IS NOT NULL "
             "FROM names n LEFT JOIN c USING (worker) LEFT JOIN s USING (worker) "
-            "ORDER BY n.worker", 1, params, &res) != 0)
-        return s_fail_query (s, "reading the run's workers");
+            "ORDER BY n.worker");
+    if (!res)
+        return -1;
     json_object *ws = json_object_new_array ();
     int connected = 0;
     int64_t copying = 0;
     for (int i = 0; i < PQntuples (res); i++) {
         json_object *w = json_object_new_object ();
-        s_put_str (w, "name", s_val (res, i, 0));
-        s_put_int (w, "chunks_committed", s_val (res, i, 1));
-        s_put_int (w, "rows", s_val (res, i, 2));
-        s_put_int (w, "chunks_in_flight", s_val (res, i, 3));
+        s_put_row (w, res, i, worker, S_COUNT (worker));
         copying += strtoll (PQgetvalue (res, i, 3), NULL, 10);
         bool on = PQgetvalue (res, i, 4)[0] == 't';
         connected += on;
@@ -230,21 +247,19 @@ s_read_workers (status_t *s)
         json_object_object_add (c, "in_flight", json_object_new_int64 (copying));
         json_object_object_add (c, "waiting", json_object_new_int64 (waiting > 0 ? waiting : 0));
     }
-    if (pg_exec_params (s->conn,
+    res = s_query (s, "reading ferry.chunks",
             "SELECT chunk_id, last_error, worker, "
             "  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
             "FROM ferry.chunks WHERE run_id = $1 AND last_error IS NOT NULL AND last_error <> '' "
             /*  A chunk the run's own stop interrupted is an effect,
                 not a cause: others first. */
             "ORDER BY last_error LIKE '[57014] %interrupted%', updated_at DESC, chunk_id DESC "
-            "LIMIT 1", 1, params, &res) != 0)
-        return s_fail_query (s, "reading ferry.chunks");
+            "LIMIT 1");
+    if (!res)
+        return -1;
     if (PQntuples (res) == 1) {
         json_object *e = json_object_new_object ();
-        s_put_int (e, "chunk", s_val (res, 0, 0));
-        s_put_str (e, "message", s_val (res, 0, 1));
-        s_put_str (e, "worker", s_val (res, 0, 2));
-        s_put_str (e, "at", s_val (res, 0, 3));
+        s_put_row (e, res, 0, last_error, S_COUNT (last_error));
         json_object_object_add (s->out, "last_error", e);
     }
     else
@@ -271,11 +286,11 @@ s_figures (status_t *s)
     json_object_object_get_ex (o, "elapsed_seconds", &el);
     double elapsed = el ? json_object_get_double (el) : 0;
     double rate = elapsed > 0 ? (double) loaded / elapsed : 0;
-    s_put_num (o, "rows_per_second", rate, 1);
+    jsonout_num (o, "rows_per_second", rate, 1);
     if (!over && rate > 0 && expected > loaded)
-        s_put_num (o, "eta_seconds", (double) (expected - loaded) / rate, 0);
+        jsonout_num (o, "eta_seconds", (double) (expected - loaded) / rate, 0);
     else if (!over && expected > 0 && loaded >= expected)
-        s_put_num (o, "eta_seconds", 0, 0);
+        jsonout_num (o, "eta_seconds", 0, 0);
     else
         json_object_object_add (o, "eta_seconds", NULL);
     json_object_object_add (o, "running", json_object_new_boolean (!over));
@@ -333,12 +348,7 @@ s_print_text (status_t *s)
 int
 cmd_status_main (int argc, char **argv)
 {
-    static struct option opts[] = {
-        { "help", no_argument, NULL, 'h' },
-        { "job", required_argument, NULL, 'j' },
-        { "json", no_argument, NULL, 'J' },
-        { NULL, 0, NULL, 0 }
-    };
+    static struct option opts[] = { CMD_OPT_HELP, CMD_OPT_JOB, CMD_OPT_JSON, CMD_OPT_END };
     const char *job = NULL;
     bool as_json = false;
     int c;
