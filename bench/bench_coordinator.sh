@@ -323,13 +323,12 @@ fi
 pg_psql tgt -c "TRUNCATE accounts, stage"
 
 # ---------------------------------------------------------------- summary
-python3 - "$OUT" "$ROWS" "$RUNS" >"$OUT/summary.md" <<'PY'
-import csv, math, os, statistics, sys
+PYTHONPATH="$ROOT/bench" python3 - "$OUT" "$ROWS" "$RUNS" >"$OUT/summary.md" <<'PY'
+import math, statistics, sys
+import summary
 out, rows, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-ALL = list(csv.DictReader(open(os.path.join(out, "runs.tsv")), delimiter="\t"))
-R = [r for r in ALL if r["label"].startswith("run")]
-def f(r, k):
-    return float(r[k]) if r.get(k) not in (None, "") else float("nan")
+ALL, R = summary.load(out)
+f = summary.num
 def total(r):
     return f(r, "cli_cpu_s") + f(r, "src_srv_cpu_s") + f(r, "tgt_srv_cpu_s")
 def med(who, key):
@@ -340,21 +339,10 @@ def mx(who, key):
     v = [f(r, key) for r in ALL if r["contender"] == who and r[key] != ""]
     return max(v) if v else float("nan")
 def who_in(part):
-    seen = []
-    for r in R:
-        if r["part"] == part and r["contender"] not in seen:
-            seen.append(r["contender"])
-    return seen
+    return summary.contenders(R, part)
 def pair(a, b):  # per-round wall ratios b / a (a's rows/s over b's)
-    out = []
-    for i in range(1, runs + 1):
-        wa = [f(r, "wall_s") for r in R if r["label"] == "run%d" % i and r["contender"] == a]
-        wb = [f(r, "wall_s") for r in R if r["label"] == "run%d" % i and r["contender"] == b]
-        if wa and wb:
-            out.append(wb[0] / wa[0])
-    return out
-env = dict(l.split(": ", 1) for l in open(os.path.join(out, "env.txt")).read().splitlines()
-           if ": " in l and not l.startswith(" "))
+    return summary.ratios(R, runs, a, b)
+env = summary.env(out)
 p = print
 p("#### Coordinator vs pgcopydb and raw pipes: %s rows, %d runs each (%s UTC)" % (f"{rows:,}", runs, env.get("date_utc", "?")))
 p()

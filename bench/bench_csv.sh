@@ -369,13 +369,12 @@ if [[ "$PROFILE" == 1 ]]; then
 fi
 
 # ---------------------------------------------------------------- summary
-python3 - "$OUT" "$ROWS" "$RUNS" "$PGLOADER_ROWS" "$BEST" >"$OUT/summary.md" <<'PY'
-import csv, math, os, re, statistics, sys
+PYTHONPATH="$ROOT/bench" python3 - "$OUT" "$ROWS" "$RUNS" "$PGLOADER_ROWS" "$BEST" >"$OUT/summary.md" <<'PY'
+import math, os, re, statistics, sys
+import summary
 out, rows, runs, pgl_rows, best = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-ALL = list(csv.DictReader(open(os.path.join(out, "runs.tsv")), delimiter="\t"))
-R = [r for r in ALL if r["label"].startswith("run")]
-def f(r, k):
-    return float(r[k]) if r.get(k) not in (None, "") else float("nan")
+ALL, R = summary.load(out)
+f = summary.num
 def med(who, key):
     if key == "total":
         v = [f(r, "cli_cpu_s") + f(r, "tgt_srv_cpu_s") for r in R if r["contender"] == who]
@@ -392,21 +391,10 @@ def mx(rs, key):
             v += [float(x) for x in r[key].split("/")]
     return max(v) if v else float("nan")
 def who_in(part):
-    seen = []
-    for r in R:
-        if r["part"] == part and r["contender"] not in seen:
-            seen.append(r["contender"])
-    return seen
+    return summary.contenders(R, part)
 def pair(a, b, ka="wall_s", kb="wall_s"):
-    out = []
-    for i in range(1, runs + 1):
-        va = [f(r, ka) for r in R if r["label"] == "run%d" % i and r["contender"] == a]
-        vb = [f(r, kb) for r in R if r["label"] == "run%d" % i and r["contender"] == b]
-        if va and vb:
-            out.append(vb[0] / va[0])
-    return out
-env = dict(l.split(": ", 1) for l in open(os.path.join(out, "env.txt")).read().splitlines()
-           if ": " in l and not l.startswith(" "))
+    return summary.ratios(R, runs, a, b, ka, kb)
+env = summary.env(out)
 p = print
 s2 = lambda x, fmt="%.2f": "" if math.isnan(x) else fmt % x
 p("#### CSV: ferry kind csv vs psql \\copy and pgloader: %s rows, %d runs each (%s UTC)" % (f"{rows:,}", runs, env.get("date_utc", "?")))

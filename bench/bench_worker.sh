@@ -268,11 +268,11 @@ if [[ "$PROFILE" == 1 && "$PERF_SAMPLE" == 1 ]] && command -v perf >/dev/null &&
 fi
 
 # ---------------------------------------------------------------- summary
-python3 - "$OUT" "$ROWS" "$RUNS" >"$OUT/summary.md" <<'PY'
+PYTHONPATH="$ROOT/bench" python3 - "$OUT" "$ROWS" "$RUNS" >"$OUT/summary.md" <<'PY'
 import csv, math, os, re, statistics, sys
+import summary
 out, rows, runs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-R = [r for r in csv.DictReader(open(os.path.join(out, "runs.tsv")), delimiter="\t")
-     if r["label"].startswith("run")]
+_, R = summary.load(out)
 def total(r):
     return float(r["cli_cpu_s"]) + float(r["src_srv_cpu_s"]) + float(r["tgt_srv_cpu_s"])
 for r in R:
@@ -281,8 +281,7 @@ for r in R:
 def med(who, key):
     v = [float(r[key]) for r in R if r["contender"] == who and r[key] != ""]
     return statistics.median(v) if v else float("nan")
-env = dict(l.split(": ", 1) for l in open(os.path.join(out, "env.txt")).read().splitlines()
-           if ": " in l and not l.startswith(" "))
+env = summary.env(out)
 raw_w, fer_w = med("raw", "wall_s"), med("ferry", "wall_s")
 raw_rps, fer_rps = rows / raw_w, rows / fer_w
 pairs, first, second = [], [], []
