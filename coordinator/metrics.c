@@ -127,6 +127,20 @@ s_hist (FILE *f, const char *name, const char *help, const double *bounds, int n
     fprintf (f, "\n%s_count %" PRIu64 "\n", name, cum);
 }
 
+/*  One counter per SQLSTATE class of failed chunk attempts: the retried
+    ones, or those with no retry. */
+static void
+s_per_class (FILE *f, const metrics_fails_t *fails, bool retried, const char *name,
+             const char *help)
+{
+    s_head (f, name, "counter", help);
+    for (int i = 0; i < fails->n; i++) {
+        fprintf (f, "%s{sqlstate_class=\"", name);
+        s_label (f, fails->e[i].cls);
+        fprintf (f, "\"} %" PRId64 "\n", retried ? fails->e[i].retried : fails->e[i].failed);
+    }
+}
+
 /*  One gauge or counter per worker. `field` picks the value. */
 typedef double (s_worker_value_fn) (const metrics_worker_t *w);
 static double s_w_rss (const metrics_worker_t *w) { return (double) w->peak_rss_kb * 1024.0; }
@@ -150,6 +164,26 @@ s_per_worker (FILE *f, const metrics_snap_t *s, const char *name, const char *ty
         fputc ('\n', f);
     }
 }
+
+/*  The per-worker series, in the order they are rendered. */
+typedef struct {
+    const char *name, *type, *help;
+    s_worker_value_fn *value;
+} s_worker_series_t;
+static const s_worker_series_t s_worker_series[] = {
+    { "ferry_worker_slots", "gauge", "Chunk slots of the worker.", s_w_slots },
+    { "ferry_worker_rows_loaded_total", "counter",
+      "Rows committed by the worker's chunks.", s_w_rows },
+    { "ferry_worker_peak_rss_bytes", "gauge",
+      "Peak resident memory of the worker process.", s_w_rss },
+    { "ferry_worker_cpu_seconds_total", "counter",
+      "CPU time of the worker process (user and system).", s_w_cpu },
+    { "ferry_worker_pipelines", "gauge", "Chunk attempts streaming on the worker now.", s_w_pipes },
+    { "ferry_worker_raw_queue_batches", "gauge",
+      "Batches waiting for the processors (summed over its pipelines).", s_w_raw },
+    { "ferry_worker_processed_queue_batches", "gauge",
+      "Batches waiting for the writer (summed over its pipelines).", s_w_proc },
+};
 
 char *
 metrics_render (const metrics_snap_t *s)
@@ -190,20 +224,10 @@ metrics_render (const metrics_snap_t *s)
     fprintf (f, "ferry_chunks{state=\"done\"} %" PRId64 "\n", s->chunks_done);
     fprintf (f, "ferry_chunks{state=\"failed\"} %" PRId64 "\n", s->chunks_failed);
 
-    s_head (f, "ferry_chunk_attempts_retried_total", "counter",
-            "Failed chunk attempts that were requeued, by SQLSTATE class.");
-    for (int i = 0; i < s->fails.n; i++) {
-        fputs ("ferry_chunk_attempts_retried_total{sqlstate_class=\"", f);
-        s_label (f, s->fails.e[i].cls);
-        fprintf (f, "\"} %" PRId64 "\n", s->fails.e[i].retried);
-    }
-    s_head (f, "ferry_chunk_attempts_failed_total", "counter",
-            "Failed chunk attempts with no retry (permanent, or out of tries), by SQLSTATE class.");
-    for (int i = 0; i < s->fails.n; i++) {
-        fputs ("ferry_chunk_attempts_failed_total{sqlstate_class=\"", f);
-        s_label (f, s->fails.e[i].cls);
-        fprintf (f, "\"} %" PRId64 "\n", s->fails.e[i].failed);
-    }
+    s_per_class (f, &s->fails, true, "ferry_chunk_attempts_retried_total",
+                 "Failed chunk attempts that were requeued, by SQLSTATE class.");
+    s_per_class (f, &s->fails, false, "ferry_chunk_attempts_failed_total",
+                 "Failed chunk attempts with no retry (permanent, or out of tries), by SQLSTATE class.");
 
     s_hist (f, "ferry_chunk_duration_seconds",
             "Committed chunks, from ASSIGN to DONE.", metrics_chunk_bounds_s,
@@ -235,19 +259,10 @@ metrics_render (const metrics_snap_t *s)
     fprintf (f, "ferry_queue_capacity_batches{queue=\"raw\"} %d\n", s->raw_queue_max);
     fprintf (f, "ferry_queue_capacity_batches{queue=\"processed\"} %d\n", s->processed_queue_max);
 
-    s_per_worker (f, s, "ferry_worker_slots", "gauge", "Chunk slots of the worker.", s_w_slots);
-    s_per_worker (f, s, "ferry_worker_rows_loaded_total", "counter",
-                  "Rows committed by the worker's chunks.", s_w_rows);
-    s_per_worker (f, s, "ferry_worker_peak_rss_bytes", "gauge",
-                  "Peak resident memory of the worker process.", s_w_rss);
-    s_per_worker (f, s, "ferry_worker_cpu_seconds_total", "counter",
-                  "CPU time of the worker process (user and system).", s_w_cpu);
-    s_per_worker (f, s, "ferry_worker_pipelines", "gauge",
-                  "Chunk attempts streaming on the worker now.", s_w_pipes);
-    s_per_worker (f, s, "ferry_worker_raw_queue_batches", "gauge",
-                  "Batches waiting for the processors (summed over its pipelines).", s_w_raw);
-    s_per_worker (f, s, "ferry_worker_processed_queue_batches", "gauge",
-                  "Batches waiting for the writer (summed over its pipelines).", s_w_proc);
+    for (size_t i = 0; i < sizeof s_worker_series / sizeof s_worker_series[0]; i++) {
+        const s_worker_series_t *w = &s_worker_series[i];
+        s_per_worker (f, s, w->name, w->type, w->help, w->value);
+    }
     fclose (f);
     return buf;
 }
