@@ -11,7 +11,10 @@
 #   fresh: a fresh load into the empty final table `accounts` (PK):
 #     ferry-direct-WxS  ferry-coordinator run (publish: direct)
 #                       --local-workers W --slots S, for WxS in $CONFIGS
-#                       (WxS@N: with pipeline.chunk_size N, e.g. 2x2@50000)
+#                       (WxS@N: with pipeline.chunk_size N, e.g. 2x2@50000;
+#                       then +KEY=VALUE for pipeline.concurrency,
+#                       pipeline.group_rows or target.analyze, e.g.
+#                       2x4+concurrency=1, 2x2@500000+analyze=false)
 #     ferry-seq         the same with --local-workers 1 --sequential
 #     pgcopydb-Np       pgcopydb copy table-data --table-jobs $PGCOPYDB_JOBS,
 #                       the table split in N parts (PGCOPYDB_SPLIT_TABLES_
@@ -48,7 +51,7 @@ MERGE_CONFIGS=${MERGE_CONFIGS:-$CONFIGS}
 SEQUENTIAL=${SEQUENTIAL:-1}
 PGCOPYDB_JOBS=${PGCOPYDB_JOBS:-2}
 PGCOPYDB_PARTS=${PGCOPYDB_PARTS:-"2 5"}
-CHUNK_SIZE=${CHUNK_SIZE:-}            # empty: ferry's default (pipeline.chunk_size 500000)
+CHUNK_SIZE=${CHUNK_SIZE:-}            # empty: ferry's default (pipeline.chunk_size 50000)
 SPLIT=${SPLIT:-}                      # empty: ferry's default (source.split auto: ctid here); key | ctid
 TARGET_AUTOVACUUM=${TARGET_AUTOVACUUM:-on}   # off: autovacuum_enabled = false on the target's accounts (diagnostic)
 WAIT_FOR=${WAIT_FOR-bench_worker.sh}   # empty: do not wait for anyone
@@ -56,8 +59,8 @@ WAIT_FOR=${WAIT_FOR-bench_worker.sh}   # empty: do not wait for anyone
 bench_need_int ROWS RUNS
 bench_need_tools
 for c in $CONFIGS $MERGE_CONFIGS; do
-    [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*(@[1-9][0-9]*)?$ ]] \
-        || { echo "bad WxS[@CHUNK] config '$c' (e.g. 2x1, or 2x2@50000 for chunk_size 50000)" >&2; exit 2; }
+    [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*(@[1-9][0-9]*)?(\+(concurrency|group_rows|analyze)=[a-z0-9]+)*$ ]] \
+        || { echo "bad WxS[@CHUNK][+KEY=VALUE...] config '$c' (e.g. 2x1, 2x2@50000 for chunk_size 50000, 2x4+concurrency=1)" >&2; exit 2; }
 done
 if [[ " $PARTS " == *" fresh "* && -n "$PGCOPYDB_PARTS" ]]; then
     command -v pgcopydb >/dev/null || { echo "pgcopydb missing (apt-get install -y pgcopydb)" >&2; exit 2; }
@@ -96,9 +99,17 @@ if [[ "$TARGET_AUTOVACUUM" == off ]]; then
     pg_psql tgt -c "ALTER TABLE accounts SET (autovacuum_enabled = false)"
 fi
 
-write_job() {   # FILE PUBLISH [CHUNK_SIZE]
-    local chunk=${3:-$CHUNK_SIZE}
-    cat >"$1" <<EOF
+write_job() {   # FILE PUBLISH [CHUNK_SIZE [KEY=VALUE...]]
+    local f=$1 publish=$2 chunk=${3:-$CHUNK_SIZE} kv pipe="" tgt=""
+    shift $(($# < 3 ? $# : 3))
+    for kv in "$@"; do
+        case "${kv%%=*}" in
+            analyze) tgt+="  ${kv%%=*}: ${kv#*=}"$'\n' ;;
+            *) pipe+="  ${kv%%=*}: ${kv#*=}"$'\n' ;;
+        esac
+    done
+    [[ -z "$chunk" ]] || pipe="  chunk_size: $chunk"$'\n'"$pipe"
+    cat >"$f" <<EOF
 source:
   conninfo: "$src_DSN"
   query: "SELECT * FROM accounts ORDER BY acct_id"
@@ -106,21 +117,28 @@ ${SPLIT:+  split: $SPLIT
 }target:
   conninfo: "$tgt_DSN"
   table: public.accounts
-  publish: $2
-cluster:
+  publish: $publish
+${tgt}cluster:
   bind: "tcp://127.0.0.1:*"
 EOF
-    [[ -z "$chunk" ]] || printf 'pipeline:\n  chunk_size: %s\n' "$chunk" >>"$1"
+    [[ -z "$pipe" ]] || printf 'pipeline:\n%s' "$pipe" >>"$f"
 }
-# job_for PUBLISH CONFIG: the job file of a WxS[@CHUNK] config.
+# job_for PUBLISH CONFIG: the job file of a WxS[@CHUNK][+KEY=VALUE...] config.
 job_for() {
-    local publish=$1 c=$2 f
-    if [[ "$c" != *@* ]]; then
+    local publish=$1 c=$2 f opts chunk="" kvs=()
+    opts=${c#*x}
+    opts=${opts#"${opts%%[@+]*}"}      # what follows WxS
+    if [[ -z "$opts" ]]; then
         [[ "$publish" == direct ]] && echo "$JOB_DIRECT" || echo "$JOB_MERGE"
         return
     fi
-    f="$OUT/job-$publish-c${c#*@}.yaml"
-    [[ -f "$f" ]] || write_job "$f" "$publish" "${c#*@}"
+    if [[ "$opts" == @* ]]; then
+        chunk=${opts#@}
+        chunk=${chunk%%+*}
+    fi
+    [[ "$opts" != *+* ]] || IFS=+ read -ra kvs <<<"${opts#*+}"
+    f="$OUT/job-$publish-${opts//[^A-Za-z0-9_]/_}.yaml"
+    [[ -f "$f" ]] || write_job "$f" "$publish" "$chunk" "${kvs[@]}"
     echo "$f"
 }
 JOB_DIRECT="$OUT/job-direct.yaml"
@@ -290,11 +308,11 @@ run_raw_merge() {
 run_one() {   # LABEL CONTENDER
     local label=$1 who=$2 w s c
     case "$who" in
-        ferry-direct-*) c=${who#ferry-direct-}; w=${c%@*}; s=${w#*x}; w=${w%x*}
+        ferry-direct-*) c=${who#ferry-direct-}; w=${c%%[@+]*}; s=${w#*x}; w=${w%x*}
             run_ferry "$label" fresh "$who" "$(job_for direct "$c")" --local-workers "$w" --slots "$s" ;;
         ferry-seq) run_ferry "$label" fresh "$who" "$JOB_DIRECT" --local-workers 1 --sequential ;;
         ferry-merge-seq) run_ferry "$label" merge "$who" "$JOB_MERGE" --local-workers 1 --sequential ;;
-        ferry-merge-*) c=${who#ferry-merge-}; w=${c%@*}; s=${w#*x}; w=${w%x*}
+        ferry-merge-*) c=${who#ferry-merge-}; w=${c%%[@+]*}; s=${w#*x}; w=${w%x*}
             run_ferry "$label" merge "$who" "$(job_for merge "$c")" --local-workers "$w" --slots "$s" ;;
         pgcopydb-*p) w=${who#pgcopydb-}; run_pgcopydb "$label" "${w%p}" ;;
         raw-pipe) run_raw_pipe "$label" ;;

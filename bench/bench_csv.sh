@@ -19,7 +19,9 @@
 #      untimed warm-up each, $RUNS timed runs each:
 #        ferry-csv-direct-WxS  ferry-coordinator run (kind csv, publish
 #                              direct) into the empty final table, WxS in
-#                              $CONFIGS (W local workers x S slots)
+#                              $CONFIGS (W local workers x S slots; then
+#                              +KEY=VALUE for pipeline.concurrency or
+#                              group_rows, or target.analyze: 2x4+concurrency=1)
 #        ferry-csv-merge-WxS   the same with publish: merge (UNLOGGED
 #                              staging, then INSERT ... SELECT), $MERGE_CONFIGS
 #        copy-final            psql \copy accounts FROM 'accounts.csv' CSV HEADER
@@ -57,7 +59,8 @@ WAIT_FOR=${WAIT_FOR-bench_worker.sh}   # empty: do not wait for anyone
 bench_need_int ROWS RUNS PGLOADER_ROWS
 bench_need_tools
 for c in $CONFIGS $MERGE_CONFIGS; do
-    [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*$ ]] || { echo "bad WxS config '$c' (e.g. 2x1)" >&2; exit 2; }
+    [[ "$c" =~ ^[1-9][0-9]*x[1-9][0-9]*(\+(concurrency|group_rows|analyze)=[a-z0-9]+)*$ ]] \
+        || { echo "bad WxS[+KEY=VALUE...] config '$c' (e.g. 2x1, 2x4+concurrency=1)" >&2; exit 2; }
 done
 [[ "$PGLOADER" != 1 ]] || command -v pgloader >/dev/null || { echo "pgloader missing (apt-get install -y pgloader)" >&2; exit 2; }
 ((PGLOADER_ROWS > ROWS)) && PGLOADER_ROWS=$ROWS
@@ -125,7 +128,8 @@ pg_psql tgt -c "CREATE UNLOGGED TABLE stage (LIKE accounts);
                 ALTER TABLE stage SET (autovacuum_enabled = false);
                 CREATE TABLE accounts_big (LIKE accounts INCLUDING ALL)"
 
-write_job() {   # FILE PATH PUBLISH [TABLE]
+write_job() {   # FILE PATH PUBLISH [TABLE [KEY=VALUE...]]
+    local kv
     {
         echo "source:"
         echo "  kind: csv"
@@ -136,9 +140,28 @@ write_job() {   # FILE PATH PUBLISH [TABLE]
         echo "  table: ${4:-public.accounts}"
         echo "  publish: $3"
         [[ "$3" == merge ]] && echo "  merge: { key: [acct_id] }"
+        for kv in "${@:5}"; do
+            [[ "${kv%%=*}" != analyze ]] || echo "  analyze: ${kv#*=}"
+        done
         echo "cluster:"
         echo "  bind: \"tcp://127.0.0.1:*\""
+        [[ $# -lt 5 ]] || echo "pipeline:"
+        for kv in "${@:5}"; do
+            [[ "${kv%%=*}" == analyze ]] || echo "  ${kv%%=*}: ${kv#*=}"
+        done
     } >"$1"
+}
+# job_for PUBLISH CONFIG: the job file of a WxS[+KEY=VALUE...] config.
+job_for() {
+    local f kvs=()
+    if [[ "$2" != *+* ]]; then
+        [[ "$1" == direct ]] && echo "$JOB_DIRECT" || echo "$JOB_MERGE"
+        return
+    fi
+    IFS=+ read -ra kvs <<<"${2#*+}"
+    f="$OUT/job-$1-${2//[^A-Za-z0-9_]/_}.yaml"
+    [[ -f "$f" ]] || write_job "$f" "$CSV" "$1" public.accounts "${kvs[@]}"
+    echo "$f"
 }
 JOB_DIRECT="$OUT/job-direct.yaml"
 JOB_MERGE="$OUT/job-merge.yaml"
@@ -284,12 +307,12 @@ run_pgloader() {
 }
 
 run_one() {   # LABEL CONTENDER
-    local label=$1 who=$2 w s
+    local label=$1 who=$2 w s c
     case "$who" in
-        ferry-csv-direct-*) w=${who#ferry-csv-direct-}; s=${w#*x}; w=${w%x*}
-            run_ferry "$label" main "$who" "$JOB_DIRECT" accounts "$ROWS" "$SUM_ALL" --local-workers "$w" --slots "$s" ;;
-        ferry-csv-merge-*) w=${who#ferry-csv-merge-}; s=${w#*x}; w=${w%x*}
-            run_ferry "$label" main "$who" "$JOB_MERGE" accounts "$ROWS" "$SUM_ALL" --local-workers "$w" --slots "$s" ;;
+        ferry-csv-direct-*) c=${who#ferry-csv-direct-}; w=${c%%+*}; s=${w#*x}; w=${w%x*}
+            run_ferry "$label" main "$who" "$(job_for direct "$c")" accounts "$ROWS" "$SUM_ALL" --local-workers "$w" --slots "$s" ;;
+        ferry-csv-merge-*) c=${who#ferry-csv-merge-}; w=${c%%+*}; s=${w#*x}; w=${w%x*}
+            run_ferry "$label" main "$who" "$(job_for merge "$c")" accounts "$ROWS" "$SUM_ALL" --local-workers "$w" --slots "$s" ;;
         ferry-pgl-direct-*) w=${who#ferry-pgl-direct-}; s=${w#*x}; w=${w%x*}
             run_ferry "$label" pgloader "$who" "$JOB_PGL" accounts "$PGLOADER_ROWS" "$SUM_PGL" --local-workers "$w" --slots "$s" ;;
         copy-final) run_copy_final "$label" ;;
@@ -319,6 +342,7 @@ for c in $MERGE_CONFIGS; do main+=("ferry-csv-merge-$c"); done
 main+=(copy-final copy2-stage)
 run_part main "${main[@]}"
 BEST=$(best_direct)
+BEST=${BEST%%+*}      # its WxS (the pgloader and big-file runs take the defaults)
 log "best ferry direct config: $BEST"
 
 if [[ "$PGLOADER" == 1 ]]; then

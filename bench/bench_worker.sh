@@ -35,8 +35,7 @@ PROFILE=${PROFILE:-1}
 PROFILE_ROWS=${PROFILE_ROWS:-200000}
 PERF_SAMPLE=${PERF_SAMPLE:-1}
 ORDER=${ORDER:-alternate}            # alternate: raw, ferry, raw, ferry; abba: raw, ferry, ferry, raw, ...
-WORKLOAD=${WORKLOAD:-$ROOT/../shared/workloads/accounts.sql}
-[[ -f "$WORKLOAD" ]] || WORKLOAD=/work/shared/workloads/accounts.sql
+WORKLOAD=${WORKLOAD:-$ROOT/bench/workloads/accounts.sql}
 WAIT_FOR=""                       # this one waits for no one: the others wait for it
 # shellcheck source=lib.sh
 source "$ROOT/bench/lib.sh"

@@ -20,8 +20,8 @@ ferry_bin ferry-worker >/dev/null
 py=$(command -v python3) || fail "python3 is missing"
 pg_start src
 pg_start tgt
-pg_psql src -v rows=100000 -f /work/shared/workloads/accounts.sql >/dev/null
-pg_psql tgt -v rows=0 -f /work/shared/workloads/accounts.sql >/dev/null
+pg_psql src -v rows=100000 -f "$FERRY_SOURCE_DIR/bench/workloads/accounts.sql" >/dev/null
+pg_psql tgt -v rows=0 -f "$FERRY_SOURCE_DIR/bench/workloads/accounts.sql" >/dev/null
 pg_psql tgt <<'SQL'
 CREATE FUNCTION slow_publish() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

@@ -13,8 +13,9 @@
 # shellcheck source=pg.sh
 source "$(dirname "${BASH_SOURCE[0]}")/pg.sh"
 
-# The reference workload (shared/workloads/accounts.sql; psql -v rows=N).
-COORD_WORKLOAD=${COORD_WORKLOAD:-/work/shared/workloads/accounts.sql}
+# The reference workload (the vendored copy of shared/workloads/accounts.sql
+# in bench/workloads; psql -v rows=N).
+COORD_WORKLOAD=${COORD_WORKLOAD:-$FERRY_SOURCE_DIR/bench/workloads/accounts.sql}
 
 # coord_setup [TGT_SETTING...]: coord (the ferry-coordinator binary), the
 # worker built (local workers find it), py (the system python3 when there
