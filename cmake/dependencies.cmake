@@ -3,7 +3,7 @@
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 find_package(PostgreSQL REQUIRED)
-# libcrypto: HMAC-SHA256 for FERRY/1's challenge-response (common/auth.c).
+# libcrypto: HMAC-SHA256 for FERRY/1's challenge-response (common/wire/auth.c).
 find_package(OpenSSL REQUIRED COMPONENTS Crypto)
 pkg_check_modules(CZMQ REQUIRED IMPORTED_TARGET libczmq)
 pkg_check_modules(ZMQ REQUIRED IMPORTED_TARGET libzmq)

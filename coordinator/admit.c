@@ -1,5 +1,5 @@
 /*  coordinator/admit.c: who becomes a worker (the dispatcher's HELLO,
-    CHALLENGE and AUTH; state in gate.c, proofs in common/auth.c).
+    CHALLENGE and AUTH; state in gate.c, proofs in common/wire/auth.c).
 
         W -> C  HELLO      admit_hello: a fresh nonce, C -> W CHALLENGE
         W -> C  AUTH       admit_auth: right proof -> dispatch_join (JOB);

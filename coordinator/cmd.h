@@ -1,6 +1,6 @@
 /*  coordinator/cmd.h: the subcommands that live in files of their own,
     called by main.c with argv[0] = the subcommand's name. Each returns an
-    exit status (common/exit_codes.h). */
+    exit status (common/base/exit_codes.h). */
 #ifndef FERRY_COORDINATOR_CMD_H
 #define FERRY_COORDINATOR_CMD_H
 

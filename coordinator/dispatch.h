@@ -110,7 +110,7 @@ void dispatch_set_budget (dispatch_t *self, int budget);
 int dispatch_inflight (dispatch_t *self);
 
 /*  The cluster secret (copied, never logged). Every link must prove it
-    (CHALLENGE / AUTH, common/auth.h) before it gets JOB or ASSIGN.
+    (CHALLENGE / AUTH, common/wire/auth.h) before it gets JOB or ASSIGN.
     Required before dispatch_run. */
 void dispatch_set_secret (dispatch_t *self, const char *secret);
 

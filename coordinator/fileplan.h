@@ -3,7 +3,7 @@
     Expands source.path (a file or a glob) into files in name order, reads
     the header of the first file when there is one, and cuts every file
     into byte ranges that start and end on record boundaries (one pass per
-    file with common/csv_split.c csv_split, which tracks quotes, so a quoted
+    file with common/format/csv_split.c csv_split, which tracks quotes, so a quoted
     newline never splits a record), each carrying the line it starts at.
     Ranges hold about chunk_size records, estimated from the first
     megabyte's bytes per line. One range per file below

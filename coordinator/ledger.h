@@ -1,6 +1,6 @@
 /*  coordinator/ledger.h: the coordinator's connection to the target and
     the run state it keeps there (ferry.runs, ferry.chunks; see
-    common/schema.h). Every call reconnects (with the run's retry policy)
+    common/pg/schema.h). Every call reconnects (with the run's retry policy)
     when the connection was lost, so a target restart mid-run costs the
     coordinator a retry, not the run. Errors are logged here, once. */
 #ifndef FERRY_COORDINATOR_LEDGER_H
@@ -22,7 +22,7 @@ pg_conn_t *ledger_conn (ledger_t *self);
 
 /*  Creates schema ferry if needed and records a new run (status
     'planning') with its publish mode, split ("key", "ctid", "file") and
-    the job's fingerprint (job_hash, job_keys: common/jobprint.h). A run
+    the job's fingerprint (job_hash, job_keys: common/job/jobprint.h). A run
     id that already exists is an error. Returns 0/-1. */
 int ledger_begin_run (ledger_t *self, const char *run_id, const char *final_table,
                       const char *staging, const char *publish, const char *split,

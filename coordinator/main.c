@@ -8,7 +8,7 @@
     staging table), check the query's columns against the final table,
     plan key ranges inside the run's exported snapshot, dispatch them to
     workers over ZeroMQ, check that every row is accounted for, publish in
-    one transaction, report. Exit status per common/exit_codes.h. */
+    one transaction, report. Exit status per common/base/exit_codes.h. */
 #include "cmd_status.h"
 #include "cmd.h"
 #include "exit_codes.h"

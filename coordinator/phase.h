@@ -1,7 +1,7 @@
 /*  coordinator/phase.h: keeps the progress line moving while one long
     step runs (verify, publish), e.g. "publishing by insert: 3.1 s".
 
-    A phase owns a thread that redraws the status line (common/log.h)
+    A phase owns a thread that redraws the status line (common/base/log.h)
     every 0.5 s on a terminal, or logs "<what>: N s so far" every 10 s
     otherwise, until phase_destroy, which prints the phase's final time
     and ends the line. The step itself runs on the caller's thread, in

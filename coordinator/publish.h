@@ -56,7 +56,7 @@ typedef struct {
     the middle of it costs a retry. A connection lost during COMMIT is
     resolved by the run's status ('publishing' is set inside the
     transaction) before trying again, so the rows are never published
-    twice. Returns 0, or -1 with err (common/error.h) that names the cause
+    twice. Returns 0, or -1 with err (common/base/error.h) that names the cause
     (SQLSTATE; the blocking sessions for a lock timeout; the triggers when
     the statement wrote fewer rows than staging holds; lost staging rows),
     says that nothing was published and what to do (the resume command).

@@ -22,7 +22,7 @@ progress_init (progress_t *p, int64_t total_rows)
     p->total_rows = total_rows;
 }
 
-/*  On a terminal the line is the log's status line (common/log.h: log
+/*  On a terminal the line is the log's status line (common/base/log.h: log
     lines clear it and redraw it); otherwise a log line every 10 s. */
 void
 progress_print (const dispatch_progress_t *d, void *arg)
@@ -259,7 +259,7 @@ report_worker_stages (const report_t *r, size_t index, report_stages_t *st)
 }
 
 /*  The report is built with json-c. Strings are made valid UTF-8 first
-    (invalid bytes become U+FFFD, common/utf8.h: json-c copies bytes as
+    (invalid bytes become U+FFFD, common/base/utf8.h: json-c copies bytes as
     they are); numbers keep the precision the report always had. */
 static void
 s_put_str (json_object *o, const char *key, const char *raw)

@@ -3,7 +3,7 @@
 
     Progress goes to stderr: on a terminal one line rewritten in place
     (percent, rows, rows/s, ETA, chunks done/total, live workers), the
-    log's status line, which log lines clear and redraw (common/log.h);
+    log's status line, which log lines clear and redraw (common/base/log.h);
     otherwise (or with JSON logs) an INFO log line every 10 s.
 
     The figures (report_figures, pure): concurrency = the chunks' busy

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*  The secret every worker must prove (common/auth.h): the operator's
+/*  The secret every worker must prove (common/wire/auth.h): the operator's
     (FERRY_CLUSTER_SECRET or cluster.secret_file), else, when all workers
     are ours, a random one for this run. External workers with no secret
     configured: refuse. 0 or -1 (r->err). */

@@ -8,7 +8,7 @@
         run_load.c     run_load: workers, dispatch, concurrency
         run_finish.c   run_verify, run_publish: every row accounted for
 
-    Each phase returns 0, or -1 with r->err (common/error.h; and
+    Each phase returns 0, or -1 with r->err (common/base/error.h; and
     r->exit_code when it is not EXIT_CODE_FAILED) set and NOT logged: run_main
     logs it once and stores it as is in ferry.runs.message and the
     report. A failure logged where it happened (the ledger's, the
@@ -111,7 +111,7 @@ typedef struct {
 /*  The whole run (run, plan, resume); returns its exit status. */
 int run_main (args_t *args, volatile int *stop);
 
-/*  The cluster secret workers must prove (common/auth.h). 0 or -1. */
+/*  The cluster secret workers must prove (common/wire/auth.h). 0 or -1. */
 int run_cluster_secret (run_t *r);
 
 /*  Config read; opens the target (ledger) and the source (or plans the

@@ -42,7 +42,7 @@ typedef struct {
 batch_t *batch_new (size_t cap);
 
 /*  Frees a batch, its lines and its rejects; NULL is fine. Takes void *
-    so that it can be a queue's destructor (common/queue.h). */
+    so that it can be a queue's destructor (common/base/queue.h). */
 void batch_free (void *batch);
 
 /*  Makes room for `more` bytes; may move the batch (at least doubling

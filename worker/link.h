@@ -4,7 +4,7 @@
     link_connect makes a new DEALER (CURVE client when link_set_curve was
     called) to the endpoint and says HELLO; link_send encodes and sends
     one FERRY/1 message without blocking; link_on_challenge answers a
-    CHALLENGE with AUTH (a proof of the cluster secret, common/auth.h).
+    CHALLENGE with AUTH (a proof of the cluster secret, common/wire/auth.h).
     The session (session.c) reads the socket itself (link->dealer) and
     decides when to reconnect. */
 #ifndef FERRY_WORKER_LINK_H

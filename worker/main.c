@@ -3,7 +3,7 @@
     Two modes:
       --standalone   run one chunk from a job file, without a coordinator
       --coordinator  join a coordinator over ZeroMQ and run what it assigns
-    The exit status follows common/exit_codes.h. */
+    The exit status follows common/base/exit_codes.h. */
 #include "copyjob.h"
 #include "auth.h"
 #include "exit_codes.h"

@@ -1,8 +1,8 @@
 /*  worker/processor_file.c: the processor stage for file sources.
 
-    Parses the records of a raw batch (common/csv.c), checks the field
+    Parses the records of a raw batch (common/format/csv.c), checks the field
     count and every mapped field against its target column
-    (common/validate.c), and encodes each good record as one row of COPY
+    (common/format/validate.c), and encodes each good record as one row of COPY
     text format (tab-separated, \N for NULL, backslash escapes), keeping
     the file line of each row. A bad record becomes a reject (line, raw
     bytes, reason) carried with the batch to the writer, which stores it

@@ -3,7 +3,7 @@
     Reads the chunk's byte range [offset, offset + length) with pread in
     read_buffer-sized reads and cuts it into batches that end on record
     boundaries: a newline outside quotes (the coordinator planned the range
-    with the same rule, common/csv_split.c csv_split, so the range itself starts
+    with the same rule, common/format/csv_split.c csv_split, so the range itself starts
     and ends on record boundaries). Each batch carries the physical line
     number of its first record, so a rejected record can be named by line.
     Only record boundaries are found here (csv_scanner: the planner's

@@ -23,7 +23,7 @@
     (exit_codes.h). With orphan_exit the worker also ends when its parent
     process goes away (local workers of a coordinator that died).
     `secret` (borrowed, may be NULL) answers the coordinator's CHALLENGE
-    (common/auth.h); without one a CHALLENGE ends the session with
+    (common/wire/auth.h); without one a CHALLENGE ends the session with
     EXIT_CODE_BAD_CONFIG and a message that says what to set. A STOP's
     outcome gives the exit code (outcome.h); give_up_ms > 0: with no word
     from any coordinator for that long, running chunks roll back and the

@@ -12,7 +12,7 @@
         session -> slot   "RUN" chunk_id attempt lo hi path offset length first_line
                           count bounds
                           (lo/hi/path/bounds: "N" = none, "V<text>"; count and
-                          bounds: a group of adjacent chunks, common/bounds.h)
+                          bounds: a group of adjacent chunks, common/wire/bounds.h)
         slot -> session   "RESULT" chunk_id attempt <chunk_result_t bytes>
     plus czmq's "$TERM". */
 #ifndef FERRY_WORKER_SLOTACTOR_H

@@ -3,7 +3,7 @@
 
     Process-wide and lock-free (atomics): the writer threads of every slot
     record their batch write latencies, the pipelines' queues move two
-    gauges (common/queue.h, queue_set_gauge), and the session thread reads
+    gauges (common/base/queue.h, queue_set_gauge), and the session thread reads
     it all into PROGRESS and HEARTBEAT. Counts are cumulative since the
     worker started. */
 #ifndef FERRY_WORKER_WSTATS_H

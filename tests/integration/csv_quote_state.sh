@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/integration/csv_quote_state.sh: quotes that do not open a quoted
 # field, and other records PostgreSQL's CSV mode would read differently
-# from ferry's grammar. By the grammar of common/csv.c (which the planner
+# from ferry's grammar. By the grammar of common/format/csv.c (which the planner
 # and the processors share), a quote opens a quoted field only as the
 # first byte of a field; elsewhere it is data ('5" screen'), and bytes
 # after a closing quote are appended to the field ('"ab"c"d' is ab + c"d);

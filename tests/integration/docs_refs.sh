@@ -2,6 +2,7 @@
 # tests/integration/docs_refs.sh: the docs cite only what exists.
 #
 # Reads docs/ARCHITECTURE.md, docs/PROTOCOL.md, docs/OPERATIONS.md,
+# docs/CONTRIBUTING.md, docs/TUNING.md,
 # README.md and deploy/README.md (no PostgreSQL needed) and fails, listing
 # each one, when a reference below names nothing in the tree.
 #
@@ -39,7 +40,7 @@ set -euo pipefail
 
 root=${FERRY_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 root=$(cd "$root" && pwd)
-DOCS=(docs/ARCHITECTURE.md docs/PROTOCOL.md docs/OPERATIONS.md README.md deploy/README.md)
+DOCS=(docs/ARCHITECTURE.md docs/PROTOCOL.md docs/OPERATIONS.md docs/CONTRIBUTING.md docs/TUNING.md README.md deploy/README.md)
 
 # Placeholders written like file names, never meant to exist.
 PLACEHOLDER_FILES=(
@@ -53,6 +54,12 @@ EXTERNAL_NAMES=(
     "ROUTER_MANDATORY"  # ZeroMQ's socket option; the code sets it by czmq's zsock_set_router_mandatory
     "FERRY_SLOTS"       # read by deploy/systemd/ferry-worker@.service (--slots), not by the code
     "safe_load_all"     # PyYAML's loader, used to check the deploy YAML by hand (deploy/README.md)
+    "tcp_rmem"          # Linux sysctls (net.ipv4.*) docs/TUNING.md tells the operator to check
+    "tcp_wmem"
+    "tcp_adv_win_scale"
+    "ferry_common"      # CMake library names (common/CMakeLists.txt, worker/, coordinator/)
+    "ferry_coordinator_core"
+    "ferry_worker_core"
 )
 
 fail() {

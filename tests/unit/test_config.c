@@ -1,4 +1,4 @@
-/*  tests/unit/test_config.c: the job file parser (common/config.c): valid
+/*  tests/unit/test_config.c: the job file parser (common/job/config.c): valid
     files, defaults, source.key derivation from the query, required keys,
     the file as a whole (its kind, YAML syntax, one document), the
     environment, loading from a file, the error buffer. Values key by key,

@@ -1,6 +1,6 @@
 /*  tests/unit/test_config_rules.c: the job file's rule tables
-    (common/config_rules.c, common/config_alerts.c) as read by the one
-    walker (common/config_walk.c, common/config_value.c).
+    (common/job/config_rules.c, common/job/config_alerts.c) as read by the one
+    walker (common/job/config_walk.c, common/job/config_value.c).
 
     Table-driven, kind of rule by kind: accepted values with what they
     store in config_t, then wrong kinds and values out of bounds with the
@@ -354,7 +354,7 @@ test_rule_string (void **state)
 
 /*  CONFIG_CHAR: one byte; source.format.quote may be "" (none). Then the
     section's own check: escape defaults to the quote, and the format
-    characters follow the rules of a JOB from the wire (common/jobcheck.c;
+    characters follow the rules of a JOB from the wire (common/job/jobcheck.c;
     what csv.c would assert on never gets past the job file). */
 static void
 test_rule_char (void **state)

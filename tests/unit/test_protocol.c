@@ -1,4 +1,4 @@
-/*  tests/unit/test_protocol.c: the FERRY/1 codec (common/protocol.c).
+/*  tests/unit/test_protocol.c: the FERRY/1 codec (common/wire/protocol.c).
 
     Round trips of every message type with every field checked; every
     truncation of every valid encoding; random bytes and random mutations

@@ -1,4 +1,4 @@
-/*  tests/unit/test_sqltext.c: the SQL text scanner (common/sqltext.c).
+/*  tests/unit/test_sqltext.c: the SQL text scanner (common/job/sqltext.c).
 
     Table-driven: the token stream of each kind of text the lexer must
     tell from code (comments, quoted identifiers, string literals, dollar
