@@ -53,7 +53,7 @@ target:
   conninfo: "$(pg_dsn demo tgt)"
   table: public.accounts
 pipeline:
-  chunk_size: 100000   # so that the 3 workers share a small demo table; default 500000
+  chunk_size: 100000   # so that the 3 workers share a small demo table; default 50000
 cluster:
   bind: "tcp://127.0.0.1:$port"
 YAML
