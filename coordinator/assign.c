@@ -23,7 +23,8 @@ s_group_size (dispatch_t *self, chunk_t *c, int64_t now)
         if (chunktab_get (self->chunks, (int64_t) i)->state == CHUNK_STATE_PLANNED)
             ready++;
     /*  Spread over the streams that may run: twice the chunks in flight
-        allowed now (room for the controller to double once), within the
+        allowed now (room for the controller to double once; just those
+        when the controller says it cannot grow, cc_may_grow), within the
         slots offered or still to come (the slots of the local workers, at
         least DISPATCH_GROUP_MIN_SLOTS: the first worker to join must not
         take the whole job while others are still starting). At one chunk
@@ -38,6 +39,8 @@ s_group_size (dispatch_t *self, chunk_t *c, int64_t now)
         slots = DISPATCH_GROUP_MIN_SLOTS;
     int limit = pace_limit (self);
     int streams = limit < slots / 2 ? 2 * limit : slots;
+    if (self->cc && !cc_may_grow (self->cc))
+        streams = limit;            /* no stream will join: no tail to balance */
     int want = plan_group_size (c->est_rows, self->group_rows, ready, streams);
     int n = want > 1 ? chunktab_ready_run (self->chunks, c, want, now) : 1;
     for (int k = 1; k < n; k++)

@@ -215,9 +215,10 @@ s_median (double *v, int n)
 }
 
 int
-cc_start_for_cores (int cores)
+cc_start_for_cores (int cores, bool source_server)
 {
-    return cores >= 4 ? cores / 2 : 1;
+    int n = source_server ? cores / 2 : cores;
+    return n < 1 ? 1 : n;
 }
 
 /*  The host's CPU over the measurement that just ended, then a new one
@@ -300,6 +301,16 @@ int
 cc_limit (const cc_t *cc)
 {
     return cc->limit;
+}
+
+bool
+cc_may_grow (const cc_t *cc)
+{
+    if (!cc->cfg.host_bound || cc->cfg.start != 1 || cc->limit != 1 || cc->cfg.max <= 1)
+        return cc->limit < cc->cfg.max;
+    if (cc->busy_cores < 0)
+        return false;               /* not measured yet: the cores say one stream */
+    return cc->idle_cores >= cc->cfg.room * cc->busy_cores;
 }
 
 int

@@ -109,9 +109,11 @@ void cc_init (cc_t *cc, const cc_config_t *cfg, int64_t now_ms);
 int cc_update (cc_t *cc, int64_t now_ms, int64_t work, bool saturated, const cc_host_t *host);
 
 /*  The first limit cfg.start gives a run whose servers and workers share
-    a host of `cores` CPUs: one chunk in flight per two cores (each keeps
-    a source backend, a target backend and a worker busy), at least 1. */
-int cc_start_for_cores (int cores);
+    a host of `cores` CPUs: one chunk in flight per two cores when the
+    source is a server on that host (each keeps a source backend, a target
+    backend and a worker busy), one per core for a file source (the target
+    backend and the worker); at least 1. */
+int cc_start_for_cores (int cores, bool source_server);
 
 /*  A new budget (slots joined or left, a server near its connection
     limit). The limit drops at once when above it; before the first
@@ -132,5 +134,12 @@ char *cc_history_text (const cc_t *cc, int64_t started_ms);
 
 /*  The limit now. */
 int cc_limit (const cc_t *cc);
+
+/*  Whether the limit may still rise: false while a host_bound controller
+    that started at one chunk in flight (a host of two or three CPUs)
+    holds there without a measurement showing room for another (none yet,
+    or the last one had none). The dispatcher then sizes groups for one
+    stream (coordinator/assign.c). */
+bool cc_may_grow (const cc_t *cc);
 
 #endif

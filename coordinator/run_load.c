@@ -187,7 +187,8 @@ run_load (run_t *r)
                          && (r->cfg->source.kind == SOURCE_KIND_CSV
                              || endpoint_pg_is_local (r->cfg->source.conninfo));
         if (ccc.host_bound)
-            ccc.start = cc_start_for_cores (hostcpu_cores ());
+            ccc.start = cc_start_for_cores (hostcpu_cores (),
+                                            r->cfg->source.kind != SOURCE_KIND_CSV);
         cc_init (&r->cc, &ccc, r->cc_started_ms);
         if (ccc.host_bound)
             log_info ("concurrency auto: servers and workers on this host (%d CPUs): starting "

@@ -227,14 +227,18 @@ copyjob_destroy (copyjob_t **self_p)
     }
 }
 
-/*  Type categories (pg_type.typcategory) between which text I/O can carry a
-    value: same category, or either side a string, or a user/unknown type
-    we cannot judge (the server will say). */
-static bool
-s_categories_convertible (char src, char tgt)
+copyjob_column_t
+copyjob_column_mode (unsigned src_oid, unsigned tgt_oid, char src_cat, char tgt_cat)
 {
-    return src == tgt || tgt == 'S' || src == 'S' || src == 'U' || tgt == 'U'
-        || src == 'X' || tgt == 'X';
+    if (src_oid == tgt_oid && src_oid < FIRST_NORMAL_OID)
+        return COPYJOB_COLUMN_BINARY;
+    /*  Type categories (pg_type.typcategory) between which text I/O can
+        carry a value: same category, or either side a string, or a
+        user/unknown type we cannot judge (the server will say). */
+    if (src_cat == tgt_cat || tgt_cat == 'S' || src_cat == 'S' || src_cat == 'U'
+        || tgt_cat == 'U' || src_cat == 'X' || tgt_cat == 'X')
+        return COPYJOB_COLUMN_TEXT;
+    return COPYJOB_COLUMN_REFUSED;
 }
 
 static void
@@ -389,8 +393,9 @@ copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
                     sname = PQgetvalue (scats, r, 2);
                 }
             char tcat = PQgetvalue (tcols, t, 2)[0];
-            if (soid != toid || soid >= FIRST_NORMAL_OID) {
-                if (!s_categories_convertible (scat, tcat)) {
+            copyjob_column_t mode = copyjob_column_mode (soid, toid, scat, tcat);
+            if (mode != COPYJOB_COLUMN_BINARY) {
+                if (mode == COPYJOB_COLUMN_REFUSED) {
                     snprintf (err, errlen, "column \"%s\": source type %s cannot be loaded into "
                               "target type %s (table %s)", name, sname,
                               PQgetvalue (tcols, t, 3), self->final_table);

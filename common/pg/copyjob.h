@@ -105,6 +105,19 @@ char *copyjob_file_columns_joined (const copyjob_t *self);
 int copyjob_prepare_csv (copyjob_t *self, pg_conn_t *target, char *err, size_t errlen,
                          bool *retryable);
 
+/*  How one query column moves into its target column, from the two types
+    (OIDs, pg_type.typcategory): binary when both are the same built-in
+    type; text when the categories convert (the same category, either side
+    a string, or a user/unknown type the server will judge); else refused.
+    A job is binary only when every column is. Pure. */
+typedef enum {
+    COPYJOB_COLUMN_BINARY,
+    COPYJOB_COLUMN_TEXT,
+    COPYJOB_COLUMN_REFUSED
+} copyjob_column_t;
+copyjob_column_t copyjob_column_mode (unsigned src_oid, unsigned tgt_oid, char src_cat,
+                                      char tgt_cat);
+
 /*  Describes the query on `source` and the copy table on `target`, decides
     binary or text, builds the column list. Returns 0, or -1 with a message
     naming the column/key/table in err; *retryable tells whether the

@@ -119,7 +119,7 @@ s_start_host (cc_t *cc, int max, host_model_t host)
 {
     cc_config_t cfg = cc_config_default (max);
     cfg.host_bound = true;
-    cfg.start = cc_start_for_cores ((int) host.cores);
+    cfg.start = cc_start_for_cores ((int) host.cores, true);
     cc_init (cc, &cfg, 0);
     s_rng = 12345;
     s_host = host;
@@ -136,6 +136,7 @@ test_host_two_cores_stays_at_one (void **state)
     cc_t cc;
     s_start_host (&cc, 4, (host_model_t) { .cores = 2, .per_chunk = 1.43 });
     assert_int_equal (cc_limit (&cc), 1);
+    assert_false (cc_may_grow (&cc));       /* two cores: one stream until shown otherwise */
     sim_t r = s_simulate (&cc, c_peak1, 0.1, 120, 60, 4);
     printf ("host 2 cores: mean limit %.2f, max seen %d, changes %zu\n", r.mean_limit,
             r.max_seen, r.changes);
@@ -145,6 +146,7 @@ test_host_two_cores_stays_at_one (void **state)
     char *text = cc_history_text (&cc, 0);
     assert_non_null (strstr (text, "the host's CPU had no room for another"));
     free (text);
+    assert_false (cc_may_grow (&cc));
 }
 
 /*  The same host when the work waits on a link: each stream keeps 0.1
@@ -156,6 +158,10 @@ test_host_idle_link_climbs (void **state)
     (void) state;
     cc_t cc;
     s_start_host (&cc, 16, (host_model_t) { .cores = 2, .per_chunk = 0.1 });
+    assert_false (cc_may_grow (&cc));       /* nothing measured yet */
+    cc_t early = cc;
+    s_simulate (&early, c_peak12, 0, 4, 1, 16);
+    assert_true (cc_may_grow (&early) || cc_limit (&early) > 1);   /* room seen */
     sim_t r = s_simulate (&cc, c_peak12, 0, 180, 90, 16);
     printf ("host idle, link-bound: mean limit %.2f, reached %.3f\n", r.mean_limit, r.reached);
     assert_true (r.mean_limit >= 10);
@@ -185,11 +191,17 @@ static void
 test_start_for_cores (void **state)
 {
     (void) state;
-    assert_int_equal (cc_start_for_cores (1), 1);
-    assert_int_equal (cc_start_for_cores (2), 1);
-    assert_int_equal (cc_start_for_cores (3), 1);
-    assert_int_equal (cc_start_for_cores (4), 2);
-    assert_int_equal (cc_start_for_cores (64), 32);
+    cc_t cc;
+    s_start (&cc, 8);
+    assert_true (cc_may_grow (&cc));        /* not host_bound: below max, it may */
+    assert_int_equal (cc_start_for_cores (1, true), 1);
+    assert_int_equal (cc_start_for_cores (2, true), 1);
+    assert_int_equal (cc_start_for_cores (3, true), 1);
+    assert_int_equal (cc_start_for_cores (4, true), 2);
+    assert_int_equal (cc_start_for_cores (64, true), 32);
+    assert_int_equal (cc_start_for_cores (1, false), 1);     /* a file source */
+    assert_int_equal (cc_start_for_cores (2, false), 2);
+    assert_int_equal (cc_start_for_cores (64, false), 64);
 }
 
 static void

@@ -125,6 +125,39 @@ test_csv (void **state)
     config_destroy (&cfg);
 }
 
+/*  The binary/text decision per column, table-driven: (source OID,
+    target OID, their categories) -> mode. 20 int4, 23 int4... the OIDs
+    are PostgreSQL's built-in ones; 16384 and up are user types. */
+static void
+test_column_mode (void **state)
+{
+    (void) state;
+    static const struct {
+        unsigned s, t;
+        char sc, tc;
+        copyjob_column_t want;
+    } cases[] = {
+        { 23, 23, 'N', 'N', COPYJOB_COLUMN_BINARY },      /* int4 -> int4 */
+        { 25, 25, 'S', 'S', COPYJOB_COLUMN_BINARY },      /* text -> text */
+        { 20, 23, 'N', 'N', COPYJOB_COLUMN_TEXT },        /* int8 -> int4: the server casts */
+        { 25, 1043, 'S', 'S', COPYJOB_COLUMN_TEXT },      /* text -> varchar */
+        { 1114, 25, 'D', 'S', COPYJOB_COLUMN_TEXT },      /* timestamp -> text */
+        { 25, 1700, 'S', 'N', COPYJOB_COLUMN_TEXT },      /* text -> numeric */
+        { 16384, 16384, 'E', 'E', COPYJOB_COLUMN_TEXT },  /* the same user enum: OIDs differ per cluster */
+        { 16400, 25, 'U', 'S', COPYJOB_COLUMN_TEXT },     /* a user type into text */
+        { 3802, 16500, 'U', 'U', COPYJOB_COLUMN_TEXT },   /* unknown to us: the server judges */
+        { 23, 1114, 'N', 'D', COPYJOB_COLUMN_REFUSED },   /* int4 -> timestamp */
+        { 16, 23, 'B', 'N', COPYJOB_COLUMN_REFUSED },     /* bool -> int4 */
+        { 1700, 1082, 'N', 'D', COPYJOB_COLUMN_REFUSED }, /* numeric -> date */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        copyjob_column_t got = copyjob_column_mode (cases[i].s, cases[i].t, cases[i].sc, cases[i].tc);
+        if (got != cases[i].want)
+            fail_msg ("case %zu (%u %c -> %u %c): got %d, want %d", i, cases[i].s, cases[i].sc,
+                      cases[i].t, cases[i].tc, (int) got, (int) cases[i].want);
+    }
+}
+
 int
 main (void)
 {
@@ -132,6 +165,7 @@ main (void)
         cmocka_unit_test (test_postgres_round_trip),
         cmocka_unit_test (test_no_conninfos_off_loopback),
         cmocka_unit_test (test_csv),
+        cmocka_unit_test (test_column_mode),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
