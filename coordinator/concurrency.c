@@ -306,8 +306,8 @@ cc_limit (const cc_t *cc)
 bool
 cc_may_grow (const cc_t *cc)
 {
-    if (!cc->cfg.host_bound || cc->cfg.start != 1 || cc->limit != 1 || cc->cfg.max <= 1)
-        return cc->limit < cc->cfg.max;
+    if (!cc->cfg.host_bound || cc->cfg.start != 1 || cc->limit != 1)
+        return true;            /* the budget (max) may still grow as workers join */
     if (cc->busy_cores < 0)
         return false;               /* not measured yet: the cores say one stream */
     return cc->idle_cores >= cc->cfg.room * cc->busy_cores;

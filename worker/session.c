@@ -298,7 +298,9 @@ s_done_group (self_t *self, slotactor_t *s, const chunk_result_t *r)
             m.retries = r->retries;
         }
         m.peak_rss_kb = util_peak_rss_kb ();
+        wstats_fill (&m);       /* the worker's figures, as a lone chunk's DONE has them */
         link_send (&self->link, &m);
+        protocol_msg_reset (&m);        /* batch_hist; the rest is not owned */
     }
 }
 

@@ -193,7 +193,9 @@ test_start_for_cores (void **state)
     (void) state;
     cc_t cc;
     s_start (&cc, 8);
-    assert_true (cc_may_grow (&cc));        /* not host_bound: below max, it may */
+    assert_true (cc_may_grow (&cc));        /* not host_bound: it may */
+    cc_set_max (&cc, 1, 0);
+    assert_true (cc_may_grow (&cc));        /* even at its budget: more workers may join */
     assert_int_equal (cc_start_for_cores (1, true), 1);
     assert_int_equal (cc_start_for_cores (2, true), 1);
     assert_int_equal (cc_start_for_cores (3, true), 1);
