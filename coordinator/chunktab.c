@@ -186,6 +186,7 @@ chunktab_done (chunktab_t *self, int64_t id, int32_t attempt, int worker, int64_
     c->checksum = checksum;
     c->done_by = worker;
     c->busy_ms = now_ms - c->assigned_ms;
+    c->done_ms = now_ms;
     c->worker = -1;
     return 1;
 }

@@ -49,7 +49,8 @@ typedef struct {
     /* on DONE */
     int64_t rows, bytes, rejected;
     uint64_t checksum;
-    int64_t busy_ms;           /* assignment to DONE */
+    int64_t busy_ms;           /* assignment to DONE (a group member: its share) */
+    int64_t done_ms;           /* when its DONE came (0: not done) */
     int64_t read_ms, process_ms, write_ms, commit_ms;
     int done_by;               /* worker that committed, -1 if unknown */
     bool rows_from_ledger;     /* DONE never arrived: rows known from the ledger */

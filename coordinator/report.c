@@ -112,7 +112,10 @@ report_figures (const report_t *r, report_figures_t *f)
             continue;
         f->busy_seconds += (double) c->busy_ms / 1000.0;
         if (spans)
-            spans[nspans++] = (span_t) { c->assigned_ms, c->assigned_ms + c->busy_ms };
+            /*  The time a slot ran it: a group member ran as long as its
+                group, though its busy time is its share. */
+            spans[nspans++] = (span_t) { c->assigned_ms, c->done_ms > c->assigned_ms
+                                         ? c->done_ms : c->assigned_ms + c->busy_ms };
     }
     if (nspans)
         qsort (spans, nspans, sizeof *spans, s_span_cmp);

@@ -145,6 +145,34 @@ test_overhead_parts (void **state)
     chunktab_destroy (&t);
 }
 
+/*  A group of two chunks ran as one COPY from 0 to 4000 ms: each member's
+    busy time is its share (2 s, as results_done divides it), but the slot
+    ran for the whole 4 s: running 4 s, not 2, so no idle time is made up. */
+static void
+test_group_spans (void **state)
+{
+    (void) state;
+    retry_policy_t policy = { .max_retries = 3, .initial_delay = 1, .backoff = 2, .max_delay = 30 };
+    chunktab_t *t = chunktab_new (&policy, 1);
+    chunktab_add (t, "1", "2", 100);
+    chunktab_add (t, "2", "3", 100);
+    chunktab_assign_group (t, chunktab_get (t, 0), 2, 0, 0);
+    for (int i = 0; i < 2; i++) {
+        chunk_t *c = chunktab_get (t, i);
+        assert_int_equal (chunktab_done (t, i, c->attempt, 0, 4000, 100, 1000000, 0), 1);
+        c->busy_ms /= 2;
+    }
+    report_t r = s_report (t);
+    r.load_seconds = 4;
+    r.wall_seconds = 5;
+    report_figures_t f;
+    report_figures (&r, &f);
+    assert_true (fabs (f.running_seconds - 4.0) < 1e-9);
+    assert_true (fabs (f.busy_seconds - 4.0) < 1e-9);
+    assert_true (f.idle_seconds < 0.001);
+    chunktab_destroy (&t);
+}
+
 int
 main (void)
 {
@@ -152,6 +180,7 @@ main (void)
         cmocka_unit_test (test_no_baseline_no_speedup),
         cmocka_unit_test (test_baseline_speedup),
         cmocka_unit_test (test_overhead_parts),
+        cmocka_unit_test (test_group_spans),
         cmocka_unit_test (test_json_invalid_utf8),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
