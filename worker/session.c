@@ -21,6 +21,7 @@
 
 #include <czmq.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,6 +76,50 @@ s_any_busy (self_t *self)
     return false;
 }
 
+/*  HEARTBEAT, with this process's peak RSS and the worker's figures. */
+static void
+s_heartbeat (self_t *self)
+{
+    protocol_msg_t hb;
+    protocol_msg_init (&hb, PROTO_MSG_HEARTBEAT);
+    hb.peak_rss_kb = util_peak_rss_kb ();
+    wstats_fill (&hb);
+    link_send (&self->link, &hb);
+    protocol_msg_reset (&hb);
+}
+
+/*  The target connect of s_connect_both, on its own thread. */
+typedef struct {
+    pg_conn_t *conn;
+    volatile int *stop;
+    int rc;
+} connect_arg_t;
+
+static void *
+s_connect_thread (void *arg)
+{
+    connect_arg_t *c = arg;
+    c->rc = pg_connect (c->conn, NULL, c->stop);
+    return NULL;
+}
+
+/*  Connects a slot to both servers at once (each connect is a round trip
+    or more and a backend start: ~10-20 ms on a local server). 0, or -1
+    (each connection's error says which failed). */
+static int
+s_connect_both (slot_t *slot, volatile int *stop)
+{
+    connect_arg_t tgt = { .conn = slot->target, .stop = stop, .rc = -1 };
+    pthread_t th;
+    bool threaded = pthread_create (&th, NULL, s_connect_thread, &tgt) == 0;
+    int src_rc = pg_connect (slot->source, NULL, stop);
+    if (threaded)
+        pthread_join (th, NULL);
+    else
+        s_connect_thread (&tgt);
+    return src_rc == 0 && tgt.rc == 0 ? 0 : -1;
+}
+
 /*  Connects, describes and checks the job, then starts the slots.
     Returns 0, or -1 with prepare_error set (prepare_retryable says whether
     trying again later may help: the next ASSIGN does). */
@@ -97,8 +142,7 @@ s_prepare (self_t *self)
             self->prepare_retryable = retryable;
         }
     }
-    else if (pg_connect (probe->source, NULL, self->stop) != 0
-    ||  pg_connect (probe->target, NULL, self->stop) != 0) {
+    else if (s_connect_both (probe, self->stop) != 0) {
         const pg_error_t *e = pg_is_connected (probe->source) ? pg_conn_error (probe->target)
                                                               : pg_conn_error (probe->source);
         snprintf (self->prepare_error, sizeof self->prepare_error, "%s", e->message);
@@ -109,8 +153,8 @@ s_prepare (self_t *self)
         snprintf (self->prepare_error, sizeof self->prepare_error, "%s", err);
         self->prepare_retryable = retryable;
     }
-    slot_destroy (&probe);
     if (self->prepare_error[0]) {
+        slot_destroy (&probe);
         log_error ("run %s: %s%s", self->run_id, self->prepare_error,
                    self->prepare_retryable ? " (will try again on the next chunk)" : "");
         return -1;
@@ -121,13 +165,16 @@ s_prepare (self_t *self)
         snprintf (self->prepare_error, sizeof self->prepare_error,
                   "cannot start %d slot thread(s): %s", self->nslots, terr);
         self->prepare_retryable = true;
+        slot_destroy (&probe);
         log_error ("run %s: %s (will try again on the next chunk)", self->run_id,
                    self->prepare_error);
         return -1;
     }
+    /*  The probe's connections are open and idle: the first slot keeps
+        them (its first chunk saves a connect to each server). */
     self->slots = xcalloc ((size_t) self->nslots, sizeof *self->slots);
     for (int i = 0; i < self->nslots; i++)
-        self->slots[i] = slotactor_new (self->job, &self->abort);
+        self->slots[i] = slotactor_new (self->job, &self->abort, i == 0 ? probe : NULL);
     log_info ("joined run %s: %d slot(s), %s into %s", self->run_id, self->nslots,
               file ? "file records" : self->job->binary ? "binary COPY" : "text COPY",
               self->job->copy_table);
@@ -504,14 +551,8 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
             s_send_progress (&self);
             self.last_progress_ms = now;
         }
-        if (now - self.link.last_sent_ms >= self.heartbeat_ms) {
-            protocol_msg_t hb;
-            protocol_msg_init (&hb, PROTO_MSG_HEARTBEAT);
-            hb.peak_rss_kb = util_peak_rss_kb ();
-            wstats_fill (&hb);
-            link_send (&self.link, &hb);
-            protocol_msg_reset (&hb);
-        }
+        if (now - self.link.last_sent_ms >= self.heartbeat_ms)
+            s_heartbeat (&self);
         int64_t silent = now - self.link.last_recv_ms;
         if (!self.stopping && silent > (int64_t) self.liveness * self.heartbeat_ms
         &&  now >= next_reconnect) {
@@ -531,6 +572,11 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
                               + (int64_t) (delay * 1000);
         }
     }
+    /*  The last figures first: a run shorter than a heartbeat period
+        would otherwise never hear this worker's memory (a worker that got
+        no chunk sends no DONE). */
+    if (self.run_id)
+        s_heartbeat (&self);
     protocol_msg_t bye;
     protocol_msg_init (&bye, PROTO_MSG_BYE);
     link_send (&self.link, &bye);

@@ -74,10 +74,10 @@ s_slot_actor (zsock_t *pipe, void *arg)
 }
 
 slotactor_t *
-slotactor_new (copyjob_t *job, volatile int *abort)
+slotactor_new (copyjob_t *job, volatile int *abort, slot_t *slot)
 {
     slotactor_t *self = xcalloc (1, sizeof *self);
-    self->slot = slot_new (job);
+    self->slot = slot ? slot : slot_new (job);
     self->args = xcalloc (1, sizeof *self->args);
     self->args->job = job;
     self->args->slot = self->slot;

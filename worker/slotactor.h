@@ -40,10 +40,12 @@ typedef struct {
 } slotactor_t;
 
 /*  Starts a slot actor for `job` (borrowed, read-only while the actor
-    lives); `abort` (borrowed) rolls back its running chunk when set. The
-    caller checked that the thread can start (threadcheck_run): zactor_new
-    waits for ever when it cannot. */
-slotactor_t *slotactor_new (copyjob_t *job, volatile int *abort);
+    lives); `abort` (borrowed) rolls back its running chunk when set.
+    `slot`: one made by slot_new for this job (its connections may be open
+    and idle: the actor takes it over, the first chunk saves its
+    connects), or NULL for a fresh one. The caller checked that the thread
+    can start (threadcheck_run): zactor_new waits for ever when it cannot. */
+slotactor_t *slotactor_new (copyjob_t *job, volatile int *abort, slot_t *slot);
 
 /*  Ends the actor (waiting for a running chunk to roll back) and frees
     its slot. Accepts NULL; nulls the pointer. */
