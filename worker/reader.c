@@ -16,14 +16,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-/*  Starts the COPY TO of group member i (the chunk itself when alone). */
+/*  Starts the COPY TO of the chunk, or of every member of a group in one
+    query string: the server runs the members' statements back to back,
+    so the stream does not stop for a round trip and a statement start
+    between two members (pg_copy_out_row says where each ends). */
 static int
-s_copy_out (attempt_t *a, int32_t i)
+s_copy_out (attempt_t *a)
 {
     pg_conn_t *src = a->slot->source;
-    const char *lo, *hi;
-    spec_member_range (a->spec, i, &lo, &hi);
-    char *sql = copyjob_copy_out_sql (a->job, src, lo, hi);
+    char *sql = NULL;
+    size_t len = 0;
+    for (int32_t i = 0; i < a->count; i++) {
+        const char *lo, *hi;
+        spec_member_range (a->spec, i, &lo, &hi);
+        char *one = copyjob_copy_out_sql (a->job, src, lo, hi);
+        if (!one) {
+            free (sql);
+            sql = NULL;
+            break;
+        }
+        size_t n = strlen (one);
+        sql = xrealloc (sql, len + n + 3);
+        if (len > 0) {
+            memcpy (sql + len, ";\n", 2);
+            len += 2;
+        }
+        memcpy (sql + len, one, n + 1);
+        len += n;
+        free (one);
+    }
     int rc = sql ? pg_copy_out_begin (src, sql) : -1;
     if (rc != 0)
         attempt_fail_pg (a, src, "source COPY TO STDOUT");
@@ -67,7 +88,7 @@ s_open (attempt_t *a)
             return -1;
         }
     }
-    return s_copy_out (a, 0);
+    return s_copy_out (a);
 }
 
 static int
@@ -100,10 +121,21 @@ s_thread (void *arg)
         }
         char *row = NULL;
         int n = pg_copy_out_row (src, &row);
+        if (n == -3 && member + 1 >= a->count) {
+            attempt_fail (a, "XX000", false, "source: more COPY statements than the %d "
+                          "members of the group", a->count);
+            break;
+        }
         if (n == -1 && member + 1 < a->count) {
+            attempt_fail (a, "XX000", false, "source: the group's COPY statements ended "
+                          "after member %d of %d", member + 1, a->count);
+            break;
+        }
+        if (n == -3) {
             /*  A group: this member's rows are all read; its batch leaves
-                alone (a batch belongs to one member), the next one starts
-                its own COPY in the same transaction and snapshot. */
+                alone (a batch belongs to one member), the next member's
+                COPY, in the same query string, transaction and snapshot,
+                has begun. */
             a->members[member].rows = member_rows;
             a->members[member].bytes = member_bytes;
             member_rows = member_bytes = 0;
@@ -117,8 +149,6 @@ s_thread (void *arg)
             }
             batch->member = ++member;
             header_pending = binary;
-            if (s_copy_out (a, member) != 0)
-                break;
             continue;
         }
         if (n == -1) {

@@ -417,15 +417,23 @@ pg_copy_out_row (pg_conn_t *self, char **buf_p)
         s_capture_conn (self, "COPY OUT");
         return -2;
     }
-    /*  -1: end of data; the final result says whether the COPY succeeded. */
+    /*  -1: end of data; the final result says whether the COPY succeeded,
+        and a next COPY of the same query string may begin. */
     int rc = -1;
     PGresult *res;
     while ((res = PQgetResult (self->conn)) != NULL) {
-        if (PQresultStatus (res) != PGRES_COMMAND_OK && rc == -1) {
+        ExecStatusType st = PQresultStatus (res);
+        if (st == PGRES_COPY_OUT && rc == -1) {
+            PQclear (res);
+            return -3;
+        }
+        if (st != PGRES_COMMAND_OK && rc == -1) {
             s_capture_result (self, res);
             rc = -2;
         }
         PQclear (res);
+        if (st == PGRES_COPY_OUT || st == PGRES_COPY_IN)
+            break;      /* after an error: never loop on a COPY state */
     }
     return rc;
 }

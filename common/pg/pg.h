@@ -107,12 +107,17 @@ int pg_exec_params (pg_conn_t *self, const char *sql, int nparams,
 int pg_query_value (pg_conn_t *self, const char *sql, int nparams,
                     const char *const *values, char **value_p);
 
-/*  Starts COPY ... TO STDOUT. Returns 0 or -1. */
+/*  Starts COPY ... TO STDOUT. `sql` may hold several COPY ... TO STDOUT
+    statements separated by semicolons: the server runs them back to back
+    (no round trip between them) and pg_copy_out_row says where each one
+    ends. Returns 0 or -1. */
 int pg_copy_out_begin (pg_conn_t *self, const char *sql);
 
 /*  Receives one row of a COPY OUT: returns its length and sets *buf_p (free
     with PQfreemem), 0 never, -1 at the end of data (final result checked:
-    returns -2 if the COPY ended with an error), -2 on error. */
+    returns -2 if the COPY ended with an error), -2 on error, -3 when this
+    COPY ended well and the next COPY of the same query string began (its
+    rows follow). */
 int pg_copy_out_row (pg_conn_t *self, char **buf_p);
 
 /*  Starts COPY ... FROM STDIN. Returns 0 or -1. */
