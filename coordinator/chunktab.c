@@ -247,6 +247,27 @@ chunktab_unassign (chunktab_t *self, int64_t id, int32_t attempt, int64_t now_ms
 }
 
 int
+chunktab_redo (chunktab_t *self, int64_t id, int64_t now_ms)
+{
+    chunk_t *c = chunktab_get (self, id);
+    if (!c || c->state != CHUNK_STATE_DONE)
+        return 0;
+    c->state = CHUNK_STATE_PLANNED;
+    if (c->tries > 0)
+        c->tries--;
+    c->worker = -1;
+    c->not_before_ms = now_ms;
+    c->rows = c->bytes = c->rejected = 0;
+    c->checksum = 0;
+    c->busy_ms = c->done_ms = 0;
+    c->read_ms = c->process_ms = c->write_ms = c->commit_ms = 0;
+    c->done_by = -1;
+    c->rows_from_ledger = false;
+    s_set_error (c, "its commit was lost: the target restarted before it reached disk");
+    return 1;
+}
+
+int
 chunktab_worker_lost (chunktab_t *self, int worker, int64_t now_ms, chunk_t **failed_p)
 {
     if (failed_p)

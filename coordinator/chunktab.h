@@ -121,6 +121,13 @@ int chunktab_done (chunktab_t *self, int64_t id, int32_t attempt, int worker, in
 int chunktab_fail (chunktab_t *self, int64_t id, int32_t attempt, bool retryable,
                    const char *message, int64_t now_ms);
 
+/*  A done chunk whose commit the target lost: crash recovery undid it
+    (workers commit with synchronous_commit off; verify.h,
+    verify_lost_commits). Back to planned at once, its figures cleared;
+    the lost attempt does not count against its retries. Returns 1, or 0
+    if the chunk is not done. */
+int chunktab_redo (chunktab_t *self, int64_t id, int64_t now_ms);
+
 /*  The worker did not start attempt `attempt` (no free slot): back to
     planned after `delay_ms`, and the attempt does not count (tries - 1;
     the attempt number itself is never handed out again). Returns 1 if it

@@ -41,6 +41,27 @@ ledger_log_error (ledger_t *self, const char *what)
     log_error_ctx (-1, e.sqlstate, "target: %s", e.message);
 }
 
+/*  After a (re)connect: did the server start again since the last one?
+    A crash undoes the last chunk commits (verify.h, verify_lost_commits). */
+static void
+s_note_start (ledger_t *self)
+{
+    char *started = NULL;
+    if (pg_query_value (self->conn, "SELECT pg_postmaster_start_time()::text", 0, NULL,
+                        &started) != 0 || !started) {
+        free (started);
+        return;     /* the next statement meets the same trouble and says so */
+    }
+    if (self->started[0] && strcmp (self->started, started) != 0) {
+        self->restarted_ms = util_now_ms ();
+        log_warn ("target: the server restarted (up since %s, before since %s); chunk commits "
+                  "it had not yet written to disk are checked again before verifying",
+                  started, self->started);
+    }
+    snprintf (self->started, sizeof self->started, "%s", started);
+    free (started);
+}
+
 pg_conn_t *
 ledger_conn (ledger_t *self)
 {
@@ -50,7 +71,14 @@ ledger_conn (ledger_t *self)
         ledger_log_error (self, "connect");
         return NULL;
     }
+    s_note_start (self);
     return self->conn;
+}
+
+int64_t
+ledger_restarted_ms (ledger_t *self)
+{
+    return self->restarted_ms;
 }
 
 int

@@ -6,7 +6,8 @@
         run_plan.c     run_open, run_plan, run_record: target, source, plan
         resume.c       resume_prepare: a stopped run's plan and ledger
         run_load.c     run_load: workers, dispatch, concurrency
-        run_finish.c   run_verify, run_publish: every row accounted for
+        run_finish.c   run_durable, run_verify, run_publish: every row
+                       accounted for
 
     Each phase returns 0, or -1 with r->err (common/base/error.h; and
     r->exit_code when it is not EXIT_CODE_FAILED) set and NOT logged: run_main
@@ -100,6 +101,7 @@ typedef struct {
     int exit_code;
     const char *status;        /* published, failed, interrupted */
     ferr_t err;                /* why it failed, for the log, ferry.runs and the report */
+    bool flushed;              /* run_durable made every chunk commit durable */
     double t_start, t_load, t_loaded, t_verified;
     double analyze_seconds;    /* the final table's ANALYZE (target.analyze) */
     publish_result_t pub;
@@ -129,6 +131,14 @@ int run_record (run_t *r);
 
 /*  Hands every chunk not yet done to workers until all are committed. */
 int run_load (run_t *r);
+
+/*  Once every chunk is done: makes the chunk commits durable (workers
+    commit with synchronous_commit off; one synchronous write here flushes
+    the WAL up to itself) and plans again the chunks whose commit a crash
+    of the target undid since their DONE (verify_lost_commits). Returns how
+    many were planned again (the load goes on), 0, or -1 when the ledger
+    could not be read (run_verify then says so). */
+int run_durable (run_t *r);
 
 /*  Every row accounted for (and a file's rejects within limits). */
 int run_verify (run_t *r);

@@ -1,5 +1,7 @@
-/*  coordinator/run_finish.c: after the load. run_verify checks that every
-    row is accounted for (the ledger against the plan, verify_ledger) and,
+/*  coordinator/run_finish.c: after the load. run_durable makes the chunk
+    commits durable and plans again any a target crash undid; run_verify
+    checks that every row is accounted for (the ledger against the plan,
+    verify_ledger) and,
     for a file, that the rejects stay within source.max_errors and
     source.max_error_rate; run_publish moves staging into the final table
     in one transaction (merge) and analyzes the final table. */
@@ -32,6 +34,47 @@ s_verify_ledger (run_t *r, ferr_t *err)
     free (ledger_rows);
     free (ledger_rejected);
     return rc;
+}
+
+/*  ferry.runs.status 'verifying': a synchronous commit, so the WAL is on
+    disk up to it, every chunk commit before it included. 0 or -1. */
+static int
+s_flush (run_t *r)
+{
+    if (ledger_set_status (r->ledger, r->run_id, "verifying") != 0)
+        return -1;
+    r->flushed = true;
+    return 0;
+}
+
+int
+run_durable (run_t *r)
+{
+    r->flushed = false;
+    if (s_flush (r) != 0)
+        return -1;
+    size_t n = chunktab_size (r->chunks);
+    int64_t *rows = xcalloc (n + 1, sizeof *rows);
+    int64_t lost[8];
+    int redo = -1;
+    if (ledger_committed_rows (r->ledger, r->run_id, n, rows, NULL) == 0) {
+        int64_t now = util_now_ms ();
+        size_t k = verify_lost_commits (r->chunks, rows, ledger_restarted_ms (r->ledger), now,
+                                        lost, sizeof lost / sizeof lost[0]);
+        redo = (int) k;
+        if (k > 0) {
+            char ids[128] = "";
+            for (size_t i = 0, o = 0; i < k && i < 8 && o < sizeof ids; i++)
+                o += (size_t) snprintf (ids + o, sizeof ids - o, "%s%" PRId64, i ? ", " : "",
+                                        lost[i]);
+            log_warn ("%zu chunk(s) reported done lost their commit when the target restarted "
+                      "(chunk %s%s): copying them again", k, ids, k > 8 ? ", ..." : "");
+            r->flushed = false;
+            ledger_set_status (r->ledger, r->run_id, "loading");
+        }
+    }
+    free (rows);
+    return redo;
 }
 
 /*  A file's rejects: written out, and within the job's limits. */
@@ -76,7 +119,11 @@ run_verify (run_t *r)
         return -1;
     }
     phase_t *verifying = phase_new ("verifying");
-    int vrc = s_verify_ledger (r, &r->err);
+    /*  A resumed run that had nothing left to load did not pass
+        run_durable. */
+    int vrc = r->flushed || s_flush (r) == 0 ? s_verify_ledger (r, &r->err) : -1;
+    if (vrc != 0 && !ferr_is_set (&r->err))
+        ferr_set (&r->err, NULL, false, "cannot update ferry.runs before verifying");
     phase_destroy (&verifying);
     if (vrc != 0) {
         ferr_prefix (&r->err, "verification failed");

@@ -215,7 +215,12 @@ run_load (run_t *r)
     progress_init (&progress, total);
     dispatch_set_progress (r->dispatch, progress_print, &progress);
     alertrun_watch (r->alerts, &progress);
+    /*  Every chunk done: make the commits durable, and copy again what a
+        target crash undid meanwhile (at most a few rounds: a target that
+        keeps crashing fails the run at verify). */
     int drc = dispatch_run (r->dispatch);
+    for (int round = 0; drc == 0 && round < 3 && run_durable (r) > 0; round++)
+        drc = dispatch_run (r->dispatch);
     alertrun_watch (r->alerts, NULL);
     vacuum_guard_destroy (&r->guard);
     progress_finish (&progress);

@@ -14,7 +14,8 @@ verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t *le
     for (size_t i = 0; i < n; i++) {
         chunk_t *c = chunktab_get (chunks, (int64_t) i);
         if (ledger_rows[i] < 0) {
-            ferr_set (err, NULL, false, "chunk %zu was reported done but has no committed ledger row", i);
+            ferr_set (err, NULL, false, "chunk %zu was reported done but has no committed ledger "
+                      "row", i);
             return -1;
         }
         if (!c->rows_from_ledger && c->rows != ledger_rows[i]) {
@@ -42,4 +43,23 @@ verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t *le
     *loaded = sum;
     *rejected = rej;
     return 0;
+}
+
+size_t
+verify_lost_commits (chunktab_t *chunks, const int64_t *ledger_rows, int64_t restarted_ms,
+                     int64_t now_ms, int64_t *lost, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < chunktab_size (chunks); i++) {
+        chunk_t *c = chunktab_get (chunks, (int64_t) i);
+        if (c->state != CHUNK_STATE_DONE || ledger_rows[i] >= 0 || restarted_ms <= 0
+        ||  c->done_ms >= restarted_ms)
+            continue;
+        if (chunktab_redo (chunks, (int64_t) i, now_ms) == 1) {
+            if (n < max)
+                lost[n] = (int64_t) i;
+            n++;
+        }
+    }
+    return n;
 }

@@ -29,4 +29,20 @@ int verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t
                    bool exact, int64_t rows_source, int64_t *loaded, int64_t *rejected,
                    ferr_t *err);
 
+/*  Workers commit their chunk transactions with synchronous_commit off:
+    a DONE comes back without waiting for the WAL flush, and a crash of
+    the target (not a clean restart: that writes everything out first)
+    may undo the last commits after their DONE counted. When every chunk
+    is done the caller makes the commits durable (one synchronous write of
+    its own: it flushes the WAL up to itself) and reads the ledger again
+    (ledger_rows as for verify_ledger). Each done chunk with no committed
+    row that was done before the target's last restart (restarted_ms,
+    same clock as the chunk table; 0: no restart seen) lost its commit to
+    that crash: it is planned again (chunktab_redo) and its id goes to
+    lost[] (at most max). A missing row with no restart to explain it is
+    left for verify_ledger to refuse. Returns how many were planned
+    again. */
+size_t verify_lost_commits (chunktab_t *chunks, const int64_t *ledger_rows,
+                            int64_t restarted_ms, int64_t now_ms, int64_t *lost, size_t max);
+
 #endif

@@ -7,7 +7,7 @@
     are committed if and only if its ledger row is. In the chunk's target
     transaction:
 
-        BEGIN;
+        BEGIN; SET LOCAL synchronous_commit TO off;    -- fence_begin (no wait for the WAL flush)
         SELECT count(*) FROM ferry.chunk_commits ...   -- fence_begin: committed? stop early
         COPY ... FROM STDIN ...                        -- the writer (writer.c, writer_file.c)
         INSERT INTO ferry.chunk_commits (...);         -- fence_take, one row per member
@@ -27,7 +27,9 @@
 
 #include "attempt.h"
 
-/*  BEGIN on the target, then a cheap look (a plain read takes no lock)
+/*  BEGIN on the target (synchronous_commit off for this transaction: the
+    coordinator makes the commits durable before it verifies; run_durable
+    in coordinator/run.h), then a cheap look (a plain read takes no lock)
     for the chunk (a group: any of its chunks) in the ledger: a chunk that
     is already committed is not copied again. Returns 0 (transaction
     open), or -1 with the attempt failed and rolled back (already

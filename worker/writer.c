@@ -1,7 +1,8 @@
 /*  worker/writer.c: the writer stage (PostgreSQL sources), owner of the
     target connection's chunk transaction.
 
-        BEGIN; SELECT ... FROM ferry.chunk_commits   -- fence_begin (fence.h)
+        BEGIN; SET LOCAL synchronous_commit TO off;
+        SELECT ... FROM ferry.chunk_commits          -- fence_begin (fence.h)
         COPY <copy table> (<columns>) FROM STDIN [(FORMAT binary)];
         INSERT INTO ferry.chunk_commits (...);       -- fence_take, one row per member
         COMMIT;

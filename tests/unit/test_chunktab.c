@@ -637,6 +637,42 @@ test_groups (void **state)
     chunktab_destroy (&tab);
 }
 
+/*  A done chunk whose commit a target crash undid: planned again at once,
+    its figures cleared, the lost attempt not counted, its attempt number
+    still spent; a chunk not done is left alone. */
+static void
+test_redo (void **state)
+{
+    (void) state;
+    retry_policy_t policy = { .max_retries = 0, .initial_delay = 1.0, .backoff = 2.0, .max_delay = 8.0 };
+    chunktab_t *tab = s_table (2, &policy);
+    chunk_t *c = chunktab_get (tab, 0);
+    chunktab_assign (tab, c, 3, 1000);
+    assert_int_equal (chunktab_done (tab, 0, c->attempt, 3, 1500, 700, 9000, 77), 1);
+    assert_true (chunktab_all_done (tab) == false);
+    /*  Not done (planned), unknown: no-ops. */
+    assert_int_equal (chunktab_redo (tab, 1, 2000), 0);
+    assert_int_equal (chunktab_redo (tab, 9, 2000), 0);
+
+    assert_int_equal (chunktab_redo (tab, 0, 2000), 1);
+    assert_int_equal (c->state, CHUNK_STATE_PLANNED);
+    assert_int_equal (c->rows, 0);
+    assert_int_equal (c->bytes, 0);
+    assert_int_equal (c->done_ms, 0);
+    assert_int_equal (c->done_by, -1);
+    assert_int_equal (c->tries, 0);           /* max_retries 0: it may still be tried */
+    assert_int_equal (c->attempt, 1);
+    assert_string_equal (c->last_error,
+                         "its commit was lost: the target restarted before it reached disk");
+    assert_int_equal (chunktab_redo (tab, 0, 2000), 0);     /* twice: no-op */
+    assert_ptr_equal (chunktab_next_ready (tab, 2000), c);
+    chunktab_assign (tab, c, 4, 2000);
+    assert_int_equal (c->attempt, 2);
+    assert_int_equal (chunktab_done (tab, 0, 2, 4, 2600, 700, 9000, 77), 1);
+    assert_int_equal (c->done_by, 4);
+    chunktab_destroy (&tab);
+}
+
 int
 main (void)
 {
@@ -650,6 +686,7 @@ main (void)
         cmocka_unit_test (test_attempts_exhausted),
         cmocka_unit_test (test_worker_lost),
         cmocka_unit_test (test_unassign),
+        cmocka_unit_test (test_redo),
         cmocka_unit_test (test_seeded_backoff_reproducible),
         cmocka_unit_test (test_stale_failed_after_reassign),
         cmocka_unit_test (test_stall),

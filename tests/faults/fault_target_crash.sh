@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# tests/faults/fault_target_crash.sh: the target crashes (pg_ctl stop -m
+# immediate: no checkpoint, WAL still in shared memory is gone) during a
+# direct load, just after workers committed chunks whose DONE the
+# coordinator has not yet checked. Workers commit with
+# synchronous_commit off, so the crash undoes those commits although the
+# workers said DONE. The target runs
+# with synchronous_commit on (the server default; the harness's clusters
+# have it off) and wal_writer_delay 10s, so the WAL writer does not
+# write the commits out before the crash; the coordinator is frozen
+# (SIGSTOP) meanwhile, so none of its own synchronous writes flushes them
+# either. Once it is thawed, every DONE of an undone commit must be
+# requeued, not counted (coordinator/admit.c) and not taken for a
+# forgery; the run completes with final == source row for row and every
+# chunk committed exactly once.
+# shellcheck source=../lib/pg.sh
+source "$(dirname "$0")/../lib/pg.sh"
+# shellcheck source=lib/faults.sh
+source "$(dirname "$0")/lib/faults.sh"
+
+pg_start src
+pg_start tgt "synchronous_commit = on" "wal_writer_delay = 10s"
+# 16 chunks of 1000 rows, ~1 s each inside a worker's COPY.
+faults_workload 16000 100 0.1
+job="$HARNESS_TMP/job.yaml"
+faults_job "$job" public.t 1000
+# Direct: a crash empties UNLOGGED staging whole, which publish already
+# explains (coordinator/publish_why.c); here the rows go straight into t.
+faults_job_edit "$job" "s/^  table: 'public.t'\$/  table: 'public.t'\n  publish: direct/" \
+    "publish: direct" "make the load direct"
+faults_job_edit "$job" "s/min_rows_for_parallel: 1000, /min_rows_for_parallel: 1000, concurrency: 2, /" \
+    "concurrency: 2" "pin the concurrency"
+run=tgtcrash
+t0=$SECONDS
+
+start_coordinator coord run "$job" --local-workers 1 --slots 2 --run-id "$run" \
+    --report "$HARNESS_TMP/report.json"
+poll_until 60 "a first committed chunk" run_has_commits "$run" 1
+two_copying() { [[ $(copies_in_flight) -ge 2 ]]; }
+poll_until 30 "two COPYs in flight on the target" two_copying
+kill -STOP "$COORD_PID"
+harness_on_exit "kill -CONT $COORD_PID 2>/dev/null"
+before=$(committed "$run")
+# The workers go on without the coordinator: their chunks commit.
+more_commits() { [[ $(committed "$run") -gt $before ]]; }
+poll_until 20 "a chunk committed while the coordinator is frozen" more_commits
+seen=$(committed "$run")
+pg_kill tgt
+pg_restart tgt
+after=$(committed "$run")
+echo "fault_target_crash: $before chunk(s) committed at the freeze, $seen just before the crash, $after after it"
+[[ "$after" -lt "$seen" ]] ||
+    fail "the crash undid no commit ($seen committed before it, $after after): the scenario proves nothing (did the WAL writer or another backend write the WAL out?)"
+kill -CONT "$COORD_PID"
+
+wait_rc "$COORD_PID" 120 "coordinator after the target crash"
+wait_rc_ok "coordinator exited $WAIT_RC after a target crash (expected 0)" \
+    "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err"
+assert_clean_stderr "$HARNESS_TMP/coord.err"
+# A DONE whose commit the crash undid was requeued, never counted.
+grep -E "requeued|restarted|lost their commit" "$HARNESS_TMP/coord.err" | cut -c 1-300
+grep -qE "chunk [0-9]+: (the target restarted after worker .* committed it and its commit did not survive|cannot read its ledger row to check the DONE of worker .*); requeued" \
+    "$HARNESS_TMP/coord.err" || {
+    show_tail "$HARNESS_TMP/coord.err"
+    fail "no DONE of an undone commit was requeued after the target crash"
+}
+if grep -qE "reported DONE for attempt .* that the ledger does not hold" "$HARNESS_TMP/coord.err"; then
+    fail "a DONE whose commit the crash undid was taken for a forgery"
+fi
+assert_published "$run" public.t "after a target crash" "run status"
+no_workers_left 10
+echo "fault_target_crash: OK ($((SECONDS - t0)) s)"
