@@ -173,13 +173,15 @@ admit_done (dispatch_t *self, worker_t *w, const protocol_msg_t *msg)
     char why[512];
     if (donecheck_compare (&claim, &row, why, sizeof why) == 0)
         return true;
-    /*  No row, and the target restarted since the chunk was handed out:
-        a crash undid a commit that had not reached disk yet (workers
-        commit with synchronous_commit off). Copy it again. */
+    /*  No row, and the target connection was lost and made again since
+        the chunk was handed out: a restart or crash of the target may have
+        undone a commit that had not reached disk (workers commit with
+        synchronous_commit off). Copy it again. */
     chunk_t *chunk = chunktab_get (self->chunks, msg->chunk_id);
-    if (!row.found && chunk && ledger_restarted_ms (self->ledger) > chunk->assigned_ms) {
-        log_warn ("chunk %" PRId64 ": the target restarted after worker %s committed it and "
-                  "its commit did not survive; requeued", msg->chunk_id, w->name);
+    if (!row.found && chunk && ledger_reconnected_ms (self->ledger) > chunk->assigned_ms) {
+        log_warn ("chunk %" PRId64 ": the target connection was lost after worker %s "
+                  "committed it (a target restart or crash) and its commit did not survive; "
+                  "requeued", msg->chunk_id, w->name);
         chunktab_unassign (self->chunks, msg->chunk_id, msg->attempt, util_now_ms (), 0);
         return false;
     }

@@ -1,7 +1,9 @@
 /*  coordinator/chunktab.h: the run's chunks and their states, pure logic.
 
         planned --assign--> assigned --DONE--> done
-           ^                   |
+           ^  ^                |                  |
+           |  +----------------|------------------+ its commit undone by a
+           |                   |                    target crash (chunktab_redo)
            +--retryable FAILED (after back-off), worker dead or stalled (at once)
                                |
                                +--permanent FAILED or attempts exhausted--> failed

@@ -41,23 +41,25 @@ ledger_log_error (ledger_t *self, const char *what)
     log_error_ctx (-1, e.sqlstate, "target: %s", e.message);
 }
 
-/*  After a (re)connect: did the server start again since the last one?
-    A crash undoes the last chunk commits (verify.h, verify_lost_commits). */
+/*  After a reconnect: a crash of the target (or of one of its backends,
+    which resets the server) ends every connection, and may have undone
+    chunk commits not yet on disk (verify.h, verify_lost_commits). Any
+    reconnect counts; a new pg_postmaster_start_time() is also logged. */
 static void
-s_note_start (ledger_t *self)
+s_note_reconnect (ledger_t *self)
 {
+    if (self->connected_once)
+        self->reconnected_ms = util_now_ms ();
+    self->connected_once = true;
     char *started = NULL;
     if (pg_query_value (self->conn, "SELECT pg_postmaster_start_time()::text", 0, NULL,
                         &started) != 0 || !started) {
         free (started);
         return;     /* the next statement meets the same trouble and says so */
     }
-    if (self->started[0] && strcmp (self->started, started) != 0) {
-        self->restarted_ms = util_now_ms ();
+    if (self->started[0] && strcmp (self->started, started) != 0)
         log_warn ("target: the server restarted (up since %s, before since %s); chunk commits "
-                  "it had not yet written to disk are checked again before verifying",
-                  started, self->started);
-    }
+                  "it had not yet written to disk are checked again", started, self->started);
     snprintf (self->started, sizeof self->started, "%s", started);
     free (started);
 }
@@ -71,14 +73,14 @@ ledger_conn (ledger_t *self)
         ledger_log_error (self, "connect");
         return NULL;
     }
-    s_note_start (self);
+    s_note_reconnect (self);
     return self->conn;
 }
 
 int64_t
-ledger_restarted_ms (ledger_t *self)
+ledger_reconnected_ms (ledger_t *self)
 {
-    return self->restarted_ms;
+    return self->reconnected_ms;
 }
 
 int

@@ -20,9 +20,10 @@ void ledger_destroy (ledger_t **self_p);
 /*  The connection, connected (reconnecting if needed), or NULL (logged). */
 pg_conn_t *ledger_conn (ledger_t *self);
 
-/*  util_now_ms() when a reconnect found the target started again since
-    the previous connection (pg_postmaster_start_time() changed), or 0. */
-int64_t ledger_restarted_ms (ledger_t *self);
+/*  util_now_ms() of the last time the connection had to be made again
+    (0: never): a restart or crash of the target ends every connection,
+    so chunk commits before that moment may have been undone. */
+int64_t ledger_reconnected_ms (ledger_t *self);
 
 /*  Creates schema ferry if needed and records a new run (status
     'planning') with its publish mode, split ("key", "ctid", "file") and

@@ -10,7 +10,8 @@ struct ledger_t {
     retry_policy_t policy;
     volatile int *stop;
     char started[64];          /* pg_postmaster_start_time() at the last connect */
-    int64_t restarted_ms;      /* util_now_ms() when a new start time was seen; 0: never */
+    bool connected_once;
+    int64_t reconnected_ms;    /* util_now_ms() of the last reconnect; 0: never */
 };
 
 /*  Runs a parameterised statement, retrying once on a fresh connection

@@ -59,7 +59,7 @@ run_durable (run_t *r)
     int redo = -1;
     if (ledger_committed_rows (r->ledger, r->run_id, n, rows, NULL) == 0) {
         int64_t now = util_now_ms ();
-        size_t k = verify_lost_commits (r->chunks, rows, ledger_restarted_ms (r->ledger), now,
+        size_t k = verify_lost_commits (r->chunks, rows, ledger_reconnected_ms (r->ledger), now,
                                         lost, sizeof lost / sizeof lost[0]);
         redo = (int) k;
         if (k > 0) {
@@ -68,7 +68,7 @@ run_durable (run_t *r)
                 o += (size_t) snprintf (ids + o, sizeof ids - o, "%s%" PRId64, i ? ", " : "",
                                         lost[i]);
             log_warn ("%zu chunk(s) reported done lost their commit when the target restarted "
-                      "(chunk %s%s): copying them again", k, ids, k > 8 ? ", ..." : "");
+                      "or crashed (chunk %s%s): copying them again", k, ids, k > 8 ? ", ..." : "");
             r->flushed = false;
             ledger_set_status (r->ledger, r->run_id, "loading");
         }

@@ -58,8 +58,8 @@ wait_rc_ok "coordinator exited $WAIT_RC after a target crash (expected 0)" \
     "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err"
 assert_clean_stderr "$HARNESS_TMP/coord.err"
 # A DONE whose commit the crash undid was requeued, never counted.
-grep -E "requeued|restarted|lost their commit" "$HARNESS_TMP/coord.err" | cut -c 1-300
-grep -qE "chunk [0-9]+: (the target restarted after worker .* committed it and its commit did not survive|cannot read its ledger row to check the DONE of worker .*); requeued" \
+grep -E "requeued|restarted|lost their commit|did not survive" "$HARNESS_TMP/coord.err" | cut -c 1-300
+grep -qE "chunk [0-9]+: (the target connection was lost after worker .* committed it .* and its commit did not survive|cannot read its ledger row to check the DONE of worker .*); requeued" \
     "$HARNESS_TMP/coord.err" || {
     show_tail "$HARNESS_TMP/coord.err"
     fail "no DONE of an undone commit was requeued after the target crash"
