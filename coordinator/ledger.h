@@ -39,8 +39,10 @@ int ledger_table_is_empty (ledger_t *self, const char *table, bool *empty);
 /*  Writes the plan into ferry.chunks (one statement). Returns 0/-1. */
 int ledger_write_plan (ledger_t *self, const char *run_id, chunktab_t *chunks);
 
-/*  Records a chunk's state, attempts, worker and last error. Best effort:
-    a failure is logged as a warning and returns -1. */
+/*  Records a chunk's state, attempts, worker and last error. Its commit
+    does not wait for the WAL flush (synchronous_commit off for this one
+    statement). Best effort: a failure is logged as a warning and returns
+    -1. */
 int ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chunk,
                          const char *worker);
 

@@ -118,9 +118,15 @@ ledger_chunk_update (ledger_t *self, const char *run_id, const chunk_t *chunk, c
     snprintf (attempts, sizeof attempts, "%d", chunk->tries);
     const char *params[6] = { run_id, id, s_state_name (chunk->state), attempts, worker,
                               chunk->last_error };
-    if (ledger_exec (self, NULL, "UPDATE ferry.chunks SET status = $3, attempts = $4, worker = $5, "
-                "last_error = $6, updated_at = now() WHERE run_id = $1 AND chunk_id = $2",
-                6, params, NULL) != 0) {
+    /*  A mirror, written after every DONE: its commit must not wait for
+        the WAL flush of the chunk commits before it (workers commit with
+        synchronous_commit off), or the next ASSIGN waits for that flush.
+        set_config(..., true) lasts for this statement's own transaction.
+        run_durable flushes once every chunk is done. */
+    if (ledger_exec (self, NULL, "WITH nosync AS (SELECT set_config('synchronous_commit', 'off', "
+                "true)) UPDATE ferry.chunks SET status = $3, attempts = $4, worker = $5, "
+                "last_error = $6, updated_at = now() FROM nosync WHERE run_id = $1 AND "
+                "chunk_id = $2", 6, params, NULL) != 0) {
         ferr_t e;
         pg_ferr (self->conn, &e, NULL);
         log_warn_ctx (chunk->id, e.sqlstate, "target: recording chunk %" PRId64 " state: %s",

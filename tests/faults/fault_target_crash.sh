@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # tests/faults/fault_target_crash.sh: the target crashes (pg_ctl stop -m
 # immediate: no checkpoint, WAL still in shared memory is gone) during a
-# direct load, just after workers committed chunks whose DONE the
-# coordinator has not yet checked. Workers commit with
-# synchronous_commit off, so the crash undoes those commits although the
-# workers said DONE. The target runs
-# with synchronous_commit on (the server default; the harness's clusters
-# have it off) and wal_writer_delay 10s, so the WAL writer does not
-# write the commits out before the crash; the coordinator is frozen
-# (SIGSTOP) meanwhile, so none of its own synchronous writes flushes them
-# either. Once it is thawed, every DONE of an undone commit must be
-# requeued, not counted (coordinator/admit.c) and not taken for a
-# forgery; the run completes with final == source row for row and every
-# chunk committed exactly once.
+# direct load, after workers committed chunks. Workers commit with
+# synchronous_commit off, and the coordinator's ferry.chunks mirror too,
+# so the crash undoes commits whose DONE was sent, even counted. The
+# target runs with synchronous_commit on (the server default; the
+# harness's clusters have it off) and wal_writer_delay 10s, so the WAL
+# writer does not write the commits out before the crash.
+#   (a) The coordinator is frozen (SIGSTOP) while the workers commit, so
+#       their DONEs wait: once it is thawed, every DONE of an undone
+#       commit is requeued (coordinator/admit.c), not counted and not
+#       taken for a forgery.
+#   (b) The coordinator runs on: the crash comes just after a chunk was
+#       counted done (ferry.chunks says so). Once every chunk is done,
+#       run_durable flushes the WAL, reads the ledger again and copies
+#       the undone chunk again.
+# Each ends with final == source row for row and every chunk committed
+# exactly once.
 # shellcheck source=../lib/pg.sh
 source "$(dirname "$0")/../lib/pg.sh"
 # shellcheck source=lib/faults.sh
@@ -48,7 +52,7 @@ seen=$(committed "$run")
 pg_kill tgt
 pg_restart tgt
 after=$(committed "$run")
-echo "fault_target_crash: $before chunk(s) committed at the freeze, $seen just before the crash, $after after it"
+echo "fault_target_crash: (a) $before chunk(s) committed at the freeze, $seen just before the crash, $after after it"
 [[ "$after" -lt "$seen" ]] ||
     fail "the crash undid no commit ($seen committed before it, $after after): the scenario proves nothing (did the WAL writer or another backend write the WAL out?)"
 kill -CONT "$COORD_PID"
@@ -67,6 +71,37 @@ grep -qE "chunk [0-9]+: (the target connection was lost after worker .* committe
 if grep -qE "reported DONE for attempt .* that the ledger does not hold" "$HARNESS_TMP/coord.err"; then
     fail "a DONE whose commit the crash undid was taken for a forgery"
 fi
-assert_published "$run" public.t "after a target crash" "run status"
+assert_published "$run" public.t "(a) after a target crash" "run status"
 no_workers_left 10
-echo "fault_target_crash: OK ($((SECONDS - t0)) s)"
+echo "fault_target_crash: (a) OK ($((SECONDS - t0)) s)"
+
+# (b) A chunk counted done, then the crash.
+pg_psql tgt -c "TRUNCATE t" >/dev/null
+run=tgtcrashdone
+t0=$SECONDS
+start_coordinator coord_b run "$job" --local-workers 1 --slots 2 --run-id "$run"
+counted() {
+    coord_alive && [[ $(pg_psql tgt -Atc "SELECT count(*) FROM ferry.chunks WHERE run_id = '$run'
+        AND status = 'done'" 2>/dev/null || echo 0) -ge 1 ]]
+}
+poll_until 60 "a first chunk counted done" counted
+seen=$(committed "$run")
+pg_kill tgt
+pg_restart tgt
+after=$(committed "$run")
+echo "fault_target_crash: (b) $seen chunk(s) committed just before the crash, $after after it"
+[[ "$after" -lt "$seen" ]] ||
+    fail "(b) the crash undid no commit ($seen committed before it, $after after): the scenario proves nothing"
+wait_rc "$COORD_PID" 120 "coordinator after the target crash (b)"
+wait_rc_ok "(b) coordinator exited $WAIT_RC after a target crash (expected 0)" \
+    "$HARNESS_TMP/coord_b.out" "$HARNESS_TMP/coord_b.err"
+assert_clean_stderr "$HARNESS_TMP/coord_b.err"
+grep -E "requeued|restarted|lost their commit|did not survive" "$HARNESS_TMP/coord_b.err" | cut -c 1-300
+grep -qE "[0-9]+ chunk\(s\) reported done lost their commit when the target restarted or crashed \(chunk [0-9]" \
+    "$HARNESS_TMP/coord_b.err" || {
+    show_tail "$HARNESS_TMP/coord_b.err"
+    fail "(b) the chunk counted done before the crash was not copied again by the check before verifying"
+}
+assert_published "$run" public.t "(b) after a target crash" "run status"
+no_workers_left 10
+echo "fault_target_crash: (b) OK ($((SECONDS - t0)) s)"
