@@ -34,6 +34,30 @@ faults_job_edit "$job" "s/^  table: 'public.t'\$/  table: 'public.t'\n  publish:
     "publish: direct" "make the load direct"
 faults_job_edit "$job" "s/min_rows_for_parallel: 1000, /min_rows_for_parallel: 1000, concurrency: 2, /" \
     "concurrency: 2" "pin the concurrency"
+# crash_undoes PART: crashes the target and restarts it; fails unless the
+# crash undid at least one commit of $run (else the part proves nothing).
+crash_undoes() {
+    local seen after
+    seen=$(committed "$run")
+    pg_kill tgt
+    pg_restart tgt
+    after=$(committed "$run")
+    echo "fault_target_crash: ($1) $seen chunk(s) committed just before the crash, $after after it"
+    [[ "$after" -lt "$seen" ]] ||
+        fail "($1) the crash undid no commit ($seen committed before it, $after after): the scenario proves nothing (did the WAL writer or another backend write the WAL out?)"
+}
+
+# coordinator_ok PART TAG: the coordinator of $run exited 0, clean; its
+# lines about the crash are shown.
+coordinator_ok() {
+    wait_rc "$COORD_PID" 120 "coordinator after the target crash ($1)"
+    wait_rc_ok "($1) coordinator exited $WAIT_RC after a target crash (expected 0)" \
+        "$HARNESS_TMP/$2.out" "$HARNESS_TMP/$2.err"
+    assert_clean_stderr "$HARNESS_TMP/$2.err"
+    grep -E "requeued|restarted|lost their commit|did not survive" "$HARNESS_TMP/$2.err" | cut -c 1-300
+}
+
+# (a) The coordinator frozen while the workers commit.
 run=tgtcrash
 t0=$SECONDS
 
@@ -45,24 +69,14 @@ poll_until 30 "two COPYs in flight on the target" two_copying
 kill -STOP "$COORD_PID"
 harness_on_exit "kill -CONT $COORD_PID 2>/dev/null"
 before=$(committed "$run")
+echo "fault_target_crash: (a) $before chunk(s) committed at the freeze"
 # The workers go on without the coordinator: their chunks commit.
 more_commits() { [[ $(committed "$run") -gt $before ]]; }
 poll_until 20 "a chunk committed while the coordinator is frozen" more_commits
-seen=$(committed "$run")
-pg_kill tgt
-pg_restart tgt
-after=$(committed "$run")
-echo "fault_target_crash: (a) $before chunk(s) committed at the freeze, $seen just before the crash, $after after it"
-[[ "$after" -lt "$seen" ]] ||
-    fail "the crash undid no commit ($seen committed before it, $after after): the scenario proves nothing (did the WAL writer or another backend write the WAL out?)"
+crash_undoes a
 kill -CONT "$COORD_PID"
-
-wait_rc "$COORD_PID" 120 "coordinator after the target crash"
-wait_rc_ok "coordinator exited $WAIT_RC after a target crash (expected 0)" \
-    "$HARNESS_TMP/coord.out" "$HARNESS_TMP/coord.err"
-assert_clean_stderr "$HARNESS_TMP/coord.err"
+coordinator_ok a coord
 # A DONE whose commit the crash undid was requeued, never counted.
-grep -E "requeued|restarted|lost their commit|did not survive" "$HARNESS_TMP/coord.err" | cut -c 1-300
 grep -qE "chunk [0-9]+: (the target connection was lost after worker .* committed it .* and its commit did not survive|cannot read its ledger row to check the DONE of worker .*); requeued" \
     "$HARNESS_TMP/coord.err" || {
     show_tail "$HARNESS_TMP/coord.err"
@@ -85,18 +99,8 @@ counted() {
         AND status = 'done'" 2>/dev/null || echo 0) -ge 1 ]]
 }
 poll_until 60 "a first chunk counted done" counted
-seen=$(committed "$run")
-pg_kill tgt
-pg_restart tgt
-after=$(committed "$run")
-echo "fault_target_crash: (b) $seen chunk(s) committed just before the crash, $after after it"
-[[ "$after" -lt "$seen" ]] ||
-    fail "(b) the crash undid no commit ($seen committed before it, $after after): the scenario proves nothing"
-wait_rc "$COORD_PID" 120 "coordinator after the target crash (b)"
-wait_rc_ok "(b) coordinator exited $WAIT_RC after a target crash (expected 0)" \
-    "$HARNESS_TMP/coord_b.out" "$HARNESS_TMP/coord_b.err"
-assert_clean_stderr "$HARNESS_TMP/coord_b.err"
-grep -E "requeued|restarted|lost their commit|did not survive" "$HARNESS_TMP/coord_b.err" | cut -c 1-300
+crash_undoes b
+coordinator_ok b coord_b
 grep -qE "[0-9]+ chunk\(s\) reported done lost their commit when the target restarted or crashed \(chunk [0-9]" \
     "$HARNESS_TMP/coord_b.err" || {
     show_tail "$HARNESS_TMP/coord_b.err"
