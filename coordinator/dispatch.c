@@ -75,6 +75,12 @@ dispatch_rejected (dispatch_t *self)
     return self->rejected;
 }
 
+void
+dispatch_uncount_rejected (dispatch_t *self, int64_t n)
+{
+    self->rejected = n < self->rejected ? self->rejected - n : 0;
+}
+
 static void
 s_worker_destroy (worker_t **w_p)
 {

@@ -135,6 +135,11 @@ void dispatch_set_max_errors (dispatch_t *self, int64_t max_errors);
 /*  Records rejected so far (committed chunks). */
 int64_t dispatch_rejected (dispatch_t *self);
 
+/*  Done chunks whose commit a target crash undid are copied again
+    (run_durable): their n rejected records no longer count against
+    source.max_errors until their new DONE. */
+void dispatch_uncount_rejected (dispatch_t *self, int64_t n);
+
 /*  Makes dispatch_run stop with this reason (first reason wins), e.g.
     from a tick function that found the source snapshot gone. */
 void dispatch_fail (dispatch_t *self, const char *reason);

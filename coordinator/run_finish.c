@@ -47,6 +47,19 @@ s_flush (run_t *r)
     return 0;
 }
 
+/*  Rejected records of the done chunks. */
+static int64_t
+s_done_rejected (chunktab_t *chunks)
+{
+    int64_t n = 0;
+    for (size_t i = 0; i < chunktab_size (chunks); i++) {
+        chunk_t *c = chunktab_get (chunks, (int64_t) i);
+        if (c->state == CHUNK_STATE_DONE)
+            n += c->rejected;
+    }
+    return n;
+}
+
 int
 run_durable (run_t *r)
 {
@@ -58,10 +71,12 @@ run_durable (run_t *r)
     int64_t lost[8];
     int redo = -1;
     if (ledger_committed_rows (r->ledger, r->run_id, n, rows, NULL) == 0) {
-        int64_t now = util_now_ms ();
+        int64_t now = util_now_ms (), rejected = s_done_rejected (r->chunks);
         size_t k = verify_lost_commits (r->chunks, rows, ledger_reconnected_ms (r->ledger), now,
                                         lost, sizeof lost / sizeof lost[0]);
         redo = (int) k;
+        if (k > 0 && r->dispatch)
+            dispatch_uncount_rejected (r->dispatch, rejected - s_done_rejected (r->chunks));
         if (k > 0) {
             char ids[128] = "";
             for (size_t i = 0, o = 0; i < k && i < 8 && o < sizeof ids; i++)
