@@ -68,22 +68,24 @@ run_durable (run_t *r)
         return -1;
     size_t n = chunktab_size (r->chunks);
     int64_t *rows = xcalloc (n + 1, sizeof *rows);
-    int64_t lost[8];
+    enum { NAMED = 8 };         /* chunk ids named in the warning */
+    int64_t lost[NAMED];
     int redo = -1;
     if (ledger_committed_rows (r->ledger, r->run_id, n, rows, NULL) == 0) {
-        int64_t now = util_now_ms (), rejected = s_done_rejected (r->chunks);
-        size_t k = verify_lost_commits (r->chunks, rows, ledger_reconnected_ms (r->ledger), now,
-                                        lost, sizeof lost / sizeof lost[0]);
+        int64_t rejected = s_done_rejected (r->chunks);
+        size_t k = verify_lost_commits (r->chunks, rows, ledger_reconnected_ms (r->ledger),
+                                        util_now_ms (), lost, NAMED);
         redo = (int) k;
-        if (k > 0 && r->dispatch)
-            dispatch_uncount_rejected (r->dispatch, rejected - s_done_rejected (r->chunks));
         if (k > 0) {
+            if (r->dispatch)
+                dispatch_uncount_rejected (r->dispatch, rejected - s_done_rejected (r->chunks));
             char ids[128] = "";
-            for (size_t i = 0, o = 0; i < k && i < 8 && o < sizeof ids; i++)
+            for (size_t i = 0, o = 0; i < k && i < NAMED && o < sizeof ids; i++)
                 o += (size_t) snprintf (ids + o, sizeof ids - o, "%s%" PRId64, i ? ", " : "",
                                         lost[i]);
             log_warn ("%zu chunk(s) reported done lost their commit when the target restarted "
-                      "or crashed (chunk %s%s): copying them again", k, ids, k > 8 ? ", ..." : "");
+                      "or crashed (chunk %s%s): copying them again", k, ids,
+                      k > NAMED ? ", ..." : "");
             r->flushed = false;
             ledger_set_status (r->ledger, r->run_id, "loading");
         }

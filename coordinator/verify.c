@@ -46,14 +46,14 @@ verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t *le
 }
 
 size_t
-verify_lost_commits (chunktab_t *chunks, const int64_t *ledger_rows, int64_t restarted_ms,
+verify_lost_commits (chunktab_t *chunks, const int64_t *ledger_rows, int64_t reconnected_ms,
                      int64_t now_ms, int64_t *lost, size_t max)
 {
     size_t n = 0;
     for (size_t i = 0; i < chunktab_size (chunks); i++) {
         chunk_t *c = chunktab_get (chunks, (int64_t) i);
-        if (c->state != CHUNK_STATE_DONE || ledger_rows[i] >= 0 || restarted_ms <= 0
-        ||  c->done_ms >= restarted_ms)
+        if (c->state != CHUNK_STATE_DONE || ledger_rows[i] >= 0 || reconnected_ms <= 0
+        ||  c->done_ms >= reconnected_ms)
             continue;
         if (chunktab_redo (chunks, (int64_t) i, now_ms) == 1) {
             if (n < max)

@@ -37,13 +37,13 @@ int verify_ledger (chunktab_t *chunks, const int64_t *ledger_rows, const int64_t
     its own: it flushes the WAL up to itself) and reads the ledger again
     (ledger_rows as for verify_ledger). Each done chunk with no committed
     row that was done before the target connection was last lost and made
-    again (restarted_ms, same clock as the chunk table; 0: never; a
+    again (reconnected_ms, same clock as the chunk table; 0: never; a
     restart or crash of the target ends every connection) lost its commit
     to that crash: it is planned again (chunktab_redo) and its id goes to
     lost[] (at most max). A missing row with no restart to explain it is
     left for verify_ledger to refuse. Returns how many were planned
     again. */
 size_t verify_lost_commits (chunktab_t *chunks, const int64_t *ledger_rows,
-                            int64_t restarted_ms, int64_t now_ms, int64_t *lost, size_t max);
+                            int64_t reconnected_ms, int64_t now_ms, int64_t *lost, size_t max);
 
 #endif
