@@ -5,6 +5,7 @@
     (s_capture_*), never logged here: the caller knows the chunk and table
     and logs once. */
 #include "pg.h"
+#include "pg_int.h"
 #include "log.h"
 #include "util.h"
 
@@ -12,22 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct pg_conn_t {
-    char *conninfo;
-    char *label;
-    char *appname;
-    double connect_timeout;     /* <= 0: libpq's default */
-    double statement_timeout;   /* < 0: the server's */
-    PGconn *conn;
-    pg_error_t error;
-};
-
-static const char *s_session_setup =
-    "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO, YMD'; "
-    "SET TimeZone = 'UTC'; SET IntervalStyle = 'postgres'; "
-    "SET extra_float_digits = 3; SET bytea_output = 'hex'; "
-    "SET client_min_messages = 'warning'";
 
 /*  pg_set_default_timeouts, per label. */
 #define S_DEFAULTS 4
@@ -118,9 +103,8 @@ pg_ferr (pg_conn_t *self, ferr_t *e, const char *what)
     pg_error_to_ferr (&self->error, e, what);
 }
 
-/*  Copies the first line of text into dst, without the trailing newline. */
-static void
-s_copy_line (char *dst, size_t size, const char *text)
+void
+pg_copy_line (char *dst, size_t size, const char *text)
 {
     if (!text)
         text = "";
@@ -150,14 +134,13 @@ s_capture_conn (pg_conn_t *self, const char *what)
 {
     const char *msg = self->conn ? PQerrorMessage (self->conn) : "no connection";
     char line[900];
-    s_copy_line (line, sizeof line, msg && *msg ? msg : "unknown error");
+    pg_copy_line (line, sizeof line, msg && *msg ? msg : "unknown error");
     const char *state = (!self->conn || PQstatus (self->conn) == CONNECTION_BAD) ? "08006" : "";
     pg_set_error (self, state, "%s: %s", what, line);
 }
 
-/*  Captures the error carried by res (borrowed: the caller clears it). */
-static void
-s_capture_result (pg_conn_t *self, const PGresult *res)
+void
+pg_capture_result (pg_conn_t *self, const PGresult *res)
 {
     if (!res) {
         s_capture_conn (self, "no result");
@@ -171,7 +154,7 @@ s_capture_result (pg_conn_t *self, const PGresult *res)
         primary = PQresultErrorMessage (res);
     if (!primary || !*primary)
         primary = self->conn ? PQerrorMessage (self->conn) : "unknown error";
-    s_copy_line (self->error.message, sizeof self->error.message, primary);
+    pg_copy_line (self->error.message, sizeof self->error.message, primary);
     snprintf (self->error.sqlstate, sizeof self->error.sqlstate, "%s", state ? state : "");
     /*  Libpq reports a dropped connection as a result without SQLSTATE. */
     if (!state && self->conn && PQstatus (self->conn) == CONNECTION_BAD)
@@ -190,6 +173,7 @@ s_capture_result (pg_conn_t *self, const PGresult *res)
 void
 pg_disconnect (pg_conn_t *self)
 {
+    pg_join_pending (self);
     if (self->conn) {
         PQfinish (self->conn);
         self->conn = NULL;
@@ -199,6 +183,7 @@ pg_disconnect (pg_conn_t *self)
 bool
 pg_is_connected (pg_conn_t *self)
 {
+    pg_join_pending (self);
     return self->conn && PQstatus (self->conn) == CONNECTION_OK;
 }
 
@@ -220,108 +205,6 @@ pg_conn_error (pg_conn_t *self)
     return &self->error;
 }
 
-/*  Server notices and warnings (client_min_messages = warning) go through
-    the log, so that JSON logs stay JSON (libpq would print them raw). */
-static void
-s_notice (void *arg, const PGresult *res)
-{
-    pg_conn_t *self = arg;
-    const char *state = PQresultErrorField (res, PG_DIAG_SQLSTATE);
-    const char *msg = PQresultErrorField (res, PG_DIAG_MESSAGE_PRIMARY);
-    const char *severity = PQresultErrorField (res, PG_DIAG_SEVERITY_NONLOCALIZED);
-    log_warn_ctx (-1, state, "%s: %s: %s", self->label, severity ? severity : "NOTICE",
-                  msg ? msg : "");
-}
-
-static int
-s_connect_once (pg_conn_t *self)
-{
-    pg_disconnect (self);
-    if (self->connect_timeout > 0) {
-        /*  Ours first: a connect_timeout in the conninfo (expanded from
-            "dbname") comes later and wins. libpq takes whole seconds. */
-        char seconds[24];
-        snprintf (seconds, sizeof seconds, "%d", (int) (self->connect_timeout + 0.999));
-        const char *keys[] = { "connect_timeout", "dbname", NULL };
-        const char *values[] = { seconds, self->conninfo, NULL };
-        self->conn = PQconnectdbParams (keys, values, 1);
-    }
-    else
-        self->conn = PQconnectdb (self->conninfo);
-    if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
-        /*  libpq gives no SQLSTATE for a failed connect; classify by what
-            it says: an unreachable or starting/stopping server is worth
-            retrying, bad credentials or a missing database are not. */
-        const char *msg = self->conn ? PQerrorMessage (self->conn) : "out of memory";
-        char line[900];
-        s_copy_line (line, sizeof line, msg);
-        const char *state = "08001";
-        if (strstr (msg, "password authentication failed")
-        ||  strstr (msg, "no pg_hba.conf entry")
-        ||  strstr (msg, "role \"") || strstr (msg, "does not exist")
-        ||  strstr (msg, "invalid connection option")
-        ||  strstr (msg, "missing \"=\"") || strstr (msg, "invalid URI"))
-            state = "28000";
-        else if (strstr (msg, "the database system is starting up")
-             ||  strstr (msg, "the database system is shutting down"))
-            state = "57P03";
-        pg_set_error (self, state, "cannot connect to %s: %s", self->label, line);
-        if (strcmp (state, "28000") == 0)
-            self->error.retryable = false;
-        pg_disconnect (self);
-        return -1;
-    }
-    PQsetNoticeReceiver (self->conn, s_notice, self);
-    PGresult *res = PQexec (self->conn, s_session_setup);
-    int rc = PQresultStatus (res) == PGRES_COMMAND_OK ? 0 : -1;
-    if (rc)
-        s_capture_result (self, res);
-    PQclear (res);
-    if (rc == 0 && self->statement_timeout >= 0) {
-        /*  ferry's control statements only: a session that runs data
-            statements (COPY, publish, ANALYZE) lifts it with SET LOCAL. */
-        char sql[80];
-        snprintf (sql, sizeof sql, "SET statement_timeout = '%lldms'",
-                  (long long) (self->statement_timeout * 1000.0 + 0.5));
-        res = PQexec (self->conn, sql);
-        if (PQresultStatus (res) != PGRES_COMMAND_OK) {
-            s_capture_result (self, res);
-            rc = -1;
-        }
-        PQclear (res);
-    }
-    if (rc == 0 && self->appname) {
-        const char *params[1] = { self->appname };
-        res = PQexecParams (self->conn, "SELECT set_config('application_name', $1, false)",
-                            1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
-            s_capture_result (self, res);
-            rc = -1;
-        }
-        PQclear (res);
-    }
-    if (rc)
-        pg_disconnect (self);
-    return rc;
-}
-
-int
-pg_connect (pg_conn_t *self, const retry_policy_t *policy, volatile int *stop)
-{
-    uint64_t rng = retry_seed ();
-    for (int retry = 0;; retry++) {
-        if (s_connect_once (self) == 0)
-            return 0;
-        if (!self->error.retryable || !policy || retry >= policy->max_retries)
-            return -1;
-        double delay = retry_delay (policy, retry, &rng);
-        log_warn ("%s: %s; retry %d/%d in %.1fs", self->label, self->error.message,
-                  retry + 1, policy->max_retries, delay);
-        if (retry_sleep (delay, stop) != 0)
-            return -1;
-    }
-}
-
 int
 pg_exec (pg_conn_t *self, const char *sql)
 {
@@ -333,7 +216,7 @@ pg_exec (pg_conn_t *self, const char *sql)
     ExecStatusType st = PQresultStatus (res);
     int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : -1;
     if (rc)
-        s_capture_result (self, res);
+        pg_capture_result (self, res);
     PQclear (res);
     return rc;
 }
@@ -364,7 +247,7 @@ pg_exec_params (pg_conn_t *self, const char *sql, int nparams,
     ExecStatusType st = PQresultStatus (res);
     int rc = (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) ? 0 : -1;
     if (rc)
-        s_capture_result (self, res);
+        pg_capture_result (self, res);
     if (rc == 0 && res_p)
         *res_p = res;           /* ownership passes to the caller */
     else
@@ -401,7 +284,7 @@ pg_copy_out_begin (pg_conn_t *self, const char *sql)
     PGresult *res = PQexec (self->conn, sql);
     int rc = PQresultStatus (res) == PGRES_COPY_OUT ? 0 : -1;
     if (rc)
-        s_capture_result (self, res);
+        pg_capture_result (self, res);
     PQclear (res);
     return rc;
 }
@@ -428,7 +311,7 @@ pg_copy_out_row (pg_conn_t *self, char **buf_p)
             return -3;
         }
         if (st != PGRES_COMMAND_OK && rc == -1) {
-            s_capture_result (self, res);
+            pg_capture_result (self, res);
             rc = -2;
         }
         PQclear (res);
@@ -448,7 +331,7 @@ pg_copy_in_begin (pg_conn_t *self, const char *sql)
     PGresult *res = PQexec (self->conn, sql);
     int rc = PQresultStatus (res) == PGRES_COPY_IN ? 0 : -1;
     if (rc)
-        s_capture_result (self, res);
+        pg_capture_result (self, res);
     PQclear (res);
     return rc;
 }
@@ -491,7 +374,7 @@ pg_copy_in_end (pg_conn_t *self, const char *errmsg, int64_t *rows_p)
             }
         }
         else if (rc == 0) {
-            s_capture_result (self, res);
+            pg_capture_result (self, res);
             rc = -1;
         }
         got = 1;

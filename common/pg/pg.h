@@ -67,6 +67,23 @@ void pg_conn_destroy (pg_conn_t **self_p);
     the back-off when it becomes non-zero. */
 int pg_connect (pg_conn_t *self, const retry_policy_t *policy, volatile int *stop);
 
+/*  Starts pg_connect's first try on a thread of its own and returns at
+    once: a process that needs several connections opens them together
+    (each is a round trip or more and a backend start). The next call on
+    self must be pg_connect (it waits for the try, then retries per its
+    policy as usual), pg_conn_adopt's from, pg_is_connected,
+    pg_disconnect or pg_conn_destroy (each waits for the try). Nothing
+    else may touch self meanwhile. */
+void pg_connect_begin (pg_conn_t *self);
+
+/*  Takes over the session of *from_p (opened ahead, e.g. by
+    pg_connect_begin, before self's settings were known) when it connected
+    to the same conninfo under the same label: self gets the live
+    connection, with its own application_name and statement_timeout set on
+    it. *from_p is destroyed either way. 0 when self is now connected, -1
+    when it is not (then pg_connect it as usual). */
+int pg_conn_adopt (pg_conn_t *self, pg_conn_t **from_p);
+
 /*  Drops the connection (if any) so the next pg_connect starts afresh. */
 void pg_disconnect (pg_conn_t *self);
 
