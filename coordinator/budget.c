@@ -35,12 +35,9 @@ s_check (pg_conn_t *c, const char *what, int need, int own, const char *need_wha
 
 int
 budget_check (pg_conn_t *target, pg_conn_t *source, const char *source_conninfo,
-              bool guard, char *message, size_t size)
+              char *message, size_t size)
 {
-    if (target && s_check (target, "target", guard ? 2 : 1, 0,
-                           guard ? "one worker connection, and the autovacuum guard of "
-                                   "publish: direct" : "one worker connection",
-                           message, size) != 0)
+    if (target && s_check (target, "target", 1, 0, "one worker connection", message, size) != 0)
         return -1;
     if (!source_conninfo)
         return 0;

@@ -77,8 +77,7 @@ s_try (claim_t *self, char *err, size_t errlen)
 }
 
 claim_t *
-claim_take (const char *conninfo, const char *table, const char *run_id,
-            const retry_policy_t *policy, volatile int *stop, char *err, size_t errlen)
+claim_new (const char *conninfo, const char *table, const char *run_id)
 {
     claim_t *self = xcalloc (1, sizeof *self);
     self->conn = pg_conn_new (conninfo, "target");
@@ -87,17 +86,23 @@ claim_take (const char *conninfo, const char *table, const char *run_id,
     char *app = util_strdupf ("ferry/%s/coordinator-claim", run_id);
     pg_conn_set_application_name (self->conn, app);
     free (app);
+    pg_connect_begin (self->conn);
+    return self;
+}
+
+int
+claim_take (claim_t *self, const retry_policy_t *policy, volatile int *stop, char *err,
+            size_t errlen)
+{
     if (pg_connect (self->conn, policy, stop) != 0) {
-        snprintf (err, errlen, "target: cannot connect to claim %s for a direct load: %s", table,
-                  pg_conn_error (self->conn)->message);
-        claim_destroy (&self);
-        return NULL;
+        snprintf (err, errlen, "target: cannot connect to claim %s for a direct load: %s",
+                  self->table, pg_conn_error (self->conn)->message);
+        return -1;
     }
     if (s_try (self, err, errlen) != 1)
-        claim_destroy (&self);
-    else
-        log_debug ("target: holding the direct-load claim on %s", table);
-    return self;
+        return -1;
+    log_debug ("target: holding the direct-load claim on %s", self->table);
+    return 0;
 }
 
 int
@@ -114,6 +119,12 @@ claim_check (claim_t *self, char *err, size_t errlen)
         return -1;
     }
     return s_try (self, err, errlen) == 1 ? 0 : -1;
+}
+
+pg_conn_t *
+claim_conn (claim_t *self)
+{
+    return self->conn;
 }
 
 void

@@ -64,10 +64,18 @@ s_note_reconnect (ledger_t *self)
     free (started);
 }
 
+void
+ledger_connect_begin (ledger_t *self)
+{
+    pg_connect_begin (self->conn);
+}
+
 pg_conn_t *
 ledger_conn (ledger_t *self)
 {
-    if (pg_is_connected (self->conn))
+    /*  The first connect goes through pg_connect (after a
+        ledger_connect_begin too), so that it is noted. */
+    if (self->connected_once && pg_is_connected (self->conn))
         return self->conn;
     if (pg_connect (self->conn, &self->policy, self->stop) != 0) {
         ledger_log_error (self, "connect");

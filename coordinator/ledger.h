@@ -20,6 +20,11 @@ void ledger_destroy (ledger_t **self_p);
 /*  The connection, connected (reconnecting if needed), or NULL (logged). */
 pg_conn_t *ledger_conn (ledger_t *self);
 
+/*  Starts connecting on a thread of its own (pg_connect_begin), so that
+    the other connections a run opens at its start open meanwhile; the
+    first ledger_conn waits for it. */
+void ledger_connect_begin (ledger_t *self);
+
 /*  util_now_ms() of the last time the connection had to be made again
     (0: never): a restart or crash of the target ends every connection,
     so chunk commits before that moment may have been undone. */

@@ -57,9 +57,9 @@ s_check_job (run_t *r, const ledger_run_t *run, ferr_t *err)
 static int
 s_claim_direct (run_t *r, const retry_policy_t *policy, volatile int *stop, ferr_t *err)
 {
-    r->claim = claim_take (r->cfg->target.conninfo, r->cfg->target.table, r->run_id, policy,
-                           stop, err->message, sizeof err->message);
     if (!r->claim)
+        r->claim = claim_new (r->cfg->target.conninfo, r->cfg->target.table, r->run_id);
+    if (claim_take (r->claim, policy, stop, err->message, sizeof err->message) != 0)
         return -1;
     char *later = NULL;
     if (ledger_later_direct_run (r->ledger, r->run_id, r->cfg->target.table, &later) != 0) {

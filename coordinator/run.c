@@ -189,6 +189,13 @@ s_phases (run_t *r)
         r->run_recorded = true;
     }
     else {
+        /*  The claim, then the workers: they start and say HELLO while the
+            plan is made (the dispatcher answers once it runs). */
+        if (!r->plan_only) {
+            if (run_claim (r) != 0)
+                return -1;
+            run_workers_start_early (r);
+        }
         if (run_plan (r) != 0)
             return -1;
         if (r->plan_only) {

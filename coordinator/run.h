@@ -71,6 +71,9 @@ typedef struct {
     int port;                  /* the port bound (tcp) */
     char *endpoint;
     spawner_t *spawn;
+    bool workers_started;      /* run_workers_start done (budget checked, local workers spawned) */
+    bool early_failed;         /* run_workers_start_early failed: run_load fails with early_err */
+    ferr_t early_err;
     dispatch_t *dispatch;
     protocol_job_t pjob;
     int64_t rows_source;
@@ -126,8 +129,21 @@ int run_bind (run_t *r);
 /*  A new run's plan; for the plan command, prints it. */
 int run_plan (run_t *r);
 
-/*  A new run's record: the claim, ferry.runs, staging, ferry.chunks. */
+/*  A new direct run's claim on its final table (claim.h); taken before
+    the plan, so a second direct run is refused before it plans. */
+int run_claim (run_t *r);
+
+/*  A new run's record: ferry.runs, staging, ferry.chunks. */
 int run_record (run_t *r);
+
+/*  The connection budget check, then the local workers; once. 0 or -1
+    (r->err, or logged). run_load calls it. */
+int run_workers_start (run_t *r);
+
+/*  run_workers_start for a new run, before its plan: the workers start
+    and say HELLO while the coordinator plans. A failure is kept, and
+    run_load reports it once the run is recorded. */
+void run_workers_start_early (run_t *r);
 
 /*  Hands every chunk not yet done to workers until all are committed. */
 int run_load (run_t *r);

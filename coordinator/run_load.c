@@ -1,6 +1,8 @@
 /*  coordinator/run_load.c: the load phase. run_bind binds the ROUTER
-    (before anything is recorded, so a port in use fails clean). run_load
-    builds the JOB every worker gets, starts local workers, sets the
+    (before anything is recorded, so a port in use fails clean).
+    run_workers_start checks the connection budget and starts local
+    workers (a new run's before its plan). run_load builds the JOB every
+    worker gets, sets the
     concurrency (auto or pinned, within the connection budget) and runs
     the dispatcher until every chunk is committed, or says why not and how
     to resume. */
@@ -55,12 +57,59 @@ run_bind (run_t *r)
     return 0;
 }
 
-/*  The JOB every worker gets, the dispatcher, and local workers. */
+/*  The connection check, then the local workers (--local-workers). A
+    new run does this before its plan, so the workers start, HELLO and
+    wait while the coordinator plans; a resume from run_load. Runs once. */
+int
+run_workers_start (run_t *r)
+{
+    if (r->workers_started)
+        return 0;
+    config_t *cfg = r->cfg;
+    /*  Not even one chunk fits in the servers' free connections: refuse
+        before any worker starts (coordinator/budget.c). */
+    if (budget_check (ledger_conn (r->ledger), r->source ? source_conn (r->source) : NULL,
+                      r->file ? NULL : cfg->source.conninfo, r->err.message,
+                      sizeof r->err.message) != 0)
+        return -1;
+    r->workers_started = true;
+    r->endpoint = endpoint_for_local_workers (cfg->cluster.bind, r->port);
+    if (r->args->local_workers == 0)
+        return 0;
+    char *bin = spawner_find_worker ();
+    if (!bin)
+        return -1;
+    int slots = r->args->slots ? (int) r->args->slots : cfg->pipeline.writers;
+    if (r->args->sequential)
+        slots = 1;
+    r->spawn = spawner_new (bin, r->endpoint, (int) r->args->local_workers, slots, r->run_id);
+    free (bin);
+    /*  Local workers get the conninfos through their environment (never
+        argv, never the wire), whatever the bind address. */
+    spawner_set_dsns (r->spawn, r->file ? NULL : cfg->source.conninfo, cfg->target.conninfo);
+    spawner_set_secret (r->spawn, r->secret);
+    if (r->curve)
+        spawner_set_curve (r->spawn, curve_local_key (r->curve), curve_coordinator_public (r->curve));
+    return spawner_start (r->spawn);
+}
+
+void
+run_workers_start_early (run_t *r)
+{
+    if (run_workers_start (r) == 0)
+        return;
+    /*  Kept for run_load, which fails with it once the run is recorded
+        (a refusal, or a worker that cannot start, belongs in ferry.runs). */
+    r->early_failed = true;
+    ferr_copy (&r->early_err, &r->err);
+    ferr_clear (&r->err);
+}
+
+/*  The JOB every worker gets, and the dispatcher. */
 static int
 s_start (run_t *r)
 {
     config_t *cfg = r->cfg;
-    r->endpoint = endpoint_for_local_workers (cfg->cluster.bind, r->port);
     /*  Loopback (the BIND address is judged: a wildcard accepts remote
         peers even though local workers reach it on 127.0.0.1), or CURVE
         (curve_run_setup). */
@@ -82,30 +131,14 @@ s_start (run_t *r)
         dispatch_set_group_rows (r->dispatch, cfg->pipeline.group_rows,
                                  (int) r->args->local_workers
                                  * (r->args->slots ? (int) r->args->slots : cfg->pipeline.writers));
-    if (r->args->local_workers == 0) {
+    if (r->args->local_workers == 0)
         log_info ("waiting for workers; start them with:  ferry-worker --coordinator %s "
                   "[--slots N] [--name NAME] %s%s", r->endpoint,
                   r->curve ? "--curve-key WORKER_secret --coordinator-key COORDINATOR_PUBLIC"
                            : "(with the cluster secret: FERRY_CLUSTER_SECRET or --secret-file)",
                   local ? "" : "  (with FERRY_SOURCE_DSN and FERRY_TARGET_DSN set: "
                                "conninfos are not sent over a non-loopback link)");
-        return 0;
-    }
-    char *bin = spawner_find_worker ();
-    if (!bin)
-        return -1;
-    int slots = r->args->slots ? (int) r->args->slots : cfg->pipeline.writers;
-    if (r->args->sequential)
-        slots = 1;
-    r->spawn = spawner_new (bin, r->endpoint, (int) r->args->local_workers, slots, r->run_id);
-    free (bin);
-    /*  Local workers get the conninfos through their environment (never
-        argv, never the wire), whatever the bind address. */
-    spawner_set_dsns (r->spawn, r->file ? NULL : cfg->source.conninfo, cfg->target.conninfo);
-    spawner_set_secret (r->spawn, r->secret);
-    if (r->curve)
-        spawner_set_curve (r->spawn, curve_local_key (r->curve), curve_coordinator_public (r->curve));
-    return spawner_start (r->spawn);
+    return 0;
 }
 
 /*  Why the load stopped, and how to go on from there. */
@@ -163,16 +196,14 @@ run_load (run_t *r)
         r->exit_code = EXIT_CODE_BAD_CONFIG;
         return -1;
     }
-    /*  Not even one chunk fits in the servers' free connections: refuse
-        before any worker starts (coordinator/budget.c). */
-    if (budget_check (ledger_conn (r->ledger), r->source ? source_conn (r->source) : NULL,
-                      r->file ? NULL : r->cfg->source.conninfo, r->direct, r->err.message,
-                      sizeof r->err.message) != 0)
+    if (r->early_failed) {
+        ferr_copy (&r->err, &r->early_err);
         return -1;
-    if (s_start (r) != 0)
+    }
+    if (run_workers_start (r) != 0 || s_start (r) != 0)
         return -1;
-    if (r->direct)     /* before the budget: it holds a target connection */
-        r->guard = vacuum_guard_new (r->cfg->target.conninfo, r->final_q, r->run_id);
+    if (r->claim)      /* publish: direct */
+        r->guard = vacuum_guard_new (claim_conn (r->claim), r->final_q);
     /*  How many chunks in flight: measured (auto) or pinned, within the
         slots offered and the servers' connection budget. */
     int pinned = r->args->sequential ? 1 : r->cfg->pipeline.concurrency;

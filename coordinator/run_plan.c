@@ -213,17 +213,24 @@ run_open (run_t *r)
         .max_retries = cfg->retry.max_retries, .initial_delay = cfg->retry.initial_delay,
         .backoff = cfg->retry.backoff, .max_delay = cfg->retry.max_delay };
 
-    /*  The target, where the run's row will be. */
+    /*  The target, where the run's row will be; the source; a direct run's
+        claim: their connections open together (each a backend start). */
     r->ledger = ledger_new (cfg->target.conninfo, &r->policy, r->stop);
+    ledger_connect_begin (r->ledger);
+    r->shared = !r->file && cfg->source.snapshot == SNAPSHOT_SHARED;
+    if (!r->file) {
+        r->source = source_new (cfg->source.conninfo);
+        source_connect_begin (r->source);
+    }
+    if (r->direct && !r->plan_only)
+        r->claim = claim_new (cfg->target.conninfo, cfg->target.table, r->run_id);
     if (!ledger_conn (r->ledger)) {
         r->exit_code = EXIT_CODE_TARGET;
         return -1;
     }
     /*  The source: the consistent cut, and the column check. */
-    r->shared = !r->file && cfg->source.snapshot == SNAPSHOT_SHARED;
     if (r->file)
         return s_prepare_file (r, &r->err);
-    r->source = source_new (cfg->source.conninfo);
     if (source_open (r->source, &r->policy, r->shared && !r->plan_only, r->stop) != 0) {
         ferr_copy (&r->err, source_error (r->source));
         r->exit_code = pg_is_connected (source_conn (r->source)) ? EXIT_CODE_FAILED
@@ -333,16 +340,20 @@ s_prepare_target (run_t *r)
 }
 
 int
+run_claim (run_t *r)
+{
+    if (!r->direct)
+        return 0;
+    /*  Before the emptiness check, and held until the run ends: a second
+        direct run into the same table is refused. */
+    if (!r->claim)
+        r->claim = claim_new (r->cfg->target.conninfo, r->cfg->target.table, r->run_id);
+    return claim_take (r->claim, &r->policy, r->stop, r->err.message, sizeof r->err.message);
+}
+
+int
 run_record (run_t *r)
 {
-    if (r->direct) {
-        /*  Before the emptiness check, and held until the run ends: a
-            second direct run into the same table is refused. */
-        r->claim = claim_take (r->cfg->target.conninfo, r->cfg->target.table, r->run_id,
-                               &r->policy, r->stop, r->err.message, sizeof r->err.message);
-        if (!r->claim)
-            return -1;
-    }
     char *job_keys = jobprint_keys_text (&r->print);
     int brc = ledger_begin_run (r->ledger, r->run_id, r->cfg->target.table, r->staging,
                                 r->direct ? "direct" : "merge",

@@ -23,6 +23,12 @@ source_new (const char *conninfo)
 }
 
 void
+source_connect_begin (source_t *self)
+{
+    pg_connect_begin (self->conn);
+}
+
+void
 source_destroy (source_t **self_p)
 {
     FERRY_ASSERT (self_p);

@@ -28,6 +28,10 @@ source_t *source_new (const char *conninfo);
 const ferr_t *source_error (source_t *self);
 void source_destroy (source_t **self_p);
 
+/*  Starts connecting on a thread of its own (pg_connect_begin): the run's
+    other connections open meanwhile; source_open waits for it. */
+void source_connect_begin (source_t *self);
+
 /*  Connects (with retries) and opens the planning transaction; with
     `export_snapshot` also exports the snapshot (source_snapshot). Returns
     0 or -1 (source_error). */

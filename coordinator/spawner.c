@@ -31,6 +31,8 @@ struct spawner_t {
     char *target_dsn;
     char *curve_key;           /* "FERRY_CURVE_KEY=..." or NULL */
     char *coordinator_key;     /* "FERRY_COORDINATOR_KEY=..." or NULL */
+    char *run_env;             /* "FERRY_RUN_ID=..." */
+    bool stopping;             /* spawner_stop sent SIGTERM: a death by it is ours */
 };
 
 static bool
@@ -92,6 +94,7 @@ spawner_new (const char *worker_bin, const char *endpoint, int count, int slots,
     self->bin = xstrdup (worker_bin);
     self->endpoint = xstrdup (endpoint);
     self->run_id = xstrdup (run_id);
+    self->run_env = util_strdupf ("FERRY_RUN_ID=%s", run_id);
     self->count = count;
     self->slots = slots;
     self->pids = xcalloc ((size_t) count, sizeof *self->pids);
@@ -108,6 +111,7 @@ spawner_destroy (spawner_t **self_p)
         free (self->bin);
         free (self->endpoint);
         free (self->run_id);
+        free (self->run_env);
         free (self->pids);
         free (self->source_dsn);
         free (self->target_dsn);
@@ -156,7 +160,7 @@ s_child_env (spawner_t *self)
     size_t n = 0;
     while (environ[n])
         n++;
-    char **env = xcalloc (n + 6, sizeof *env);
+    char **env = xcalloc (n + 7, sizeof *env);
     size_t envlen = strlen (AUTH_ENV);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
@@ -164,11 +168,13 @@ s_child_env (spawner_t *self)
         ||  (self->target_dsn && strncmp (environ[i], "FERRY_TARGET_DSN=", 17) == 0)
         ||  (self->secret && strncmp (environ[i], AUTH_ENV, envlen) == 0
                           && environ[i][envlen] == '=')
+        ||  strncmp (environ[i], "FERRY_RUN_ID=", 13) == 0
         ||  (self->curve_key && (strncmp (environ[i], "FERRY_CURVE_KEY=", 16) == 0
                              ||  strncmp (environ[i], "FERRY_COORDINATOR_KEY=", 22) == 0)))
             continue;
         env[k++] = environ[i];
     }
+    env[k++] = self->run_env;
     if (self->source_dsn)
         env[k++] = self->source_dsn;
     if (self->target_dsn)
@@ -229,7 +235,12 @@ spawner_reap (spawner_t *self, bool respawn)
             continue;
         }
         if (r == self->pids[i]) {
-            if (WIFSIGNALED (status))
+            if (WIFSIGNALED (status) && self->stopping && WTERMSIG (status) == SIGTERM)
+                /*  Our own SIGTERM, before the worker could handle it (a
+                    run that ended before its workers had started). */
+                log_debug ("local worker local-%d (pid %d) stopped before it started", i + 1,
+                           (int) self->pids[i]);
+            else if (WIFSIGNALED (status))
                 log_warn ("local worker local-%d (pid %d) killed by signal %d", i + 1,
                           (int) self->pids[i], WTERMSIG (status));
             else if (WEXITSTATUS (status) == EXIT_CODE_RUN_FAILED
@@ -256,12 +267,13 @@ spawner_reap (spawner_t *self, bool respawn)
 void
 spawner_stop (spawner_t *self, int wait_ms)
 {
+    self->stopping = true;
     for (int i = 0; i < self->count; i++)
         if (self->pids[i] > 0)
             kill (self->pids[i], SIGTERM);
     int64_t deadline = util_now_ms () + wait_ms;
     while (spawner_reap (self, false) > 0 && util_now_ms () < deadline)
-        usleep (20000);
+        usleep (2000);
     for (int i = 0; i < self->count; i++)
         if (self->pids[i] > 0) {
             log_warn ("local worker local-%d (pid %d) did not stop; killing it", i + 1,

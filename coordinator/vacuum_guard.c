@@ -7,20 +7,17 @@
 #include <stdlib.h>
 
 struct vacuum_guard_t {
-    pg_conn_t *conn;
+    pg_conn_t *conn;            /* borrowed */
     bool held;
 };
 
 vacuum_guard_t *
-vacuum_guard_new (const char *conninfo, const char *table, const char *run_id)
+vacuum_guard_new (pg_conn_t *conn, const char *table)
 {
     vacuum_guard_t *self = xcalloc (1, sizeof *self);
-    self->conn = pg_conn_new (conninfo, "target");
-    char *app = util_strdupf ("ferry/%s/coordinator-guard", run_id);
-    pg_conn_set_application_name (self->conn, app);
-    free (app);
+    self->conn = conn;
     char *lock = util_strdupf ("LOCK TABLE %s IN SHARE UPDATE EXCLUSIVE MODE", table);
-    if (pg_connect (self->conn, NULL, NULL) != 0
+    if (!pg_is_connected (conn)
     ||  pg_exec (self->conn, "BEGIN") != 0
     ||  pg_exec (self->conn, "SET LOCAL lock_timeout = '2s'") != 0
     ||  pg_exec (self->conn, "SET LOCAL idle_in_transaction_session_timeout = 0") != 0
@@ -29,7 +26,8 @@ vacuum_guard_new (const char *conninfo, const char *table, const char *run_id)
         log_warn ("target: cannot keep autovacuum off %s while loading (%s%s%s): autovacuum may "
                   "scan it again as chunks commit", table, e->sqlstate[0] ? e->sqlstate : "",
                   e->sqlstate[0] ? " " : "", e->message);
-        pg_disconnect (self->conn);
+        if (pg_is_connected (conn))
+            pg_exec (conn, "ROLLBACK");
     }
     else {
         self->held = true;
@@ -53,9 +51,8 @@ vacuum_guard_destroy (vacuum_guard_t **self_p)
     vacuum_guard_t *self = *self_p;
     if (!self)
         return;
-    if (pg_is_connected (self->conn))
+    if (self->held && pg_is_connected (self->conn))
         pg_exec (self->conn, "COMMIT");
-    pg_conn_destroy (&self->conn);
     free (self);
     *self_p = NULL;
 }

@@ -5,8 +5,9 @@
     of the table) trips again and again while the table grows, and each
     VACUUM scans everything loaded so far: a cost that grows with the
     table, for nothing (the coordinator ANALYZEs at the end). The guard
-    holds SHARE UPDATE EXCLUSIVE on the table in an open transaction of its
-    own connection: autovacuum skips a table it cannot lock (and a running
+    holds SHARE UPDATE EXCLUSIVE on the table in an open transaction on the
+    connection of the run's claim (claim.h; both exist only for publish:
+    direct, so the guard costs no connection of its own): autovacuum skips a table it cannot lock (and a running
     one is cancelled by the lock request), while the chunks' COPY (ROW
     EXCLUSIVE) does not conflict. The lock ends with the transaction: at
     vacuum_guard_destroy, before the final ANALYZE, or when the coordinator
@@ -15,17 +16,21 @@
 #ifndef FERRY_COORDINATOR_VACUUM_GUARD_H
 #define FERRY_COORDINATOR_VACUUM_GUARD_H
 
+#include "pg.h"
+
 #include <stdbool.h>
 
 typedef struct vacuum_guard_t vacuum_guard_t;
 
-/*  Connects and locks `table` (quoted, qualified). Never NULL. */
-vacuum_guard_t *vacuum_guard_new (const char *conninfo, const char *table, const char *run_id);
+/*  Locks `table` (quoted, qualified) in a transaction it opens on `conn`
+    (borrowed, idle, kept open by its owner until vacuum_guard_destroy).
+    Never NULL. */
+vacuum_guard_t *vacuum_guard_new (pg_conn_t *conn, const char *table);
 
 /*  Whether the lock is held. */
 bool vacuum_guard_held (vacuum_guard_t *self);
 
-/*  Releases the lock (ends the transaction) and disconnects. */
+/*  Releases the lock (ends the transaction); the connection stays. */
 void vacuum_guard_destroy (vacuum_guard_t **self_p);
 
 #endif

@@ -80,6 +80,7 @@ link_connect (link_t *self, bool reconnect)
         log_error ("cannot connect to %s: %s", self->endpoint, zmq_strerror (zmq_errno ()));
     self->last_recv_ms = util_now_ms ();
     self->authed = false;
+    self->heard = false;
     s_hello (self);
     return 0;
 }

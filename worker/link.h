@@ -24,6 +24,7 @@ typedef struct {
     int nslots;                /* in HELLO */
     int64_t pid;               /* in HELLO and the proof */
     bool authed;               /* AUTH sent on this link */
+    bool heard;                /* a message came on this link (it is heartbeated from then on) */
     int64_t last_sent_ms;      /* the last send (heartbeats fill silences) */
     int64_t last_recv_ms;      /* reset by link_connect; the session sets it on receipt */
 } link_t;

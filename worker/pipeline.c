@@ -35,6 +35,63 @@ slot_new (const copyjob_t *job)
     return self;
 }
 
+int
+slot_connect (slot_t *self, bool with_source, volatile int *stop)
+{
+    bool src = with_source && !pg_is_connected (self->source);
+    bool tgt = !pg_is_connected (self->target);
+    if (src && tgt)
+        pg_connect_begin (self->target);
+    int rc = src ? pg_connect (self->source, NULL, stop) : 0;
+    if (tgt && pg_connect (self->target, NULL, stop) != 0)
+        rc = -1;
+    return rc;
+}
+
+static pg_conn_t *
+s_ahead (const char *env, const char *label, const char *appname)
+{
+    const char *conninfo = getenv (env);
+    if (!conninfo || !*conninfo)
+        return NULL;
+    pg_conn_t *c = pg_conn_new (conninfo, label);
+    pg_conn_set_timeouts (c, 10.0, -1);
+    if (appname)
+        pg_conn_set_application_name (c, appname);
+    pg_connect_begin (c);
+    return c;
+}
+
+void
+slot_ahead_begin (slot_ahead_t *self, const char *worker)
+{
+    /*  Named as the slots will name them, so that the coordinator's
+        connection budget counts them as the run's own (coordinator/tick.c)
+        and can end them with the worker's other sessions. */
+    const char *run_id = getenv ("FERRY_RUN_ID");
+    char *app = run_id && *run_id ? util_strdupf ("ferry/%s/%s", run_id, worker) : NULL;
+    self->source = s_ahead ("FERRY_SOURCE_DSN", "source", app);
+    self->target = s_ahead ("FERRY_TARGET_DSN", "target", app);
+    free (app);
+}
+
+void
+slot_ahead_take (slot_ahead_t *self, slot_t *slot, bool with_source)
+{
+    if (self->target)
+        pg_conn_adopt (slot->target, &self->target);
+    if (self->source && with_source)
+        pg_conn_adopt (slot->source, &self->source);
+    slot_ahead_drop (self);
+}
+
+void
+slot_ahead_drop (slot_ahead_t *self)
+{
+    pg_conn_destroy (&self->source);
+    pg_conn_destroy (&self->target);
+}
+
 void
 slot_destroy (slot_t **self_p)
 {

@@ -92,6 +92,34 @@ typedef struct {
 slot_t *slot_new (const copyjob_t *job);
 void slot_destroy (slot_t **self_p);
 
+/*  Connects what is not connected of the slot's target and (with_source)
+    source, the two at once. 0, or -1 (each connection's error says which
+    failed). */
+int slot_connect (slot_t *self, bool with_source, volatile int *stop);
+
+/*  Connections a worker opens before it knows its job, from
+    FERRY_SOURCE_DSN and FERRY_TARGET_DSN (the coordinator that spawns
+    local workers sets them): they open while the coordinator plans, and
+    slot_ahead_take hands them to the first slot, which then need not
+    connect. Each is NULL when its variable is unset. */
+typedef struct {
+    pg_conn_t *source;
+    pg_conn_t *target;
+} slot_ahead_t;
+
+/*  Starts connecting (pg_connect_begin; connect_timeout 10 s), named
+    ferry/<FERRY_RUN_ID>/<worker> as the slots name theirs. */
+void slot_ahead_begin (slot_ahead_t *self, const char *worker);
+
+/*  The slot takes over each connection opened ahead to its own server
+    (pg_conn_adopt; with_source false: the source one is dropped). A
+    connection that failed, or to another server, is dropped: the slot
+    connects as usual. */
+void slot_ahead_take (slot_ahead_t *self, slot_t *slot, bool with_source);
+
+/*  Drops what was not taken. */
+void slot_ahead_drop (slot_ahead_t *self);
+
 /*  Runs one chunk to the end (commit, permanent failure, retries
     exhausted, already committed, or *stop). The job must be prepared.
     Logs the outcome once (info on commit, error otherwise) and fills

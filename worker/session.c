@@ -21,7 +21,6 @@
 
 #include <czmq.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -47,6 +46,8 @@ typedef struct {
     uint64_t rng;
     bool refused;              /* the coordinator refused us: exit BAD_CONFIG */
     int64_t heard_ms;          /* last message from any coordinator (--give-up-after) */
+    bool heard;                /* a coordinator has spoken since this process started */
+    slot_ahead_t ahead;        /* a spawned worker's connections, opened before JOB */
     int stop_exit;             /* the exit status STOP.outcome says */
 } self_t;
 
@@ -88,38 +89,6 @@ s_heartbeat (self_t *self)
     protocol_msg_reset (&hb);
 }
 
-/*  The target connect of s_connect_both, on its own thread. */
-typedef struct {
-    pg_conn_t *conn;
-    volatile int *stop;
-    int rc;
-} connect_arg_t;
-
-static void *
-s_connect_thread (void *arg)
-{
-    connect_arg_t *c = arg;
-    c->rc = pg_connect (c->conn, NULL, c->stop);
-    return NULL;
-}
-
-/*  Connects a slot to both servers at once (each connect is a round trip
-    or more and a backend start: ~10-20 ms on a local server). 0, or -1
-    (each connection's error says which failed). */
-static int
-s_connect_both (slot_t *slot, volatile int *stop)
-{
-    connect_arg_t tgt = { .conn = slot->target, .stop = stop, .rc = -1 };
-    pthread_t th;
-    bool threaded = pthread_create (&th, NULL, s_connect_thread, &tgt) == 0;
-    int src_rc = pg_connect (slot->source, NULL, stop);
-    if (threaded)
-        pthread_join (th, NULL);
-    else
-        s_connect_thread (&tgt);
-    return src_rc == 0 && tgt.rc == 0 ? 0 : -1;
-}
-
 /*  Connects, describes and checks the job, then starts the slots.
     Returns 0, or -1 with prepare_error set (prepare_retryable says whether
     trying again later may help: the next ASSIGN does). */
@@ -131,8 +100,9 @@ s_prepare (self_t *self)
     slot_t *probe = slot_new (self->job);
     bool retryable = false;
     bool file = self->job->kind == SOURCE_KIND_CSV;
+    slot_ahead_take (&self->ahead, probe, !file);
     if (file) {
-        if (pg_connect (probe->target, NULL, self->stop) != 0) {
+        if (slot_connect (probe, false, self->stop) != 0) {
             snprintf (self->prepare_error, sizeof self->prepare_error, "%s",
                       pg_conn_error (probe->target)->message);
             self->prepare_retryable = pg_conn_error (probe->target)->retryable;
@@ -142,7 +112,7 @@ s_prepare (self_t *self)
             self->prepare_retryable = retryable;
         }
     }
-    else if (s_connect_both (probe, self->stop) != 0) {
+    else if (slot_connect (probe, true, self->stop) != 0) {
         const pg_error_t *e = pg_is_connected (probe->source) ? pg_conn_error (probe->target)
                                                               : pg_conn_error (probe->source);
         snprintf (self->prepare_error, sizeof self->prepare_error, "%s", e->message);
@@ -421,6 +391,7 @@ s_on_coordinator (self_t *self)
     if (!f)
         return 0;
     self->link.last_recv_ms = util_now_ms ();
+    self->link.heard = self->heard = true;
     self->heard_ms = self->link.last_recv_ms;
     self->reconnects = 0;
     protocol_msg_t msg;
@@ -490,8 +461,13 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
         return EXIT_CODE_NO_RESOURCES;
     }
     zsys_handler_set (NULL);
-    if (link_connect (&self.link, false) != 0)
+    /*  Spawned by a coordinator that is planning now: connect meanwhile. */
+    if (orphan_exit)
+        slot_ahead_begin (&self.ahead, name);
+    if (link_connect (&self.link, false) != 0) {
+        slot_ahead_drop (&self.ahead);
         return EXIT_CODE_NO_RESOURCES;
+    }
     log_info ("connecting to %s with %d slot(s)", endpoint, self.nslots);
     int exit_code = EXIT_CODE_OK;
     int64_t next_reconnect = 0;
@@ -551,11 +527,15 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
             s_send_progress (&self);
             self.last_progress_ms = now;
         }
-        if (now - self.link.last_sent_ms >= self.heartbeat_ms)
+        /*  Nothing to keep alive until the coordinator has answered HELLO. */
+        if (self.link.heard && now - self.link.last_sent_ms >= self.heartbeat_ms)
             s_heartbeat (&self);
+        /*  A local worker is started before its coordinator plans, which
+            may take long: its first answer is waited for, not reconnected
+            for (--orphan-exit still ends the wait if the coordinator dies). */
         int64_t silent = now - self.link.last_recv_ms;
         if (!self.stopping && silent > (int64_t) self.liveness * self.heartbeat_ms
-        &&  now >= next_reconnect) {
+        &&  now >= next_reconnect && (self.heard || !orphan_exit)) {
             double delay = retry_delay (&reconnect, self.reconnects, &self.rng);
             log_warn ("coordinator silent for %" PRId64 " ms; reconnecting to %s (next try in %.1fs)",
                       silent, endpoint, delay);
@@ -581,6 +561,7 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
     protocol_msg_init (&bye, PROTO_MSG_BYE);
     link_send (&self.link, &bye);
     s_slots_destroy (&self);
+    slot_ahead_drop (&self.ahead);
     copyjob_destroy (&self.job);
     protocol_job_destroy (&self.pending_job);
     free (self.pending_run_id);
