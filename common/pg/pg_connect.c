@@ -71,7 +71,9 @@ s_connect_once (pg_conn_t *self)
         pg_set_error (self, state, "cannot connect to %s: %s", self->label, line);
         if (strcmp (state, "28000") == 0)
             self->error.retryable = false;
-        pg_disconnect (self);
+        /*  Not pg_disconnect: it would wait for this very thread. */
+        PQfinish (self->conn);
+        self->conn = NULL;
         return -1;
     }
     PQsetNoticeReceiver (self->conn, s_notice, self);
