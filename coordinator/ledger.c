@@ -65,8 +65,11 @@ s_note_reconnect (ledger_t *self)
 }
 
 void
-ledger_connect_begin (ledger_t *self)
+ledger_connect_begin (ledger_t *self, const char *run_id)
 {
+    char *app = util_strdupf ("ferry/%s/coordinator-ledger", run_id);
+    pg_conn_set_application_name (self->conn, app);
+    free (app);
     pg_connect_begin (self->conn);
 }
 

@@ -22,8 +22,9 @@ pg_conn_t *ledger_conn (ledger_t *self);
 
 /*  Starts connecting on a thread of its own (pg_connect_begin), so that
     the other connections a run opens at its start open meanwhile; the
-    first ledger_conn waits for it. */
-void ledger_connect_begin (ledger_t *self);
+    first ledger_conn waits for it. The session, and every reconnect,
+    is named ferry/<run_id>/coordinator-ledger. */
+void ledger_connect_begin (ledger_t *self, const char *run_id);
 
 /*  util_now_ms() of the last time the connection had to be made again
     (0: never): a restart or crash of the target ends every connection,

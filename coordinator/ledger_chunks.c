@@ -356,13 +356,15 @@ ledger_reset_load (ledger_t *self, const char *run_id, const char *staging)
     /*  One connection throughout (no ledger_exec reconnect inside the
         transaction). A worker of the old coordinator may still hold a chunk transaction
         open on the old snapshot: end it so it cannot commit after the
-        reset. application_name is cut at 63 bytes by the server. */
+        reset; not this coordinator's sessions (its source may be on this
+        server). application_name is cut at 63 bytes by the server. */
     char *prefix = util_strdupf ("ferry/%s/", run_id);
     const char *params[1] = { prefix };
     char *n = NULL;
     int rc = pg_query_value (c, "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) "
                              "FROM pg_stat_activity WHERE starts_with(application_name, "
-                             "left($1, 63)) AND pid <> pg_backend_pid()", 1, params, &n);
+                             "left($1, 63)) AND application_name NOT LIKE '%/coordinator-%' "
+                             "AND pid <> pg_backend_pid()", 1, params, &n);
     free (prefix);
     free (n);
     if (rc != 0) {

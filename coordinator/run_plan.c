@@ -216,11 +216,11 @@ run_open (run_t *r)
     /*  The target, where the run's row will be; the source; a direct run's
         claim: their connections open together (each a backend start). */
     r->ledger = ledger_new (cfg->target.conninfo, &r->policy, r->stop);
-    ledger_connect_begin (r->ledger);
+    ledger_connect_begin (r->ledger, r->run_id);
     r->shared = !r->file && cfg->source.snapshot == SNAPSHOT_SHARED;
     if (!r->file) {
         r->source = source_new (cfg->source.conninfo);
-        source_connect_begin (r->source);
+        source_connect_begin (r->source, r->run_id);
     }
     if (r->direct && !r->plan_only)
         r->claim = claim_new (cfg->target.conninfo, cfg->target.table, r->run_id);

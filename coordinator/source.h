@@ -29,8 +29,9 @@ const ferr_t *source_error (source_t *self);
 void source_destroy (source_t **self_p);
 
 /*  Starts connecting on a thread of its own (pg_connect_begin): the run's
-    other connections open meanwhile; source_open waits for it. */
-void source_connect_begin (source_t *self);
+    other connections open meanwhile; source_open waits for it. The
+    session is named ferry/<run_id>/coordinator-source. */
+void source_connect_begin (source_t *self, const char *run_id);
 
 /*  Connects (with retries) and opens the planning transaction; with
     `export_snapshot` also exports the snapshot (source_snapshot). Returns

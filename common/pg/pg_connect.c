@@ -30,9 +30,9 @@ s_notice (void *arg, const PGresult *res)
                   msg ? msg : "");
 }
 
-/*  One try: connect, then the session settings, the statement timeout
-    and the application name. Touches nothing but self (it may run on
-    pg_connect_begin's thread). */
+/*  One try: connect (with the application name), then the session
+    settings and the statement timeout. Touches nothing but self (it may
+    run on pg_connect_begin's thread). */
 static int
 s_connect_once (pg_conn_t *self)
 {
@@ -40,17 +40,29 @@ s_connect_once (pg_conn_t *self)
         PQfinish (self->conn);
         self->conn = NULL;
     }
+    /*  Ours first: a connect_timeout in the conninfo (expanded from
+        "dbname") comes later and wins. libpq takes whole seconds. The
+        application name comes after it and wins: sent in the startup
+        packet, the session never shows in pg_stat_activity without it,
+        which a connection budget counting the run's own sessions by
+        name relies on (coordinator/tick.c). */
+    const char *keys[4], *values[4];
+    int n = 0;
+    char seconds[24];
     if (self->connect_timeout > 0) {
-        /*  Ours first: a connect_timeout in the conninfo (expanded from
-            "dbname") comes later and wins. libpq takes whole seconds. */
-        char seconds[24];
         snprintf (seconds, sizeof seconds, "%d", (int) (self->connect_timeout + 0.999));
-        const char *keys[] = { "connect_timeout", "dbname", NULL };
-        const char *values[] = { seconds, self->conninfo, NULL };
-        self->conn = PQconnectdbParams (keys, values, 1);
+        keys[n] = "connect_timeout";
+        values[n++] = seconds;
     }
-    else
-        self->conn = PQconnectdb (self->conninfo);
+    keys[n] = "dbname";
+    values[n++] = self->conninfo;
+    if (self->appname) {
+        keys[n] = "application_name";
+        values[n++] = self->appname;
+    }
+    keys[n] = NULL;
+    values[n] = NULL;
+    self->conn = PQconnectdbParams (keys, values, 1);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
         /*  libpq gives no SQLSTATE for a failed connect; classify by what
             it says: an unreachable or starting/stopping server is worth
@@ -90,16 +102,6 @@ s_connect_once (pg_conn_t *self)
                   (long long) (self->statement_timeout * 1000.0 + 0.5));
         res = PQexec (self->conn, sql);
         if (PQresultStatus (res) != PGRES_COMMAND_OK) {
-            pg_capture_result (self, res);
-            rc = -1;
-        }
-        PQclear (res);
-    }
-    if (rc == 0 && self->appname) {
-        const char *params[1] = { self->appname };
-        res = PQexecParams (self->conn, "SELECT set_config('application_name', $1, false)",
-                            1, NULL, params, NULL, NULL, 0);
-        if (PQresultStatus (res) != PGRES_TUPLES_OK) {
             pg_capture_result (self, res);
             rc = -1;
         }

@@ -12,6 +12,10 @@
 # retried.
 # Then pipeline.concurrency: auto on the same budget: the same bound holds
 # and the report names the mode.
+# Every session ferry opens names itself from its first packet (the
+# target logs connections): a session that showed in pg_stat_activity
+# before it took its name would count as another application's and cost
+# the budget a chunk (a CI run saw 1 instead of 2 that way).
 # Then the refusal (issue 13): three idle sessions hold connections, so
 # the target has 8 - 3 reserved - 5 in use (the three, and the
 # coordinator's ledger and table claim) = 0 free while a direct run needs
@@ -22,7 +26,7 @@
 # shellcheck source=../lib/coord.sh
 source "$(dirname "$0")/../lib/coord.sh"
 
-coord_setup "max_connections = 8"
+coord_setup "max_connections = 8" "log_connections = on"
 coord_accounts 40000
 pg_psql tgt -c "CREATE TABLE accounts_auto (LIKE accounts INCLUDING ALL)"
 
@@ -57,6 +61,14 @@ PY
     no_sanitizer_reports "$tag"
 }
 
+# unnamed_sessions FROM: the target's connections logged after byte FROM
+# of its server log that did not send an application name starting with
+# ferry/ (the test's own psql sessions say application_name=psql).
+unnamed_sessions() {
+    tail -c +"$(($1 + 1))" "$(pg_server_log tgt)" | grep "connection authorized" \
+        | grep -v "application_name=psql" | grep -v "application_name=ferry/" || true
+}
+
 for mode in pinned auto; do
     table=accounts
     [[ $mode == auto ]] && table=accounts_auto
@@ -65,11 +77,17 @@ for mode in pinned auto; do
     coord_job "$HARNESS_TMP/$mode.yaml" "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
         "chunk_size: 2000, min_rows_for_parallel: 1000, concurrency: $conc"
     sed -i '/^  table: /a\  publish: direct' "$HARNESS_TMP/$mode.yaml"
+    log_from=$(stat -c %s "$(pg_server_log tgt)")
     run_expect 0 "$mode" "$coord" run "$HARNESS_TMP/$mode.yaml" --local-workers 3 --slots 2 \
         --report "$HARNESS_TMP/$mode.json" --run-id "b_$mode"
     want=pinned
     [[ $mode == auto ]] && want=auto
     check_run "$mode" "$table" "$want"
+    unnamed=$(unnamed_sessions "$log_from")
+    [[ -z $unnamed ]] || { printf '%s\n' "$unnamed" | head -n 5 >&2;
+        fail "$mode: a session connected without its ferry/ application name"; }
+    [[ $(tail -c +"$((log_from + 1))" "$(pg_server_log tgt)" | grep -c "connection authorized.*application_name=ferry/b_$mode/") -ge 4 ]] ||
+        fail "$mode: the server log shows fewer than 4 of the run's sessions (log_connections)"
 done
 # --- refusal: fill the target.
 pg_psql tgt -c "CREATE TABLE accounts_full (LIKE accounts INCLUDING ALL)"

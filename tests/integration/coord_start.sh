@@ -15,8 +15,8 @@
 # Then a chunk is frozen (FERRY_FAULT_STALL_CHUNK) while the run loads:
 # the direct run's autovacuum guard is seen holding SHARE UPDATE EXCLUSIVE
 # on the final table from the claim's session
-# (ferry/<run>/coordinator-claim), and no other coordinator session holds
-# a lock on it. The run publishes the source exactly.
+# (ferry/<run>/coordinator-claim), and the coordinator has no target
+# session but that one and its ledger's (ferry/<run>/coordinator-ledger). The run publishes the source exactly.
 # shellcheck source=../lib/coord.sh
 source "$(dirname "$0")/../lib/coord.sh"
 
@@ -70,10 +70,10 @@ guard_holder() {
 }
 guarded() { [[ $(guard_holder) == "ferry/st/coordinator-claim" ]]; }
 poll_until 30 "the autovacuum guard's lock, held by the claim's session" guarded
-assert_eq 0 "$(pg_psql tgt -Atc "SELECT count(*) FROM pg_stat_activity
-                                 WHERE application_name LIKE 'ferry/st/coordinator-%'
-                                   AND application_name <> 'ferry/st/coordinator-claim'")" \
-    "no target session of the coordinator but its ledger's (unnamed) and its claim's"
+assert_eq "ferry/st/coordinator-claim,ferry/st/coordinator-ledger" \
+    "$(pg_psql tgt -Atc "SELECT string_agg(application_name, ',' ORDER BY application_name)
+                         FROM pg_stat_activity WHERE application_name LIKE 'ferry/st/coordinator-%'")" \
+    "no target session of the coordinator but its ledger's and its claim's"
 
 wait "$st_pid" && st_rc=0 || st_rc=$?
 if [[ $st_rc -ne 0 ]]; then

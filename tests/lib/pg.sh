@@ -359,6 +359,11 @@ pg_dsn() {
     fi
 }
 
+# pg_server_log NAME: the path of a cluster's server log.
+pg_server_log() {
+    echo "$(_pg_dir "$1")/server.log"
+}
+
 pg_psql() {
     [[ $# -ge 1 ]] || fail "usage: pg_psql NAME [psql args...]"
     local dsn
