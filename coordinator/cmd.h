@@ -15,6 +15,9 @@
 /*  ferry-coordinator history (coordinator/cmd_history.c). */
 int cmd_history_main (int argc, char **argv);
 
+/*  ferry-coordinator verify (coordinator/cmd_verify.c). */
+int cmd_verify_main (int argc, char **argv);
+
 /*  ferry-coordinator tune (coordinator/cmd_tune.c). */
 int cmd_tune_main (int argc, char **argv);
 

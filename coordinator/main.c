@@ -43,6 +43,7 @@ s_usage (FILE *out)
 "  ferry-coordinator tune JOB.yaml [--rows N] [--chunk-sizes LIST] [--workers LIST]\n"
 "                                 [--slots N] [--repeat K] [--json] [--write FILE]\n"
 "  ferry-coordinator history [--job JOB.yaml | --target CONNINFO] [--last N] [--all] [--json]\n"
+"  ferry-coordinator verify JOB.yaml [--chunk-size N] [--show N] [--allow-extra] [--json]\n"
 "  ferry-coordinator keygen DIR [--name NAME]\n"
 "\n"
 "run   plans the job as key-range chunks, hands them to workers over ZeroMQ\n"
@@ -58,6 +59,9 @@ s_usage (FILE *out)
 "      settings (ferry-coordinator tune --help).\n"
 "history  lists the runs in the target's ferry.runs with their figures, alerts\n"
 "      and, with --job, the job's baseline (ferry-coordinator history --help).\n"
+"verify  compares the job's source query with its target table row for row (a\n"
+"      count and a hash of every row per key range; the keys that differ) and\n"
+"      exits 0 only when they hold the same rows (ferry-coordinator verify --help).\n"
 "keygen  writes a CURVE certificate pair (DIR/NAME, DIR/NAME_secret) for the\n"
 "      encrypted control link (cluster.curve); see 'ferry-coordinator keygen --help'.\n"
 "\n"
@@ -195,6 +199,8 @@ main (int argc, char **argv)
         return cmd_tune_main (argc - 1, argv + 1);
     if (argc > 1 && strcmp (argv[1], "history") == 0)
         return cmd_history_main (argc - 1, argv + 1);
+    if (argc > 1 && strcmp (argv[1], "verify") == 0)
+        return cmd_verify_main (argc - 1, argv + 1);
     if (s_parse_args (argc, argv, &args) != 0)
         return EXIT_CODE_USAGE;
     /*  czmq installs its own SIGINT handler unless told not to; ferry

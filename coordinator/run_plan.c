@@ -220,7 +220,9 @@ run_open (run_t *r)
     r->shared = !r->file && cfg->source.snapshot == SNAPSHOT_SHARED;
     if (!r->file) {
         r->source = source_new (cfg->source.conninfo);
-        source_connect_begin (r->source, r->run_id);
+        char *app = util_strdupf ("ferry/%s/coordinator-source", r->run_id);
+        source_connect_begin (r->source, app);
+        free (app);
     }
     if (r->direct && !r->plan_only)
         r->claim = claim_new (cfg->target.conninfo, cfg->target.table, r->run_id);

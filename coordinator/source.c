@@ -23,11 +23,9 @@ source_new (const char *conninfo)
 }
 
 void
-source_connect_begin (source_t *self, const char *run_id)
+source_connect_begin (source_t *self, const char *app)
 {
-    char *app = util_strdupf ("ferry/%s/coordinator-source", run_id);
     pg_conn_set_application_name (self->conn, app);
-    free (app);
     pg_connect_begin (self->conn);
 }
 

@@ -30,8 +30,8 @@ void source_destroy (source_t **self_p);
 
 /*  Starts connecting on a thread of its own (pg_connect_begin): the run's
     other connections open meanwhile; source_open waits for it. The
-    session is named ferry/<run_id>/coordinator-source. */
-void source_connect_begin (source_t *self, const char *run_id);
+    session is named app (a run's: ferry/<run>/coordinator-source). */
+void source_connect_begin (source_t *self, const char *app);
 
 /*  Connects (with retries) and opens the planning transaction; with
     `export_snapshot` also exports the snapshot (source_snapshot). Returns
