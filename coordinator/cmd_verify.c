@@ -7,8 +7,8 @@
     hash of each row's text (md5 of ROW(...)::text), at the same time, the
     source inside its planning transaction and the target inside a
     REPEATABLE READ READ ONLY one: two consistent cuts. A column whose
-    type differs between the two is cast to the target's type on the
-    source first, as the load's text COPY converts it. A range whose count
+    type differs between the two is converted on the source as the load's
+    text COPY converts it: its text form read as the target's type. A range whose count
     or sum differs is read again as (key, md5) pairs on both sides and
     matched (coordinator/compare.c), which names the keys missing, extra
     or different. Reads only: nothing is created or changed on either
@@ -49,8 +49,8 @@ s_usage (FILE *out)
 "sum a hash of each row's text, at once, each in one consistent snapshot. A\n"
 "range that differs is read again key by key, and the keys missing from the\n"
 "target, extra in it (a row held twice counts once more) or with different\n"
-"values are listed. Columns whose types differ are compared after casting the\n"
-"source's value to the target's type, as the load converts them. Reads only.\n"
+"values are listed. A column whose types differ is compared as the load\n"
+"converts it: the source's text form read as the target's type. Reads only.\n"
 "\n"
 "  --chunk-size N  rows per key range (default: the job's pipeline.chunk_size)\n"
 "  --show N        keys listed per range and kind (default 10; 0: counts only)\n"
@@ -189,8 +189,9 @@ s_both (verify_t *v, const char *ssql, const char *tsql, PGresult **rs, PGresult
     return -1;
 }
 
-/*  The compared columns: the query's, by name, each cast on the source to
-    the target column's type when the two print differently. */
+/*  The compared columns: the query's, by name; on the source, one whose
+    type differs from its target column's is converted as the load's text
+    COPY converts it, through its text form into the target's type. */
 static int
 s_columns (verify_t *v)
 {
@@ -248,8 +249,14 @@ s_columns (verify_t *v)
             goto out;
         }
         char *q = pg_quote_ident (name);
-        char *se = strcmp (stype, ttype) == 0 ? util_strdupf ("ferry_q.%s", q)
-                                              : util_strdupf ("ferry_q.%s::%s", q, ttype);
+        /*  A column of another type goes through text in the load: the
+            source's output function, then the target's input function
+            (format's %s is the output function; a cast to text would
+            differ, e.g. char(n) loses its padding). */
+        char *se = strcmp (stype, ttype) == 0
+                   ? util_strdupf ("ferry_q.%s", q)
+                   : util_strdupf ("CASE WHEN ferry_q.%s IS NULL THEN NULL ELSE "
+                                   "format('%%s', ferry_q.%s)::%s END", q, q, ttype);
         char *te = util_strdupf ("ferry_q.%s", q);
         if (strcmp (name, v->job->key) == 0)
             v->tgt_key_type = xstrdup (ttype);

@@ -6,7 +6,9 @@
 # ferry-coordinator run with 2 local workers and 6 chunks, merged into a
 # final table with a primary key: final == source. Case 1: same types on
 # both sides (binary COPY). Case 2: the final table re-types some columns
-# (text COPY, the target casts). Any sanitizer report fails the test.
+# (text COPY, the target casts). In both cases ferry-coordinator verify
+# says the same rows (and finds one bytea changed afterwards). Any
+# sanitizer report fails the test.
 # shellcheck source=../lib/coord.sh
 source "$(dirname "$0")/../lib/coord.sh"
 # shellcheck disable=SC2154 # src_*/tgt_* are exported by pg_start
@@ -55,6 +57,13 @@ run_job types_same t
 assert_contains "$(cat "$HARNESS_TMP/types_same.err")" "binary COPY" "case 1: binary COPY"
 assert_same_rows src "SELECT * FROM t" tgt "SELECT * FROM t" "case 1: final == source"
 assert_eq 1200 "$(pg_psql tgt -Atc 'SELECT count(*) FROM t')" "case 1: final rows"
+# verify agrees, over every type, and finds one changed bytea.
+run_expect 0 verify_same "$coord" verify "$HARNESS_TMP/types_same.yaml"
+assert_contains "$(cat "$HARNESS_TMP/verify_same.out")" "verify: the same rows: source 1200 rows, target 1200" \
+    "case 1: verify"
+pg_psql tgt -c "UPDATE t SET bin = bin || '\\x00'::bytea WHERE id = 77"
+run_expect 1 verify_bin "$coord" verify "$HARNESS_TMP/types_same.yaml"
+assert_contains "$(cat "$HARNESS_TMP/verify_bin.out")" "different values (1): id 77" "case 1: verify finds the changed bytea"
 
 # Case 2: the final table widens or re-types some columns; the server
 # converts from text. Compare with the source values cast the same way.
@@ -71,5 +80,11 @@ assert_same_rows src "SELECT id, i, s, tx, vc, n, r::text::float8, d, tstz, ts, 
         u, jb, js::jsonb, bin, ia, ta, ip FROM t" \
     tgt "SELECT * FROM t2" "case 2: final (re-typed) == source"
 assert_eq 1200 "$(pg_psql tgt -Atc 'SELECT count(*) FROM t2')" "case 2: final rows"
+# verify converts the re-typed columns as the load did (real -> double
+# precision through its text, char(3) keeping its padding into text).
+run_expect 0 verify_cast "$coord" verify "$HARNESS_TMP/types_cast.yaml"
+assert_contains "$(cat "$HARNESS_TMP/verify_cast.out")" "verify: the same rows: source 1200 rows, target 1200" \
+    "case 2: verify"
+no_sanitizer_reports verify_same verify_bin verify_cast
 
 echo "coord_types: OK"
