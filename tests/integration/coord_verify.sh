@@ -11,7 +11,8 @@
 # 3. Types that differ (numeric(12,2) -> numeric, timestamp -> timestamptz,
 #    varchar -> text, int -> bigint) after a real load: the same rows; a
 #    row the target holds twice, and a NULL key, in a table without a
-#    primary key: the duplicate is one extra row, NULL keys compare.
+#    primary key: the duplicate is one extra row, NULL keys compare. A
+#    table and key whose names need quoting.
 # 4. verify reads only (no table created on either server; its sessions
 #    are named ferry/verify); a file source is refused (exit 3), no job
 #    file is a usage error (exit 2).
@@ -28,7 +29,7 @@ no_sanitizer_reports load
 # Relations other than the test's own m and n (with their keys and TOAST).
 relations() {
     pg_psql "$1" -Atc "SELECT count(*) FROM pg_class c JOIN pg_namespace s ON s.oid = c.relnamespace
-                       WHERE s.nspname <> 'pg_toast' AND c.relname NOT IN ('m', 'm_pkey', 'n')"
+                       WHERE s.nspname <> 'pg_toast' AND c.relname NOT IN ('m', 'm_pkey', 'n', 'Odd Table', 'Odd Table_pkey')"
 }
 tables_before=$(relations tgt)
 src_tables_before=$(relations src)
@@ -125,6 +126,17 @@ pg_psql tgt -c "DELETE FROM n WHERE k IS NULL AND v = 'v300'"
 run_expect 1 n_null "$coord" verify "$HARNESS_TMP/n.yaml"
 assert_contains "$(cat "$HARNESS_TMP/n_null.out")" "missing in target (1): k NULL" "no primary key: a NULL-key row missing"
 
+# Names that need quoting, a text key.
+for side in src tgt; do
+    pg_psql "$side" -c "CREATE TABLE \"Odd Table\" (\"Acct Id\" text PRIMARY KEY, \"it's\" int)" \
+        -c "INSERT INTO \"Odd Table\" SELECT 'k' || g, g FROM generate_series(1, 700) g"
+done
+pg_psql tgt -c "UPDATE \"Odd Table\" SET \"it's\" = 0 WHERE \"Acct Id\" = 'k333'"
+coord_job "$HARNESS_TMP/odd.yaml" 'public."Odd Table"' 'SELECT * FROM "Odd Table"' 'Acct Id' "chunk_size: 100"
+run_expect 1 odd "$coord" verify "$HARNESS_TMP/odd.yaml"
+assert_contains "$(cat "$HARNESS_TMP/odd.out")" "different values (1): Acct Id k333" "quoted names: the changed row"
+assert_contains "$(cat "$HARNESS_TMP/odd.out")" "1 of 7 key range(s) differ; source 700 rows, target 700" "quoted names: the summary"
+
 # --- 4. reads only; sessions named; refusals
 assert_eq "$tables_before" "$(relations tgt)" "verify created nothing on the target"
 grep -q "connection authorized: .*application_name=ferry/verify" "$(pg_server_log tgt)" ||
@@ -149,5 +161,5 @@ run_expect 0 help "$coord" verify --help
 assert_contains "$(cat "$HARNESS_TMP/help.out")" "Usage: ferry-coordinator verify JOB.yaml" "verify --help"
 assert_contains "$(cat "$HARNESS_TMP/usage.err")" "which job? give JOB.yaml" "no job file"
 no_sanitizer_reports same tampered tampered_json counts_only extra_only allow_extra m_load m_same \
-    m_changed n_dup n_null file usage
+    m_changed n_dup n_null odd file usage
 echo "coord_verify: OK"
