@@ -49,17 +49,7 @@ bench_clusters src tgt
 bench_load_source
 
 JOB="$OUT/job.yaml"
-cat >"$JOB" <<EOF
-source:
-  conninfo: "$src_DSN"
-  query: "SELECT * FROM accounts ORDER BY acct_id"
-target:
-  conninfo: "$tgt_DSN"
-  table: public.accounts
-  publish: merge
-cluster:
-  bind: "tcp://127.0.0.1:*"
-EOF
+bench_reference_job "$JOB" merge
 
 wait_quiet
 log "ferry-coordinator tune (progress in $OUT/tune.err)"

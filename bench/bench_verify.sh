@@ -44,17 +44,7 @@ bench_clusters src tgt
 bench_load_source
 
 JOB="$OUT/job.yaml"
-cat >"$JOB" <<EOF
-source:
-  conninfo: "$src_DSN"
-  query: "SELECT * FROM accounts ORDER BY acct_id"
-target:
-  conninfo: "$tgt_DSN"
-  table: public.accounts
-  publish: direct
-cluster:
-  bind: "tcp://127.0.0.1:*"
-EOF
+bench_reference_job "$JOB" direct
 mkdir -p "$OUT/load"
 bench_coord_run "$OUT/load" verify_load "the load" "$JOB" --local-workers 2
 log "loaded in $(fsub "$T_END" "$T_START") s"

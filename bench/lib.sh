@@ -168,6 +168,22 @@ bench_load_source() {
     pg_psql tgt -v rows=0 -f "$WORKLOAD" >>"$OUT/load.log" 2>&1 || fail "target DDL failed"
 }
 
+# bench_reference_job FILE PUBLISH: the reference job (accounts in key
+# order, src to tgt's public.accounts, publish: PUBLISH, loopback bind).
+bench_reference_job() {
+    cat >"$1" <<EOF
+source:
+  conninfo: "$src_DSN"
+  query: "SELECT * FROM accounts ORDER BY acct_id"
+target:
+  conninfo: "$tgt_DSN"
+  table: public.accounts
+  publish: $2
+cluster:
+  bind: "tcp://127.0.0.1:*"
+EOF
+}
+
 # ---------------------------------------------------------------- snapshots
 # The clusters whose CPU and autovacuum are watched (a script that stops
 # its source sets BENCH_WATCH=tgt).
