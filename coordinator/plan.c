@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,6 +69,34 @@ plan_destroy (plan_t **self_p)
         free (self);
         *self_p = NULL;
     }
+}
+
+int
+plan_covers (const plan_t *plan, char *why, size_t whylen)
+{
+    if (plan->count == 0) {
+        snprintf (why, whylen, "no ranges");
+        return -1;
+    }
+    if (plan->ranges[0].lo) {
+        snprintf (why, whylen, "range 0 starts at '%s', not below every key", plan->ranges[0].lo);
+        return -1;
+    }
+    for (size_t i = 0; i + 1 < plan->count; i++) {
+        const char *hi = plan->ranges[i].hi, *lo = plan->ranges[i + 1].lo;
+        if (!hi || !lo || strcmp (hi, lo) != 0) {
+            snprintf (why, whylen, "range %zu ends at %s%s%s but range %zu starts at %s%s%s", i,
+                      hi ? "'" : "", hi ? hi : "+inf", hi ? "'" : "", i + 1, lo ? "'" : "",
+                      lo ? lo : "-inf", lo ? "'" : "");
+            return -1;
+        }
+    }
+    if (plan->ranges[plan->count - 1].hi) {
+        snprintf (why, whylen, "range %zu ends at '%s', not above every key", plan->count - 1,
+                  plan->ranges[plan->count - 1].hi);
+        return -1;
+    }
+    return 0;
 }
 
 int64_t

@@ -56,6 +56,13 @@ plan_t *plan_single (int64_t total_rows);
 
 void plan_destroy (plan_t **self_p);
 
+/*  Whether the ranges cover the whole key space once: at least one, the
+    first without a low bound, the last without a high bound, each range's
+    high bound the next one's low bound (the same text). Returns 0, or -1
+    with the first gap or overlap in why ("range 3 ends at '40' but range
+    4 starts at '41'"). */
+int plan_covers (const plan_t *plan, char *why, size_t whylen);
+
 /*  How many chunks to aim for: ceil (total / chunk_size), 1 below
     min_rows_for_parallel or when sequential. */
 int64_t plan_chunk_count (int64_t total_rows, int64_t chunk_size,

@@ -6,7 +6,8 @@
 # 2. The target is tampered with: one row deleted (4711), one changed
 #    (12345, its balance), one inserted (999999): verify exits 1 and names
 #    each key with its kind, in text and in --json; --show 0 gives counts
-#    only. With 4711 and 12345 put back, only the extra row is left:
+#    only; --run compares in the load's chunks and names who committed
+#    them (a gap in ferry.chunks is refused). With 4711 and 12345 put back, only the extra row is left:
 #    exit 1 without --allow-extra, 0 with it.
 # 3. Types that differ (numeric(12,2) -> numeric, timestamp -> timestamptz,
 #    varchar -> text, int -> bigint) after a real load: the same rows; a
@@ -23,7 +24,7 @@ coord_setup "log_connections = on"
 coord_accounts 20000
 coord_job "$HARNESS_TMP/job.yaml" public.accounts "SELECT * FROM accounts ORDER BY acct_id" acct_id \
     "chunk_size: 2000, min_rows_for_parallel: 1000"
-run_expect 0 load "$coord" run "$HARNESS_TMP/job.yaml" --local-workers 2 --slots 1
+run_expect 0 load "$coord" run "$HARNESS_TMP/job.yaml" --local-workers 2 --slots 1 --run-id v_load
 no_sanitizer_reports load
 
 # Relations other than the test's own m and n (with their keys and TOAST).
@@ -52,6 +53,30 @@ assert_contains "$out" "extra in target (1): acct_id 999999" "tampered: the inse
 assert_contains "$out" "verify: DIFFERENT: 3 of 10 key range(s) differ; source 20000 rows, target 20000; 1 missing in target, 1 extra, 1 with different values" \
     "tampered: the summary"
 assert_eq 3 "$(grep -c '^range ' "$HARNESS_TMP/tampered.out")" "tampered: three ranges listed"
+
+# The same in the run's own chunks (--run): range N is chunk N, with the
+# worker and attempt that committed it.
+run_expect 1 tampered_run "$coord" verify "$HARNESS_TMP/job.yaml" --run v_load
+out=$(cat "$HARNESS_TMP/tampered_run.out")
+committed=$(pg_psql tgt -Atc "SELECT worker || ', attempt ' || attempt FROM ferry.chunk_commits
+                              WHERE run_id = 'v_load' AND chunk_id = 2")
+assert_contains "$out" "chunk 2 [4001, 6001): source 2000 rows, target 1999 (committed by worker $committed)" \
+    "--run: the chunk and who committed it"
+assert_contains "$out" "verify: DIFFERENT: 3 of 10 key range(s) differ" "--run: the summary"
+run_expect 1 run_unknown "$coord" verify "$HARNESS_TMP/job.yaml" --run nosuchrun
+assert_contains "$(cat "$HARNESS_TMP/run_unknown.err")" "--run nosuchrun: no such run in ferry.runs on the target" \
+    "--run: an unknown run"
+run_expect 2 run_and_size "$coord" verify "$HARNESS_TMP/job.yaml" --run v_load --chunk-size 10
+assert_contains "$(cat "$HARNESS_TMP/run_and_size.err")" "give --chunk-size or --run, not both" \
+    "--run with --chunk-size"
+# ferry.chunks that do not cover the key space are refused, not trusted.
+pg_psql tgt -c "CREATE TABLE saved_chunks AS SELECT * FROM ferry.chunks WHERE run_id = 'v_load'" \
+    -c "UPDATE ferry.chunks SET lo = '4002' WHERE run_id = 'v_load' AND chunk_id = 2"
+run_expect 1 run_gap "$coord" verify "$HARNESS_TMP/job.yaml" --run v_load
+assert_contains "$(cat "$HARNESS_TMP/run_gap.err")" "--run v_load: its chunks in ferry.chunks do not cover every key once (range 1 ends at '4001' but range 2 starts at '4002')" \
+    "--run: a gap in the chunks"
+pg_psql tgt -c "UPDATE ferry.chunks c SET lo = s.lo FROM saved_chunks s
+                WHERE c.run_id = s.run_id AND c.chunk_id = s.chunk_id" -c "DROP TABLE saved_chunks"
 
 run_expect 1 tampered_json "$coord" verify "$HARNESS_TMP/job.yaml" --chunk-size 2000 --json
 "$py" - "$HARNESS_TMP/tampered_json.out" <<'PY' || fail "tampered --json: check failed (above)"
@@ -161,5 +186,5 @@ run_expect 0 help "$coord" verify --help
 assert_contains "$(cat "$HARNESS_TMP/help.out")" "Usage: ferry-coordinator verify JOB.yaml" "verify --help"
 assert_contains "$(cat "$HARNESS_TMP/usage.err")" "which job? give JOB.yaml" "no job file"
 no_sanitizer_reports same tampered tampered_json counts_only extra_only allow_extra m_load m_same \
-    m_changed n_dup n_null odd file usage
+    m_changed n_dup n_null odd file usage tampered_run run_unknown run_gap
 echo "coord_verify: OK"

@@ -392,6 +392,35 @@ test_group_size (void **state)
     assert_int_equal (plan_group_size (1, INT64_MAX, INT64_MAX, 1), 4096);
 }
 
+/*  plan_covers: a built plan covers; a gap, an overlap, a bounded end
+    are named. */
+static void
+test_covers (void **state)
+{
+    (void) state;
+    plan_sample_t s[] = { { "10", 11 }, { "20", 21 } };
+    plan_t *p = plan_build (30, s, 2);
+    char why[200] = "";
+    assert_int_equal (plan_covers (p, why, sizeof why), 0);
+    free (p->ranges[2].lo);
+    p->ranges[2].lo = strdup ("21");
+    assert_int_equal (plan_covers (p, why, sizeof why), -1);
+    assert_string_equal (why, "range 1 ends at '20' but range 2 starts at '21'");
+    free (p->ranges[2].hi);
+    p->ranges[2].hi = strdup ("99");
+    free (p->ranges[2].lo);
+    p->ranges[2].lo = strdup ("20");
+    assert_int_equal (plan_covers (p, why, sizeof why), -1);
+    assert_string_equal (why, "range 2 ends at '99', not above every key");
+    plan_destroy (&p);
+    p = plan_single (5);
+    assert_int_equal (plan_covers (p, why, sizeof why), 0);
+    p->count = 0;
+    assert_int_equal (plan_covers (p, why, sizeof why), -1);
+    p->count = 1;
+    plan_destroy (&p);
+}
+
 int
 main (void)
 {
@@ -407,6 +436,7 @@ main (void)
         cmocka_unit_test (test_blocks),
         cmocka_unit_test (test_file_ranges),
         cmocka_unit_test (test_group_size),
+        cmocka_unit_test (test_covers),
     };
     return cmocka_run_group_tests (tests, NULL, NULL);
 }
