@@ -1,14 +1,17 @@
 /*  coordinator/assign.c: which ready chunks go to which free slot, alone
-    or as a group of adjacent chunks (one ASSIGN, one COPY). How many may
-    be in flight is pace.c's. Part of the dispatcher (its state is in
+    or as a group of adjacent chunks (one ASSIGN, one COPY), and at the
+    tail, backup attempts of slow chunks (straggler.h). How many may be in
+    flight is pace.c's. Part of the dispatcher (its state is in
     dispatch_int.h). */
 #include "dispatch_int.h"
 #include "bounds.h"
 #include "log.h"
 #include "plan.h"
+#include "straggler.h"
 #include "util.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /*  How many adjacent chunks go out with c (plan_group_size): key and
@@ -49,6 +52,105 @@ s_group_size (dispatch_t *self, chunk_t *c, int64_t now)
     return n;
 }
 
+/*  Sends chunk c (and the n - 1 after it, a group) to w as attempt
+    c->attempt. */
+static void
+s_send_assign (dispatch_t *self, worker_t *w, chunk_t *c, int n)
+{
+    protocol_msg_t m;
+    protocol_msg_init (&m, PROTO_MSG_ASSIGN);
+    m.chunk_id = c->id;
+    m.attempt = c->attempt;
+    m.lo = c->lo;
+    m.hi = n > 1 ? chunktab_get (self->chunks, c->id + n - 1)->hi : c->hi;
+    m.path = c->path;
+    m.offset = c->offset;
+    m.length = c->length;
+    m.first_line = c->first_line;
+    char *bounds = NULL;
+    if (n > 1) {
+        char **inner = xcalloc ((size_t) n, sizeof *inner);
+        for (int k = 1; k < n; k++)
+            inner[k - 1] = chunktab_get (self->chunks, c->id + k)->lo;
+        bounds = bounds_join (inner, (size_t) n - 1);
+        free (inner);
+        m.group_count = n;
+        m.group_bounds = bounds;
+    }
+    dispatch_send (self, w, &m);          /* borrowed fields: no reset */
+    free (bounds);
+    w->busy++;
+}
+
+/*  The tail: nothing left to hand out, a slot free. A chunk whose attempt
+    is far behind (coordinator/straggler.h) gets a backup attempt on the
+    least busy other worker. Returns true when one went out. */
+static bool
+s_backup (dispatch_t *self, int64_t now)
+{
+    size_t n = chunktab_size (self->chunks);
+    if (!self->backups || self->fence_lost || chunktab_count (self->chunks, CHUNK_STATE_PLANNED) > 0
+    ||  chunktab_count (self->chunks, CHUNK_STATE_DONE) < STRAGGLER_MIN_DONE)
+        return false;
+    int64_t *rows = xcalloc (n + 1, sizeof *rows), *busy = xcalloc (n + 1, sizeof *busy);
+    straggler_chunk_t *running = xcalloc (n + 1, sizeof *running);
+    chunk_t **which = xcalloc (n + 1, sizeof *which);
+    size_t ndone = 0, nrun = 0;
+    for (size_t i = 0; i < n; i++) {
+        chunk_t *c = chunktab_get (self->chunks, (int64_t) i);
+        if (c->state == CHUNK_STATE_DONE && c->group_lead < 0 && !c->rows_from_ledger) {
+            rows[ndone] = c->rows;
+            busy[ndone++] = c->busy_ms;
+        }
+        else if (c->state == CHUNK_STATE_ASSIGNED) {
+            running[nrun] = (straggler_chunk_t) {
+                .elapsed_ms = now - c->assigned_ms, .rows = c->progress_rows,
+                .est_rows = c->est_rows, .eligible = c->group_lead < 0 && c->backup_attempt == 0 };
+            which[nrun++] = c;
+        }
+    }
+    double rate = straggler_rate (rows, busy, ndone);
+    int64_t left = 0;
+    int pick = straggler_pick (running, nrun, rate, &left);
+    chunk_t *c = pick >= 0 ? which[pick] : NULL;
+    free (rows);
+    free (busy);
+    free (running);
+    free (which);
+    /*  The least busy worker with a free slot, not the one running c. */
+    worker_t *best = NULL;
+    size_t bi = 0;
+    for (size_t i = 0; c && i < self->nworkers; i++) {
+        worker_t *w = self->workers[i];
+        if (!w->alive || !w->proven || w->busy >= w->slots || (int) i == c->worker)
+            continue;
+        if (!best || (int64_t) w->busy * best->slots < (int64_t) best->busy * w->slots) {
+            best = w;
+            bi = i;
+        }
+    }
+    if (!best)
+        return false;
+    worker_t *slow = c->worker >= 0 && (size_t) c->worker < self->nworkers
+                   ? self->workers[c->worker] : NULL;
+    int32_t prior = c->attempt;
+    int64_t elapsed = now - c->assigned_ms, rows_done = c->progress_rows;
+    if (chunktab_backup (self->chunks, c, (int) bi, now) == 0)
+        return false;
+    char left_text[48];
+    if (left == INT64_MAX)
+        snprintf (left_text, sizeof left_text, "no rows yet");
+    else
+        snprintf (left_text, sizeof left_text, "~%.1f s left at its pace", (double) left / 1000.0);
+    log_info ("chunk %" PRId64 ": attempt %d on %s has run %.1f s (%" PRId64 " of ~%" PRId64
+              " rows, %s) while a chunk takes ~%.2f s here: backup attempt %d on %s; the first "
+              "to commit counts, the other is cancelled", c->id, prior, slow ? slow->name : "?",
+              (double) elapsed / 1000.0, rows_done, c->est_rows, left_text,
+              (double) c->est_rows / rate / 1000.0, c->attempt, best->name);
+    s_send_assign (self, best, c, 1);
+    return true;
+}
+
 void
 assign_turn (dispatch_t *self)
 {
@@ -65,29 +167,7 @@ assign_turn (dispatch_t *self)
             break;
         int n = s_group_size (self, c, now);
         chunktab_assign_group (self->chunks, c, n, (int) i, now);
-        protocol_msg_t m;
-        protocol_msg_init (&m, PROTO_MSG_ASSIGN);
-        m.chunk_id = c->id;
-        m.attempt = c->attempt;
-        m.lo = c->lo;
-        m.hi = n > 1 ? chunktab_get (self->chunks, c->id + n - 1)->hi : c->hi;
-        m.path = c->path;
-        m.offset = c->offset;
-        m.length = c->length;
-        m.first_line = c->first_line;
-        char *bounds = NULL;
-        if (n > 1) {
-            char **inner = xcalloc ((size_t) n, sizeof *inner);
-            for (int k = 1; k < n; k++)
-                inner[k - 1] = chunktab_get (self->chunks, c->id + k)->lo;
-            bounds = bounds_join (inner, (size_t) n - 1);
-            free (inner);
-            m.group_count = n;
-            m.group_bounds = bounds;
-        }
-        dispatch_send (self, w, &m);          /* borrowed fields: no reset */
-        free (bounds);
-        w->busy++;
+        s_send_assign (self, w, c, n);
         inflight++;
         if (inflight > self->peak_inflight)
             self->peak_inflight = inflight;
@@ -97,6 +177,7 @@ assign_turn (dispatch_t *self)
         else
             log_debug ("chunk %" PRId64 " attempt %d -> %s", c->id, c->attempt, w->name);
     }
+    if (inflight < limit && s_backup (self, now))
+        inflight++;
     self->saturated = inflight >= limit;
 }
-

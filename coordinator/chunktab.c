@@ -57,6 +57,7 @@ chunktab_add (chunktab_t *self, const char *lo, const char *hi, int64_t est_rows
     c->worker = -1;
     c->done_by = -1;
     c->group_lead = -1;
+    c->prior_worker = -1;
     self->count++;
     return c;
 }
@@ -176,7 +177,6 @@ chunktab_done (chunktab_t *self, int64_t id, int32_t attempt, int worker, int64_
         return -1;
     if (c->state == CHUNK_STATE_DONE)
         return 0;
-    (void) attempt;
     /*  Even a chunk marked failed is taken back: its rows are committed
         (the fence guarantees only this attempt did), and accounting must
         see them. The run has already stopped in that case. */
@@ -186,6 +186,11 @@ chunktab_done (chunktab_t *self, int64_t id, int32_t attempt, int worker, int64_
     c->checksum = checksum;
     c->done_by = worker;
     c->busy_ms = now_ms - c->assigned_ms;
+    if (c->backup_attempt > 0) {
+        c->backup_won = attempt == c->backup_attempt;
+        if (c->prior_attempt > 0 && attempt == c->prior_attempt)
+            c->busy_ms = now_ms - c->prior_assigned_ms;
+    }
     c->done_ms = now_ms;
     c->worker = -1;
     return 1;
@@ -275,6 +280,8 @@ chunktab_worker_lost (chunktab_t *self, int worker, int64_t now_ms, chunk_t **fa
     int requeued = 0;
     for (size_t i = 0; i < self->count; i++) {
         chunk_t *c = &self->chunks[i];
+        if (c->prior_worker == worker)
+            chunktab_prior_ended (self, c, c->prior_attempt);
         if (c->state != CHUNK_STATE_ASSIGNED || c->worker != worker)
             continue;
         s_set_error (c, "worker lost (no message within liveness x heartbeat)");
@@ -294,6 +301,8 @@ chunktab_worker_released (chunktab_t *self, int worker, int64_t now_ms)
     int n = 0;
     for (size_t i = 0; i < self->count; i++) {
         chunk_t *c = &self->chunks[i];
+        if (c->prior_worker == worker)
+            chunktab_prior_ended (self, c, c->prior_attempt);
         if (c->state == CHUNK_STATE_ASSIGNED && c->worker == worker)
             n += chunktab_unassign (self, c->id, c->attempt, now_ms, 0);
     }
@@ -334,6 +343,47 @@ chunktab_stalled (chunktab_t *self, chunk_t *c, const char *message, int64_t now
         return 0;
     s_set_error (c, message ? message : "stalled");
     return s_requeue (self, c, now_ms, false);
+}
+
+int32_t
+chunktab_backup (chunktab_t *self, chunk_t *c, int worker, int64_t now_ms)
+{
+    (void) self;
+    if (c->state != CHUNK_STATE_ASSIGNED || c->group_lead >= 0 || c->backup_attempt > 0
+    ||  c->worker < 0 || worker == c->worker)
+        return 0;
+    c->prior_worker = c->worker;
+    c->prior_attempt = c->attempt;
+    c->prior_assigned_ms = c->assigned_ms;
+    c->attempt++;
+    c->backup_attempt = c->attempt;
+    c->worker = worker;
+    c->assigned_ms = now_ms;
+    c->progress_rows = 0;
+    c->progress_bytes = 0;
+    c->progress_ms = now_ms;
+    return c->attempt;
+}
+
+bool
+chunktab_prior_ended (chunktab_t *self, chunk_t *c, int32_t attempt)
+{
+    (void) self;
+    if (c->prior_attempt <= 0 || attempt != c->prior_attempt)
+        return false;
+    c->prior_worker = -1;
+    c->prior_attempt = 0;
+    return true;
+}
+
+void
+chunktab_backups (chunktab_t *self, int64_t *started, int64_t *won)
+{
+    *started = *won = 0;
+    for (size_t i = 0; i < self->count; i++) {
+        *started += self->chunks[i].backup_attempt > 0;
+        *won += self->chunks[i].state == CHUNK_STATE_DONE && self->chunks[i].backup_won;
+    }
 }
 
 size_t

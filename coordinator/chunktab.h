@@ -62,6 +62,13 @@ typedef struct {
     int64_t group_lead;        /* the group's first chunk, -1 when alone */
     int32_t group_size;        /* lead only: chunks in its group */
     int32_t group_open;        /* lead only: members not reported yet */
+    /* a backup attempt (chunktab_backup, coordinator/straggler.h): the
+       attempt it backs up keeps running until one of them commits */
+    int prior_worker;          /* the older attempt still running, -1 when none */
+    int32_t prior_attempt;     /* its number (0: none) */
+    int64_t prior_assigned_ms;
+    int32_t backup_attempt;    /* the backup's number (0: never backed up) */
+    bool backup_won;           /* the backup attempt committed the chunk */
 } chunk_t;
 
 typedef struct chunktab_t chunktab_t;
@@ -165,6 +172,21 @@ chunk_t *chunktab_next_stalled (chunktab_t *self, int64_t now_ms, int64_t stall_
     chunk fails. `message` is copied as last_error. Returns 1 requeued,
     2 failed for good, 0 if the chunk is not assigned. */
 int chunktab_stalled (chunktab_t *self, chunk_t *chunk, const char *message, int64_t now_ms);
+
+/*  A backup attempt of chunk c (assigned alone, never backed up) on
+    worker: c's current attempt becomes its prior one, which keeps
+    running (its DONE is still taken, chunktab_done; a FAILED of it only
+    ends it, chunktab_prior_ended), and a new attempt number goes to
+    worker without a try counted (tries count failures, not speed).
+    Returns the new attempt, or 0 when c cannot be backed up. */
+int32_t chunktab_backup (chunktab_t *self, chunk_t *c, int worker, int64_t now_ms);
+
+/*  A report (DONE or FAILED) of attempt `attempt` arrived: when that is
+    c's prior attempt, it no longer runs. Returns true if it was. */
+bool chunktab_prior_ended (chunktab_t *self, chunk_t *c, int32_t attempt);
+
+/*  Backup attempts started, and how many of them committed their chunk. */
+void chunktab_backups (chunktab_t *self, int64_t *started, int64_t *won);
 
 /*  Counts by state. */
 size_t chunktab_count (chunktab_t *self, chunk_state_t state);

@@ -38,6 +38,12 @@ dispatch_set_fence_lost (dispatch_t *self, bool on)
 }
 
 void
+dispatch_set_backups (dispatch_t *self, bool on)
+{
+    self->backups = on;
+}
+
+void
 dispatch_set_secret (dispatch_t *self, const char *secret)
 {
     gate_destroy (&self->gate);

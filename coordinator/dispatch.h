@@ -93,6 +93,12 @@ int dispatch_run (dispatch_t *self);
     direct, on the final table's unique index). */
 void dispatch_set_fence_lost (dispatch_t *self, bool on);
 
+/*  pipeline.backups: at the tail of the run, a chunk whose attempt is far
+    slower than the others gets a second attempt on a free slot of
+    another worker; the first to commit counts, the other is cancelled
+    (coordinator/straggler.h). Never while fence_lost (publish: direct). */
+void dispatch_set_backups (dispatch_t *self, bool on);
+
 /*  How many chunks may be in flight across all workers: decided by cc
     (borrowed; pipeline.concurrency: auto) from the measured throughput,
     or fixed (cc NULL: `fixed` chunks, pinned). Either way never more than

@@ -44,6 +44,7 @@ struct dispatch_t {
     size_t cc_logged;          /* controller changes logged so far */
     metrics_fails_t fails;     /* failed attempts by SQLSTATE class (observe.c) */
     bool stopped;              /* STOP sent (dispatch_stop_workers) */
+    bool backups;              /* pipeline.backups: back up slow attempts at the tail */
 };
 
 /*  Encodes msg and sends it to link `identity` (borrowed); `to` names the

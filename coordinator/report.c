@@ -325,6 +325,13 @@ report_json (const report_t *r)
     s_put_int (o, "rows_loaded", r->rows_loaded);
     s_put_int (o, "chunks_total", (int64_t) nchunks);
     s_put_int (o, "chunks_retried", r->chunks ? (int64_t) chunktab_retried (r->chunks) : 0);
+    int64_t backups = 0, backups_won = 0;
+    if (r->chunks)
+        chunktab_backups (r->chunks, &backups, &backups_won);
+    json_object *bk = json_object_new_object ();
+    s_put_int (bk, "started", backups);
+    s_put_int (bk, "won", backups_won);
+    json_object_object_add (o, "backups", bk);
     s_put_num (o, "wall_seconds", r->wall_seconds, 3);
     s_put_num (o, "load_seconds", r->load_seconds, 3);
     s_put_num (o, "merge_seconds", r->merge_seconds, 3);

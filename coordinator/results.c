@@ -4,6 +4,7 @@
     state is in dispatch_int.h). */
 #include "dispatch_int.h"
 #include "log.h"
+#include "straggler.h"
 #include "util.h"
 
 #include <inttypes.h>
@@ -18,11 +19,44 @@ s_report_slot (dispatch_t *self, worker_t *w, chunk_t *c, int32_t attempt)
 {
     bool live = c->state == CHUNK_STATE_ASSIGNED && c->attempt == attempt
                 && c->worker == dispatch_index (self, w);
+    /*  Either side of a backup (straggler.h) held a slot counted as busy,
+        never as stalled. */
+    bool raced = c->backup_attempt > 0
+                 && (attempt == c->backup_attempt || attempt == c->prior_attempt);
+    chunktab_prior_ended (self->chunks, c, attempt);
     if (!chunktab_report_closes (self->chunks, c, attempt) || w->busy <= 0)
         return;
     w->busy--;
-    if (!live && w->stalled > 0)
+    if (!live && !raced && w->stalled > 0)
         w->stalled--;
+}
+
+/*  A chunk that had a backup attempt was just committed by `attempt`:
+    the other one, if it still runs, is told to roll back (CANCEL); it
+    would only fail at the ledger fence, after its whole COPY. prior_* and
+    current_* are the chunk's before the DONE was taken. */
+static void
+s_cancel_loser (dispatch_t *self, chunk_t *c, int32_t attempt, int prior_worker,
+                int32_t prior_attempt, int current_worker, int32_t current_attempt)
+{
+    int lw = -1;
+    int32_t la = 0;
+    if (c->backup_attempt <= 0
+    ||  !straggler_loser (attempt, prior_worker, prior_attempt, current_worker, current_attempt,
+                          &lw, &la)
+    ||  lw < 0 || (size_t) lw >= self->nworkers)
+        return;
+    worker_t *loser = self->workers[lw];
+    log_info ("chunk %" PRId64 ": attempt %d committed it%s; cancelling attempt %d on %s",
+              c->id, attempt, c->backup_won ? " (the backup)" : " (the backed-up one)", la,
+              loser->name);
+    if (!loser->alive)
+        return;
+    protocol_msg_t m;
+    protocol_msg_init (&m, PROTO_MSG_CANCEL);
+    m.chunk_id = c->id;
+    m.attempt = la;
+    dispatch_send (self, loser, &m);
 }
 
 void
@@ -35,6 +69,9 @@ results_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
         return;
     }
     chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self->chunks, c->group_lead) : NULL;
+    int prior_worker = c->prior_worker;
+    int current_worker = c->state == CHUNK_STATE_ASSIGNED ? c->worker : -1;
+    int32_t prior_attempt = c->prior_attempt, current_attempt = c->attempt;
     s_report_slot (self, w, c, msg->attempt);
     if (c->state != CHUNK_STATE_DONE && !admit_done (self, w, msg))
         return;
@@ -42,6 +79,8 @@ results_done (dispatch_t *self, worker_t *w, protocol_msg_t *msg)
                             msg->rows, msg->bytes, msg->checksum);
     if (rc != 1)
         return;
+    s_cancel_loser (self, c, msg->attempt, prior_worker, prior_attempt, current_worker,
+                    current_attempt);
     /*  A group's chunks shared one COPY: each gets its share of the
         group's time, so busy time stays the time slots were busy. */
     if (lead && lead->group_size > 1)

@@ -122,6 +122,7 @@ s_start (run_t *r)
     if (r->file)
         dispatch_set_max_errors (r->dispatch, cfg->source.max_errors);
     dispatch_set_fence_lost (r->dispatch, r->direct);
+    dispatch_set_backups (r->dispatch, r->cfg->pipeline.backups && !r->args->sequential);
     if (r->curve)
         dispatch_set_handshake_auth (r->dispatch);
     else

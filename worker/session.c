@@ -77,6 +77,35 @@ s_any_busy (self_t *self)
     return false;
 }
 
+/*  Rolls back every running chunk, and any handed to a slot later. */
+static void
+s_abort_all (self_t *self)
+{
+    self->abort = 1;
+    for (int i = 0; self->slots && i < self->nslots; i++)
+        slotactor_cancel (self->slots[i]);
+}
+
+/*  CANCEL: another attempt of this chunk committed it; this one rolls
+    back (it would fail at the ledger fence anyway, after its whole COPY)
+    and is reported as FAILED 57014. A CANCEL for an attempt that no
+    longer runs here is nothing to do. */
+static void
+s_on_cancel (self_t *self, const protocol_msg_t *msg)
+{
+    for (int i = 0; self->slots && i < self->nslots; i++) {
+        slotactor_t *slot = self->slots[i];
+        if (slot->busy && slot->chunk_id == msg->chunk_id && slot->attempt == msg->attempt) {
+            log_info ("chunk %" PRId64 " attempt %d: cancelled by the coordinator (another "
+                      "attempt committed the chunk); rolling back", msg->chunk_id, msg->attempt);
+            slotactor_cancel (slot);
+            return;
+        }
+    }
+    log_debug ("CANCEL for chunk %" PRId64 " attempt %d, which does not run here; ignored",
+               msg->chunk_id, msg->attempt);
+}
+
 /*  HEARTBEAT, with this process's peak RSS and the worker's figures. */
 static void
 s_heartbeat (self_t *self)
@@ -405,6 +434,7 @@ s_on_coordinator (self_t *self)
         case PROTO_MSG_JOB: s_on_job (self, &msg); break;
         case PROTO_MSG_ASSIGN: s_on_assign (self, &msg); break;
         case PROTO_MSG_HEARTBEAT: break;
+        case PROTO_MSG_CANCEL: s_on_cancel (self, &msg); break;
         case PROTO_MSG_CHALLENGE:
             rc = link_on_challenge (&self->link, &msg);
             if (rc != 0)
@@ -477,20 +507,20 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
         if (*stop && !self.stopping) {
             log_info ("signal: rolling back running chunks and leaving");
             self.stopping = true;
-            self.abort = 1;
+            s_abort_all (&self);
             exit_code = s_any_busy (&self) ? EXIT_CODE_INTERRUPTED : EXIT_CODE_OK;
         }
         if (orphan_exit && getppid () != parent && !self.stopping) {
             log_warn ("the coordinator process that started this worker is gone; leaving");
             self.stopping = true;
-            self.abort = 1;
+            s_abort_all (&self);
         }
         if (!self.stopping && outcome_should_give_up (self.heard_ms, util_now_ms (), give_up_ms)) {
             log_error ("no word from a coordinator at %s for %.1f s (--give-up-after); giving "
                        "up (exit %d)", endpoint, (double) give_up_ms / 1000.0,
                        EXIT_CODE_NO_COORDINATOR);
             self.stopping = true;
-            self.abort = 1;
+            s_abort_all (&self);
             exit_code = EXIT_CODE_NO_COORDINATOR;
         }
         if (self.stopping && !s_any_busy (&self))
@@ -514,7 +544,7 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
             if (items[0].revents & ZMQ_POLLIN) {
                 if (s_on_coordinator (&self) < 0) {
                     self.stopping = true;
-                    self.abort = 1;
+                    s_abort_all (&self);
                     exit_code = self.stop_exit;
                 }
             }
@@ -542,7 +572,7 @@ session_run (const char *endpoint, const char *name, int slots, bool orphan_exit
             self.reconnects++;
             if (link_connect (&self.link, true) != 0) {
                 /*  No link any more: running chunks roll back, and leave. */
-                self.abort = 1;
+                s_abort_all (&self);
                 exit_code = EXIT_CODE_NO_RESOURCES;
                 break;
             }

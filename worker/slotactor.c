@@ -12,7 +12,8 @@
 struct slotactor_args_t {
     copyjob_t *job;            /* borrowed, read-only while the slot lives */
     slot_t *slot;              /* borrowed */
-    volatile int *abort;
+    volatile int *abort;       /* the slot's cancel flag */
+    volatile int *session_abort;
 };
 
 static void
@@ -81,7 +82,9 @@ slotactor_new (copyjob_t *job, volatile int *abort, slot_t *slot)
     self->args = xcalloc (1, sizeof *self->args);
     self->args->job = job;
     self->args->slot = self->slot;
-    self->args->abort = abort;
+    self->args->abort = &self->cancel;
+    self->args->session_abort = abort;
+    self->cancel = *abort;
     self->actor = zactor_new (s_slot_actor, self->args);
     return self;
 }
@@ -100,9 +103,17 @@ slotactor_destroy (slotactor_t **self_p)
     }
 }
 
+void
+slotactor_cancel (slotactor_t *self)
+{
+    if (self->busy)
+        self->cancel = 1;
+}
+
 int
 slotactor_run (slotactor_t *self, const protocol_msg_t *msg)
 {
+    self->cancel = *self->args->session_abort;
     zmsg_t *run = zmsg_new ();
     zmsg_addstr (run, "RUN");
     zmsg_addstrf (run, "%" PRId64, msg->chunk_id);

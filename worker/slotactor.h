@@ -5,8 +5,9 @@
     (slotactor_run); the actor runs pipeline_run_chunk (blocking, for
     minutes) in its own thread while the session keeps polling the
     DEALER, and answers with the chunk_result_t (slotactor_recv). The
-    abort flag, shared read-only with the session, makes a running chunk
-    roll back.
+    slot's cancel flag (slotactor_cancel: the session's abort, or the
+    coordinator's CANCEL of this one attempt) makes its running chunk roll
+    back.
 
     Pipe protocol (private to slotactor.c):
         session -> slot   "RUN" chunk_id attempt lo hi path offset length first_line
@@ -37,10 +38,13 @@ typedef struct {
     int64_t chunk_id;
     int32_t attempt;
     int32_t count;             /* chunks in the ASSIGN (a group: > 1) */
+    volatile int cancel;       /* rolls back the running chunk (slotactor_cancel) */
 } slotactor_t;
 
 /*  Starts a slot actor for `job` (borrowed, read-only while the actor
-    lives); `abort` (borrowed) rolls back its running chunk when set.
+    lives); `abort` (borrowed: the session's) is the cancel flag each
+    chunk starts with, so a slot started or handed a chunk after the
+    session aborted rolls back at once.
     `slot`: one made by slot_new for this job (its connections may be open
     and idle: the actor takes it over, the first chunk saves its
     connects), or NULL for a fresh one. The caller checked that the thread
@@ -50,6 +54,9 @@ slotactor_t *slotactor_new (copyjob_t *job, volatile int *abort, slot_t *slot);
 /*  Ends the actor (waiting for a running chunk to roll back) and frees
     its slot. Accepts NULL; nulls the pointer. */
 void slotactor_destroy (slotactor_t **self_p);
+
+/*  Rolls back the chunk the actor runs now (nothing when it is free). */
+void slotactor_cancel (slotactor_t *self);
 
 /*  Hands a (checked) ASSIGN to a free actor. Returns 0 (busy now), or -1
     when the actor did not take it. */

@@ -88,6 +88,8 @@ typedef struct {
         int processed_queue_max;     /* 10, 1..10000 */
         int batch_size;              /* 5000, 1..1000000 (file sources) */
         int read_buffer;             /* 65536, 4096..16777216 bytes */
+        bool backups;                /* true: a slow chunk at the tail of a merge run
+                                        gets a backup attempt (coordinator/straggler.h) */
         int concurrency;             /* chunks in flight across all slots: 0 = auto
                                         (default: measured, coordinator/concurrency.h),
                                         1..4096 pins it (never above the slots offered) */

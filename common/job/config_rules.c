@@ -126,6 +126,7 @@ static const config_rule_t s_pipeline_rules[] = {
     { CONFIG_MEMBER ("concurrency", pipeline.concurrency), .kind = CONFIG_INT,
       .min = 1, .max = 4096, .word = "auto" },
     CONFIG_R_INT ("group_rows", pipeline.group_rows, 0, 1000000000000LL, 500000),
+    { CONFIG_MEMBER ("backups", pipeline.backups), .kind = CONFIG_BOOL, .def = 1 },
     CONFIG_R_INT ("raw_queue_max", pipeline.raw_queue_max, 1, 10000, 20),
     CONFIG_R_INT ("processed_queue_max", pipeline.processed_queue_max, 1, 10000, 10),
     CONFIG_R_INT ("batch_size", pipeline.batch_size, 1, 1000000, 5000),

@@ -44,6 +44,7 @@ typedef enum {
     PROTO_MSG_BYE,        /* W->C */
     PROTO_MSG_CHALLENGE,  /* C->W: prove the cluster secret (answer to HELLO) */
     PROTO_MSG_AUTH,       /* W->C: the proof */
+    PROTO_MSG_CANCEL,     /* C->W: end one attempt (another attempt committed its chunk) */
     PROTO_MSG_COUNT_
 } protocol_type_t;
 

@@ -203,6 +203,10 @@ static const protocol_rule_t s_stop_rules[] = {
     M_FIELD (outcome, OPT_TEXT),
 };
 
+static const protocol_rule_t s_cancel_rules[] = {
+    M_CHUNK,
+};
+
 static const protocol_rule_t s_challenge_rules[] = {
     M_FIELD (nonce, NAME),
 };
@@ -225,6 +229,7 @@ const protocol_def_t protocol_defs[PROTO_MSG_COUNT_] = {
     [PROTO_MSG_BYE]       = { "BYE", { NULL, 0 } },
     [PROTO_MSG_CHALLENGE] = S_DEF ("CHALLENGE", s_challenge_rules),
     [PROTO_MSG_AUTH]      = S_DEF ("AUTH", s_auth_rules),
+    [PROTO_MSG_CANCEL]    = S_DEF ("CANCEL", s_cancel_rules),
 };
 
 const char *

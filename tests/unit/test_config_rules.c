@@ -245,6 +245,8 @@ test_rule_bool (void **state)
         OK_BOOL (BASE "cluster: {insecure: true}\n", cluster.insecure, true),
         OK_BOOL (BASE_SOURCE TARGET "analyze: false }\n", target.analyze, false),
         OK_BOOL (BASE_SOURCE TARGET "analyze: on }\n", target.analyze, true),
+        OK_BOOL (BASE "pipeline: {backups: false}\n", pipeline.backups, false),
+        OK_BOOL (BASE "pipeline: {writers: 2}\n", pipeline.backups, true),
         OK_BOOL (BASE "cluster: {insecure: Yes}\n", cluster.insecure, true),
         OK_BOOL (BASE "cluster: {insecure: ON}\n", cluster.insecure, true),
         OK_BOOL (BASE "cluster: {insecure: off}\n", cluster.insecure, false),
@@ -599,7 +601,7 @@ test_every_rule (void **state)
             offsets[rules++] = rule->offset;
         }
     assert_int_equal (count, 10);       /* the top level and 9 sections */
-    assert_int_equal (rules, 58);       /* a row each in README "Job file" */
+    assert_int_equal (rules, 59);       /* a row each in README "Job file" */
 }
 
 int

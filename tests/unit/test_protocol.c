@@ -242,6 +242,10 @@ s_sample (protocol_msg_t *msg, protocol_type_t type, int variant)
     case PROTO_MSG_AUTH:
         msg->proof = xstrdup ("ab95c3c5e0bd5c3e0e7f8e1b0f6a3e6f4b8e2f1c0d9a8b7c6d5e4f3a2b1c0d9e");
         break;
+    case PROTO_MSG_CANCEL:
+        msg->chunk_id = 41;
+        msg->attempt = 2;
+        break;
     default:
         break;
     }
@@ -388,7 +392,7 @@ static void
 test_type_names (void **state)
 {
     const char *names [] = { "INVALID", "HELLO", "JOB", "ASSIGN", "PROGRESS", "DONE",
-                             "FAILED", "HEARTBEAT", "STOP", "BYE", "CHALLENGE", "AUTH" };
+                             "FAILED", "HEARTBEAT", "STOP", "BYE", "CHALLENGE", "AUTH", "CANCEL" };
     for (int i = 0; i < PROTO_MSG_COUNT_; i++)
         assert_string_equal (protocol_type_name ((protocol_type_t) i), names [i]);
     assert_string_equal (protocol_type_name (PROTO_MSG_COUNT_), "INVALID");
@@ -1433,7 +1437,7 @@ test_encode_refuses (void **state)
     protocol_msg_init (&msg, PROTO_MSG_INVALID);
     s_expect_encode_error (&msg, "protocol: cannot encode message type 0");
     protocol_msg_init (&msg, PROTO_MSG_COUNT_);
-    s_expect_encode_error (&msg, "protocol: cannot encode message type 12");
+    s_expect_encode_error (&msg, "protocol: cannot encode message type 13");
 
     for (size_t i = 0; i < COUNT (s_encode_edits); i++) {
         const encode_edit_t *e = &s_encode_edits [i];
