@@ -89,7 +89,11 @@ static bool
 s_backup (dispatch_t *self, int64_t now)
 {
     size_t n = chunktab_size (self->chunks);
-    if (!self->backups || self->fence_lost || chunktab_count (self->chunks, CHUNK_STATE_PLANNED) > 0
+    /*  Twice a second is enough for a decision counted in seconds. */
+    if (!self->backups || self->fence_lost || now - self->backup_look_ms < 500)
+        return false;
+    self->backup_look_ms = now;
+    if (chunktab_count (self->chunks, CHUNK_STATE_PLANNED) > 0
     ||  chunktab_count (self->chunks, CHUNK_STATE_DONE) < STRAGGLER_MIN_DONE)
         return false;
     int64_t *rows = xcalloc (n + 1, sizeof *rows), *busy = xcalloc (n + 1, sizeof *busy);

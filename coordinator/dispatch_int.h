@@ -45,6 +45,7 @@ struct dispatch_t {
     metrics_fails_t fails;     /* failed attempts by SQLSTATE class (observe.c) */
     bool stopped;              /* STOP sent (dispatch_stop_workers) */
     bool backups;              /* pipeline.backups: back up slow attempts at the tail */
+    int64_t backup_look_ms;    /* when assign.c last looked for a slow attempt */
 };
 
 /*  Encodes msg and sends it to link `identity` (borrowed); `to` names the

@@ -222,6 +222,10 @@ run_load (run_t *r)
             ccc.start = cc_start_for_cores (hostcpu_cores (),
                                             r->cfg->source.kind != SOURCE_KIND_CSV);
         cc_init (&r->cc, &ccc, r->cc_started_ms);
+        /*  One host: a second attempt would share the CPU the slow one
+            needs; a backup pays where workers differ (hosts, links). */
+        if (ccc.host_bound)
+            dispatch_set_backups (r->dispatch, false);
         if (ccc.host_bound)
             log_info ("concurrency auto: servers and workers on this host (%d CPUs): starting "
                       "at %d chunk(s) in flight, more only while the CPUs have room",
