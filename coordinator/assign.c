@@ -102,14 +102,21 @@ s_backup (dispatch_t *self, int64_t now)
     size_t ndone = 0, nrun = 0;
     for (size_t i = 0; i < n; i++) {
         chunk_t *c = chunktab_get (self->chunks, (int64_t) i);
-        if (c->state == CHUNK_STATE_DONE && c->group_lead < 0 && !c->rows_from_ledger) {
+        /*  A group's members count with their share of its time. */
+        if (c->state == CHUNK_STATE_DONE && !c->rows_from_ledger) {
             rows[ndone] = c->rows;
             busy[ndone++] = c->busy_ms;
         }
-        else if (c->state == CHUNK_STATE_ASSIGNED) {
+        else if (c->state == CHUNK_STATE_ASSIGNED && (c->group_lead < 0 || c->group_lead == c->id)) {
+            /*  A group is one attempt: its lead's PROGRESS, its members'
+                rows; backed up whole while no member has reported. */
+            int64_t est = c->est_rows;
+            for (int32_t k = 1; c->group_lead == c->id && k < c->group_size; k++)
+                est += chunktab_get (self->chunks, c->id + k)->est_rows;
             running[nrun] = (straggler_chunk_t) {
-                .elapsed_ms = now - c->assigned_ms, .rows = c->progress_rows,
-                .est_rows = c->est_rows, .eligible = c->group_lead < 0 && c->backup_attempt == 0 };
+                .elapsed_ms = now - c->assigned_ms, .rows = c->progress_rows, .est_rows = est,
+                .eligible = c->backup_attempt == 0
+                            && (c->group_lead < 0 || c->group_open == c->group_size) };
             which[nrun++] = c;
         }
     }
@@ -119,7 +126,6 @@ s_backup (dispatch_t *self, int64_t now)
     chunk_t *c = pick >= 0 ? which[pick] : NULL;
     free (rows);
     free (busy);
-    free (running);
     free (which);
     /*  The least busy worker with a free slot, not the one running c. */
     worker_t *best = NULL;
@@ -133,12 +139,17 @@ s_backup (dispatch_t *self, int64_t now)
             bi = i;
         }
     }
-    if (!best)
+    if (!best) {
+        free (running);
         return false;
+    }
     worker_t *slow = c->worker >= 0 && (size_t) c->worker < self->nworkers
                    ? self->workers[c->worker] : NULL;
     int32_t prior = c->attempt;
     int64_t elapsed = now - c->assigned_ms, rows_done = c->progress_rows;
+    int n_group = c->group_lead == c->id ? c->group_size : 1;
+    int64_t est = running[pick].est_rows;
+    free (running);
     if (chunktab_backup (self->chunks, c, (int) bi, now) == 0)
         return false;
     char left_text[48];
@@ -146,12 +157,18 @@ s_backup (dispatch_t *self, int64_t now)
         snprintf (left_text, sizeof left_text, "no rows yet");
     else
         snprintf (left_text, sizeof left_text, "~%.1f s left at its pace", (double) left / 1000.0);
-    log_info ("chunk %" PRId64 ": attempt %d on %s has run %.1f s (%" PRId64 " of ~%" PRId64
-              " rows, %s) while a chunk takes ~%.2f s here: backup attempt %d on %s; the first "
-              "to commit counts, the other is cancelled", c->id, prior, slow ? slow->name : "?",
-              (double) elapsed / 1000.0, rows_done, c->est_rows, left_text,
-              (double) c->est_rows / rate / 1000.0, c->attempt, best->name);
-    s_send_assign (self, best, c, 1);
+    char what[64];
+    if (n_group > 1)
+        snprintf (what, sizeof what, "chunks %" PRId64 "-%" PRId64 " (a group)", c->id,
+                  c->id + n_group - 1);
+    else
+        snprintf (what, sizeof what, "chunk %" PRId64, c->id);
+    log_info ("%s: attempt %d on %s has run %.1f s (%" PRId64 " of ~%" PRId64 " rows, %s) "
+              "while that takes ~%.2f s here: backup attempt %d on %s; the first to commit "
+              "counts, the other is cancelled", what, prior, slow ? slow->name : "?",
+              (double) elapsed / 1000.0, rows_done, est, left_text, (double) est / rate / 1000.0,
+              c->attempt, best->name);
+    s_send_assign (self, best, c, n_group);
     return true;
 }
 

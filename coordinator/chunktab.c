@@ -161,6 +161,8 @@ bool
 chunktab_report_closes (chunktab_t *self, chunk_t *c, int32_t attempt)
 {
     chunk_t *lead = c->group_lead >= 0 ? chunktab_get (self, c->group_lead) : NULL;
+    if (lead && lead->prior_open > 0 && attempt == lead->prior_group_attempt)
+        return --lead->prior_open == 0;     /* the group a backup backed up */
     if (!lead || lead->group_open <= 0)
         return true;            /* alone (or a late report): as before groups */
     if (attempt != lead->attempt)
@@ -348,21 +350,37 @@ chunktab_stalled (chunktab_t *self, chunk_t *c, const char *message, int64_t now
 int32_t
 chunktab_backup (chunktab_t *self, chunk_t *c, int worker, int64_t now_ms)
 {
-    (void) self;
-    if (c->state != CHUNK_STATE_ASSIGNED || c->group_lead >= 0 || c->backup_attempt > 0
-    ||  c->worker < 0 || worker == c->worker)
+    bool group = c->group_lead >= 0;
+    int32_t n = group ? c->group_size : 1;
+    if (c->state != CHUNK_STATE_ASSIGNED || c->backup_attempt > 0 || c->worker < 0
+    ||  worker == c->worker || (group && (c->group_lead != c->id || c->group_open != n)))
         return 0;
-    c->prior_worker = c->worker;
-    c->prior_attempt = c->attempt;
-    c->prior_assigned_ms = c->assigned_ms;
-    c->attempt++;
-    c->backup_attempt = c->attempt;
-    c->worker = worker;
-    c->assigned_ms = now_ms;
-    c->progress_rows = 0;
-    c->progress_bytes = 0;
-    c->progress_ms = now_ms;
-    return c->attempt;
+    for (int32_t k = 1; k < n; k++) {
+        const chunk_t *m = chunktab_get (self, c->id + k);
+        if (!m || m->state != CHUNK_STATE_ASSIGNED || m->attempt != c->attempt
+        ||  m->group_lead != c->id || m->backup_attempt > 0)
+            return 0;
+    }
+    int32_t attempt = c->attempt + 1;
+    for (int32_t k = 0; k < n; k++) {
+        chunk_t *m = &self->chunks[c->id + k];
+        m->prior_worker = m->worker;
+        m->prior_attempt = m->attempt;
+        m->prior_assigned_ms = m->assigned_ms;
+        m->attempt = attempt;
+        m->backup_attempt = attempt;
+        m->worker = worker;
+        m->assigned_ms = now_ms;
+        m->progress_rows = 0;
+        m->progress_bytes = 0;
+        m->progress_ms = now_ms;
+    }
+    if (group) {
+        c->prior_group_attempt = attempt - 1;
+        c->prior_open = n;
+        c->group_open = n;
+    }
+    return attempt;
 }
 
 bool
@@ -381,8 +399,11 @@ chunktab_backups (chunktab_t *self, int64_t *started, int64_t *won)
 {
     *started = *won = 0;
     for (size_t i = 0; i < self->count; i++) {
-        *started += self->chunks[i].backup_attempt > 0;
-        *won += self->chunks[i].state == CHUNK_STATE_DONE && self->chunks[i].backup_won;
+        const chunk_t *c = &self->chunks[i];
+        if (c->backup_attempt <= 0 || (c->group_lead >= 0 && c->group_lead != c->id))
+            continue;           /* a group counts once, by its lead */
+        *started += 1;
+        *won += c->state == CHUNK_STATE_DONE && c->backup_won;
     }
 }
 

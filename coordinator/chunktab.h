@@ -69,6 +69,8 @@ typedef struct {
     int64_t prior_assigned_ms;
     int32_t backup_attempt;    /* the backup's number (0: never backed up) */
     bool backup_won;           /* the backup attempt committed the chunk */
+    int32_t prior_group_attempt; /* lead of a backed-up group: the prior's number */
+    int32_t prior_open;        /* lead: members of the prior group not reported yet */
 } chunk_t;
 
 typedef struct chunktab_t chunktab_t;
@@ -173,19 +175,22 @@ chunk_t *chunktab_next_stalled (chunktab_t *self, int64_t now_ms, int64_t stall_
     2 failed for good, 0 if the chunk is not assigned. */
 int chunktab_stalled (chunktab_t *self, chunk_t *chunk, const char *message, int64_t now_ms);
 
-/*  A backup attempt of chunk c (assigned alone, never backed up) on
-    worker: c's current attempt becomes its prior one, which keeps
-    running (its DONE is still taken, chunktab_done; a FAILED of it only
-    ends it, chunktab_prior_ended), and a new attempt number goes to
-    worker without a try counted (tries count failures, not speed).
-    Returns the new attempt, or 0 when c cannot be backed up. */
+/*  A backup attempt of chunk c (alone, or the lead of a group none of
+    whose members reported yet; never backed up) on worker: c's current
+    attempt becomes its prior one (every member's), which keeps running
+    (its DONE is still taken, chunktab_done; a FAILED of it only ends it,
+    chunktab_prior_ended; a group's prior holds its slot until all its
+    members reported, chunktab_report_closes), and a new attempt number
+    goes to worker without a try counted (tries count failures, not
+    speed). Returns the new attempt, or 0 when c cannot be backed up. */
 int32_t chunktab_backup (chunktab_t *self, chunk_t *c, int worker, int64_t now_ms);
 
 /*  A report (DONE or FAILED) of attempt `attempt` arrived: when that is
     c's prior attempt, it no longer runs. Returns true if it was. */
 bool chunktab_prior_ended (chunktab_t *self, chunk_t *c, int32_t attempt);
 
-/*  Backup attempts started, and how many of them committed their chunk. */
+/*  Backup attempts started (a group's counts once), and how many of them
+    committed their chunk(s). */
 void chunktab_backups (chunktab_t *self, int64_t *started, int64_t *won);
 
 /*  Counts by state. */

@@ -34,14 +34,15 @@ s_report_slot (dispatch_t *self, worker_t *w, chunk_t *c, int32_t attempt)
 /*  A chunk that had a backup attempt was just committed by `attempt`:
     the other one, if it still runs, is told to roll back (CANCEL); it
     would only fail at the ledger fence, after its whole COPY. prior_* and
-    current_* are the chunk's before the DONE was taken. */
+    current_* are the chunk's before the DONE was taken. A group is one
+    attempt in one slot, named by its lead: its lead's DONE does it. */
 static void
 s_cancel_loser (dispatch_t *self, chunk_t *c, int32_t attempt, int prior_worker,
                 int32_t prior_attempt, int current_worker, int32_t current_attempt)
 {
     int lw = -1;
     int32_t la = 0;
-    if (c->backup_attempt <= 0
+    if (c->backup_attempt <= 0 || (c->group_lead >= 0 && c->group_lead != c->id)
     ||  !straggler_loser (attempt, prior_worker, prior_attempt, current_worker, current_attempt,
                           &lw, &la)
     ||  lw < 0 || (size_t) lw >= self->nworkers)

@@ -35,7 +35,7 @@ assert_clean_stderr "$HARNESS_TMP/coord.err"
 no_sanitizer_reports coord
 err=$(cat "$HARNESS_TMP/coord.err")
 assert_contains "$err" "FERRY_FAULT_STALL_CHUNK: freezing chunk 3 attempt 1" "the hook froze chunk 3"
-line=$(grep -E "chunk 3: attempt 1 on local-[12] has run [0-9.]+ s \(0 of ~2000 rows, no rows yet\) while a chunk takes ~[0-9.]+ s here: backup attempt 2 on local-[12]; the first to commit counts, the other is cancelled" \
+line=$(grep -E "chunk 3: attempt 1 on local-[12] has run [0-9.]+ s \(0 of ~2000 rows, no rows yet\) while that takes ~[0-9.]+ s here: backup attempt 2 on local-[12]; the first to commit counts, the other is cancelled" \
     "$HARNESS_TMP/coord.err") || { show_tail "$HARNESS_TMP/coord.err"; fail "no backup attempt for chunk 3"; }
 slow=$(grep -oE "attempt 1 on local-[12]" <<<"$line" | grep -oE "local-[12]")
 fast=$(grep -oE "backup attempt 2 on local-[12]" <<<"$line" | grep -oE "local-[12]")

@@ -31,6 +31,15 @@
 #       of WRITERS slots each, and prints wall time and rows/s for each
 #       (docs/TUNING.md). --delay-ms 0 and/or --rate-mbit 0 take the delay
 #       or the rate limit away, for a baseline.
+#   bash tests/faults/fault_slow_link.sh --measure-backups [--rows N]
+#        [--chunks SIZE] [--repeat R] [--rate-mbit M]
+#       one fast worker and one slow one: wrk-a in the coordinator's
+#       namespace, straight to the target; wrk-b behind the shaped link
+#       and the proxy (default 2 Mbit/s), one slot each, concurrency 2;
+#       N rows (default 200000) in chunks of SIZE (default 20000). Runs
+#       pipeline.backups true and false in turn, R rounds (default 3), and
+#       prints each run's wall and backups, then the medians and their
+#       ratio (bench/RESULTS.md).
 #
 # Needs root (ip netns, veth, bridge, tc); a machine that cannot create
 # network namespaces FAILS (never skips). Everything it creates (namespaces,
@@ -52,6 +61,7 @@ rate_mbit=100
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --measure) mode=measure; rows=300000 ;;
+        --measure-backups) mode=backups; rows=200000; chunk_list=20000; repeat=3; rate_mbit=2 ;;
         --rows) rows="$2"; shift ;;
         --writers) writer_list="$2"; shift ;;
         --chunks) chunk_list="$2"; shift ;;
@@ -201,7 +211,7 @@ source:
 target:
   conninfo: '$TGT_TCP'
   table: public.accounts
-pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000, writers: $writers, concurrency: $conc }
+pipeline: { chunk_size: $chunk, min_rows_for_parallel: 1000, writers: $writers, concurrency: $conc, backups: ${BACKUPS:-true} }
 retry: { max_retries: 5, initial_delay: 0.2, backoff: 2.0, max_delay: 2 }
 cluster: { bind: 'tcp://$ADDR_CRD:$CLUSTER_PORT', heartbeat_ms: 500, liveness: 10, insecure: true }
 EOF
@@ -213,7 +223,10 @@ EOF
     # A coordinator on a non-loopback endpoint says the workers need the DSNs.
     assert_contains "$(cat "$HARNESS_TMP/$run.coord.err")" "FERRY_TARGET_DSN" \
         "the coordinator tells remote workers to bring their conninfos"
-    ip netns exec "$NS_WRK" env FERRY_SOURCE_DSN="$SRC_TCP" FERRY_TARGET_DSN="$TGT_VIA_PROXY" \
+    # FAST_A=1: wrk-a runs beside the coordinator, straight to the target.
+    local a_ns="$NS_WRK" a_tgt="$TGT_VIA_PROXY"
+    [[ "${FAST_A:-0}" == 1 ]] && a_ns="$NS_CRD" a_tgt="$TGT_TCP"
+    ip netns exec "$a_ns" env FERRY_SOURCE_DSN="$SRC_TCP" FERRY_TARGET_DSN="$a_tgt" \
         timeout 600 "$worker" --coordinator "tcp://$ADDR_CRD:$CLUSTER_PORT" --slots "$writers" --name "wrk-a" \
         >"$HARNESS_TMP/$run.wa.out" 2>"$HARNESS_TMP/$run.wa.err" </dev/null &
     wa_pid=$!
@@ -292,6 +305,47 @@ for (w, c), v in sorted(runs.items()):
     med = lambda i: statistics.median(x[i] for x in v)
     print(f"| {w} | {c} | {v[0][0]} | {v[0][1]} | {len(v)} | {med(2):.1f} | {med(3):.1f} | {med(4):.1f} "
           f"| {rows / med(2):,.0f} | {rows / med(3):,.0f} | {med(5):.2f} | {med(6):.2f} |")
+PY
+    exit 0
+fi
+
+if [[ "$mode" == backups ]]; then
+    echo "fault_slow_link --measure-backups: $rows rows in chunks of $chunk_list, wrk-a fast, wrk-b behind ${rate_mbit} Mbit/s and ${delay_ms} ms each way"
+    results="$HARNESS_TMP/results.txt"
+    : >"$results"
+    for r in $(seq "$repeat"); do
+        order="true false"
+        [[ $((r % 2)) == 0 ]] && order="false true"
+        for b in $order; do
+            run="b_${b}_$r"
+            pg_psql tgt -c "TRUNCATE accounts"
+            BACKUPS=$b FAST_A=1 run_load "$run" 1 "$chunk_list" 2
+            if [[ $COORD_RC -ne 0 ]]; then
+                show_logs "$run"
+                fail "$run: coordinator exit $COORD_RC"
+            fi
+            assert_eq "$rows" "$(pg_psql tgt -Atc 'SELECT count(*) FROM accounts')" "$run: final rows"
+            line=$(report_field "$REPORT" '"%.2f %.2f %d %d" % (r["wall_seconds"], r["load_seconds"], r["backups"]["started"], r["backups"]["won"])')
+            echo "$b $line" >>"$results"
+            echo "backups=$b round $r: wall load backups-started backups-won = $line"
+        done
+    done
+    "$py" - "$results" <<'PY'
+import statistics, sys
+runs = {}
+for line in open(sys.argv[1]):
+    b, wall, load, started, won = line.split()
+    runs.setdefault(b, []).append((float(wall), float(load), int(started), int(won)))
+print()
+print("| pipeline.backups | runs | wall s (median) | load s (median) | backups started / won (all runs) |")
+print("|---|---:|---:|---:|---|")
+for b in ("true", "false"):
+    v = runs.get(b, [])
+    if v:
+        print(f"| {b} | {len(v)} | {statistics.median(x[0] for x in v):.2f} | "
+              f"{statistics.median(x[1] for x in v):.2f} | {sum(x[2] for x in v)} / {sum(x[3] for x in v)} |")
+if runs.get("true") and runs.get("false"):
+    print(f"\nbackups on / off, wall: {statistics.median(x[0] for x in runs['true']) / statistics.median(x[0] for x in runs['false']):.3f}x")
 PY
     exit 0
 fi

@@ -120,11 +120,28 @@ test_chunktab_backup (void **state)
     chunktab_backups (t, &started, &won);
     assert_int_equal (started, 2);
     assert_int_equal (won, 1);
-    /*  A chunk in a group is not backed up. */
+    /*  A group is backed up whole, by its lead, while no member has
+        reported; each side's slot closes with its own last report. */
     chunk_t *e = chunktab_add (t, "3", "4", 100);
-    chunktab_add (t, "4", NULL, 100);
+    chunk_t *e2 = chunktab_add (t, "4", "5", 100);
     chunktab_assign_group (t, e, 2, 0, 1000);
-    assert_int_equal (chunktab_backup (t, e, 1, 9000), 0);
+    assert_int_equal (chunktab_backup (t, e2, 1, 9000), 0);        /* not the lead */
+    assert_int_equal (chunktab_backup (t, e, 1, 9000), 2);
+    assert_int_equal (e2->attempt, 2);
+    assert_int_equal (e2->worker, 1);
+    assert_int_equal (e2->prior_attempt, 1);
+    assert_false (chunktab_report_closes (t, e, 1));               /* prior, 1 of 2 */
+    assert_true (chunktab_report_closes (t, e2, 1));               /* prior, 2 of 2 */
+    assert_false (chunktab_report_closes (t, e, 2));               /* backup, 1 of 2 */
+    assert_true (chunktab_report_closes (t, e2, 2));               /* backup, 2 of 2 */
+    chunktab_backups (t, &started, &won);
+    assert_int_equal (started, 3);                                 /* the group once */
+    /*  A group with a member that reported already is left alone. */
+    chunk_t *g = chunktab_add (t, "10", "11", 100);
+    chunktab_add (t, "11", "12", 100);
+    chunktab_assign_group (t, g, 2, 0, 1000);
+    assert_false (chunktab_report_closes (t, g, 1));
+    assert_int_equal (chunktab_backup (t, g, 1, 9000), 0);
     /*  The prior's worker is lost: the prior no longer runs. */
     chunk_t *f = chunktab_add (t, "5", "6", 100);
     chunktab_assign (t, f, 0, 1000);
