@@ -10,6 +10,7 @@
 # commits; attempt 1 is cancelled (CANCEL) and rolls back. The run
 # publishes every source row once, chunk 3's ledger row is attempt 2 on
 # the other worker, the report counts one backup, won, and no retry.
+# Then a group (group_rows 6000) whose lead is frozen: backed up whole.
 # Then the same with publish: direct: no backup (two attempts on the final
 # table would meet on its unique index); the stall guard (3 s) moves the
 # chunk instead.
@@ -53,6 +54,31 @@ assert_eq "2|$fast" "$(pg_psql tgt -Atc "SELECT attempt || '|' || worker FROM fe
 assert_eq "1 1 0" "$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
 print(r["backups"]["started"], r["backups"]["won"], r["chunks_retried"])' "$HARNESS_TMP/report.json")" \
     "report: backups started, won; chunks retried"
+
+# A group: chunks of 2000 rows go out 3 at a time (group_rows 6000); chunk
+# 0 leads the first group and is frozen. The group is backed up whole and
+# its lead's CANCEL ends the frozen COPY.
+pg_psql tgt -c "TRUNCATE t"
+faults_job_edit "$job" 's/group_rows: 0, concurrency: 2 }/group_rows: 6000, concurrency: 2 }/' \
+    "group_rows: 6000" "set pipeline.group_rows"
+FERRY_FAULT_STALL_CHUNK=0 start_coordinator group run "$job" --run-id backup_group \
+    --local-workers 2 --slots 1 --report "$HARNESS_TMP/group.json"
+wait_rc "$COORD_PID" 90 "coordinator with a slow group"
+wait_rc_ok "group run exited $WAIT_RC (expected 0)" "$HARNESS_TMP/group.out" "$HARNESS_TMP/group.err"
+no_sanitizer_reports group
+line=$(grep -E "chunks 0-([0-9]+) \(a group\): attempt 1 on local-[12] has run [0-9.]+ s .* backup attempt 2 on local-[12]" \
+    "$HARNESS_TMP/group.err") || { show_tail "$HARNESS_TMP/group.err"; fail "no backup attempt for the frozen group"; }
+last=$(sed -E 's/.*chunks 0-([0-9]+) \(a group\).*/\1/' <<<"$line")
+gfast=$(grep -oE "backup attempt 2 on local-[12]" <<<"$line" | grep -oE "local-[12]")
+assert_contains "$(cat "$HARNESS_TMP/group.err")" "chunk 0: attempt 2 committed it (the backup); cancelling attempt 1 on" \
+    "the frozen group is cancelled by its lead"
+assert_published backup_group public.t "after a group's backup" "group run status"
+assert_eq "$((last + 1))|2|$gfast" "$(pg_psql tgt -Atc "SELECT count(*), min(attempt) || '|' || max(worker)
+    FROM ferry.chunk_commits WHERE run_id = 'backup_group' AND chunk_id <= $last AND attempt = 2")" \
+    "every chunk of the group committed by the backup"
+assert_eq "1 1" "$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+print(r["backups"]["started"], r["backups"]["won"])' "$HARNESS_TMP/group.json")" \
+    "report: one backup (the group), won"
 
 # publish: direct: no backup, the stall guard instead.
 pg_psql tgt -c "TRUNCATE t"
