@@ -206,6 +206,19 @@ s_statements (rangecmp_t *v, const plan_range_t *range, bool detail, char **ssql
     return 0;
 }
 
+/*  Reads one range on both servers (s_statements, s_both). 0 with both
+    results, or -1 (err). */
+static int
+s_read (rangecmp_t *v, const plan_range_t *range, bool detail, PGresult **rs, PGresult **rt)
+{
+    char *ssql = NULL, *tsql = NULL;
+    int rc = s_statements (v, range, detail, &ssql, &tsql) == 0
+             ? s_both (v, ssql, tsql, rs, rt) : -1;
+    free (ssql);
+    free (tsql);
+    return rc;
+}
+
 static compare_row_t *
 s_rows (const PGresult *res)
 {
@@ -233,13 +246,9 @@ s_detail (rangecmp_t *v, const plan_range_t *range, int64_t ns, int64_t nt,
                     "smaller --chunk-size to find them\n", VERIFY_DETAIL_MAX_ROWS);
         return 0;
     }
-    char *ssql = NULL, *tsql = NULL;
     PGresult *rs = NULL, *rt = NULL;
-    if (s_statements (v, range, true, &ssql, &tsql) != 0 || s_both (v, ssql, tsql, &rs, &rt) != 0) {
-        free (ssql);
-        free (tsql);
+    if (s_read (v, range, true, &rs, &rt) != 0)
         return -1;
-    }
     compare_row_t *a = s_rows (rs), *b = s_rows (rt);
     compare_diff_t *d = NULL;
     compare_counts_t c;
@@ -284,8 +293,6 @@ s_detail (rangecmp_t *v, const plan_range_t *range, int64_t ns, int64_t nt,
     free (b);
     PQclear (rs);
     PQclear (rt);
-    free (ssql);
-    free (tsql);
     return 0;
 }
 
@@ -294,15 +301,9 @@ s_detail (rangecmp_t *v, const plan_range_t *range, int64_t ns, int64_t nt,
 int
 rangecmp_range (rangecmp_t *v, size_t id, const plan_range_t *range)
 {
-    char *ssql = NULL, *tsql = NULL;
     PGresult *rs = NULL, *rt = NULL;
-    if (s_statements (v, range, false, &ssql, &tsql) != 0 || s_both (v, ssql, tsql, &rs, &rt) != 0) {
-        free (ssql);
-        free (tsql);
+    if (s_read (v, range, false, &rs, &rt) != 0)
         return -1;
-    }
-    free (ssql);
-    free (tsql);
     int64_t ns = strtoll (PQgetvalue (rs, 0, 0), NULL, 10);
     int64_t nt = strtoll (PQgetvalue (rt, 0, 0), NULL, 10);
     bool same = ns == nt && strcmp (PQgetvalue (rs, 0, 1), PQgetvalue (rt, 0, 1)) == 0;

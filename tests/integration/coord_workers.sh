@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/integration/coord_workers.sh: ferry-coordinator run with 1, 2 and 4
-# local workers loads the reference workload (accounts, 6000 rows, 9
-# chunks of 700) into a fresh final table each time: final == source row
+# local workers loads the reference workload (accounts, 60000 rows, 9
+# chunks of 7000: enough that every local worker joins before the load
+# ends, even on a loaded machine) into a fresh final table each time: final == source row
 # for row, the run's ledger and bookkeeping add up, staging is gone, and
 # the JSON report is consistent (status, row totals, chunk counts, one
 # entry per worker whose chunks and rows sum to the totals, sane timings,
@@ -16,11 +17,11 @@ source "$(dirname "$0")/../lib/coord.sh"
 # shellcheck disable=SC2154 # src_*/tgt_* are exported by pg_start
 
 coord_setup
-coord_accounts 6000
-assert_eq 6000 "$(pg_psql src -Atc 'SELECT count(*) FROM accounts')" "source rows"
+coord_accounts 60000
+assert_eq 60000 "$(pg_psql src -Atc 'SELECT count(*) FROM accounts')" "source rows"
 # The workload must hold what a faithful copy has to carry: NULLs, jsonb,
 # numeric, timestamptz.
-assert_eq t "$(pg_psql src -Atc "SELECT count(*) FILTER (WHERE notes IS NULL) BETWEEN 1000 AND 2500
+assert_eq t "$(pg_psql src -Atc "SELECT count(*) FILTER (WHERE notes IS NULL) BETWEEN 10000 AND 25000
     AND count(DISTINCT tags) > 10 AND count(DISTINCT status) = 4 FROM accounts")" "source data variety"
 
 for n in 1 2 4; do
@@ -31,7 +32,7 @@ for n in 1 2 4; do
         WHERE conrelid = '$table'::regclass AND contype = 'p'")" "$table has a primary key"
     job="$HARNESS_TMP/$run.yaml"
     coord_job "$job" "public.$table" "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-        "chunk_size: 700, min_rows_for_parallel: 1000"
+        "chunk_size: 7000, min_rows_for_parallel: 1000"
     report="$HARNESS_TMP/$run.json"
     t0=$SECONDS
     run_expect 0 "$run" "$coord" run "$job" --local-workers "$n" --report "$report" --run-id "$run"
@@ -40,13 +41,13 @@ for n in 1 2 4; do
 
     # The data.
     assert_same_rows src "SELECT * FROM accounts" tgt "SELECT * FROM $table" "$n worker(s): final == source"
-    assert_eq 6000 "$(pg_psql tgt -Atc "SELECT count(*) FROM $table")" "$n worker(s): final row count"
+    assert_eq 60000 "$(pg_psql tgt -Atc "SELECT count(*) FROM $table")" "$n worker(s): final row count"
 
     # The bookkeeping in the target.
-    assert_eq "9|6000|9|0|1" "$(pg_psql tgt -Atc "SELECT count(*), sum(rows), count(committed_at),
+    assert_eq "9|60000|9|0|1" "$(pg_psql tgt -Atc "SELECT count(*), sum(rows), count(committed_at),
         min(chunk_id), count(DISTINCT run_id) FROM ferry.chunk_commits WHERE run_id = '$run'")" \
         "$n worker(s): ledger (chunks, rows, committed, first id, runs)"
-    assert_eq "published|6000|6000|9" "$(pg_psql tgt -Atc "SELECT status, rows_source, rows_loaded, chunks_total
+    assert_eq "published|60000|60000|9" "$(pg_psql tgt -Atc "SELECT status, rows_source, rows_loaded, chunks_total
         FROM ferry.runs WHERE run_id = '$run'")" "$n worker(s): ferry.runs"
     assert_eq "" "$(pg_psql tgt -Atc "SELECT to_regclass('ferry.\"stage_$run\"')")" \
         "$n worker(s): staging dropped after publish"
@@ -54,7 +55,7 @@ for n in 1 2 4; do
     # The summary on stdout.
     out=$(cat "$HARNESS_TMP/$run.out")
     assert_contains "$out" "ferry run $run: published" "$n worker(s): summary"
-    assert_contains "$out" "rows loaded     6000" "$n worker(s): summary rows"
+    assert_contains "$out" "rows loaded     60000" "$n worker(s): summary rows"
     assert_contains "$out" "speedup         none: no sequential baseline of this job on the target" \
         "$n worker(s): no speedup without a baseline"
 
@@ -69,15 +70,15 @@ def check(cond, what):
         errors.append(what)
 check(r["status"] == "published", f"status {r['status']!r}")
 check(r["run_id"] == f"w{n}", f"run_id {r['run_id']!r}")
-check(r["rows_source"] == 6000, f"rows_source {r['rows_source']}")
-check(r["rows_loaded"] == 6000, f"rows_loaded {r['rows_loaded']}")
-check(r["chunks_total"] == 9, f"chunks_total {r['chunks_total']} (6000 rows / 700)")
+check(r["rows_source"] == 60000, f"rows_source {r['rows_source']}")
+check(r["rows_loaded"] == 60000, f"rows_loaded {r['rows_loaded']}")
+check(r["chunks_total"] == 9, f"chunks_total {r['chunks_total']} (60000 rows / 7000)")
 check(r["chunks_retried"] == 0, f"chunks_retried {r['chunks_retried']} on a healthy run")
 w = r["workers"]
 check(len(w) == n, f"{len(w)} workers listed, {n} started")
 check(len({x["name"] for x in w}) == len(w), f"worker names not distinct: {[x['name'] for x in w]}")
 check(sum(x["chunks"] for x in w) == 9, f"worker chunks sum to {sum(x['chunks'] for x in w)}")
-check(sum(x["rows"] for x in w) == 6000, f"worker rows sum to {sum(x['rows'] for x in w)}")
+check(sum(x["rows"] for x in w) == 60000, f"worker rows sum to {sum(x['rows'] for x in w)}")
 for x in w:
     check(x["chunks"] >= 0 and x["rows"] >= 0, f"worker {x['name']}: negative counts")
     check((x["chunks"] > 0) == (x["rows"] > 0), f"worker {x['name']}: chunks {x['chunks']} vs rows {x['rows']}")
@@ -85,12 +86,12 @@ for x in w:
           f"worker {x['name']}: busy_seconds {x['busy_seconds']}")
     check(0 < x["peak_rss_mb"] < 4096, f"worker {x['name']}: peak_rss_mb {x['peak_rss_mb']}")
 if n == 1:
-    check(w and w[0]["chunks"] == 9 and w[0]["rows"] == 6000, "the only worker did every chunk")
+    check(w and w[0]["chunks"] == 9 and w[0]["rows"] == 60000, "the only worker did every chunk")
 wall, load, merge = r["wall_seconds"], r["load_seconds"], r["merge_seconds"]
 check(0 < load <= wall and 0 <= merge <= wall, f"timings wall {wall} load {load} merge {merge}")
 check(load + merge <= wall + 0.01, f"load {load} + merge {merge} > wall {wall}")
 rps = r["rows_per_second"]
-check(abs(rps - 6000 / wall) <= 0.02 * rps + 1, f"rows_per_second {rps} vs 6000 / {wall}")
+check(abs(rps - 60000 / wall) <= 0.02 * rps + 1, f"rows_per_second {rps} vs 60000 / {wall}")
 cs = r["chunk_seconds"]
 check(0 < cs["mean"] and 0 < cs["p50"] <= cs["p95"] <= cs["p99"], f"chunk_seconds {cs}")
 check(cs["p99"] <= wall, f"chunk p99 {cs['p99']} > wall {wall}")
@@ -131,7 +132,7 @@ assert_eq "w1:9|w2:9|w4:9" "$(pg_psql tgt -Atc "SELECT string_agg(run_id || ':' 
 pg_psql tgt -c "CREATE TABLE accounts_base (LIKE accounts INCLUDING ALL)"
 job="$HARNESS_TMP/base.yaml"
 coord_job "$job" public.accounts_base "SELECT * FROM accounts ORDER BY acct_id" acct_id \
-    "chunk_size: 700, min_rows_for_parallel: 1000"
+    "chunk_size: 7000, min_rows_for_parallel: 1000"
 run_expect 0 seq "$coord" run "$job" --local-workers 1 --sequential --report "$HARNESS_TMP/seq.json" --run-id seq
 assert_contains "$(cat "$HARNESS_TMP/seq.out")" "this --sequential run is the baseline for later runs of this job" \
     "the sequential run says it is the baseline"
