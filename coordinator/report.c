@@ -180,6 +180,12 @@ report_print (const report_t *r, FILE *out)
         fprintf (out, "  rows rejected   %" PRId64 " (in ferry.rejects)\n", r->rows_rejected);
     fprintf (out, "  chunks          %zu (%zu retried)\n", nchunks,
              r->chunks ? chunktab_retried (r->chunks) : 0);
+    int64_t backups = 0, backups_won = 0;
+    if (r->chunks)
+        chunktab_backups (r->chunks, &backups, &backups_won);
+    if (backups > 0)
+        fprintf (out, "  backups         %" PRId64 " slow attempt(s) backed up at the tail, %" PRId64
+                 " won by the backup\n", backups, backups_won);
     fprintf (out, "  wall            %.2f s (load %.2f s, publish %.2f s)\n",
              r->wall_seconds, r->load_seconds, r->merge_seconds);
     fprintf (out, "  throughput      %.0f rows/s, %.1f MB/s, %.2f chunks/s\n", f.rows_per_second,

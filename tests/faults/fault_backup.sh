@@ -51,6 +51,8 @@ fi
 assert_published "$run" public.t "after a backup attempt" "run status"
 assert_eq "2|$fast" "$(pg_psql tgt -Atc "SELECT attempt || '|' || worker FROM ferry.chunk_commits
     WHERE run_id = '$run' AND chunk_id = 3")" "chunk 3 committed by the backup"
+assert_contains "$(cat "$HARNESS_TMP/coord.out")" \
+    "backups         1 slow attempt(s) backed up at the tail, 1 won by the backup" "the summary counts the backup"
 assert_eq "1 1 0" "$(python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
 print(r["backups"]["started"], r["backups"]["won"], r["chunks_retried"])' "$HARNESS_TMP/report.json")" \
     "report: backups started, won; chunks retried"
