@@ -5,12 +5,14 @@
 #   bench/bench_verify.sh                          # 1,000,000 rows, 5 rounds
 #   ROWS=100000 RUNS=1 WARMUP=0 bench/bench_verify.sh   # quick dry run
 #
-# The source gets $ROWS rows, one ferry run (publish: direct, 2 local
-# workers) loads them, then three contenders run interleaved, the order
+# The source gets $ROWS rows, one ferry run (publish: direct, split: key,
+# 2 local workers) loads them, then three contenders run interleaved, the order
 # rotating every round:
 #   verify     ferry-coordinator verify JOB (the job's chunk_size, 50000):
 #              the key pass that plans the ranges, then count + hash sum
 #              per range on both servers at once
+#   verify-run ferry-coordinator verify JOB --run <the load's run>: the
+#              same in the load's own chunks, without the key pass
 #   sums-seq   by hand: one statement per server, one after the other:
 #              SELECT count(*), sum(<the same 60-bit row hash>) FROM accounts
 #              (a yes/no over the whole table, no keys named)
@@ -45,6 +47,9 @@ bench_load_source
 
 JOB="$OUT/job.yaml"
 bench_reference_job "$JOB" direct
+# A key split, so that verify --run can use the load's chunks (a ctid
+# split's are heap blocks).
+sed -i '/^  query: /a\  split: key' "$JOB"
 mkdir -p "$OUT/load"
 bench_coord_run "$OUT/load" verify_load "the load" "$JOB" --local-workers 2
 log "loaded in $(fsub "$T_END" "$T_START") s"
@@ -62,6 +67,10 @@ run_one() {
     case "$c" in
     verify)
         /usr/bin/time -f "$TIMEFMT" -o "$d/time" "$COORD" verify "$JOB" \
+            >"$d/out" 2>"$d/err" </dev/null || rc=$?
+        [[ $rc == 0 ]] && same=yes ;;
+    verify-run)
+        /usr/bin/time -f "$TIMEFMT" -o "$d/time" "$COORD" verify "$JOB" --run verify_load \
             >"$d/out" 2>"$d/err" </dev/null || rc=$?
         [[ $rc == 0 ]] && same=yes ;;
     sums-seq)
@@ -87,13 +96,13 @@ run_one() {
     log "$label $c: $(fsub "$T_END" "$T_START") s"
 }
 
-run_part verify verify sums-seq sums-par
+run_part verify verify verify-run sums-seq sums-par
 
 python3 - "$OUT/runs.tsv" "$ROWS" >"$OUT/summary.md" <<'PY'
 import csv, statistics, sys
 rows = [r for r in csv.DictReader(open(sys.argv[1]), delimiter="\t") if r["label"] != "warmup"]
 med = {}
-for c in ("verify", "sums-seq", "sums-par"):
+for c in ("verify", "verify-run", "sums-seq", "sums-par"):
     rs = [r for r in rows if r["contender"] == c]
     med[c] = {k: statistics.median(float(r[k]) for r in rs)
               for k in ("wall_s", "ferry_user_s", "ferry_sys_s", "src_cpu_s", "tgt_cpu_s")}
@@ -107,5 +116,9 @@ for c, m in med.items():
 v = med["verify"]["wall_s"]
 print(f"\nverify / sums-seq wall: {v / med['sums-seq']['wall_s']:.3f}x; "
       f"verify / sums-par wall: {v / med['sums-par']['wall_s']:.3f}x")
+vr = med["verify-run"]["wall_s"]
+print(f"verify --run / sums-seq wall: {vr / med['sums-seq']['wall_s']:.3f}x; "
+      f"verify --run / sums-par wall: {vr / med['sums-par']['wall_s']:.3f}x; "
+      f"verify --run / verify: {vr / v:.3f}x")
 PY
 cat "$OUT/summary.md"
