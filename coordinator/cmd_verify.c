@@ -226,11 +226,13 @@ s_verify (verify_t *v)
     }
     /*  The comparisons are data statements: no control-statement timeout.
         The target's reads are one snapshot, like the source's. */
-    if (pg_exec (v->src, "SET statement_timeout = 0") != 0
-    ||  pg_exec (v->tgt, "SET statement_timeout = 0") != 0
+    if (pg_exec (v->src, "SET statement_timeout = 0") != 0) {
+        log_error ("source: %s", pg_conn_error (v->src)->message);
+        return EXIT_CODE_FAILED;
+    }
+    if (pg_exec (v->tgt, "SET statement_timeout = 0") != 0
     ||  pg_exec (v->tgt, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0) {
-        log_error ("%s", pg_conn_error (pg_conn_error (v->src)->message[0] ? v->src
-                                                                            : v->tgt)->message);
+        log_error ("target: %s", pg_conn_error (v->tgt)->message);
         return EXIT_CODE_FAILED;
     }
     v->job = copyjob_from_config (cfg, "verify", "verify", v->final_q);
@@ -337,6 +339,12 @@ cmd_verify_main (int argc, char **argv)
         return EXIT_CODE_BAD_CONFIG;
     }
     v.final_q = pg_quote_qualified (v.cfg->target.table);
+    if (!v.final_q) {
+        log_error ("verify: %s: target.table '%s' is not a valid table name", o.job_path,
+                   v.cfg->target.table);
+        config_destroy (&v.cfg);
+        return EXIT_CODE_BAD_CONFIG;
+    }
     if (o.json) {
         v.doc = json_object_new_object ();
         v.cmp.ranges_json = json_object_new_array ();

@@ -108,9 +108,8 @@ rangecmp_columns (rangecmp_t *v)
                   pg_conn_error (v->tgt)->message);
         goto out;
     }
-    size_t scap = 64, slen = 0, tcap = 64, tlen = 0;
-    char *sx = xmalloc (scap), *tx = xmalloc (tcap);
-    sx[0] = tx[0] = 0;
+    size_t scap = 0, slen = 0, tcap = 0, tlen = 0;
+    char *sx = NULL, *tx = NULL;
     for (int i = 0; i < n; i++) {
         const char *name = PQfname (desc, i), *stype = PQgetvalue (stypes, i, 0);
         const char *ttype = NULL;
@@ -136,14 +135,8 @@ rangecmp_columns (rangecmp_t *v)
         char *te = util_strdupf ("ferry_q.%s", q);
         if (strcmp (name, v->job->key) == 0)
             v->tgt_key_type = xstrdup (ttype);
-        size_t need = strlen (se) + 3;
-        if (slen + need >= scap)
-            sx = xrealloc (sx, scap = (slen + need) * 2);
-        slen += (size_t) snprintf (sx + slen, scap - slen, "%s%s", i ? ", " : "", se);
-        need = strlen (te) + 3;
-        if (tlen + need >= tcap)
-            tx = xrealloc (tx, tcap = (tlen + need) * 2);
-        tlen += (size_t) snprintf (tx + tlen, tcap - tlen, "%s%s", i ? ", " : "", te);
+        util_list_add (&sx, &slen, &scap, se);
+        util_list_add (&tx, &tlen, &tcap, te);
         free (q);
         free (se);
         free (te);

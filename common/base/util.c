@@ -57,6 +57,15 @@ util_xstrdup (const char *s, const char *file, int line)
     return d;
 }
 
+void
+util_list_add (char **list, size_t *len, size_t *cap, const char *text)
+{
+    size_t need = strlen (text) + 4;
+    if (!*list || *len + need >= *cap)
+        *list = xrealloc (*list, *cap = (*len + need) * 2);
+    *len += (size_t) snprintf (*list + *len, *cap - *len, "%s%s", *len ? ", " : "", text);
+}
+
 char *
 util_strdupf (const char *format, ...)
 {

@@ -19,6 +19,11 @@ void *util_xrealloc (void *p, size_t n, const char *file, int line);
 /*  NULL in, NULL out. */
 char *util_xstrdup (const char *s, const char *file, int line);
 
+/*  Appends text to the growable comma-separated list *list (", "
+    between items; *len its length, *cap its allocation, both 0 with
+    *list NULL at first). Aborts on OOM. */
+void util_list_add (char **list, size_t *len, size_t *cap, const char *text);
+
 /*  printf into a new string (caller frees). Aborts on OOM. */
 char *util_strdupf (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
 

@@ -260,16 +260,6 @@ s_find_row (const PGresult *res, const char *name)
     return -1;
 }
 
-/*  Appends `text` to a growable comma-separated list. */
-static void
-s_list_add (char **list, size_t *len, size_t *cap, const char *text)
-{
-    size_t need = strlen (text) + 4;
-    if (*len + need >= *cap)
-        *list = xrealloc (*list, *cap = (*len + need) * 2);
-    *len += (size_t) snprintf (*list + *len, *cap - *len, "%s%s", *len ? ", " : "", text);
-}
-
 int
 copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
                  char *err, size_t errlen, bool *retryable)
@@ -404,10 +394,10 @@ copyjob_prepare (copyjob_t *self, pg_conn_t *source, pg_conn_t *target,
                     goto cleanup;
                 }
                 binary = false;
-                s_list_add (&text_cols, &tlen, &tcap, name);
+                util_list_add (&text_cols, &tlen, &tcap, name);
             }
             char *q = pg_quote_ident (name);
-            s_list_add (&list, &len, &cap, q);
+            util_list_add (&list, &len, &cap, q);
             free (q);
         }
         free (self->column_list);
@@ -557,7 +547,7 @@ copyjob_prepare_csv (copyjob_t *self, pg_conn_t *target, char *err, size_t errle
                       || k == VALIDATE_JSON || k == VALIDATE_JSONB))
             self->validators[i].kind = VALIDATE_ANY;
         char *q = pg_quote_ident (name);
-        s_list_add (&list, &len, &cap, q);
+        util_list_add (&list, &len, &cap, q);
         free (q);
         mapped++;
     }
