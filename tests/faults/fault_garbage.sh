@@ -88,14 +88,14 @@ harness_on_exit "exec 4>&-"
 coord_alive
 echo "fault_garbage: plain TCP garbage sent ($((SECONDS - t0)) s)"
 
-# A real DEALER with bad payloads.
+# A real DEALER with bad payloads (each within 60 s: a hang fails with exit 124).
 for mode in random-bytes bad-msgpack wrong-version multi-frame; do
-    run_expect 0 "garbage_$mode" env "$(garbage_env authorized/garbage_secret)" "$garbage" "$FAULT_EP" "$mode"
+    run_expect 0 "garbage_$mode" timeout 60 env "$(garbage_env authorized/garbage_secret)" "$garbage" "$FAULT_EP" "$mode"
     coord_alive
 done
 if [[ $curve == 1 ]]; then
     # A DEALER without CURVE: refused at the handshake (mechanism mismatch).
-    run_expect 0 garbage_plain "$garbage" "$FAULT_EP" random-bytes 20
+    run_expect 0 garbage_plain timeout 60 "$garbage" "$FAULT_EP" random-bytes 20
     coord_alive
 fi
 echo "fault_garbage: ZeroMQ garbage sent ($((SECONDS - t0)) s)"
