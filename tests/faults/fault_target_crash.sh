@@ -34,6 +34,12 @@ faults_job_edit "$job" "s/^  table: 'public.t'\$/  table: 'public.t'\n  publish:
     "publish: direct" "make the load direct"
 faults_job_edit "$job" "s/min_rows_for_parallel: 1000, /min_rows_for_parallel: 1000, concurrency: 2, /" \
     "concurrency: 2" "pin the concurrency"
+# (a) freezes the coordinator while the workers' COPYs end (~1 s each):
+# with liveness 5 x 200 ms a worker could give the silent coordinator up
+# first, reconnect, and send its DONEs on the new link before it proved
+# the secret (dropped; its chunks are then requeued by the reconnect, not
+# by the DONE check this part is about). 25 x 200 ms outlasts the freeze.
+faults_job_edit "$job" 's/liveness: 5 }/liveness: 25 }/' "liveness: 25" "lengthen cluster.liveness"
 # crash_undoes PART: crashes the target and restarts it; fails unless the
 # crash undid at least one commit of $run (else the part proves nothing).
 crash_undoes() {
